@@ -1,0 +1,3 @@
+from staffroom.cli import main
+
+main()

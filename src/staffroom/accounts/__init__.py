@@ -1,0 +1,1 @@
+"""Orgs, users, groups, roles, sessions, passwords, TOTP."""

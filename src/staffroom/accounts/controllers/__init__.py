@@ -1,0 +1,23 @@
+"""HTTP controllers of accounts: parse, call one service function, return a schema."""
+
+from staffroom.accounts.controllers.admin import (
+    AuditController,
+    GroupsController,
+    OrgController,
+    RolesController,
+    UsersController,
+)
+from staffroom.accounts.controllers.auth import AuthController
+from staffroom.accounts.controllers.me import MeController
+
+CONTROLLERS = [
+    AuthController,
+    MeController,
+    UsersController,
+    GroupsController,
+    OrgController,
+    RolesController,
+    AuditController,
+]
+
+__all__ = ["CONTROLLERS"]

@@ -1,0 +1,79 @@
+"""Identity (bearer tokens) and permission guards. No business rules here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Guard
+
+from staffroom.accounts.service import sessions
+from staffroom.core.context import Principal
+from staffroom.core.errors import Forbidden, Unauthorized
+from staffroom.core.runtime import Runtime
+
+PUBLIC = "public"  # route opt: no authentication
+ALLOW_ENROL = "allow_enrol"  # route opt: reachable with an MFA-enrolment-only session
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The token of an `Authorization: Bearer …` header."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Resolves the access token to a Principal; routes marked public skip it."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = bearer_token(connection)
+        if token is None or len(token) > 256:
+            raise Unauthorized(
+                "authentication_required", "Send a valid access token.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        rt: Runtime = connection.app.state.runtime
+        principal = await sessions.authenticate(rt, token)
+        if principal is None:
+            raise Unauthorized(
+                "invalid_token", "The access token is not valid or has expired.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def full_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """An enrolment-only session may reach only the MFA setup routes."""
+    if handler.opt.get(PUBLIC):
+        return
+    principal: Principal = connection.user
+    if principal.scope != "full" and not handler.opt.get(ALLOW_ENROL):
+        raise Forbidden(
+            "mfa_enrolment_required",
+            "Your organisation requires two-factor authentication: set it up first.",
+        )
+
+
+def requires(*permissions: str) -> Guard:
+    """A guard admitting callers holding every named permission."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        missing = [p for p in permissions if not principal.can(p)]
+        if missing:
+            raise Forbidden("missing_permission", f"This needs the permission {missing[0]}.")
+
+    return guard
+
+
+def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
+    """Dependency `me`: the authenticated caller."""
+    return request.user

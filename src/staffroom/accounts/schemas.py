@@ -1,0 +1,254 @@
+"""Request and response bodies of the accounts API (msgspec Structs)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+Slug = Annotated[str, Meta(min_length=1, max_length=63)]
+Login = Annotated[str, Meta(min_length=1, max_length=320)]
+# Policy (10..1024) is checked by the service so the client gets a precise code;
+# this bound only stops absurd bodies.
+NewPassword = Annotated[str, Meta(max_length=4096)]
+Password = Annotated[str, Meta(min_length=1, max_length=4096)]
+Code = Annotated[str, Meta(min_length=1, max_length=64)]
+Token = Annotated[str, Meta(min_length=1, max_length=256)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Locale = Literal["en", "de"]
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies reject unknown fields: no mass assignment of org, role or ids."""
+
+
+class LoginIn(Input):
+    org: Slug
+    login: Login
+    password: Password
+
+
+class TokenPair(msgspec.Struct, kw_only=True):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+    # "enrol": the org requires MFA and this session may only set it up
+    scope: Literal["full", "enrol"] = "full"
+
+
+class MfaChallenge(msgspec.Struct, kw_only=True):
+    mfa_required: bool
+    mfa_token: str
+    expires_in: int
+
+
+class MfaIn(Input):
+    mfa_token: Token
+    code: Code
+
+
+class RefreshIn(Input):
+    refresh_token: Token
+
+
+class DiscoverIn(Input):
+    email: Login
+
+
+class DiscoveredOrg(msgspec.Struct):
+    slug: str
+    name: str
+    methods: list[str]
+
+
+class DiscoverOut(msgspec.Struct):
+    email: str
+    orgs: list[DiscoveredOrg]
+
+
+class ResetRequestIn(Input):
+    org: Slug
+    login: Login
+
+
+class ResetConfirmIn(Input):
+    token: Token
+    password: NewPassword
+
+
+class PasswordChangeIn(Input):
+    current_password: Password
+    new_password: NewPassword
+
+
+class OrgRef(msgspec.Struct):
+    id: uuid.UUID
+    slug: str
+    name: str
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    email: str | None
+    username: str | None
+    display_name: str
+    role: str
+    status: str
+    locale: str
+    group_ids: list[uuid.UUID]
+    mfa_enabled: bool
+    email_verified: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class MeOut(UserOut, kw_only=True):
+    org: OrgRef
+    permissions: list[str]
+    session_scope: str
+
+
+class MePatch(Input):
+    display_name: Name | UnsetType = UNSET
+    locale: Locale | UnsetType = UNSET
+
+
+class UserPatch(Input):
+    display_name: Name | UnsetType = UNSET
+    role: Annotated[str, Meta(min_length=1, max_length=64)] | UnsetType = UNSET
+    group_ids: Annotated[list[uuid.UUID], Meta(max_length=500)] | UnsetType = UNSET
+
+
+class UserPage(msgspec.Struct):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class SessionOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    ip: str
+    user_agent: str
+    scope: str
+    mfa: bool
+    current: bool
+
+
+class TotpSetupOut(msgspec.Struct):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class TotpConfirmIn(Input):
+    code: Code
+
+
+class TotpDisableIn(Input):
+    password: Password
+    code: Code
+
+
+class RecoveryCodesOut(msgspec.Struct):
+    recovery_codes: list[str]
+
+
+class OrgOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    slug: str
+    name: str
+    require_mfa: bool
+    password_login: bool
+    default_locale: str
+    created_at: datetime
+
+
+class OrgPatch(Input):
+    name: Name | UnsetType = UNSET
+    require_mfa: bool | UnsetType = UNSET
+    password_login: bool | UnsetType = UNSET
+    default_locale: Locale | UnsetType = UNSET
+
+
+class GroupIn(Input):
+    name: Annotated[str, Meta(min_length=1, max_length=120)]
+    kind: Literal["department", "location", "team"] = "team"
+    description: Annotated[str, Meta(max_length=500)] = ""
+
+
+class GroupPatch(Input):
+    name: Annotated[str, Meta(min_length=1, max_length=120)] | UnsetType = UNSET
+    kind: Literal["department", "location", "team"] | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
+
+
+class GroupOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    kind: str
+    description: str
+    member_count: int
+    created_at: datetime
+
+
+class GroupMembersIn(Input):
+    user_ids: Annotated[list[uuid.UUID], Meta(min_length=1, max_length=1000)]
+
+
+class RoleIn(Input):
+    key: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    permissions: Annotated[list[str], Meta(max_length=100)]
+
+
+class RolePatch(Input):
+    name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    permissions: Annotated[list[str], Meta(max_length=100)] | UnsetType = UNSET
+
+
+class RoleOut(msgspec.Struct, kw_only=True):
+    key: str
+    name: str
+    builtin: bool
+    permissions: list[str]
+
+
+class AuditEventOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    created_at: datetime
+    actor_type: str
+    actor_id: uuid.UUID | None
+    action: str
+    outcome: str
+    target_type: str | None
+    target_id: str | None
+    ip: str
+    user_agent: str
+    request_id: str
+    details: dict[str, object]
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class SessionList(msgspec.Struct):
+    items: list[SessionOut]
+
+
+class GroupList(msgspec.Struct):
+    items: list[GroupOut]
+
+
+class RoleList(msgspec.Struct):
+    items: list[RoleOut]
+
+
+class RecoveryRegenerateIn(Input):
+    code: Code

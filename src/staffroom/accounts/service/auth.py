@@ -1,0 +1,335 @@
+"""Login, second factor, discovery, password reset and change (rules 4, 5, 6, 7, 12)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from staffroom.accounts.passwords import check_policy, hash_password, verify_password
+from staffroom.accounts.schemas import DiscoveredOrg, DiscoverOut, MfaChallenge, TokenPair
+from staffroom.accounts.service import mfa, sessions
+from staffroom.accounts.service.common import org_by_slug, org_row, user_in_org
+from staffroom.accounts.tables import OneTimeToken, Org, OrgDomain, User
+from staffroom.core import audit, clock
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.emails import domain_of, normalize_email
+from staffroom.core.errors import Forbidden, Invalid, NotFound, Unauthorized
+from staffroom.core.ratelimit import Rule
+from staffroom.core.runtime import Runtime
+from staffroom.core.tokens import new_token
+
+INVALID_CREDENTIALS = "The organisation, login or password is not correct."
+
+
+def _login_key(login: str) -> str:
+    return login.strip().lower()[:320]
+
+
+async def find_user_by_login(org_id: uuid.UUID, login: str) -> dict[str, Any] | None:
+    """The user with this email address or username in the org, if any."""
+    login = login.strip()
+    if "@" in login:
+        try:
+            email = normalize_email(login)
+        except Invalid:
+            return None
+        return await User.select().where((User.org == org_id) & (User.email == email)).first()
+    return await User.select().where(
+        (User.org == org_id) & (User.username == login.lower())
+    ).first()
+
+
+async def login(rt: Runtime, org_slug: str, login_: str, password: str, ctx: RequestContext
+) -> TokenPair | MfaChallenge:
+    """Password login. Unknown, wrong, deactivated: one answer, one timing (rule 5)."""
+    s = rt.settings
+    org = await org_by_slug(org_slug)
+    account_key = f"login:acct:{org_slug.strip().lower()}:{_login_key(login_)}"
+    ip_key = f"login:ip:{ctx.ip}"
+    account_rule = Rule(s.login_fail_limit_account, s.login_fail_window)
+    ip_rule = Rule(s.login_fail_limit_ip, s.login_fail_window)
+    await rt.limiter.check(ip_key, ip_rule)
+    await rt.limiter.check(account_key, account_rule)
+
+    user = await find_user_by_login(org["id"], login_) if org else None
+    ok = await verify_password(
+        rt.keys.pepper, password, user["password_hash"] if user else None, s.bcrypt_rounds
+    )
+    if not (org and user and ok and user["status"] == "active"):
+        await rt.limiter.hit(ip_key, ip_rule)
+        await rt.limiter.hit(account_key, account_rule)
+        reason = (
+            "unknown_org" if org is None
+            else "unknown_user" if user is None
+            else "bad_password" if not ok
+            else "deactivated"
+        )
+        await audit.record(
+            "auth.login",
+            outcome="failure",
+            ctx=ctx,
+            org_id=org["id"] if org else None,
+            target_type="user" if user else None,
+            target_id=user["id"] if user else None,
+            details={"reason": reason},
+        )
+        raise Unauthorized("invalid_credentials", INVALID_CREDENTIALS)
+    await rt.limiter.clear(account_key)
+    if not org["password_login"]:
+        # Safe to say: the caller has just proven the password.
+        raise Forbidden("password_login_disabled", "This organisation signs in with SSO.")
+    if await mfa.has_confirmed_factor(user["id"]):
+        token = await _new_one_time(rt, user, "mfa", s.mfa_token_ttl)
+        await audit.record(
+            "auth.login", outcome="mfa_required", ctx=ctx, org_id=org["id"],
+            actor_id=user["id"], target_type="user", target_id=user["id"],
+        )
+        return MfaChallenge(mfa_required=True, mfa_token=token, expires_in=s.mfa_token_ttl)
+    scope = "enrol" if org["require_mfa"] else "full"
+    pair = await sessions.issue(rt, user, ctx, scope=scope)
+    await audit.record(
+        "auth.login", ctx=ctx, org_id=org["id"], actor_id=user["id"],
+        target_type="user", target_id=user["id"], details={"scope": scope},
+    )
+    return pair
+
+
+async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestContext) -> TokenPair:
+    """Second step of login: a TOTP or recovery code for the challenge."""
+    s = rt.settings
+    ip_rule = Rule(s.login_fail_limit_ip, s.login_fail_window)
+    await rt.limiter.check(f"mfa:ip:{ctx.ip}", ip_rule)
+    invalid = Unauthorized("invalid_mfa_token", "The sign-in attempt has expired; sign in again.")
+    now = clock.utcnow()
+    challenge = await OneTimeToken.select().where(
+        (OneTimeToken.token_hash == rt.keys.digest(mfa_token, purpose="mfa"))
+        & (OneTimeToken.purpose == "mfa")
+        & OneTimeToken.used_at.is_null()
+        & (OneTimeToken.expires_at > now)
+    ).first()
+    if challenge is None:
+        await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
+        raise invalid
+    user = await user_in_org(challenge["org"], challenge["user"])
+    factor = await mfa.factor_of(user["id"])
+    if factor is None or factor["confirmed_at"] is None or user["status"] != "active":
+        raise invalid
+    try:
+        method = await mfa.verify_second_factor(rt, factor, code)
+    except Unauthorized:
+        await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
+        await audit.record(
+            "auth.mfa", outcome="failure", ctx=ctx, org_id=user["org"],
+            target_type="user", target_id=user["id"],
+        )
+        raise
+    if not await _consume(challenge["id"]):
+        raise invalid
+    pair = await sessions.issue(rt, user, ctx, mfa=True)
+    await audit.record(
+        "auth.mfa", ctx=ctx, org_id=user["org"], actor_id=user["id"],
+        target_type="user", target_id=user["id"], details={"method": method},
+    )
+    return pair
+
+
+async def logout(principal: Principal, ctx: RequestContext) -> None:
+    """End the caller's current session server-side."""
+    if principal.session_id is not None:
+        await sessions.revoke(principal.session_id, "logout")
+    await audit.record(
+        "auth.logout", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
+        target_type="session", target_id=principal.session_id,
+    )
+
+
+async def discover(email: str) -> DiscoverOut:
+    """Which orgs and login methods apply to an address, judged by its domain only.
+
+    The answer is the same whether or not the address has an account.
+    """
+    address = normalize_email(email)
+    domain = domain_of(address)
+    labels = domain.split(".")
+    parents = [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
+    rows = await OrgDomain.select(OrgDomain.org, OrgDomain.domain, OrgDomain.allow_subdomains).where(
+        OrgDomain.verified_at.is_not_null() & OrgDomain.domain.is_in([domain, *parents])
+    )
+    org_ids = [r["org"] for r in rows if r["domain"] == domain or r["allow_subdomains"]]
+    orgs = (
+        await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
+    )
+    return DiscoverOut(
+        email=address,
+        orgs=[
+            DiscoveredOrg(
+                slug=o["slug"], name=o["name"], methods=["password"] if o["password_login"] else []
+            )
+            for o in orgs
+        ],
+    )
+
+
+async def _new_one_time(rt: Runtime, user: dict[str, Any], purpose: str, ttl: int) -> str:
+    token = new_token()
+    now = clock.utcnow()
+    await OneTimeToken.insert(
+        OneTimeToken(
+            id=uuid.uuid4(),
+            org=user["org"],
+            user=user["id"],
+            purpose=purpose,
+            token_hash=rt.keys.digest(token, purpose=purpose),
+            expires_at=now + timedelta(seconds=ttl),
+            created_at=now,
+        )
+    )
+    return token
+
+
+async def _consume(token_id: uuid.UUID) -> bool:
+    """Mark a one-time token used; True for exactly one concurrent caller."""
+    rows = await OneTimeToken.update({OneTimeToken.used_at: clock.utcnow()}).where(
+        (OneTimeToken.id == token_id) & OneTimeToken.used_at.is_null()
+    ).returning(OneTimeToken.id)
+    return bool(rows)
+
+
+async def new_setup_link(rt: Runtime, user: dict[str, Any]) -> str:
+    """A one-time link with which a new account holder chooses a password."""
+    token = await _new_one_time(rt, user, "setup", rt.settings.setup_token_ttl)
+    # In the fragment: browsers never send it to a server, so it reaches no log.
+    return f"{rt.settings.effective_app_url}/setup#token={token}"
+
+
+async def request_password_reset(
+    rt: Runtime, org_slug: str, login_: str, ctx: RequestContext
+) -> None:
+    """Email a reset link if the account exists; callers always answer 202 (rule 5).
+
+    Runs after the response has been sent, so its timing cannot tell anything either.
+    """
+    s = rt.settings
+    org = await org_by_slug(org_slug)
+    user = await find_user_by_login(org["id"], login_) if org else None
+    if org is None or user is None or user["status"] != "active" or not user["email"]:
+        await audit.record(
+            "auth.password_reset_requested", outcome="ignored", ctx=ctx,
+            org_id=org["id"] if org else None,
+        )
+        return
+    # A new link replaces any older one.
+    await OneTimeToken.delete().where(
+        (OneTimeToken.user == user["id"]) & (OneTimeToken.purpose == "reset")
+        & OneTimeToken.used_at.is_null()
+    )
+    token = await _new_one_time(rt, user, "reset", s.reset_token_ttl)
+    await rt.mail.enqueue(
+        user["email"],
+        "password_reset",
+        user["locale"],
+        {
+            "org_name": org["name"],
+            "display_name": user["display_name"],
+            "link": f"{s.effective_app_url}/reset-password#token={token}",
+            "ttl_minutes": s.reset_token_ttl // 60,
+        },
+        org_id=org["id"],
+    )
+    await audit.record(
+        "auth.password_reset_requested", ctx=ctx, org_id=org["id"],
+        target_type="user", target_id=user["id"],
+    )
+
+
+async def reset_rate_limit(rt: Runtime, org_slug: str, login_: str, ctx: RequestContext) -> None:
+    """Limit reset requests per login and per IP (before the 202 is sent)."""
+    s = rt.settings
+    await rt.limiter.hit(f"reset:ip:{ctx.ip}", Rule(s.reset_limit_per_ip, s.reset_limit_window))
+    await rt.limiter.hit(
+        f"reset:acct:{org_slug.strip().lower()}:{_login_key(login_)}",
+        Rule(s.reset_limit_per_login, s.reset_limit_window),
+    )
+
+
+async def confirm_password_token(
+    rt: Runtime, token: str, password: str, ctx: RequestContext
+) -> None:
+    """Set a password with a reset or setup link: single use, ends every session.
+
+    No session is issued: the user signs in afterwards, with MFA if they have it.
+    """
+    now = clock.utcnow()
+    candidates = [
+        (purpose, rt.keys.digest(token, purpose=purpose)) for purpose in ("reset", "setup")
+    ]
+    row = None
+    for purpose, digest in candidates:
+        row = await OneTimeToken.select().where(
+            (OneTimeToken.token_hash == digest) & (OneTimeToken.purpose == purpose)
+        ).first()
+        if row is not None:
+            break
+    if row is None or row["used_at"] is not None or row["expires_at"] <= now:
+        raise Unauthorized("invalid_token", "This link is not valid or has expired.")
+    user = await user_in_org(row["org"], row["user"])
+    if user["status"] != "active":
+        raise Unauthorized("invalid_token", "This link is not valid or has expired.")
+    # Check the policy before using the token, so a rejected password does not burn the link.
+    check_policy(password, _identity_words(user))
+    hashed = await hash_password(rt.keys.pepper, password, rt.settings.bcrypt_rounds)
+    if not await _consume(row["id"]):
+        raise Unauthorized("invalid_token", "This link is not valid or has expired.")
+    values: dict[Any, Any] = {User.password_hash: hashed, User.updated_at: now}
+    if user["email"] and user["email_verified_at"] is None:
+        # The link went to this address, so following it proves the address.
+        values[User.email_verified_at] = now
+    await User.update(values).where(User.id == user["id"])
+    revoked = await sessions.revoke_user(user["id"], "password_reset")
+    await audit.record(
+        "auth.password_set" if row["purpose"] == "setup" else "auth.password_reset",
+        ctx=ctx, org_id=user["org"], actor_id=user["id"], target_type="user",
+        target_id=user["id"], details={"sessions_revoked": revoked},
+    )
+
+
+def _identity_words(user: dict[str, Any]) -> tuple[str, ...]:
+    email = user["email"] or ""
+    return (email, email.split("@")[0], user["username"] or "", user["display_name"])
+
+
+async def change_password(
+    rt: Runtime, principal: Principal, current: str, new: str, ctx: RequestContext
+) -> None:
+    """Change one's own password: needs the current one; ends the other sessions."""
+    s = rt.settings
+    rule = Rule(s.login_fail_limit_account, s.login_fail_window)
+    key = f"pwchange:{principal.user_id}"
+    await rt.limiter.check(key, rule)
+    user = await user_in_org(principal.org_id, principal.user_id)
+    if not await verify_password(rt.keys.pepper, current, user["password_hash"], s.bcrypt_rounds):
+        await rt.limiter.hit(key, rule)
+        await audit.record(
+            "auth.password_change", outcome="failure", ctx=ctx, org_id=principal.org_id,
+            actor_id=principal.user_id, target_type="user", target_id=principal.user_id,
+        )
+        raise Unauthorized("invalid_password", "The current password is not correct.")
+    check_policy(new, _identity_words(user))
+    hashed = await hash_password(rt.keys.pepper, new, s.bcrypt_rounds)
+    await User.update({User.password_hash: hashed, User.updated_at: clock.utcnow()}).where(
+        User.id == user["id"]
+    )
+    revoked = await sessions.revoke_user(user["id"], "password_changed", keep=principal.session_id)
+    await audit.record(
+        "auth.password_change", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
+        target_type="user", target_id=principal.user_id, details={"sessions_revoked": revoked},
+    )
+
+
+async def org_for_principal(principal: Principal) -> dict[str, Any]:
+    """The caller's org row (for controllers that show it)."""
+    org = await org_row(principal.org_id)
+    if org is None:
+        raise NotFound("org_not_found", "No such organisation.")
+    return org

@@ -1,0 +1,244 @@
+"""Sessions (SECURITY.md rule 6): opaque access tokens and rotating refresh tokens.
+
+A session is one login on one device and the family of its refresh tokens. Each
+refresh rotates both tokens; presenting a refresh token that was already used means
+it was stolen or replayed, so the whole family (the session) is revoked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from staffroom.accounts.schemas import SessionOut, TokenPair
+from staffroom.accounts.service.common import permissions_for
+from staffroom.accounts.tables import AuthSession, RefreshToken, User
+from staffroom.core import audit, clock
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.errors import NotFound, Unauthorized
+from staffroom.core.runtime import Runtime
+from staffroom.core.tokens import new_token
+
+# last_used_at is written at most this often, so reads do not turn into writes.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _digest(rt: Runtime, token: str, kind: str) -> str:
+    return rt.keys.digest(token, purpose=kind)
+
+
+async def issue(
+    rt: Runtime,
+    user: dict[str, Any],
+    ctx: RequestContext,
+    *,
+    scope: str = "full",
+    mfa: bool = False,
+) -> TokenPair:
+    """Start a new session for a user and return its first token pair."""
+    s = rt.settings
+    now = clock.utcnow()
+    access, refresh = new_token(), new_token()
+    session_id = uuid.uuid4()
+    await AuthSession.insert(
+        AuthSession(
+            id=session_id,
+            org=user["org"],
+            user=user["id"],
+            scope=scope,
+            mfa=mfa,
+            access_hash=_digest(rt, access, "access"),
+            access_expires_at=now + timedelta(seconds=s.access_token_ttl),
+            created_at=now,
+            last_used_at=now,
+            idle_expires_at=now + timedelta(seconds=s.refresh_idle_ttl),
+            absolute_expires_at=now + timedelta(seconds=s.session_absolute_ttl),
+            ip=ctx.ip[:64],
+            user_agent=ctx.user_agent[:300],
+        )
+    )
+    await RefreshToken.insert(
+        RefreshToken(
+            id=uuid.uuid4(),
+            org=user["org"],
+            session=session_id,
+            token_hash=_digest(rt, refresh, "refresh"),
+            created_at=now,
+        )
+    )
+    await User.update({User.last_login_at: now}).where(User.id == user["id"])
+    return TokenPair(
+        access_token=access, refresh_token=refresh, expires_in=s.access_token_ttl, scope=scope
+    )
+
+
+def _live(session: dict[str, Any], now: Any) -> bool:
+    return (
+        session["revoked_at"] is None
+        and session["idle_expires_at"] > now
+        and session["absolute_expires_at"] > now
+    )
+
+
+async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
+    """The principal behind an access token, or None if it is unknown, expired or revoked."""
+    now = clock.utcnow()
+    row = (
+        await AuthSession.select(
+            *AuthSession.all_columns(),
+            AuthSession.user.role.as_alias("role"),
+            AuthSession.user.status.as_alias("user_status"),
+        )
+        .where(AuthSession.access_hash == _digest(rt, access_token, "access"))
+        .first()
+    )
+    if row is None or not _live(row, now) or row["access_expires_at"] <= now:
+        return None
+    if row["user_status"] != "active":
+        return None
+    if now - row["last_used_at"] > _TOUCH_EVERY:
+        await AuthSession.update({AuthSession.last_used_at: now}).where(
+            AuthSession.id == row["id"]
+        )
+    return Principal(
+        org_id=row["org"],
+        user_id=row["user"],
+        role=row["role"],
+        permissions=await permissions_for(row["org"], row["role"]),
+        session_id=row["id"],
+        scope=row["scope"],
+    )
+
+
+async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> TokenPair:
+    """Rotate a refresh token; a reused one revokes its whole session."""
+    s = rt.settings
+    now = clock.utcnow()
+    token_hash = _digest(rt, refresh_token, "refresh")
+    invalid = Unauthorized("invalid_refresh_token", "The refresh token is not valid.")
+    # Atomic: only one concurrent caller can mark an unused token as used.
+    claimed = (
+        await RefreshToken.update({RefreshToken.used_at: now})
+        .where((RefreshToken.token_hash == token_hash) & RefreshToken.used_at.is_null())
+        .returning(RefreshToken.session)
+    )
+    if not claimed:
+        known = await RefreshToken.select(RefreshToken.session, RefreshToken.org).where(
+            RefreshToken.token_hash == token_hash
+        ).first()
+        if known is not None:
+            await revoke(known["session"], "refresh_reuse")
+            await audit.record(
+                "session.refresh_reuse",
+                outcome="denied",
+                ctx=ctx,
+                org_id=known["org"],
+                target_type="session",
+                target_id=known["session"],
+            )
+        raise invalid
+    session_id = claimed[0]["session"]
+    session = (
+        await AuthSession.select(
+            *AuthSession.all_columns(), AuthSession.user.status.as_alias("user_status")
+        )
+        .where(AuthSession.id == session_id)
+        .first()
+    )
+    if session is None or not _live(session, now) or session["user_status"] != "active":
+        raise invalid
+    access, new_refresh = new_token(), new_token()
+    await AuthSession.update(
+        {
+            AuthSession.access_hash: _digest(rt, access, "access"),
+            AuthSession.access_expires_at: now + timedelta(seconds=s.access_token_ttl),
+            AuthSession.last_used_at: now,
+            AuthSession.idle_expires_at: now + timedelta(seconds=s.refresh_idle_ttl),
+        }
+    ).where(AuthSession.id == session_id)
+    await RefreshToken.insert(
+        RefreshToken(
+            id=uuid.uuid4(),
+            org=session["org"],
+            session=session_id,
+            token_hash=_digest(rt, new_refresh, "refresh"),
+            created_at=now,
+        )
+    )
+    return TokenPair(
+        access_token=access,
+        refresh_token=new_refresh,
+        expires_in=s.access_token_ttl,
+        scope=session["scope"],
+    )
+
+
+async def revoke(session_id: uuid.UUID, reason: str) -> None:
+    """Revoke one session (idempotent)."""
+    await AuthSession.update(
+        {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: reason}
+    ).where((AuthSession.id == session_id) & AuthSession.revoked_at.is_null())
+
+
+async def revoke_user(
+    user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+) -> int:
+    """Revoke every live session of a user, except `keep`; returns how many."""
+    where = (AuthSession.user == user_id) & AuthSession.revoked_at.is_null()
+    if keep is not None:
+        where &= AuthSession.id != keep
+    rows = await AuthSession.update(
+        {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: reason}
+    ).where(where).returning(AuthSession.id)
+    return len(rows)
+
+
+async def list_own(principal: Principal) -> list[SessionOut]:
+    """The caller's live sessions, newest first."""
+    now = clock.utcnow()
+    rows = (
+        await AuthSession.select()
+        .where(
+            (AuthSession.user == principal.user_id)
+            & (AuthSession.org == principal.org_id)
+            & AuthSession.revoked_at.is_null()
+        )
+        .order_by(AuthSession.created_at, ascending=False)
+    )
+    return [
+        SessionOut(
+            id=r["id"],
+            created_at=r["created_at"],
+            last_used_at=r["last_used_at"],
+            ip=r["ip"],
+            user_agent=r["user_agent"],
+            scope=r["scope"],
+            mfa=r["mfa"],
+            current=r["id"] == principal.session_id,
+        )
+        for r in rows
+        if _live(r, now)
+    ]
+
+
+async def revoke_own(principal: Principal, session_id: uuid.UUID, ctx: RequestContext) -> None:
+    """Revoke one of the caller's own sessions; anyone else's is not found."""
+    rows = await AuthSession.update(
+        {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: "user_revoked"}
+    ).where(
+        (AuthSession.id == session_id)
+        & (AuthSession.user == principal.user_id)
+        & (AuthSession.org == principal.org_id)
+        & AuthSession.revoked_at.is_null()
+    ).returning(AuthSession.id)
+    if not rows:
+        raise NotFound("session_not_found", "No such session.")
+    await audit.record(
+        "session.revoked",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="session",
+        target_id=session_id,
+    )

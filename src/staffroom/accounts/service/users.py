@@ -1,0 +1,208 @@
+"""The staff directory and user administration (role, groups, deactivation)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from msgspec import UNSET
+
+from staffroom.accounts.schemas import MeOut, MePatch, UserOut, UserPage, UserPatch
+from staffroom.accounts.service import sessions
+from staffroom.accounts.service.common import (
+    org_ref,
+    org_row,
+    permissions_for,
+    role_exists,
+    user_in_org,
+    user_out,
+    users_out,
+)
+from staffroom.accounts.tables import Group, GroupMember, User
+from staffroom.core import audit, clock
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db import encode_cursor, page_filter
+from staffroom.core.errors import Conflict, Forbidden, Invalid
+
+
+async def me(principal: Principal) -> MeOut:
+    """The caller's own profile with org and permissions."""
+    row = await user_in_org(principal.org_id, principal.user_id)
+    base = await user_out(row)
+    org = await org_row(principal.org_id)
+    return MeOut(
+        **{f: getattr(base, f) for f in base.__struct_fields__},
+        org=org_ref(org),
+        permissions=sorted(principal.permissions),
+        session_scope=principal.scope,
+    )
+
+
+async def patch_me(principal: Principal, data: MePatch, ctx: RequestContext) -> MeOut:
+    """Change one's own display name or language (not role, org or address)."""
+    values: dict[Any, Any] = {}
+    if data.display_name is not UNSET:
+        values[User.display_name] = data.display_name.strip()
+    if data.locale is not UNSET:
+        values[User.locale] = data.locale
+    if values:
+        values[User.updated_at] = clock.utcnow()
+        await User.update(values).where(
+            (User.id == principal.user_id) & (User.org == principal.org_id)
+        )
+    return await me(principal)
+
+
+async def list_users(
+    principal: Principal,
+    *,
+    q: str | None,
+    status: str | None,
+    role: str | None,
+    group_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> UserPage:
+    """Search the org's users, newest first, a page at a time."""
+    query = User.select().where(User.org == principal.org_id)
+    if q:
+        pattern = f"%{q.strip().replace('%', '').replace('_', '')}%"
+        query = query.where(
+            User.display_name.ilike(pattern) | User.email.ilike(pattern)
+            | User.username.ilike(pattern)
+        )
+    if status:
+        query = query.where(User.status == status)
+    if role:
+        query = query.where(User.role == role)
+    if group_id:
+        members = GroupMember.select(GroupMember.user).where(
+            (GroupMember.group == group_id) & (GroupMember.org == principal.org_id)
+        )
+        query = query.where(User.id.is_in(members))
+    if (after := page_filter(User, cursor)) is not None:
+        query = query.where(after)
+    rows = await query.order_by(User.created_at, User.id, ascending=False).limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return UserPage(
+        items=await users_out(rows),
+        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
+    )
+
+
+async def get_user(principal: Principal, user_id: uuid.UUID) -> UserOut:
+    """One user of the caller's org."""
+    return await user_out(await user_in_org(principal.org_id, user_id))
+
+
+async def _active_owner_count(org_id: uuid.UUID) -> int:
+    return await User.count().where(
+        (User.org == org_id) & (User.role == "owner") & (User.status == "active")
+    )
+
+
+async def _guard_owner_change(principal: Principal, target: dict[str, Any]) -> None:
+    """Only owners touch owners, and the last active owner stays."""
+    if target["role"] == "owner":
+        if principal.role != "owner":
+            raise Forbidden("owner_only", "Only an owner can change another owner.")
+        if target["status"] == "active" and await _active_owner_count(principal.org_id) <= 1:
+            raise Conflict("last_owner", "The organisation needs at least one active owner.")
+
+
+async def set_groups(org_id: uuid.UUID, user_id: uuid.UUID, group_ids: list[uuid.UUID]) -> None:
+    """Replace a user's group memberships; every group must be the org's own."""
+    wanted = set(group_ids)
+    if wanted:
+        found = await Group.select(Group.id).where(
+            (Group.org == org_id) & Group.id.is_in(list(wanted))
+        )
+        if len(found) != len(wanted):
+            raise Invalid("unknown_group", "One or more groups do not exist.")
+    await GroupMember.delete().where(
+        (GroupMember.user == user_id) & (GroupMember.org == org_id)
+    )
+    now = clock.utcnow()
+    if wanted:
+        await GroupMember.insert(
+            *[
+                GroupMember(id=uuid.uuid4(), org=org_id, group=g, user=user_id, created_at=now)
+                for g in sorted(wanted)
+            ]
+        )
+
+
+async def patch_user(
+    principal: Principal, user_id: uuid.UUID, data: UserPatch, ctx: RequestContext
+) -> UserOut:
+    """Change a user's name, role or groups, within the actor's own powers."""
+    target = await user_in_org(principal.org_id, user_id)
+    values: dict[Any, Any] = {}
+    if data.display_name is not UNSET:
+        values[User.display_name] = data.display_name.strip()
+    if data.role is not UNSET and data.role != target["role"]:
+        if target["id"] == principal.user_id:
+            raise Forbidden("own_role", "You cannot change your own role.")
+        if not await role_exists(principal.org_id, data.role):
+            raise Invalid("unknown_role", "No such role.")
+        if data.role == "owner" and principal.role != "owner":
+            raise Forbidden("owner_only", "Only an owner can make someone an owner.")
+        granted = await permissions_for(principal.org_id, data.role)
+        if not granted <= principal.permissions:
+            raise Forbidden("role_exceeds_own", "You cannot grant permissions you do not hold.")
+        await _guard_owner_change(principal, target)
+        values[User.role] = data.role
+    if values:
+        values[User.updated_at] = clock.utcnow()
+        await User.update(values).where(
+            (User.id == user_id) & (User.org == principal.org_id)
+        )
+    if data.group_ids is not UNSET:
+        await set_groups(principal.org_id, user_id, data.group_ids)
+    if User.role in values:
+        await audit.record(
+            "user.role_changed", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
+            target_type="user", target_id=user_id,
+            details={"from": target["role"], "to": values[User.role]},
+        )
+    if data.group_ids is not UNSET:
+        await audit.record(
+            "user.groups_changed", ctx=ctx, org_id=principal.org_id,
+            actor_id=principal.user_id, target_type="user", target_id=user_id,
+            details={"group_ids": sorted(str(g) for g in data.group_ids)},
+        )
+    return await get_user(principal, user_id)
+
+
+async def deactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestContext) -> UserOut:
+    """Block a user and end every session at once."""
+    target = await user_in_org(principal.org_id, user_id)
+    if target["id"] == principal.user_id:
+        raise Forbidden("deactivate_self", "You cannot deactivate yourself.")
+    await _guard_owner_change(principal, target)
+    now = clock.utcnow()
+    await User.update(
+        {User.status: "deactivated", User.deactivated_at: now, User.updated_at: now}
+    ).where((User.id == user_id) & (User.org == principal.org_id))
+    revoked = await sessions.revoke_user(user_id, "deactivated")
+    await audit.record(
+        "user.deactivated", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
+        target_type="user", target_id=user_id, details={"sessions_revoked": revoked},
+    )
+    return await get_user(principal, user_id)
+
+
+async def reactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestContext) -> UserOut:
+    """Let a deactivated user sign in again."""
+    target = await user_in_org(principal.org_id, user_id)
+    if target["role"] == "owner" and principal.role != "owner":
+        raise Forbidden("owner_only", "Only an owner can change another owner.")
+    await User.update(
+        {User.status: "active", User.deactivated_at: None, User.updated_at: clock.utcnow()}
+    ).where((User.id == user_id) & (User.org == principal.org_id))
+    await audit.record(
+        "user.reactivated", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
+        target_type="user", target_id=user_id,
+    )
+    return await get_user(principal, user_id)

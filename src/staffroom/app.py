@@ -1,0 +1,94 @@
+"""create_app(settings) -> Litestar: controllers, guards, handlers and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from staffroom import __version__
+from staffroom.accounts.controllers import CONTROLLERS
+from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, full_session, provide_principal
+from staffroom.core.db import close_pool, start_pool
+from staffroom.core.logs import configure_logging
+from staffroom.core.runtime import Runtime
+from staffroom.core.web import (
+    EXCEPTION_HANDLERS,
+    RequestIdMiddleware,
+    provide_context,
+    provide_runtime,
+)
+from staffroom.health import HealthController
+from staffroom.settings import Settings, load_settings
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the API for these settings."""
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = Runtime.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from staffroom.accounts.tables import Org
+
+        engine = Org._meta.db
+        await start_pool(engine, settings.database_pool_max)
+        worker = (
+            asyncio.create_task(runtime.mail.run(settings.mail_poll_seconds))
+            if settings.mail_worker
+            else None
+        )
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await runtime.close()
+            await close_pool(engine)
+
+    return Litestar(
+        route_handlers=[HealthController, *CONTROLLERS],
+        middleware=[
+            RequestIdMiddleware,
+            DefineMiddleware(BearerAuthMiddleware, exclude_from_auth_key=PUBLIC, exclude=["^/schema"]),
+        ],
+        guards=[full_session],
+        dependencies={
+            "rt": Provide(provide_runtime, sync_to_thread=False),
+            "ctx": Provide(provide_context, sync_to_thread=False),
+            "me": Provide(provide_principal, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[lifespan],
+        state={"settings": settings, "runtime": runtime},  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="Staffroom API",
+            version=__version__,
+            description="Employee communications: feeds, chat, onboarding, SSO and 2FA.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer",
+                                             description="Opaque access token")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for the ASGI server: settings from the environment."""
+    return create_app(load_settings())

@@ -1,0 +1,127 @@
+"""The `staffroom` command: serve, migrate, org create."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.panel import Panel
+
+from staffroom.settings import load_settings
+
+console = Console(stderr=True)
+
+
+@click.group()
+def main() -> None:
+    """Staffroom: employee communications backend."""
+
+
+async def _migrate() -> bool:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all")
+    return bool(result.success)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    settings = load_settings()
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    if not asyncio.run(_migrate()):
+        console.print("[red]migrations failed[/red]")
+        sys.exit(1)
+    console.print("[green]database is up to date[/green]")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default STAFFROOM_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default STAFFROOM_PORT).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, help="Worker processes.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
+def serve(
+    host: str | None, port: int | None, workers: int, tls_cert: str | None, tls_key: str | None
+) -> None:
+    """Run the API with granian (TLS 1.2 as the floor when a certificate is given)."""
+    from granian import Granian
+    from granian.constants import Interfaces, SSLProtocols
+
+    settings = load_settings()
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    bind_host, bind_port = host or settings.host, port or settings.port
+    scheme = "https" if tls_cert else "http"
+    console.print(
+        Panel.fit(
+            f"Staffroom API on {scheme}://{bind_host}:{bind_port}\n"
+            f"API docs:  {scheme}://{bind_host}:{bind_port}/schema/swagger\n"
+            f"OpenAPI:   {scheme}://{bind_host}:{bind_port}/schema/openapi.json\n"
+            "First organisation:\n"
+            "  staffroom org create --slug acme --name Acme --owner-email it@acme.example",
+            title="staffroom",
+        )
+    )
+    server = Granian(
+        "staffroom.app:create_app_from_env",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=bind_host,
+        port=bind_port,
+        workers=workers,
+        ssl_cert=Path(tls_cert) if tls_cert else None,
+        ssl_key=Path(tls_key) if tls_key else None,
+        ssl_protocol_min=SSLProtocols.tls12,
+        log_access=False,
+    )
+    assert ssl.HAS_TLSv1_2
+    server.serve()
+
+
+@main.group()
+def org() -> None:
+    """Organisations."""
+
+
+@org.command("create")
+@click.option("--slug", required=True, help="Short name used at sign-in, e.g. acme.")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--owner-email", required=True, help="The owner's email address.")
+@click.option("--owner-name", default=None, help="The owner's display name.")
+def org_create(slug: str, name: str, owner_email: str, owner_name: str | None) -> None:
+    """Create an organisation and its owner; prints a one-time setup link."""
+    from staffroom.accounts.service import orgs
+    from staffroom.core.errors import DomainError
+    from staffroom.core.runtime import Runtime
+
+    settings = load_settings()
+
+    async def run() -> tuple[str, str]:
+        rt = Runtime.build(settings)
+        try:
+            created, _, link = await orgs.create_org(rt, slug, name, owner_email, owner_name)
+        finally:
+            await rt.close()
+        return created.slug, link
+
+    try:
+        created_slug, link = asyncio.run(run())
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
+        sys.exit(2)
+    console.print(
+        Panel.fit(
+            f"Organisation [bold]{created_slug}[/bold] created.\n"
+            f"The owner sets a password with this one-time link "
+            f"(valid {settings.setup_token_ttl // 86400} days):\n\n{link}\n\n"
+            "API: POST /api/v1/auth/password-reset/confirm {token, password}",
+            title="org created",
+        )
+    )
+    # The bare link on stdout, for scripts.
+    click.echo(link)

@@ -1,0 +1,33 @@
+"""Who is asking and from where: passed from controllers into services for audit and limits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Network facts of one request."""
+
+    ip: str = ""
+    user_agent: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a user session (later also API keys)."""
+
+    org_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    permissions: frozenset[str]
+    session_id: uuid.UUID | None = None
+    # "full", or "enrol" for a session that may only set up MFA (org requires MFA)
+    scope: str = "full"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def can(self, permission: str) -> bool:
+        """Whether the caller holds a named permission."""
+        return permission in self.permissions

@@ -1,0 +1,75 @@
+"""Database helpers shared by every domain: engine choice, constraint errors, cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from staffroom.core.errors import Invalid
+
+
+def engine_for(url: str) -> Engine:
+    """Build the Piccolo engine for a database URL (sqlite:///path or postgresql://…)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path))
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresEngine(config={"dsn": url})
+    raise SystemExit(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True when the error is a unique-constraint violation on either engine."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc)
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg ships with the postgres extra
+        return False
+    return isinstance(exc, asyncpg.UniqueViolationError)
+
+
+async def start_pool(engine: Engine, max_size: int) -> None:
+    """Open the PostgreSQL pool (SQLite has none)."""
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(max_size=max_size)
+
+
+async def close_pool(engine: Engine) -> None:
+    """Close the PostgreSQL pool if one is open."""
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        await engine.close_connection_pool()
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    """An opaque keyset cursor for lists ordered by (created_at, id) descending."""
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Parse a cursor made by encode_cursor; garbage is a 422."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, row_id = json.loads(raw)
+        return datetime.fromisoformat(stamp), uuid.UUID(row_id)
+    except (ValueError, TypeError) as exc:
+        raise Invalid("invalid_cursor", "The cursor is not valid.") from exc
+
+
+def page_filter(table: Any, cursor: str | None) -> Any:
+    """The WHERE clause that continues a (created_at, id) descending list after cursor."""
+    if not cursor:
+        return None
+    stamp, row_id = decode_cursor(cursor)
+    return (table.created_at < stamp) | ((table.created_at == stamp) & (table.id < row_id))

@@ -1,0 +1,94 @@
+"""The one error system: services raise DomainError, the app renders RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+
+
+class DomainError(Exception):
+    """A failure a client can cause or must be told about, with a stable machine code."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class Invalid(DomainError):
+    status = 422
+    title = "Unprocessable content"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Gone(DomainError):
+    status = 410
+    title = "Gone"
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, retry_after: int, detail: str = "Too many attempts; try again later.") -> None:
+        retry_after = max(1, int(retry_after))
+        super().__init__(
+            "rate_limited",
+            detail,
+            headers={"Retry-After": str(retry_after)},
+            extra={"retry_after": retry_after},
+        )
+
+
+class Unavailable(DomainError):
+    status = 503
+    title = "Service unavailable"
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details as sent to clients."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+    retry_after: int | None = None
+
+
+def problem_type(code: str) -> str:
+    """A stable URI naming the kind of problem."""
+    return f"https://staffroom.dev/problems/{code.replace('_', '-')}"

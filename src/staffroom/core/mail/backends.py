@@ -1,0 +1,100 @@
+"""Mail delivery backends: the outbox folder (embedded) and SMTP (aiosmtplib)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from staffroom.settings import Settings
+
+log = logging.getLogger("staffroom.mail")
+
+
+@dataclass(frozen=True)
+class Email:
+    """One rendered message."""
+
+    id: uuid.UUID
+    to: str
+    subject: str
+    text: str
+    html: str
+
+    def to_message(self, sender: str) -> EmailMessage:
+        """The MIME message: plain text with an HTML alternative."""
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = self.to
+        msg["Subject"] = self.subject
+        msg["Message-ID"] = make_msgid(idstring=self.id.hex)
+        msg.set_content(self.text)
+        msg.add_alternative(self.html, subtype="html")
+        return msg
+
+
+class MailBackend(Protocol):
+    """Sends one message or raises."""
+
+    async def send(self, email: Email) -> None:
+        """Deliver the message; raise on any failure so it is retried."""
+
+
+class OutboxBackend:
+    """Writes each message as an .eml file under the outbox folder."""
+
+    def __init__(self, folder: Path, sender: str) -> None:
+        self.folder = folder
+        self.sender = sender
+
+    async def send(self, email: Email) -> None:
+        await asyncio.to_thread(self._write, email)
+
+    def _write(self, email: Email) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{email.id}.eml"
+        path.write_bytes(bytes(email.to_message(self.sender)))
+        # The path, never the link inside: links carry secrets that must not reach logs.
+        log.info("mail written to outbox", extra={"path": str(path), "subject": email.subject})
+
+
+class SmtpBackend:
+    """Sends through an SMTP relay with STARTTLS, implicit TLS or (tests only) plain."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _tls_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.settings.smtp_ca_file or None)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    async def send(self, email: Email) -> None:
+        s = self.settings
+        security = s.smtp_security
+        await aiosmtplib.send(
+            email.to_message(s.mail_from),
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password or None,
+            use_tls=security == "tls",
+            start_tls=True if security == "starttls" else False,
+            tls_context=self._tls_context() if security != "none" else None,
+            timeout=s.smtp_timeout,
+        )
+
+
+def make_backend(settings: Settings) -> MailBackend:
+    """The backend named by settings."""
+    if settings.mail_backend == "smtp":
+        return SmtpBackend(settings)
+    return OutboxBackend(settings.data_path / "outbox", settings.mail_from)

@@ -1,0 +1,140 @@
+"""The mail queue: messages are stored before sending, so a failed send is retried, not lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from staffroom.core import clock
+from staffroom.core.mail.backends import Email, MailBackend
+from staffroom.core.mail.templates import render
+from staffroom.core.tables import MailMessage
+
+log = logging.getLogger("staffroom.mail")
+
+# A claimed message that was not finished within this lease is picked up again
+# (the worker that claimed it died).
+LEASE = timedelta(minutes=2)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 30 s doubling, at most an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+class MailQueue:
+    """Renders, stores and delivers email through one backend."""
+
+    def __init__(self, backend: MailBackend, max_attempts: int = 12) -> None:
+        self.backend = backend
+        self.max_attempts = max_attempts
+        self._wake = asyncio.Event()
+
+    async def enqueue(
+        self,
+        to: str,
+        template: str,
+        lang: str,
+        context: dict[str, Any],
+        org_id: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Render and store a message for delivery; returns its id."""
+        subject, text, html = render(template, lang, context)
+        now = clock.utcnow()
+        msg_id = uuid.uuid4()
+        await MailMessage.insert(
+            MailMessage(
+                id=msg_id,
+                org=org_id,
+                to_address=to,
+                subject=subject,
+                text_body=text,
+                html_body=html,
+                template=template,
+                status="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        self._wake.set()
+        return msg_id
+
+    async def deliver_due(self, limit: int = 50) -> int:
+        """Try every message that is due; returns how many were sent."""
+        now = clock.utcnow()
+        due = (
+            await MailMessage.select(MailMessage.id)
+            .where(MailMessage.status.is_in(["pending", "sending"]))
+            .where(MailMessage.next_attempt_at <= now)
+            .order_by(MailMessage.next_attempt_at)
+            .limit(limit)
+        )
+        sent = 0
+        for row in due:
+            sent += await self._deliver_one(row["id"])
+        return sent
+
+    async def _deliver_one(self, msg_id: uuid.UUID) -> int:
+        now = clock.utcnow()
+        claimed = (
+            await MailMessage.update(
+                {MailMessage.status: "sending", MailMessage.next_attempt_at: now + LEASE}
+            )
+            .where(
+                (MailMessage.id == msg_id)
+                & MailMessage.status.is_in(["pending", "sending"])
+                & (MailMessage.next_attempt_at <= now)
+            )
+            .returning(*MailMessage.all_columns())
+        )
+        if not claimed:
+            return 0
+        row = claimed[0]
+        email = Email(
+            id=row["id"],
+            to=row["to_address"],
+            subject=row["subject"],
+            text=row["text_body"],
+            html=row["html_body"],
+        )
+        try:
+            await self.backend.send(email)
+        except Exception as exc:  # any delivery failure is retried later
+            attempts = row["attempts"] + 1
+            status = "failed" if attempts >= self.max_attempts else "pending"
+            log.warning(
+                "mail delivery failed",
+                extra={"mail_id": str(msg_id), "attempts": attempts, "error": type(exc).__name__},
+            )
+            await MailMessage.update(
+                {
+                    MailMessage.status: status,
+                    MailMessage.attempts: attempts,
+                    MailMessage.next_attempt_at: clock.utcnow() + backoff(attempts),
+                    MailMessage.last_error: f"{type(exc).__name__}: {exc}"[:500],
+                }
+            ).where(MailMessage.id == msg_id)
+            return 0
+        await MailMessage.update(
+            {
+                MailMessage.status: "sent",
+                MailMessage.attempts: row["attempts"] + 1,
+                MailMessage.sent_at: clock.utcnow(),
+            }
+        ).where(MailMessage.id == msg_id)
+        return 1
+
+    async def run(self, poll_seconds: float) -> None:
+        """Deliver forever: woken by enqueue, and every poll_seconds for retries."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("mail worker pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)

@@ -1,0 +1,43 @@
+"""Tables owned by core: the audit trail and the mail queue."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSON, UUID, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class AuditEvent(Table, tablename="audit_event"):
+    """One security-relevant event; rows are only ever inserted."""
+
+    id = UUID(primary_key=True)
+    org = UUID(null=True, default=None, index=True)
+    actor_type = Varchar(length=20)
+    actor_id = UUID(null=True, default=None)
+    action = Varchar(length=80, index=True)
+    outcome = Varchar(length=20)
+    target_type = Varchar(length=40, null=True, default=None)
+    target_id = Varchar(length=80, null=True, default=None, index=True)
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=300, default="")
+    request_id = Varchar(length=64, default="")
+    details = JSON(default="{}")
+    created_at = Timestamptz(index=True, index_method=IndexMethod.btree)
+
+
+class MailMessage(Table, tablename="mail_message"):
+    """A queued email: kept until delivered, retried with backoff, never silently dropped."""
+
+    id = UUID(primary_key=True)
+    org = UUID(null=True, default=None)
+    to_address = Varchar(length=320)
+    subject = Varchar(length=300)
+    text_body = Text()
+    html_body = Text()
+    template = Varchar(length=60)
+    status = Varchar(length=20, default="pending", index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    last_error = Varchar(length=500, default="")
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,177 @@
+"""HTTP glue shared by every controller: problem+json, request ids, request context."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from staffroom.core.context import RequestContext
+from staffroom.core.errors import DomainError, Problem, problem_type
+from staffroom.core.logs import request_id_var
+from staffroom.core.net import client_ip
+from staffroom.core.runtime import Runtime
+
+log = logging.getLogger("staffroom.http")
+access_log = logging.getLogger("staffroom.access")
+
+PROBLEM_JSON = "application/problem+json"
+_RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[Problem]:
+    """Render one problem+json response."""
+    body = Problem(
+        type=problem_type(code), title=title, status=status, detail=detail, code=code, **extra
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    """DomainError -> problem+json with its code."""
+    retry = exc.extra.get("retry_after")
+    return problem_response(
+        exc.status, exc.title, exc.detail, exc.code, headers=exc.headers, retry_after=retry
+    )
+
+
+def validation_error_handler(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Problem]:
+    """Malformed JSON, wrong types, missing fields -> 400 with the field errors."""
+    errors = exc.extra if isinstance(exc.extra, list) else None
+    return problem_response(
+        400, "Bad request", "The request is not valid.", "invalid_request", errors=errors
+    )
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    """Framework errors (404 route, 405, 413 …) in the same shape."""
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+    detail = exc.detail if status < 500 else "Something went wrong on our side."
+    return problem_response(status, exc.__class__.__name__, str(detail), code, headers=exc.headers)
+
+
+def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """Anything unexpected: logged with its request id, never leaked to the client."""
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        500, "Internal server error", "Something went wrong on our side.", "internal_error"
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+
+
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI response entries for the problem statuses a route can answer."""
+    described = {
+        400: "The request is malformed.",
+        401: "Missing, invalid or expired credentials.",
+        403: "The caller lacks the permission.",
+        404: "No such object in the caller's organisation.",
+        409: "The request conflicts with the current state.",
+        410: "The link or token has been used or has expired.",
+        422: "The request is well-formed but not acceptable.",
+        429: "Too many attempts; see Retry-After.",
+        503: "A dependency is unavailable.",
+    }
+    return {
+        s: ResponseSpec(data_container=Problem, description=described[s], media_type=PROBLEM_JSON)
+        for s in sorted({400, *statuses})
+    }
+
+
+def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
+    """Network facts of the current request (trusted-proxy aware)."""
+    trusted: tuple[str, ...] = connection.app.state.settings.trusted_proxies
+    peer = connection.client.host if connection.client else ""
+    ip = client_ip(peer, connection.headers.get("x-forwarded-for"), trusted)
+    return RequestContext(
+        ip=ip,
+        user_agent=connection.headers.get("user-agent", "")[:300],
+        request_id=request_id_var.get(),
+    )
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (echoed as X-Request-ID) and writes one access log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _RID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableScopeHeaders.from_message(message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            # Path only: query strings may carry things that must not be logged.
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            request_id_var.reset(token)
+
+
+def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
+    """Dependency `rt`: the app's runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def provide_context(request: Request[Any, Any, Any]) -> RequestContext:
+    """Dependency `ctx`: the request's network facts."""
+    return request_context(request)

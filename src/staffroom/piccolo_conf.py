@@ -1,0 +1,15 @@
+"""Piccolo configuration: the engine comes from Settings (STAFFROOM_DATABASE_URL)."""
+
+from piccolo.conf.apps import AppRegistry
+
+from staffroom.core.db import engine_for
+from staffroom.settings import load_settings
+
+DB = engine_for(load_settings().effective_database_url)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "staffroom.core.piccolo_app",
+        "staffroom.accounts.piccolo_app",
+    ]
+)

@@ -1,0 +1,117 @@
+"""One Settings class read from STAFFROOM_* environment variables and `.env`.
+
+Nothing else in the code base reads os.environ: everything is passed a Settings.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+PREFIX = "STAFFROOM_"
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Every setting of the service, with embedded development defaults."""
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: str = "./var"
+    # Empty means SQLite at <data_dir>/staffroom.db; otherwise postgresql://… or sqlite:///path
+    database_url: str = ""
+    database_pool_max: int = 10
+    public_url: str = "http://127.0.0.1:8000"
+    app_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    keys_file: str = ""
+    bcrypt_rounds: int = 12
+
+    access_token_ttl: int = 900
+    refresh_idle_ttl: int = 14 * 24 * 3600
+    session_absolute_ttl: int = 30 * 24 * 3600
+    mfa_token_ttl: int = 300
+    reset_token_ttl: int = 3600
+    setup_token_ttl: int = 7 * 24 * 3600
+
+    login_fail_limit_account: int = 5
+    login_fail_limit_ip: int = 30
+    login_fail_window: int = 900
+    reset_limit_per_login: int = 3
+    reset_limit_per_ip: int = 20
+    reset_limit_window: int = 3600
+    mfa_fail_limit: int = 5
+    mfa_lock_seconds: int = 900
+
+    mail_backend: Literal["outbox", "smtp"] = "outbox"
+    mail_from: str = "Staffroom <no-reply@staffroom.local>"
+    mail_worker: bool = True
+    mail_poll_seconds: float = 5.0
+    mail_max_attempts: int = 12
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = 15.0
+    smtp_ca_file: str = ""
+
+    @property
+    def data_path(self) -> Path:
+        """The folder for embedded data (SQLite, keys, outbox, media)."""
+        return Path(self.data_dir)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data folder."""
+        return self.database_url or f"sqlite:///{self.data_path / 'staffroom.db'}"
+
+    @property
+    def effective_app_url(self) -> str:
+        """Where the web app lives: the target of links in emails."""
+        return (self.app_url or self.public_url).rstrip("/")
+
+    @property
+    def effective_keys_file(self) -> Path:
+        """The local key file (embedded key module)."""
+        return Path(self.keys_file) if self.keys_file else self.data_path / "keys.json"
+
+
+def _is_sequence(annotation: object) -> bool:
+    return typing.get_origin(annotation) in (tuple, list)
+
+
+def load_settings(
+    environ: typing.Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> Settings:
+    """Read settings from `.env` then the environment (the environment wins)."""
+    raw: dict[str, str | None] = {}
+    if env_file and Path(env_file).is_file():
+        raw.update(dotenv_values(env_file))
+    raw.update(os.environ if environ is None else environ)
+    hints = typing.get_type_hints(Settings)
+    values: dict[str, object] = {}
+    for key, value in raw.items():
+        if not key.startswith(PREFIX) or value is None:
+            continue
+        name = key[len(PREFIX) :].lower()
+        if name not in hints:
+            continue
+        if _is_sequence(hints[name]):
+            values[name] = [part.strip() for part in value.split(",") if part.strip()]
+        else:
+            values[name] = value
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"invalid setting: {exc}") from exc
