@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -29,31 +30,35 @@ from staffroom.health import HealthController
 from staffroom.settings import Settings, load_settings
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Open the database pool and run the mail worker for the app's lifetime."""
+    from staffroom.accounts.tables import Org
+
+    settings: Settings = app.state.settings
+    runtime: Runtime = app.state.runtime
+    engine = Org._meta.db
+    await start_pool(engine, settings.database_pool_max)
+    worker = (
+        asyncio.create_task(runtime.mail.run(settings.mail_poll_seconds))
+        if settings.mail_worker
+        else None
+    )
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await runtime.close()
+        await close_pool(engine)
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the API for these settings."""
     configure_logging(settings.log_level, settings.log_json)
     runtime = Runtime.build(settings)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from staffroom.accounts.tables import Org
-
-        engine = Org._meta.db
-        await start_pool(engine, settings.database_pool_max)
-        worker = (
-            asyncio.create_task(runtime.mail.run(settings.mail_poll_seconds))
-            if settings.mail_worker
-            else None
-        )
-        try:
-            yield
-        finally:
-            if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            await runtime.close()
-            await close_pool(engine)
 
     return Litestar(
         route_handlers=[HealthController, *CONTROLLERS],
@@ -70,7 +75,9 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
-        state={"settings": settings, "runtime": runtime},  # type: ignore[arg-type]
+        state=State({"settings": settings, "runtime": runtime}),
+        # Our JSON logging (core/logs.py) is the only logging configuration.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Staffroom API",
             version=__version__,

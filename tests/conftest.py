@@ -1,0 +1,121 @@
+"""Test set-up. The database is chosen by STAFFROOM_TEST_DB (sqlite or postgres) and
+configured here before any staffroom table is imported (Piccolo binds engines at import).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.servers import PostgresServer, RedisServer
+
+_pg: PostgresServer | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _pg
+    data_dir = tempfile.mkdtemp(prefix="staffroom-test-")
+    kind = os.environ.get("STAFFROOM_TEST_DB", "sqlite")
+    if kind == "postgres":
+        try:
+            _pg = PostgresServer.start()
+        except Exception as exc:  # fail loudly: a PostgreSQL run must never skip
+            pytest.exit(f"PostgreSQL could not start: {exc}", returncode=3)
+        url = _pg.url
+    elif kind == "sqlite":
+        url = f"sqlite:///{data_dir}/test.db"
+    else:
+        pytest.exit(f"unknown STAFFROOM_TEST_DB={kind!r}", returncode=4)
+    os.environ.update(
+        {
+            "STAFFROOM_ENV": "test",
+            "STAFFROOM_DATABASE_URL": url,
+            "STAFFROOM_DATA_DIR": data_dir,
+            "STAFFROOM_BCRYPT_ROUNDS": "4",
+            "STAFFROOM_MAIL_WORKER": "false",
+            "STAFFROOM_LOG_LEVEL": "WARNING",
+            "STAFFROOM_REDIS_URL": "",
+        }
+    )
+    config.stash[_DB_KIND] = kind
+
+
+_DB_KIND = pytest.StashKey[str]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _pg is not None:
+        _pg.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"staffroom database: {config.stash.get(_DB_KIND, '?')}"
+
+
+@pytest.fixture(scope="session")
+async def migrated() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all")
+    assert result.success, result.message
+
+
+@pytest.fixture(autouse=True)
+async def clean_db(migrated: None) -> AsyncIterator[None]:
+    from staffroom.core import clock
+    from tests.support.db import truncate_all
+
+    await truncate_all()
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def settings() -> Any:
+    from staffroom.settings import load_settings
+
+    return load_settings(env_file=None)
+
+
+@pytest.fixture
+async def app(settings: Any) -> AsyncIterator[Any]:
+    from staffroom.app import create_app, lifespan
+
+    application = create_app(settings)
+    # Our own lifespan, not Litestar's: its task group cannot span fixture set-up and
+    # tear-down, which pytest-asyncio runs in different tasks.
+    async with lifespan(application):
+        yield application
+
+
+@pytest.fixture
+def rt(app: Any) -> Any:
+    return app.state.runtime
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[Any]:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def world(rt: Any) -> Any:
+    from tests.support.world import build_world
+
+    return await build_world(rt)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer.start()
+    yield server
+    server.stop()
