@@ -76,11 +76,11 @@ class AuthController(Controller):
     async def password_reset(
         self, data: JSONBody[ResetRequestIn], rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> Response[None]:
+    ) -> Response[bytes]:
         await auth.reset_rate_limit(rt, data.org, data.login, ctx)
         # The work happens after the 202 is sent: no timing difference between accounts.
         task = BackgroundTask(auth.request_password_reset, rt, data.org, data.login, ctx)
-        return Response(None, status_code=HTTP_202_ACCEPTED, background=task)
+        return Response(b"", status_code=HTTP_202_ACCEPTED, background=task)
 
     @post("/password-reset/confirm", status_code=HTTP_204_NO_CONTENT,
           operation_id="confirm_password_reset",

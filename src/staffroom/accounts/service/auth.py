@@ -19,7 +19,7 @@ from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 
-INVALID_CREDENTIALS = "The organisation, login or password is not correct."
+INVALID_CREDENTIALS = "The login or password is not correct."
 
 
 def _login_key(login: str) -> str:
@@ -42,26 +42,32 @@ async def find_user_by_login(org_id: uuid.UUID, login: str) -> dict[str, Any] | 
 
 async def login(rt: Runtime, org_slug: str, login_: str, password: str, ctx: RequestContext
 ) -> TokenPair | MfaChallenge:
-    """Password login. Unknown, wrong, deactivated: one answer, one timing (rule 5)."""
+    """Password login. Unknown, wrong, deactivated: one answer, one timing (rule 5).
+
+    An unknown org slug is told apart (404): slugs are public names, shown by discovery.
+    """
     s = rt.settings
-    org = await org_by_slug(org_slug)
     account_key = f"login:acct:{org_slug.strip().lower()}:{_login_key(login_)}"
     ip_key = f"login:ip:{ctx.ip}"
     account_rule = Rule(s.login_fail_limit_account, s.login_fail_window)
     ip_rule = Rule(s.login_fail_limit_ip, s.login_fail_window)
     await rt.limiter.check(ip_key, ip_rule)
+    org = await org_by_slug(org_slug)
+    if org is None:
+        # Counted against the IP too, so slugs cannot be probed at speed.
+        await rt.limiter.hit(ip_key, ip_rule)
+        raise NotFound("org_not_found", "No organisation has this name.")
     await rt.limiter.check(account_key, account_rule)
 
-    user = await find_user_by_login(org["id"], login_) if org else None
+    user = await find_user_by_login(org["id"], login_)
     ok = await verify_password(
         rt.keys.pepper, password, user["password_hash"] if user else None, s.bcrypt_rounds
     )
-    if not (org and user and ok and user["status"] == "active"):
+    if not (user and ok and user["status"] == "active"):
         await rt.limiter.hit(ip_key, ip_rule)
         await rt.limiter.hit(account_key, account_rule)
         reason = (
-            "unknown_org" if org is None
-            else "unknown_user" if user is None
+            "unknown_user" if user is None
             else "bad_password" if not ok
             else "deactivated"
         )
@@ -69,7 +75,7 @@ async def login(rt: Runtime, org_slug: str, login_: str, password: str, ctx: Req
             "auth.login",
             outcome="failure",
             ctx=ctx,
-            org_id=org["id"] if org else None,
+            org_id=org["id"],
             target_type="user" if user else None,
             target_id=user["id"] if user else None,
             details={"reason": reason},
@@ -326,10 +332,3 @@ async def change_password(
         target_type="user", target_id=principal.user_id, details={"sessions_revoked": revoked},
     )
 
-
-async def org_for_principal(principal: Principal) -> dict[str, Any]:
-    """The caller's org row (for controllers that show it)."""
-    org = await org_row(principal.org_id)
-    if org is None:
-        raise NotFound("org_not_found", "No such organisation.")
-    return org

@@ -1,0 +1,48 @@
+"""Multi-step flows the tests repeat: setup links, TOTP enrolment, MFA login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from staffroom.accounts import totp
+from staffroom.core import clock
+
+
+def token_from_link(link: str) -> str:
+    return link.split("#token=", 1)[1]
+
+
+def code_now(secret: str, offset_steps: int = 0) -> str:
+    return totp.code_at(secret, totp.current_step(clock.now_ts()) + offset_steps)
+
+
+def next_step() -> None:
+    """Move to the next 30 s window, so a fresh code is not a replay."""
+    clock.travel(totp.STEP_SECONDS)
+
+
+async def enrol_totp(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[str, list[str]]:
+    """Set up and confirm TOTP; returns (secret, recovery codes)."""
+    r = await client.post("/api/v1/me/mfa/totp", headers=headers)
+    assert r.status_code == 200, r.text
+    secret = r.json()["secret"]
+    r = await client.post("/api/v1/me/mfa/totp/confirm", json={"code": code_now(secret)},
+                          headers=headers)
+    assert r.status_code == 200, r.text
+    next_step()
+    return secret, r.json()["recovery_codes"]
+
+
+async def mfa_login(client: httpx.AsyncClient, org: str, login_: str, password: str,
+                    code: str) -> httpx.Response:
+    r = await client.post("/api/v1/auth/login",
+                          json={"org": org, "login": login_, "password": password})
+    assert r.status_code == 200 and r.json()["mfa_required"] is True, r.text
+    return await client.post("/api/v1/auth/mfa",
+                             json={"mfa_token": r.json()["mfa_token"], "code": code})
+
+
+def auth(body: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {body['access_token']}"}
