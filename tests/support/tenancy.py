@@ -1,0 +1,110 @@
+"""The tenancy matrix: every route with an id, called by another org's owner, answers 404.
+
+Later domains extend FACTORIES (an object of org A for each path parameter name) and
+BODIES (a valid body for each operation that needs one). A route with a parameter that
+has no factory fails the test, so no new route can skip the check.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from piccolo.conf.apps import Finder
+
+from staffroom.accounts.tables import AuthSession, Group, Role
+from staffroom.core import clock
+from tests.support.world import World, assert_problem, login
+
+Factory = Callable[[World, httpx.AsyncClient], Awaitable[str]]
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+async def _user(world: World, _: httpx.AsyncClient) -> str:
+    return str(world.acme["member"].id)
+
+
+async def _group(world: World, _: httpx.AsyncClient) -> str:
+    gid = uuid.uuid4()
+    await Group.insert(Group(id=gid, org=world.acme.id, name=f"Depot {gid.hex[:6]}",
+                             created_at=clock.utcnow()))
+    return str(gid)
+
+
+async def _session(world: World, client: httpx.AsyncClient) -> str:
+    await login(client, "acme", "member@acme.example")
+    row = await AuthSession.select(AuthSession.id).where(AuthSession.org == world.acme.id).first()
+    return str(row["id"])
+
+
+async def _role(world: World, _: httpx.AsyncClient) -> str:
+    key = f"depot_{uuid.uuid4().hex[:6]}"
+    await Role.insert(Role(id=uuid.uuid4(), org=world.acme.id, key=key, name="Depot lead",
+                           permissions=["feeds.read"], created_at=clock.utcnow()))
+    return key
+
+
+FACTORIES: dict[str, Factory] = {
+    "user_id": _user,
+    "group_id": _group,
+    "session_id": _session,
+    "key": _role,
+}
+
+BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "update_user": lambda w: {"display_name": "Hijacked", "role": "owner"},
+    "update_group": lambda w: {"name": "Hijacked"},
+    "add_group_members": lambda w: {"user_ids": [str(w.globex["member"].id)]},
+    "update_role": lambda w: {"name": "Hijacked", "permissions": ["audit.read"]},
+}
+
+
+async def org_snapshot(org_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    """Every row the org owns, in every table with an `org` column."""
+    snap: dict[str, list[dict[str, Any]]] = {}
+    for table in Finder().get_table_classes():
+        if "org" not in {c._meta.name for c in table._meta.columns}:
+            continue
+        rows = await table.select().where(table._meta.get_column_by_name("org") == org_id)
+        snap[table._meta.tablename] = sorted(rows, key=lambda r: str(r[table._meta.primary_key._meta.name]))
+    return snap
+
+
+def id_routes(app: Litestar) -> list[tuple[str, str, str, list[str]]]:
+    """(method, path template, operation id, parameter names) of every route with an id."""
+    found = []
+    for route in app.routes:
+        # The OpenAPI pages are public documents, not org data.
+        if not isinstance(route, HTTPRoute) or route.path.startswith("/schema"):
+            continue
+        params = _PARAM.findall(route.path)
+        if not params:
+            continue
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
+                found.append((method, route.path, handler.operation_id or handler.name, params))
+    return found
+
+
+async def assert_other_org_gets_404(app: Litestar, client: httpx.AsyncClient, world: World) -> int:
+    """Run the matrix; returns how many calls were checked."""
+    owner = await login(client, "globex", "owner@globex.example")
+    headers = {"Authorization": f"Bearer {owner['access_token']}"}
+    checked = 0
+    for method, template, operation_id, params in id_routes(app):
+        missing = [p for p in params if p not in FACTORIES]
+        assert not missing, f"{method} {template}: add a tenancy factory for {missing}"
+        values = {p: await FACTORIES[p](world, client) for p in params}
+        path = _PARAM.sub(lambda m: values[m.group(1)], template)
+        body = BODIES.get(str(operation_id), lambda w: None)(world)
+        before = await org_snapshot(world.acme.id)
+        r = await client.request(method, path, headers=headers, json=body)
+        assert_problem(r, 404)
+        assert await org_snapshot(world.acme.id) == before, f"{method} {template} changed org A"
+        checked += 1
+    return checked
