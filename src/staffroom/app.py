@@ -90,7 +90,6 @@ def create_app(settings: Settings) -> Litestar:
                                              description="Opaque access token")
                 }
             ),
-            security=[{"bearer": []}],
         ),
         debug=False,
     )

@@ -19,7 +19,6 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
     opt = {PUBLIC: True}
-    security = []
 
     @get("/live", operation_id="health_live", summary="The process is up", responses=errors())
     async def live(self) -> Health:

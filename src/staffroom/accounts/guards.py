@@ -52,8 +52,8 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
 
 def full_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """An enrolment-only session may reach only the MFA setup routes."""
-    if handler.opt.get(PUBLIC):
-        return
+    if handler.opt.get(PUBLIC) or "user" not in connection.scope:
+        return  # public route, or excluded from authentication (the OpenAPI pages)
     principal: Principal = connection.user
     if principal.scope != "full" and not handler.opt.get(ALLOW_ENROL):
         raise Forbidden(

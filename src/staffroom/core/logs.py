@@ -23,8 +23,6 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if rid := request_id_var.get():
-            doc["request_id"] = rid
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 doc[key] = value
@@ -33,8 +31,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: object, **kwargs: object) -> logging.LogRecord:
+    # Stamped when the record is made: formatting may happen later, outside the request.
+    record = _base_factory(*args, **kwargs)
+    if rid := request_id_var.get():
+        record.request_id = rid
+    return record
+
+
 def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     """Route every logger through one stderr handler."""
+    logging.setLogRecordFactory(_record_with_request_id)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s")
@@ -43,5 +53,6 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Access logs come from our middleware, without query strings.
-    for noisy in ("uvicorn.access", "granian.access", "aiosqlite"):
+    # httpx logs whole URLs, which may carry secrets in query strings.
+    for noisy in ("uvicorn.access", "granian.access", "aiosqlite", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -75,6 +75,8 @@ def validation_error_handler(
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     """Framework errors (404 route, 405, 413 …) in the same shape."""
     status = exc.status_code
+    if status >= 500:
+        log.error("server error", exc_info=exc)
     code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
     detail = exc.detail if status < 500 else "Something went wrong on our side."
     return problem_response(status, exc.__class__.__name__, str(detail), code, headers=exc.headers)

@@ -44,6 +44,7 @@ Ctx = NamedDependency[RequestContext]
 class UsersController(Controller):
     path = "/api/v1/users"
     tags = ["users"]
+    security = [{"bearer": []}]
 
     @get("", operation_id="list_users", summary="Search the staff directory",
          guards=[requires("users.read")], responses=errors(401, 403, 422))
@@ -94,6 +95,7 @@ class UsersController(Controller):
 class GroupsController(Controller):
     path = "/api/v1/groups"
     tags = ["groups"]
+    security = [{"bearer": []}]
 
     @get("", operation_id="list_groups", summary="All groups",
          guards=[requires("users.read")], responses=errors(401, 403))
@@ -155,6 +157,7 @@ class GroupsController(Controller):
 class OrgController(Controller):
     path = "/api/v1/org"
     tags = ["org"]
+    security = [{"bearer": []}]
 
     @get("", operation_id="get_org", summary="The caller's organisation", responses=errors(401))
     async def get_org(self, me: Me) -> OrgOut:
@@ -173,6 +176,7 @@ RoleKey = Annotated[str, Parameter(max_length=64)]
 class RolesController(Controller):
     path = "/api/v1/roles"
     tags = ["roles"]
+    security = [{"bearer": []}]
 
     @get("", operation_id="list_roles", summary="Built-in and custom roles",
          guards=[requires("users.read")], responses=errors(401, 403))
@@ -202,6 +206,7 @@ class RolesController(Controller):
 class AuditController(Controller):
     path = "/api/v1/audit-events"
     tags = ["audit"]
+    security = [{"bearer": []}]
 
     @get("", operation_id="list_audit_events", summary="The audit log, newest first",
          guards=[requires("audit.read")], responses=errors(401, 403, 422))

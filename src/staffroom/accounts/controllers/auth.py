@@ -30,7 +30,6 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
     opt = {PUBLIC: True}
-    security = []
 
     @post("/discover", status_code=HTTP_200_OK, operation_id="discover",
           summary="Which organisations and sign-in methods apply to an email address",

@@ -30,6 +30,7 @@ from staffroom.core.web import errors
 class MeController(Controller):
     path = "/api/v1/me"
     tags = ["me"]
+    security = [{"bearer": []}]
 
     @get("", operation_id="get_me", summary="The signed-in user", opt={ALLOW_ENROL: True},
          responses=errors(401))

@@ -1,0 +1,94 @@
+"""Errors, OpenAPI, health and logs: what every client and operator relies on."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from tests.support.world import World, assert_problem, login
+
+
+async def test_malformed_json_wrong_types_and_missing_fields_are_400(client, world: World) -> None:
+    cases = [
+        dict(content=b'{"org": "acme", "login": ', headers={"content-type": "application/json"}),
+        dict(json={"org": "acme", "login": 5, "password": "x"}),
+        dict(json={"org": "acme"}),
+        dict(json=["not", "an", "object"]),
+        dict(content=b"\xff\xfe\x00", headers={"content-type": "application/json"}),
+    ]
+    for kwargs in cases:
+        assert_problem(await client.post("/api/v1/auth/login", **kwargs), 400, "invalid_request")
+
+
+async def test_body_over_one_mebibyte_is_413(client, world: World) -> None:
+    big = {"org": "acme", "login": "a@b.example", "password": "x" * (1024 * 1024 + 10)}
+    assert_problem(await client.post("/api/v1/auth/login", json=big), 413, "body_too_large")
+
+
+async def test_unknown_route_and_method_are_problems(client, world: World) -> None:
+    assert_problem(await client.get("/api/v1/nope"), 404)
+    assert_problem(await client.put("/api/v1/auth/login", json={}), 405)
+    h = {"Authorization": f"Bearer {(await login(client, 'acme', 'admin@acme.example'))['access_token']}"}
+    assert_problem(await client.get("/api/v1/users/not-a-uuid", headers=h), 404)
+    assert_problem(await client.get("/api/v1/users", params={"limit": 0}, headers=h), 400)
+    assert_problem(await client.get("/api/v1/users", params={"limit": "many"}, headers=h), 400)
+
+
+async def test_health_probes(client) -> None:
+    assert (await client.get("/health/live")).json() == {"status": "ok"}
+    assert (await client.get("/health/ready")).json() == {"status": "ok"}
+
+
+async def test_every_operation_is_documented(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    seen_ids = set()
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            where = f"{method.upper()} {path}"
+            assert op.get("operationId"), where
+            assert op.get("summary"), where
+            assert op["operationId"] not in seen_ids, where
+            seen_ids.add(op["operationId"])
+            problems = [s for s in op["responses"] if s.startswith("4")]
+            assert problems, f"{where} documents no error response"
+            for status in problems:
+                assert "application/problem+json" in op["responses"][status]["content"], where
+    assert "bearer" in spec["components"]["securitySchemes"]
+    assert not spec["paths"]["/api/v1/auth/login"]["post"].get("security")
+    assert spec["paths"]["/api/v1/me"]["get"]["security"] == [{"bearer": []}]
+    assert spec["paths"]["/api/v1/auth/logout"]["post"]["security"] == [{"bearer": []}]
+
+
+async def test_request_id_is_echoed_and_logs_are_json_without_secrets(client, world: World, caplog) -> None:
+    from staffroom.core.logs import JsonFormatter
+
+    caplog.set_level(logging.INFO)
+    r = await client.post("/api/v1/auth/login", headers={"X-Request-ID": "abcdef0123456789"},
+                          json={"org": "acme", "login": "member@acme.example", "password": "Secret-Guess-123"})
+    assert r.headers["x-request-id"] == "abcdef0123456789"
+    body = await login(client, "acme", "member@acme.example")
+    r = await client.get("/api/v1/me", params={"t": body["access_token"]},
+                         headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert len(r.headers["x-request-id"]) >= 16
+    formatter = JsonFormatter()
+    lines = [formatter.format(rec) for rec in caplog.records]
+    assert lines and all(json.loads(line)["time"].endswith("+00:00") for line in lines)
+    access = [json.loads(line) for line in lines if json.loads(line)["message"] == "request"]
+    assert any(a.get("request_id") == "abcdef0123456789" and a["status"] == 401 for a in access)
+    text = "\n".join(lines)
+    assert "Secret-Guess-123" not in text and body["access_token"] not in text
+
+
+async def test_unexpected_errors_are_a_generic_500_problem(app, client, world: World, monkeypatch) -> None:
+    from staffroom.accounts.service import users
+
+    async def boom(*a, **k):
+        raise RuntimeError("database exploded: password=hunter2")
+
+    monkeypatch.setattr(users, "me", boom)
+    h = {"Authorization": f"Bearer {(await login(client, 'acme', 'member@acme.example'))['access_token']}"}
+    r = await client.get("/api/v1/me", headers=h)
+    body = assert_problem(r, 500, "internal_error")
+    assert "hunter2" not in r.text and "exploded" not in body["detail"]
