@@ -73,3 +73,11 @@ def page_filter(table: Any, cursor: str | None) -> Any:
         return None
     stamp, row_id = decode_cursor(cursor)
     return (table.created_at < stamp) | ((table.created_at == stamp) & (table.id < row_id))
+
+
+def icontains(column: Any, text: str) -> Any:
+    """Case-insensitive substring match (LIKE is already case-insensitive on SQLite)."""
+    pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+    if isinstance(column._meta.table._meta.db, SQLiteEngine):
+        return column.like(pattern)
+    return column.ilike(pattern)

@@ -21,7 +21,7 @@ from staffroom.accounts.service.common import (
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import encode_cursor, page_filter
+from staffroom.core.db import encode_cursor, icontains, page_filter
 from staffroom.core.errors import Conflict, Forbidden, Invalid
 
 
@@ -66,10 +66,10 @@ async def list_users(
     """Search the org's users, newest first, a page at a time."""
     query = User.select().where(User.org == principal.org_id)
     if q:
-        pattern = f"%{q.strip().replace('%', '').replace('_', '')}%"
+        text = q.strip()
         query = query.where(
-            User.display_name.ilike(pattern) | User.email.ilike(pattern)
-            | User.username.ilike(pattern)
+            icontains(User.display_name, text) | icontains(User.email, text)
+            | icontains(User.username, text)
         )
     if status:
         query = query.where(User.status == status)
