@@ -1,0 +1,124 @@
+"""The `staffroom` command, run as a real process against the test database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from staffroom.accounts.tables import Org, User
+from tests.support.flows import token_from_link
+from tests.support.servers import free_port
+from tests.support.world import assert_problem, login
+
+
+def staffroom(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "staffroom", *args], capture_output=True,
+                          text=True, timeout=timeout, env=os.environ.copy())
+
+
+async def test_org_create_prints_a_setup_link_the_owner_can_use(client) -> None:
+    result = staffroom("org", "create", "--slug", "acme", "--name", "Acme",
+                       "--owner-email", "IT@Acme.Example")
+    assert result.returncode == 0, result.stderr
+    link = result.stdout.strip().splitlines()[-1]
+    assert "#token=" in link
+    owner = await User.select().where(User.email == "it@acme.example").first()
+    assert owner["role"] == "owner" and owner["password_hash"] is None
+    r = await client.post("/api/v1/auth/login",
+                          json={"org": "acme", "login": "it@acme.example", "password": "anything-at-all"})
+    assert_problem(r, 401)
+    token = token_from_link(link)
+    r = await client.post("/api/v1/auth/password-reset/confirm",
+                          json={"token": token, "password": "Granite-Sunrise-Velvet-3"})
+    assert r.status_code == 204, r.text
+    body = await login(client, "acme", "it@acme.example", "Granite-Sunrise-Velvet-3")
+    me = (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})).json()
+    assert me["role"] == "owner" and me["email_verified"] is True
+    r = await client.post("/api/v1/auth/password-reset/confirm",
+                          json={"token": token, "password": "Another-Sunrise-Velvet-4"})
+    assert_problem(r, 401, "invalid_token")
+
+
+async def test_org_create_refuses_duplicates_and_bad_input() -> None:
+    assert staffroom("org", "create", "--slug", "acme", "--name", "Acme",
+                     "--owner-email", "it@acme.example").returncode == 0
+    dup = staffroom("org", "create", "--slug", "acme", "--name", "Other", "--owner-email", "x@other.example")
+    assert dup.returncode == 2 and "org_exists" in dup.stderr
+    bad = staffroom("org", "create", "--slug", "Not A Slug!", "--name", "X", "--owner-email", "x@y.example")
+    assert bad.returncode == 2 and "invalid_slug" in bad.stderr
+    mail = staffroom("org", "create", "--slug", "beta", "--name", "Beta", "--owner-email", "nope")
+    assert mail.returncode == 2 and "invalid_email" in mail.stderr
+    assert await Org.count() == 1
+
+
+def test_migrate_is_idempotent() -> None:
+    first = staffroom("migrate")
+    assert first.returncode == 0, first.stderr
+    assert "up to date" in first.stderr
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def _wait_for(url: str, context: ssl.SSLContext | None = None) -> bytes:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:  # noqa: S310
+                return bytes(resp.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> None:
+    port = free_port()
+    args = ["serve", "--port", str(port), "--workers", "2"]
+    context = None
+    if tls:
+        cert, key = _self_signed(tmp_path)
+        args += ["--tls-cert", str(cert), "--tls-key", str(key)]
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+    proc = subprocess.Popen([sys.executable, "-m", "staffroom", *args], env=os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/health/live"
+        assert _wait_for(url, context) == b'{"status":"ok"}'
+        if tls:
+            # A TLS 1.2-only client gets in: the floor is 1.2 (granian's own default is 1.3).
+            tls12 = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+            tls12.check_hostname = False
+            tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+            assert _wait_for(url, tls12) == b'{"status":"ok"}'
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert b"/schema" in out  # the banner tells where the API docs are
