@@ -1,0 +1,149 @@
+"""Mail: outbox folder, real SMTP with STARTTLS, retries, templates in two languages."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import ssl
+from email import policy
+from pathlib import Path
+
+import msgspec
+import pytest
+from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from staffroom.core import clock
+from staffroom.core.mail import MailQueue, make_backend
+from staffroom.core.mail.templates import render
+from staffroom.core.tables import MailMessage
+from tests.support.apps import app_client
+from tests.support.servers import free_port
+from tests.support.world import World
+
+CTX = {"org_name": "Acme", "display_name": "Mia", "link": "https://app.example/reset#token=abc",
+       "ttl_minutes": 60}
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def _cert(tmp: Path) -> tuple[Path, ssl.SSLContext]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(tmp / "c.pem", tmp / "k.pem")
+    return tmp / "c.pem", server_ctx
+
+
+@pytest.fixture
+def smtp(tmp_path: Path, settings):
+    ca, server_ctx = _cert(tmp_path)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx,
+                            require_starttls=True)
+    smtp_settings = msgspec.structs.replace(
+        settings, mail_backend="smtp", smtp_host="localhost", smtp_port=port,
+        smtp_security="starttls", smtp_ca_file=str(ca), smtp_timeout=5.0,
+    )
+    yield controller, inbox, smtp_settings
+    if getattr(controller, "_thread", None) is not None:
+        controller.stop()
+
+
+def test_templates_exist_in_english_and_german_and_escape_html() -> None:
+    subject_en, text_en, html_en = render("password_reset", "en", CTX)
+    subject_de, text_de, html_de = render("password_reset", "de", CTX)
+    assert "Reset" in subject_en and "zurücksetzen" in subject_de
+    assert CTX["link"] in text_en and CTX["link"] in text_de and CTX["link"] in html_de
+    _, _, html = render("account_setup", "fr", CTX | {"display_name": "<script>x</script>", "ttl_days": 7})
+    assert "<script>x</script>" not in html and "&lt;script&gt;" in html
+    assert "Set up" in render("account_setup", "fr", CTX | {"ttl_days": 7})[0]  # unknown language: English
+
+
+async def test_outbox_writes_a_multipart_eml(settings) -> None:
+    queue = MailQueue(make_backend(settings))
+    msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
+    assert await queue.deliver_due() == 1
+    raw = (Path(settings.data_dir) / "outbox" / f"{msg_id}.eml").read_bytes()
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["To"] == "mia@acme.example"
+    assert {p.get_content_type() for p in parsed.walk()} >= {"text/plain", "text/html"}
+    row = await MailMessage.select().where(MailMessage.id == msg_id).first()
+    assert row["status"] == "sent" and row["attempts"] == 1 and row["sent_at"] is not None
+
+
+async def test_smtp_with_starttls_delivers(smtp) -> None:
+    controller, inbox, smtp_settings = smtp
+    controller.start()
+    queue = MailQueue(make_backend(smtp_settings))
+    await queue.enqueue("mia@acme.example", "password_reset", "de", CTX)
+    assert await queue.deliver_due() == 1
+    assert len(inbox.messages) == 1
+    assert "zurücksetzen" in inbox.messages[0]["Subject"]
+
+
+async def test_a_failed_send_is_kept_and_retried_not_lost(smtp) -> None:
+    controller, inbox, smtp_settings = smtp
+    queue = MailQueue(make_backend(smtp_settings))
+    msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
+    assert await queue.deliver_due() == 0  # nobody listening yet
+    row = await MailMessage.select().where(MailMessage.id == msg_id).first()
+    assert row["status"] == "pending" and row["attempts"] == 1 and row["last_error"]
+    assert await queue.deliver_due() == 0  # not due again before the backoff
+    controller.start()
+    clock.travel(31)
+    assert await queue.deliver_due() == 1
+    assert len(inbox.messages) == 1
+    row = await MailMessage.select().where(MailMessage.id == msg_id).first()
+    assert row["status"] == "sent" and row["attempts"] == 2
+
+
+async def test_after_max_attempts_the_mail_is_marked_failed_but_kept(smtp) -> None:
+    _, _, smtp_settings = smtp
+    queue = MailQueue(make_backend(smtp_settings), max_attempts=2)
+    msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
+    await queue.deliver_due()
+    clock.travel(3600)
+    await queue.deliver_due()
+    row = await MailMessage.select().where(MailMessage.id == msg_id).first()
+    assert row["status"] == "failed" and row["attempts"] == 2
+    assert row["text_body"]  # still there for an operator to resend
+
+
+async def test_the_worker_delivers_queued_mail_in_the_background(settings, world: World) -> None:
+    outbox = Path(settings.data_dir) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    async with app_client(settings, mail_worker=True, mail_poll_seconds=0.05) as c:
+        r = await c.post("/api/v1/auth/password-reset", json={"org": "acme", "login": "member@acme.example"})
+        assert r.status_code == 202
+        for _ in range(100):
+            if set(outbox.glob("*.eml")) - before:
+                break
+            await asyncio.sleep(0.05)
+    new = set(outbox.glob("*.eml")) - before
+    assert len(new) == 1
+    assert "reset-password#token=" in new.pop().read_text()
