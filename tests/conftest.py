@@ -39,6 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "STAFFROOM_MAIL_WORKER": "false",
             "STAFFROOM_LOG_LEVEL": "WARNING",
             "STAFFROOM_REDIS_URL": "",
+            "STAFFROOM_KEYS_FILE": "",
+            "STAFFROOM_MAIL_BACKEND": "outbox",
+            "STAFFROOM_TRUSTED_PROXIES": "",
         }
     )
     config.stash[_DB_KIND] = kind

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from tests.support.flows import auth
 from tests.support.world import World, assert_problem, login
 
 
@@ -28,7 +29,7 @@ async def test_body_over_one_mebibyte_is_413(client, world: World) -> None:
 async def test_unknown_route_and_method_are_problems(client, world: World) -> None:
     assert_problem(await client.get("/api/v1/nope"), 404)
     assert_problem(await client.put("/api/v1/auth/login", json={}), 405)
-    h = {"Authorization": f"Bearer {(await login(client, 'acme', 'admin@acme.example'))['access_token']}"}
+    h = auth(await login(client, "acme", "admin@acme.example"))
     assert_problem(await client.get("/api/v1/users/not-a-uuid", headers=h), 404)
     assert_problem(await client.get("/api/v1/users", params={"limit": 0}, headers=h), 400)
     assert_problem(await client.get("/api/v1/users", params={"limit": "many"}, headers=h), 400)
@@ -61,16 +62,24 @@ async def test_every_operation_is_documented(client) -> None:
     assert spec["paths"]["/api/v1/auth/logout"]["post"]["security"] == [{"bearer": []}]
 
 
-async def test_request_id_is_echoed_and_logs_are_json_without_secrets(client, world: World, caplog) -> None:
+async def test_request_id_is_echoed_and_logs_are_json_without_secrets(
+    client, world: World, caplog
+) -> None:
     from staffroom.core.logs import JsonFormatter
 
     caplog.set_level(logging.INFO)
-    r = await client.post("/api/v1/auth/login", headers={"X-Request-ID": "abcdef0123456789"},
-                          json={"org": "acme", "login": "member@acme.example", "password": "Secret-Guess-123"})
+    r = await client.post(
+        "/api/v1/auth/login",
+        headers={"X-Request-ID": "abcdef0123456789"},
+        json={"org": "acme", "login": "member@acme.example", "password": "Secret-Guess-123"},
+    )
     assert r.headers["x-request-id"] == "abcdef0123456789"
     body = await login(client, "acme", "member@acme.example")
-    r = await client.get("/api/v1/me", params={"t": body["access_token"]},
-                         headers={"Authorization": f"Bearer {body['access_token']}"})
+    r = await client.get(
+        "/api/v1/me",
+        params={"t": body["access_token"]},
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
     assert len(r.headers["x-request-id"]) >= 16
     formatter = JsonFormatter()
     lines = [formatter.format(rec) for rec in caplog.records]
@@ -81,14 +90,16 @@ async def test_request_id_is_echoed_and_logs_are_json_without_secrets(client, wo
     assert "Secret-Guess-123" not in text and body["access_token"] not in text
 
 
-async def test_unexpected_errors_are_a_generic_500_problem(app, client, world: World, monkeypatch) -> None:
+async def test_unexpected_errors_are_a_generic_500_problem(
+    app, client, world: World, monkeypatch
+) -> None:
     from staffroom.accounts.service import users
 
     async def boom(*a, **k):
         raise RuntimeError("database exploded: password=hunter2")
 
     monkeypatch.setattr(users, "me", boom)
-    h = {"Authorization": f"Bearer {(await login(client, 'acme', 'member@acme.example'))['access_token']}"}
+    h = auth(await login(client, "acme", "member@acme.example"))
     r = await client.get("/api/v1/me", headers=h)
     body = assert_problem(r, 500, "internal_error")
     assert "hunter2" not in r.text and "exploded" not in body["detail"]

@@ -17,14 +17,25 @@ async def test_bodies_cannot_set_org_role_or_ids(client, world: World) -> None:
     member = world.acme["member"]
     h = auth(await login(client, "acme", member.login))
     before = await User.select().where(User.id == member.id).first()
-    for body in ({"role": "owner"}, {"org": str(world.globex.id)}, {"id": str(world.acme["owner"].id)},
-                 {"status": "active", "display_name": "x"}, {"email": "ceo@acme.example"}):
-        assert_problem(await client.patch("/api/v1/me", json=body, headers=h), 400, "invalid_request")
+    for body in (
+        {"role": "owner"},
+        {"org": str(world.globex.id)},
+        {"id": str(world.acme["owner"].id)},
+        {"status": "active", "display_name": "x"},
+        {"email": "ceo@acme.example"},
+    ):
+        assert_problem(
+            await client.patch("/api/v1/me", json=body, headers=h), 400, "invalid_request"
+        )
     assert await User.select().where(User.id == member.id).first() == before
     admin = auth(await login(client, "acme", "admin@acme.example"))
-    r = await client.post("/api/v1/groups", json={"name": "Ops", "org": str(world.globex.id)}, headers=admin)
+    r = await client.post(
+        "/api/v1/groups", json={"name": "Ops", "org": str(world.globex.id)}, headers=admin
+    )
     assert_problem(r, 400, "invalid_request")
-    r = await client.patch("/api/v1/org", json={"slug": "taken", "id": str(world.globex.id)}, headers=admin)
+    r = await client.patch(
+        "/api/v1/org", json={"slug": "taken", "id": str(world.globex.id)}, headers=admin
+    )
     assert_problem(r, 400, "invalid_request")
     assert (await Org.select(Org.slug).where(Org.id == world.acme.id).first())["slug"] == "acme"
 
@@ -32,11 +43,19 @@ async def test_bodies_cannot_set_org_role_or_ids(client, world: World) -> None:
 async def test_ids_of_another_org_in_bodies_are_refused(client, world: World) -> None:
     admin = auth(await login(client, "acme", "admin@acme.example"))
     group = (await client.post("/api/v1/groups", json={"name": "Warehouse"}, headers=admin)).json()
-    r = await client.post(f"/api/v1/groups/{group['id']}/members",
-                          json={"user_ids": [str(world.globex["member"].id)]}, headers=admin)
+    r = await client.post(
+        f"/api/v1/groups/{group['id']}/members",
+        json={"user_ids": [str(world.globex["member"].id)]},
+        headers=admin,
+    )
     assert_problem(r, 422, "unknown_user")
     globex_admin = auth(await login(client, "globex", "admin@globex.example"))
-    foreign = (await client.post("/api/v1/groups", json={"name": "Foreign"}, headers=globex_admin)).json()
-    r = await client.patch(f"/api/v1/users/{world.acme['member'].id}",
-                           json={"group_ids": [foreign["id"]]}, headers=admin)
+    foreign = (
+        await client.post("/api/v1/groups", json={"name": "Foreign"}, headers=globex_admin)
+    ).json()
+    r = await client.patch(
+        f"/api/v1/users/{world.acme['member'].id}",
+        json={"group_ids": [foreign["id"]]},
+        headers=admin,
+    )
     assert_problem(r, 422, "unknown_group")

@@ -64,7 +64,9 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[HealthController, *CONTROLLERS],
         middleware=[
             RequestIdMiddleware,
-            DefineMiddleware(BearerAuthMiddleware, exclude_from_auth_key=PUBLIC, exclude=["^/schema"]),
+            DefineMiddleware(
+                BearerAuthMiddleware, exclude_from_auth_key=PUBLIC, exclude=["^/schema"]
+            ),
         ],
         guards=[full_session],
         dependencies={
@@ -86,8 +88,9 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[SwaggerRenderPlugin()],
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer",
-                                             description="Opaque access token")
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="Opaque access token"
+                    )
                 }
             ),
         ),

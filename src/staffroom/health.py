@@ -24,8 +24,9 @@ class HealthController(Controller):
     async def live(self) -> Health:
         return Health(status="ok")
 
-    @get("/ready", operation_id="health_ready", summary="The database answers",
-         responses=errors(503))
+    @get(
+        "/ready", operation_id="health_ready", summary="The database answers", responses=errors(503)
+    )
     async def ready(self) -> Health:
         try:
             await Org.raw("SELECT 1")

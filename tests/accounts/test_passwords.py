@@ -11,6 +11,7 @@ from staffroom.accounts import passwords
 from staffroom.accounts.service import auth as auth_service
 from staffroom.accounts.tables import User
 from staffroom.core.tables import AuditEvent
+from tests.support.flows import auth
 from tests.support.world import PASSWORD, World, add_user, assert_problem, login
 
 PEPPER = b"p" * 32
@@ -20,8 +21,9 @@ async def _set_via_setup_link(client, rt, user_id, password):
     user = await User.select().where(User.id == user_id).first()
     link = await auth_service.new_setup_link(rt, user)
     token = link.split("#token=")[1]
-    return await client.post("/api/v1/auth/password-reset/confirm",
-                             json={"token": token, "password": password})
+    return await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": password}
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,8 +69,10 @@ async def test_passwords_sharing_72_bytes_do_not_cross_verify(client, rt, world:
     prefix = "a" * 72
     member = world.acme["member"]
     assert (await _set_via_setup_link(client, rt, member.id, prefix + "-first")).status_code == 204
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": "acme", "login": member.login, "password": prefix + "-other"})
+    r = await client.post(
+        "/api/v1/auth/login",
+        json={"org": "acme", "login": member.login, "password": prefix + "-other"},
+    )
     assert_problem(r, 401, "invalid_credentials")
     # and at the hashing level, where raw bcrypt would have truncated
     hashed = await passwords.hash_password(PEPPER, prefix + "1", 4)
@@ -99,9 +103,11 @@ async def test_password_equal_to_own_address_is_rejected(client, rt, world: Worl
 async def test_unknown_wrong_deactivated_and_passwordless_answer_identically(
     client, rt, world: World
 ) -> None:
-    admin_h = {"Authorization": f"Bearer {(await login(client, 'acme', 'admin@acme.example'))['access_token']}"}
+    admin_h = auth(await login(client, "acme", "admin@acme.example"))
     gone = world.acme["editor"]
-    assert (await client.post(f"/api/v1/users/{gone.id}/deactivate", headers=admin_h)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/users/{gone.id}/deactivate", headers=admin_h)
+    ).status_code == 200
     sso_only = await add_user(rt, world.acme.id, email="sso@acme.example", password=None)
     assert sso_only
     attempts = [
@@ -132,8 +138,10 @@ async def test_unknown_user_still_pays_for_one_bcrypt(monkeypatch, client, world
         return real(pepper, password, hashed)
 
     monkeypatch.setattr(passwords, "_verify_sync", counting)
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": "acme", "login": "ghost@acme.example", "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/login",
+        json={"org": "acme", "login": "ghost@acme.example", "password": PASSWORD},
+    )
     assert_problem(r, 401, "invalid_credentials")
     assert len(calls) == 1 and calls[0].startswith("$2b$")
 
@@ -145,28 +153,36 @@ async def test_login_by_username_and_case_insensitive_email(client, world: World
 
 
 async def test_unknown_org_is_a_clear_404(client, world: World) -> None:
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": "no-such-org", "login": "a@b.example", "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/login",
+        json={"org": "no-such-org", "login": "a@b.example", "password": PASSWORD},
+    )
     assert_problem(r, 404, "org_not_found")
 
 
 async def test_same_login_in_other_org_does_not_cross(client, world: World) -> None:
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": "globex", "login": "member@acme.example", "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/login",
+        json={"org": "globex", "login": "member@acme.example", "password": PASSWORD},
+    )
     assert_problem(r, 401, "invalid_credentials")
 
 
 async def test_password_login_disabled_org_says_so_only_after_a_right_password(
     client, world: World
 ) -> None:
-    owner_h = {"Authorization": f"Bearer {(await login(client, 'acme', 'owner@acme.example'))['access_token']}"}
+    owner_h = auth(await login(client, "acme", "owner@acme.example"))
     r = await client.patch("/api/v1/org", json={"password_login": False}, headers=owner_h)
     assert r.status_code == 200 and r.json()["password_login"] is False
-    wrong = await client.post("/api/v1/auth/login",
-                              json={"org": "acme", "login": "member@acme.example", "password": "nope-nope-nope"})
+    wrong = await client.post(
+        "/api/v1/auth/login",
+        json={"org": "acme", "login": "member@acme.example", "password": "nope-nope-nope"},
+    )
     assert_problem(wrong, 401, "invalid_credentials")
-    right = await client.post("/api/v1/auth/login",
-                              json={"org": "acme", "login": "member@acme.example", "password": PASSWORD})
+    right = await client.post(
+        "/api/v1/auth/login",
+        json={"org": "acme", "login": "member@acme.example", "password": PASSWORD},
+    )
     assert_problem(right, 403, "password_login_disabled")
 
 
@@ -177,20 +193,25 @@ async def test_change_password_needs_current_and_keeps_only_this_session(
     first = await login(client, "acme", member.login)
     second = await login(client, "acme", member.login)
     h = {"Authorization": f"Bearer {first['access_token']}"}
-    r = await client.post("/api/v1/me/password",
-                          json={"current_password": "Wrong-Password-1", "new_password": "Fresh-Meadow-Kettle-7"},
-                          headers=h)
+    r = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": "Wrong-Password-1", "new_password": "Fresh-Meadow-Kettle-7"},
+        headers=h,
+    )
     assert_problem(r, 401, "invalid_password")
-    r = await client.post("/api/v1/me/password",
-                          json={"current_password": PASSWORD, "new_password": "Fresh-Meadow-Kettle-7"},
-                          headers=h)
+    r = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "Fresh-Meadow-Kettle-7"},
+        headers=h,
+    )
     assert r.status_code == 204, r.text
     assert (await client.get("/api/v1/me", headers=h)).status_code == 200
     other = {"Authorization": f"Bearer {second['access_token']}"}
     assert_problem(await client.get("/api/v1/me", headers=other), 401, "invalid_token")
     await login(client, "acme", member.login, "Fresh-Meadow-Kettle-7")
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": "acme", "login": member.login, "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/login", json={"org": "acme", "login": member.login, "password": PASSWORD}
+    )
     assert_problem(r, 401, "invalid_credentials")
 
 

@@ -21,7 +21,9 @@ async def test_each_code_signs_in_once(client, world: World) -> None:
     member = world.acme["member"]
     _, codes = await enrol_totp(client, auth(await login(client, "acme", member.login)))
     assert (await mfa_login(client, "acme", member.login, PASSWORD, codes[0])).status_code == 200
-    assert_problem(await mfa_login(client, "acme", member.login, PASSWORD, codes[0]), 401, "invalid_mfa_code")
+    assert_problem(
+        await mfa_login(client, "acme", member.login, PASSWORD, codes[0]), 401, "invalid_mfa_code"
+    )
     assert (await mfa_login(client, "acme", member.login, PASSWORD, codes[1])).status_code == 200
 
 
@@ -38,11 +40,15 @@ async def test_regeneration_invalidates_the_old_set(client, world: World) -> Non
     secret, old = await enrol_totp(client, h)
     r = await client.post("/api/v1/me/mfa/recovery-codes", json={"code": "000000"}, headers=h)
     assert_problem(r, 401, "invalid_mfa_code")
-    r = await client.post("/api/v1/me/mfa/recovery-codes", json={"code": code_now(secret)}, headers=h)
+    r = await client.post(
+        "/api/v1/me/mfa/recovery-codes", json={"code": code_now(secret)}, headers=h
+    )
     assert r.status_code == 200
     new = r.json()["recovery_codes"]
     assert len(new) == 10 and not set(new) & set(old)
-    assert_problem(await mfa_login(client, "acme", member.login, PASSWORD, old[0]), 401, "invalid_mfa_code")
+    assert_problem(
+        await mfa_login(client, "acme", member.login, PASSWORD, old[0]), 401, "invalid_mfa_code"
+    )
     assert (await mfa_login(client, "acme", member.login, PASSWORD, new[0])).status_code == 200
 
 

@@ -18,8 +18,10 @@ async def _request(client, org: str, who: str):
 
 
 async def _link_token(to: str) -> str:
-    rows = await MailMessage.select().where(MailMessage.to_address == to).order_by(
-        MailMessage.created_at, ascending=False
+    rows = (
+        await MailMessage.select()
+        .where(MailMessage.to_address == to)
+        .order_by(MailMessage.created_at, ascending=False)
     )
     assert rows, f"no mail to {to}"
     match = re.search(r"#token=([A-Za-z0-9_-]+)", rows[0]["text_body"])
@@ -45,14 +47,20 @@ async def test_link_sets_password_once_and_ends_sessions(client, world: World) -
     old_session = await login(client, "acme", member.login)
     assert (await _request(client, "acme", member.login)).status_code == 202
     token = await _link_token(member.login)
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW}
+    )
     assert r.status_code == 204, r.text
     assert_problem(await client.get("/api/v1/me", headers=auth(old_session)), 401)
-    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": old_session["refresh_token"]})
+    r = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": old_session["refresh_token"]}
+    )
     assert_problem(r, 401)
     await login(client, "acme", member.login, NEW)
-    again = await client.post("/api/v1/auth/password-reset/confirm",
-                              json={"token": token, "password": "Another-Fresh-Pass-9"})
+    again = await client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "Another-Fresh-Pass-9"},
+    )
     assert_problem(again, 401, "invalid_token")
     await login(client, "acme", member.login, NEW)
 
@@ -61,11 +69,15 @@ async def test_concurrent_use_of_one_link_succeeds_once(client, world: World) ->
     member = world.acme["member"]
     await _request(client, "acme", member.login)
     token = await _link_token(member.login)
-    results = await asyncio.gather(*[
-        client.post("/api/v1/auth/password-reset/confirm",
-                    json={"token": token, "password": f"Parallel-Pass-{i}-xyz"})
-        for i in range(4)
-    ])
+    results = await asyncio.gather(
+        *[
+            client.post(
+                "/api/v1/auth/password-reset/confirm",
+                json={"token": token, "password": f"Parallel-Pass-{i}-xyz"},
+            )
+            for i in range(4)
+        ]
+    )
     assert sorted(r.status_code for r in results) == [204, 401, 401, 401]
 
 
@@ -74,7 +86,9 @@ async def test_link_expires(client, world: World) -> None:
     await _request(client, "acme", member.login)
     token = await _link_token(member.login)
     clock.travel(3601)
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW}
+    )
     assert_problem(r, 401, "invalid_token")
     clock.reset()
     await login(client, "acme", member.login)
@@ -88,9 +102,13 @@ async def test_new_request_kills_the_older_link(client, world: World) -> None:
     await _request(client, "acme", member.login)
     second = await _link_token(member.login)
     assert first != second
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": first, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": first, "password": NEW}
+    )
     assert_problem(r, 401, "invalid_token")
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": second, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": second, "password": NEW}
+    )
     assert r.status_code == 204
 
 
@@ -98,9 +116,13 @@ async def test_rejected_password_does_not_burn_the_link(client, world: World) ->
     member = world.acme["member"]
     await _request(client, "acme", member.login)
     token = await _link_token(member.login)
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": "short"})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "short"}
+    )
     assert_problem(r, 422, "password_too_short")
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW}
+    )
     assert r.status_code == 204
 
 
@@ -109,26 +131,36 @@ async def test_reset_never_bypasses_mfa(client, world: World) -> None:
     secret, _ = await enrol_totp(client, auth(await login(client, "acme", member.login)))
     await _request(client, "acme", member.login)
     token = await _link_token(member.login)
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW}
+    )
     assert r.status_code == 204 and r.content == b""  # no tokens handed out
     body = await login(client, "acme", member.login, NEW)
     assert body["mfa_required"] is True and "access_token" not in body
-    r = await client.post("/api/v1/auth/mfa", json={"mfa_token": body["mfa_token"], "code": code_now(secret)})
+    r = await client.post(
+        "/api/v1/auth/mfa", json={"mfa_token": body["mfa_token"], "code": code_now(secret)}
+    )
     assert r.status_code == 200
 
 
 async def test_garbage_and_deactivated_tokens_are_rejected(client, world: World) -> None:
     for token in ["x", "A" * 43, "../../etc/passwd"]:
-        r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW})
+        r = await client.post(
+            "/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW}
+        )
         assert_problem(r, 401, "invalid_token")
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": "A" * 300, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": "A" * 300, "password": NEW}
+    )
     assert_problem(r, 400, "invalid_request")
     member = world.acme["member"]
     await _request(client, "acme", member.login)
     token = await _link_token(member.login)
     admin = auth(await login(client, "acme", "admin@acme.example"))
     await client.post(f"/api/v1/users/{member.id}/deactivate", headers=admin)
-    r = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW}
+    )
     assert_problem(r, 401, "invalid_token")
 
 

@@ -81,7 +81,9 @@ async def test_list_and_revoke_own_sessions(client, world: World) -> None:
     current = [s for s in items if s["current"]]
     assert len(current) == 1 and current[0]["user_agent"] == "laptop"
     other = next(s for s in items if not s["current"])
-    assert (await client.delete(f"/api/v1/me/sessions/{other['id']}", headers=auth(laptop))).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/me/sessions/{other['id']}", headers=auth(laptop))
+    ).status_code == 204
     assert_problem(await client.get("/api/v1/me", headers=auth(phone)), 401)
     assert len((await client.get("/api/v1/me/sessions", headers=auth(laptop))).json()["items"]) == 1
 
@@ -90,7 +92,11 @@ async def test_someone_elses_session_is_not_found(client, world: World) -> None:
     victim = await login(client, "acme", "admin@acme.example")
     sid = (await client.get("/api/v1/me/sessions", headers=auth(victim))).json()["items"][0]["id"]
     attacker = auth(await login(client, "acme", "member@acme.example"))
-    assert_problem(await client.delete(f"/api/v1/me/sessions/{sid}", headers=attacker), 404, "session_not_found")
+    assert_problem(
+        await client.delete(f"/api/v1/me/sessions/{sid}", headers=attacker),
+        404,
+        "session_not_found",
+    )
     assert (await client.get("/api/v1/me", headers=auth(victim))).status_code == 200
 
 

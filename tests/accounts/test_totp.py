@@ -39,14 +39,19 @@ def test_one_step_either_side_is_accepted_two_are_not() -> None:
     now = 1_700_000_000.0
     step = totp.current_step(now)
     for delta in (-1, 0, 1):
-        assert totp.matching_step(RFC_SECRET, totp.code_at(RFC_SECRET, step + delta), now) == step + delta
+        assert (
+            totp.matching_step(RFC_SECRET, totp.code_at(RFC_SECRET, step + delta), now)
+            == step + delta
+        )
     for delta in (-2, 2):
         assert totp.matching_step(RFC_SECRET, totp.code_at(RFC_SECRET, step + delta), now) is None
     assert totp.matching_step(RFC_SECRET, "12345", now) is None
     assert totp.matching_step(RFC_SECRET, "abcdef", now) is None
 
 
-async def test_setup_gives_secret_uri_and_qr_and_is_inactive_until_confirmed(client, world: World) -> None:
+async def test_setup_gives_secret_uri_and_qr_and_is_inactive_until_confirmed(
+    client, world: World
+) -> None:
     member = world.acme["member"]
     h = auth(await login(client, "acme", member.login))
     r = await client.post("/api/v1/me/mfa/totp", headers=h)
@@ -59,7 +64,9 @@ async def test_setup_gives_secret_uri_and_qr_and_is_inactive_until_confirmed(cli
     assert "access_token" in await login(client, "acme", member.login)
     r = await client.post("/api/v1/me/mfa/totp/confirm", json={"code": "000000"}, headers=h)
     assert_problem(r, 422, "invalid_mfa_code")
-    r = await client.post("/api/v1/me/mfa/totp/confirm", json={"code": code_now(body["secret"])}, headers=h)
+    r = await client.post(
+        "/api/v1/me/mfa/totp/confirm", json={"code": code_now(body["secret"])}, headers=h
+    )
     assert r.status_code == 200 and len(r.json()["recovery_codes"]) == 10
     assert (await login(client, "acme", member.login))["mfa_required"] is True
     assert_problem(await client.post("/api/v1/me/mfa/totp", headers=h), 409, "mfa_already_enabled")
@@ -79,7 +86,9 @@ async def test_code_works_once(client, world: World) -> None:
     secret, _ = await enrol_totp(client, auth(await login(client, "acme", member.login)))
     code = code_now(secret)
     assert (await mfa_login(client, "acme", member.login, PASSWORD, code)).status_code == 200
-    assert_problem(await mfa_login(client, "acme", member.login, PASSWORD, code), 401, "invalid_mfa_code")
+    assert_problem(
+        await mfa_login(client, "acme", member.login, PASSWORD, code), 401, "invalid_mfa_code"
+    )
 
 
 async def test_code_works_once_in_parallel(client, world: World) -> None:
@@ -87,17 +96,21 @@ async def test_code_works_once_in_parallel(client, world: World) -> None:
     secret, _ = await enrol_totp(client, auth(await login(client, "acme", member.login)))
     challenges = [await login(client, "acme", member.login) for _ in range(4)]
     code = code_now(secret)
-    results = await asyncio.gather(*[
-        client.post("/api/v1/auth/mfa", json={"mfa_token": c["mfa_token"], "code": code})
-        for c in challenges
-    ])
+    results = await asyncio.gather(
+        *[
+            client.post("/api/v1/auth/mfa", json={"mfa_token": c["mfa_token"], "code": code})
+            for c in challenges
+        ]
+    )
     assert sorted(r.status_code for r in results) == [200, 401, 401, 401]
 
 
 async def test_older_step_after_newer_is_a_replay(client, world: World) -> None:
     member = world.acme["member"]
     secret, _ = await enrol_totp(client, auth(await login(client, "acme", member.login)))
-    assert (await mfa_login(client, "acme", member.login, PASSWORD, code_now(secret, +1))).status_code == 200
+    assert (
+        await mfa_login(client, "acme", member.login, PASSWORD, code_now(secret, +1))
+    ).status_code == 200
     r = await mfa_login(client, "acme", member.login, PASSWORD, code_now(secret, 0))
     assert_problem(r, 401, "invalid_mfa_code")
 
@@ -107,9 +120,13 @@ async def test_five_failures_lock_the_factor(client, world: World) -> None:
     secret, _ = await enrol_totp(client, auth(await login(client, "acme", member.login)))
     challenge = await login(client, "acme", member.login)
     for _ in range(5):
-        r = await client.post("/api/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"], "code": "000000"})
+        r = await client.post(
+            "/api/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"], "code": "000000"}
+        )
         assert_problem(r, 401, "invalid_mfa_code")
-    r = await client.post("/api/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"], "code": code_now(secret)})
+    r = await client.post(
+        "/api/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"], "code": code_now(secret)}
+    )
     assert_problem(r, 429, "rate_limited")
     assert int(r.headers["retry-after"]) > 0
     clock.travel(901)
@@ -130,30 +147,49 @@ async def test_disable_needs_password_and_code(client, world: World) -> None:
     member = world.acme["member"]
     h = auth(await login(client, "acme", member.login))
     secret, _ = await enrol_totp(client, h)
-    r = await client.request("DELETE", "/api/v1/me/mfa/totp", headers=h,
-                             json={"password": "Wrong-Password-1", "code": code_now(secret)})
+    r = await client.request(
+        "DELETE",
+        "/api/v1/me/mfa/totp",
+        headers=h,
+        json={"password": "Wrong-Password-1", "code": code_now(secret)},
+    )
     assert_problem(r, 401, "invalid_password")
-    r = await client.request("DELETE", "/api/v1/me/mfa/totp", headers=h,
-                             json={"password": PASSWORD, "code": "000000"})
+    r = await client.request(
+        "DELETE", "/api/v1/me/mfa/totp", headers=h, json={"password": PASSWORD, "code": "000000"}
+    )
     assert_problem(r, 401, "invalid_mfa_code")
     assert await TotpFactor.exists().where(TotpFactor.user == member.id)
-    r = await client.request("DELETE", "/api/v1/me/mfa/totp", headers=h,
-                             json={"password": PASSWORD, "code": code_now(secret)})
+    r = await client.request(
+        "DELETE",
+        "/api/v1/me/mfa/totp",
+        headers=h,
+        json={"password": PASSWORD, "code": code_now(secret)},
+    )
     assert r.status_code == 204
     assert "access_token" in await login(client, "acme", member.login)
-    actions = [e["outcome"] for e in await AuditEvent.select(AuditEvent.outcome).where(AuditEvent.action == "mfa.disable")]
+    actions = [
+        e["outcome"]
+        for e in await AuditEvent.select(AuditEvent.outcome).where(
+            AuditEvent.action == "mfa.disable"
+        )
+    ]
     assert sorted(actions) == ["failure", "failure", "success"]
 
 
 async def test_org_requiring_mfa_gives_an_enrol_only_session(client, world: World) -> None:
     owner = auth(await login(client, "acme", "owner@acme.example"))
-    assert (await client.patch("/api/v1/org", json={"require_mfa": True}, headers=owner)).status_code == 200
+    assert (
+        await client.patch("/api/v1/org", json={"require_mfa": True}, headers=owner)
+    ).status_code == 200
     body = await login(client, "acme", "hr_admin@acme.example")
     assert body["scope"] == "enrol"
     h = auth(body)
     assert_problem(await client.get("/api/v1/users", headers=h), 403, "mfa_enrolment_required")
-    assert_problem(await client.patch("/api/v1/me", json={"display_name": "x"}, headers=h), 403,
-                   "mfa_enrolment_required")
+    assert_problem(
+        await client.patch("/api/v1/me", json={"display_name": "x"}, headers=h),
+        403,
+        "mfa_enrolment_required",
+    )
     assert (await client.get("/api/v1/me", headers=h)).json()["session_scope"] == "enrol"
     await enrol_totp(client, h)
     assert (await client.get("/api/v1/users", headers=h)).status_code == 200
@@ -167,7 +203,11 @@ async def test_admin_can_reset_a_lost_factor_and_it_is_audited(client, world: Wo
     member_session = await login(client, "acme", member.login)
     await enrol_totp(client, auth(member_session))
     plain = auth(await login(client, "acme", "editor@acme.example"))
-    assert_problem(await client.delete(f"/api/v1/users/{member.id}/mfa", headers=plain), 403, "missing_permission")
+    assert_problem(
+        await client.delete(f"/api/v1/users/{member.id}/mfa", headers=plain),
+        403,
+        "missing_permission",
+    )
     admin = auth(await login(client, "acme", "admin@acme.example"))
     assert (await client.delete(f"/api/v1/users/{member.id}/mfa", headers=admin)).status_code == 204
     assert "access_token" in await login(client, "acme", member.login)
@@ -181,9 +221,13 @@ async def test_expired_or_garbage_mfa_token_is_rejected(client, world: World) ->
     secret, _ = await enrol_totp(client, auth(await login(client, "acme", member.login)))
     challenge = await login(client, "acme", member.login)
     clock.travel(301)
-    r = await client.post("/api/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"], "code": code_now(secret)})
+    r = await client.post(
+        "/api/v1/auth/mfa", json={"mfa_token": challenge["mfa_token"], "code": code_now(secret)}
+    )
     assert_problem(r, 401, "invalid_mfa_token")
-    r = await client.post("/api/v1/auth/mfa", json={"mfa_token": "garbage", "code": code_now(secret)})
+    r = await client.post(
+        "/api/v1/auth/mfa", json={"mfa_token": "garbage", "code": code_now(secret)}
+    )
     assert_problem(r, 401, "invalid_mfa_token")
 
 
@@ -197,5 +241,8 @@ async def test_enrolment_ends_other_sessions(client, world: World) -> None:
 async def test_confirm_without_setup_is_a_conflict(client, world: World) -> None:
     h = auth(await login(client, "acme", "member@acme.example"))
     next_step()
-    assert_problem(await client.post("/api/v1/me/mfa/totp/confirm", json={"code": "123456"}, headers=h),
-                   409, "mfa_not_pending")
+    assert_problem(
+        await client.post("/api/v1/me/mfa/totp/confirm", json={"code": "123456"}, headers=h),
+        409,
+        "mfa_not_pending",
+    )

@@ -24,39 +24,61 @@ from tests.support.world import assert_problem, login
 
 
 def staffroom(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "staffroom", *args], capture_output=True,
-                          text=True, timeout=timeout, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "staffroom", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
 
 
 async def test_org_create_prints_a_setup_link_the_owner_can_use(client) -> None:
-    result = staffroom("org", "create", "--slug", "acme", "--name", "Acme",
-                       "--owner-email", "IT@Acme.Example")
+    result = staffroom(
+        "org", "create", "--slug", "acme", "--name", "Acme", "--owner-email", "IT@Acme.Example"
+    )
     assert result.returncode == 0, result.stderr
     link = result.stdout.strip().splitlines()[-1]
     assert "#token=" in link
     owner = await User.select().where(User.email == "it@acme.example").first()
     assert owner["role"] == "owner" and owner["password_hash"] is None
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": "acme", "login": "it@acme.example", "password": "anything-at-all"})
+    r = await client.post(
+        "/api/v1/auth/login",
+        json={"org": "acme", "login": "it@acme.example", "password": "anything-at-all"},
+    )
     assert_problem(r, 401)
     token = token_from_link(link)
-    r = await client.post("/api/v1/auth/password-reset/confirm",
-                          json={"token": token, "password": "Granite-Sunrise-Velvet-3"})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "Granite-Sunrise-Velvet-3"},
+    )
     assert r.status_code == 204, r.text
     body = await login(client, "acme", "it@acme.example", "Granite-Sunrise-Velvet-3")
-    me = (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})).json()
+    me = (
+        await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    ).json()
     assert me["role"] == "owner" and me["email_verified"] is True
-    r = await client.post("/api/v1/auth/password-reset/confirm",
-                          json={"token": token, "password": "Another-Sunrise-Velvet-4"})
+    r = await client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "Another-Sunrise-Velvet-4"},
+    )
     assert_problem(r, 401, "invalid_token")
 
 
 async def test_org_create_refuses_duplicates_and_bad_input() -> None:
-    assert staffroom("org", "create", "--slug", "acme", "--name", "Acme",
-                     "--owner-email", "it@acme.example").returncode == 0
-    dup = staffroom("org", "create", "--slug", "acme", "--name", "Other", "--owner-email", "x@other.example")
+    assert (
+        staffroom(
+            "org", "create", "--slug", "acme", "--name", "Acme", "--owner-email", "it@acme.example"
+        ).returncode
+        == 0
+    )
+    dup = staffroom(
+        "org", "create", "--slug", "acme", "--name", "Other", "--owner-email", "x@other.example"
+    )
     assert dup.returncode == 2 and "org_exists" in dup.stderr
-    bad = staffroom("org", "create", "--slug", "Not A Slug!", "--name", "X", "--owner-email", "x@y.example")
+    bad = staffroom(
+        "org", "create", "--slug", "Not A Slug!", "--name", "X", "--owner-email", "x@y.example"
+    )
     assert bad.returncode == 2 and "invalid_slug" in bad.stderr
     mail = staffroom("org", "create", "--slug", "beta", "--name", "Beta", "--owner-email", "nope")
     assert mail.returncode == 2 and "invalid_email" in mail.stderr
@@ -74,14 +96,24 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -107,8 +139,12 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
         args += ["--tls-cert", str(cert), "--tls-key", str(key)]
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
-    proc = subprocess.Popen([sys.executable, "-m", "staffroom", *args], env=os.environ.copy(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "staffroom", *args],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/health/live"
         assert _wait_for(url, context) == b'{"status":"ok"}'

@@ -13,8 +13,11 @@ async def _events(action: str) -> list[dict]:
 
 async def test_login_success_and_failure_carry_who_what_where(client, world: World) -> None:
     headers = {"User-Agent": "StaffroomApp/1.0", "X-Request-ID": "req-login-0001"}
-    await client.post("/api/v1/auth/login", headers=headers,
-                      json={"org": "acme", "login": "member@acme.example", "password": "Wrong-Pass-000"})
+    await client.post(
+        "/api/v1/auth/login",
+        headers=headers,
+        json={"org": "acme", "login": "member@acme.example", "password": "Wrong-Pass-000"},
+    )
     await login(client, "acme", "member@acme.example", headers=headers)
     failure, success = sorted(await _events("auth.login"), key=lambda e: e["outcome"])
     for event in (failure, success):
@@ -31,15 +34,25 @@ async def test_login_success_and_failure_carry_who_what_where(client, world: Wor
 async def test_security_events_are_all_recorded(client, world: World) -> None:
     member = world.acme["member"]
     h = auth(await login(client, "acme", member.login))
-    secret, _ = await enrol_totp(client, h)
-    await client.post("/api/v1/me/password", headers=h,
-                      json={"current_password": PASSWORD, "new_password": "Silver-Canyon-Lamp-5"})
+    await enrol_totp(client, h)
+    await client.post(
+        "/api/v1/me/password",
+        headers=h,
+        json={"current_password": PASSWORD, "new_password": "Silver-Canyon-Lamp-5"},
+    )
     admin = auth(await login(client, "acme", "admin@acme.example"))
     await client.patch(f"/api/v1/users/{member.id}", json={"role": "editor"}, headers=admin)
     await client.post(f"/api/v1/users/{member.id}/deactivate", headers=admin)
     await client.post("/api/v1/auth/logout", headers=admin)
-    expected = {"mfa.enrol", "auth.password_change", "user.role_changed", "user.deactivated",
-                "auth.logout", "auth.login", "org.created"}
+    expected = {
+        "mfa.enrol",
+        "auth.password_change",
+        "user.role_changed",
+        "user.deactivated",
+        "auth.logout",
+        "auth.login",
+        "org.created",
+    }
     actions = {e["action"] for e in await AuditEvent.select(AuditEvent.action)}
     assert expected <= actions
     role = (await _events("user.role_changed"))[0]
@@ -51,19 +64,30 @@ async def test_no_secret_ever_reaches_the_audit_trail(client, world: World) -> N
     member = world.acme["member"]
     body = await login(client, "acme", member.login)
     secret, codes = await enrol_totp(client, auth(body))
-    r = await client.post("/api/v1/auth/login", json={"org": "acme", "login": member.login, "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/login", json={"org": "acme", "login": member.login, "password": PASSWORD}
+    )
     mfa_token = r.json()["mfa_token"]
     code = code_now(secret)
     await client.post("/api/v1/auth/mfa", json={"mfa_token": mfa_token, "code": code})
     dump = str(await AuditEvent.select())
-    for secret_value in [PASSWORD, body["access_token"], body["refresh_token"], secret, mfa_token, *codes]:
+    for secret_value in [
+        PASSWORD,
+        body["access_token"],
+        body["refresh_token"],
+        secret,
+        mfa_token,
+        *codes,
+    ]:
         assert secret_value not in dump
 
 
 async def test_audit_api_needs_audit_read_and_shows_only_own_org(client, world: World) -> None:
     await login(client, "globex", "member@globex.example")
     member = auth(await login(client, "acme", "member@acme.example"))
-    assert_problem(await client.get("/api/v1/audit-events", headers=member), 403, "missing_permission")
+    assert_problem(
+        await client.get("/api/v1/audit-events", headers=member), 403, "missing_permission"
+    )
     admin = auth(await login(client, "acme", "admin@acme.example"))
     r = await client.get("/api/v1/audit-events", params={"action": "auth.login"}, headers=admin)
     items = r.json()["items"]
@@ -86,5 +110,8 @@ async def test_audit_api_pages_with_a_cursor(client, world: World) -> None:
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 5
-    assert_problem(await client.get("/api/v1/audit-events", params={"cursor": "%%%"}, headers=admin),
-                   422, "invalid_cursor")
+    assert_problem(
+        await client.get("/api/v1/audit-events", params={"cursor": "%%%"}, headers=admin),
+        422,
+        "invalid_cursor",
+    )

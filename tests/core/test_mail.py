@@ -25,15 +25,19 @@ from tests.support.apps import app_client
 from tests.support.servers import free_port
 from tests.support.world import World
 
-CTX = {"org_name": "Acme", "display_name": "Mia", "link": "https://app.example/reset#token=abc",
-       "ttl_minutes": 60}
+CTX = {
+    "org_name": "Acme",
+    "display_name": "Mia",
+    "link": "https://app.example/reset#token=abc",
+    "ttl_minutes": 60,
+}
 
 
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
@@ -43,16 +47,24 @@ def _cert(tmp: Path) -> tuple[Path, ssl.SSLContext]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
         .sign(key, hashes.SHA256())
     )
     (tmp / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                  serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    (tmp / "k.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(tmp / "c.pem", tmp / "k.pem")
     return tmp / "c.pem", server_ctx
@@ -63,11 +75,17 @@ def smtp(tmp_path: Path, settings):
     ca, server_ctx = _cert(tmp_path)
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx,
-                            require_starttls=True)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True
+    )
     smtp_settings = msgspec.structs.replace(
-        settings, mail_backend="smtp", smtp_host="localhost", smtp_port=port,
-        smtp_security="starttls", smtp_ca_file=str(ca), smtp_timeout=5.0,
+        settings,
+        mail_backend="smtp",
+        smtp_host="localhost",
+        smtp_port=port,
+        smtp_security="starttls",
+        smtp_ca_file=str(ca),
+        smtp_timeout=5.0,
     )
     yield controller, inbox, smtp_settings
     if getattr(controller, "_thread", None) is not None:
@@ -75,13 +93,17 @@ def smtp(tmp_path: Path, settings):
 
 
 def test_templates_exist_in_english_and_german_and_escape_html() -> None:
-    subject_en, text_en, html_en = render("password_reset", "en", CTX)
+    subject_en, text_en, _ = render("password_reset", "en", CTX)
     subject_de, text_de, html_de = render("password_reset", "de", CTX)
     assert "Reset" in subject_en and "zurücksetzen" in subject_de
     assert CTX["link"] in text_en and CTX["link"] in text_de and CTX["link"] in html_de
-    _, _, html = render("account_setup", "fr", CTX | {"display_name": "<script>x</script>", "ttl_days": 7})
+    _, _, html = render(
+        "account_setup", "fr", CTX | {"display_name": "<script>x</script>", "ttl_days": 7}
+    )
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
-    assert "Set up" in render("account_setup", "fr", CTX | {"ttl_days": 7})[0]  # unknown language: English
+    assert (
+        "Set up" in render("account_setup", "fr", CTX | {"ttl_days": 7})[0]
+    )  # unknown language: English
 
 
 async def test_outbox_writes_a_multipart_eml(settings) -> None:
@@ -138,7 +160,9 @@ async def test_the_worker_delivers_queued_mail_in_the_background(settings, world
     outbox = Path(settings.data_dir) / "outbox"
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
     async with app_client(settings, mail_worker=True, mail_poll_seconds=0.05) as c:
-        r = await c.post("/api/v1/auth/password-reset", json={"org": "acme", "login": "member@acme.example"})
+        r = await c.post(
+            "/api/v1/auth/password-reset", json={"org": "acme", "login": "member@acme.example"}
+        )
         assert r.status_code == 202
         for _ in range(100):
             if set(outbox.glob("*.eml")) - before:

@@ -17,9 +17,17 @@ from staffroom.settings import load_settings
 
 def test_settings_come_from_env_and_dotenv(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("STAFFROOM_PORT=9001\nSTAFFROOM_REQUIRE=ignored\nSTAFFROOM_LOG_JSON=false\n")
-    s = load_settings({"STAFFROOM_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.0.0/16",
-                       "STAFFROOM_ACCESS_TOKEN_TTL": "600", "OTHER": "x"}, env_file=str(env_file))
+    env_file.write_text(
+        "STAFFROOM_PORT=9001\nSTAFFROOM_REQUIRE=ignored\nSTAFFROOM_LOG_JSON=false\n"
+    )
+    s = load_settings(
+        {
+            "STAFFROOM_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.0.0/16",
+            "STAFFROOM_ACCESS_TOKEN_TTL": "600",
+            "OTHER": "x",
+        },
+        env_file=str(env_file),
+    )
     assert s.port == 9001 and s.log_json is False and s.access_token_ttl == 600
     assert s.trusted_proxies == ("10.0.0.0/8", "192.168.0.0/16")
     assert load_settings({"STAFFROOM_PORT": "9002"}, env_file=str(env_file)).port == 9002
@@ -32,8 +40,11 @@ def test_env_example_documents_every_setting() -> None:
     from staffroom.settings import Settings
 
     example = (Path(__file__).parents[2] / ".env.example").read_text()
-    documented = {line.split("=", 1)[0].removeprefix("# ").strip()
-                  for line in example.splitlines() if "STAFFROOM_" in line and "=" in line}
+    documented = {
+        line.split("=", 1)[0].removeprefix("# ").strip()
+        for line in example.splitlines()
+        if "STAFFROOM_" in line and "=" in line
+    }
     assert {f"STAFFROOM_{name.upper()}" for name in Settings.__struct_fields__} <= documented
 
 
@@ -61,9 +72,14 @@ def test_wrong_key_tampering_or_wrong_context_fail_closed(tmp_path: Path) -> Non
     other_doc = json.loads((tmp_path / "b.json").read_text())
     forged = f"{version}.{other_doc['active_key_id']}.{body}"
     tampered = f"{version}.{key_id}.{body[:-2]}{'A' if body[-2] != 'A' else 'B'}{body[-1]}"
-    for bad, ring_used, aad in [(sealed, other, b"user-1"), (forged, other, b"user-1"),
-                                (tampered, ring, b"user-1"), (sealed, ring, b"user-2"),
-                                ("garbage", ring, b""), ("v1.x.", ring, b"")]:
+    for bad, ring_used, aad in [
+        (sealed, other, b"user-1"),
+        (forged, other, b"user-1"),
+        (tampered, ring, b"user-1"),
+        (sealed, ring, b"user-2"),
+        ("garbage", ring, b""),
+        ("v1.x.", ring, b""),
+    ]:
         with pytest.raises(DecryptionFailed):
             ring_used.decrypt(bad, aad)
 
@@ -81,7 +97,7 @@ def test_tokens_and_codes_have_enough_entropy() -> None:
 def test_email_normalisation() -> None:
     assert normalize_email("  Mia.Muster@ACME.Example ") == "mia.muster@acme.example"
     assert normalize_email("mia@bücher.example") == "mia@xn--bcher-kva.example"
-    # a Cyrillic "а" makes a different domain, never the Latin one
+    # a Cyrillic a (U+0430) makes a different domain, never the Latin one
     assert normalize_email("mia@\u0430cme.com") != "mia@acme.com"
     for bad in ["", "mia", "mia@", "@acme.example", "mia@acme..example", "a b@acme.example"]:
         with pytest.raises(Invalid):

@@ -28,20 +28,24 @@ async def enrol_totp(client: httpx.AsyncClient, headers: dict[str, str]) -> tupl
     r = await client.post("/api/v1/me/mfa/totp", headers=headers)
     assert r.status_code == 200, r.text
     secret = r.json()["secret"]
-    r = await client.post("/api/v1/me/mfa/totp/confirm", json={"code": code_now(secret)},
-                          headers=headers)
+    r = await client.post(
+        "/api/v1/me/mfa/totp/confirm", json={"code": code_now(secret)}, headers=headers
+    )
     assert r.status_code == 200, r.text
     next_step()
     return secret, r.json()["recovery_codes"]
 
 
-async def mfa_login(client: httpx.AsyncClient, org: str, login_: str, password: str,
-                    code: str) -> httpx.Response:
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": org, "login": login_, "password": password})
+async def mfa_login(
+    client: httpx.AsyncClient, org: str, login_: str, password: str, code: str
+) -> httpx.Response:
+    r = await client.post(
+        "/api/v1/auth/login", json={"org": org, "login": login_, "password": password}
+    )
     assert r.status_code == 200 and r.json()["mfa_required"] is True, r.text
-    return await client.post("/api/v1/auth/mfa",
-                             json={"mfa_token": r.json()["mfa_token"], "code": code})
+    return await client.post(
+        "/api/v1/auth/mfa", json={"mfa_token": r.json()["mfa_token"], "code": code}
+    )
 
 
 def auth(body: dict[str, Any]) -> dict[str, str]:

@@ -48,12 +48,37 @@ class PostgresServer:
             _as_postgres(cmd), check=True, capture_output=True, text=True, timeout=60
         )
         try:
-            run([str(PG_BIN / "initdb"), "-D", str(data), "--no-sync", "-A", "trust",
-                 "-U", "postgres", "-E", "UTF8"])
-            opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-            run([str(PG_BIN / "pg_ctl"), "start", "-w", "-D", str(data), "-o", opts,
-                 "-l", str(root / "log")])
+            run(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "--no-sync",
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                ]
+            )
+            opts = (
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            )
+            run(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-D",
+                    str(data),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(root / "log"),
+                ]
+            )
         except subprocess.CalledProcessError as exc:
             log = (root / "log").read_text() if (root / "log").exists() else ""
             raise RuntimeError(f"PostgreSQL failed to start: {exc.stderr}\n{log}") from exc
@@ -61,9 +86,11 @@ class PostgresServer:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "stop", "-m", "immediate", "-D",
-                          str(self.root / "data")]),
-            capture_output=True, timeout=60,
+            _as_postgres(
+                [str(PG_BIN / "pg_ctl"), "stop", "-m", "immediate", "-D", str(self.root / "data")]
+            ),
+            capture_output=True,
+            timeout=60,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -86,9 +113,19 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (make test installs it)")
         port = free_port()
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -31,8 +31,9 @@ async def _user(world: World, _: httpx.AsyncClient) -> str:
 
 async def _group(world: World, _: httpx.AsyncClient) -> str:
     gid = uuid.uuid4()
-    await Group.insert(Group(id=gid, org=world.acme.id, name=f"Depot {gid.hex[:6]}",
-                             created_at=clock.utcnow()))
+    await Group.insert(
+        Group(id=gid, org=world.acme.id, name=f"Depot {gid.hex[:6]}", created_at=clock.utcnow())
+    )
     return str(gid)
 
 
@@ -44,8 +45,16 @@ async def _session(world: World, client: httpx.AsyncClient) -> str:
 
 async def _role(world: World, _: httpx.AsyncClient) -> str:
     key = f"depot_{uuid.uuid4().hex[:6]}"
-    await Role.insert(Role(id=uuid.uuid4(), org=world.acme.id, key=key, name="Depot lead",
-                           permissions=["feeds.read"], created_at=clock.utcnow()))
+    await Role.insert(
+        Role(
+            id=uuid.uuid4(),
+            org=world.acme.id,
+            key=key,
+            name="Depot lead",
+            permissions=["feeds.read"],
+            created_at=clock.utcnow(),
+        )
+    )
     return key
 
 
@@ -71,7 +80,9 @@ async def org_snapshot(org_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
         if "org" not in {c._meta.name for c in table._meta.columns}:
             continue
         rows = await table.select().where(table._meta.get_column_by_name("org") == org_id)
-        snap[table._meta.tablename] = sorted(rows, key=lambda r: str(r[table._meta.primary_key._meta.name]))
+        snap[table._meta.tablename] = sorted(
+            rows, key=lambda r: str(r[table._meta.primary_key._meta.name])
+        )
     return snap
 
 
@@ -100,7 +111,7 @@ async def assert_other_org_gets_404(app: Litestar, client: httpx.AsyncClient, wo
         missing = [p for p in params if p not in FACTORIES]
         assert not missing, f"{method} {template}: add a tenancy factory for {missing}"
         values = {p: await FACTORIES[p](world, client) for p in params}
-        path = _PARAM.sub(lambda m: values[m.group(1)], template)
+        path = _PARAM.sub(lambda m, v=values: v[m.group(1)], template)
         body = BODIES.get(str(operation_id), lambda w: None)(world)
         before = await org_snapshot(world.acme.id)
         r = await client.request(method, path, headers=headers, json=body)

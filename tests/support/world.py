@@ -41,20 +41,36 @@ class World:
 
 
 async def add_user(
-    rt: Any, org_id: uuid.UUID, *, email: str | None = None, username: str | None = None,
-    role: str = "member", password: str | None = PASSWORD, name: str = "Test User",
+    rt: Any,
+    org_id: uuid.UUID,
+    *,
+    email: str | None = None,
+    username: str | None = None,
+    role: str = "member",
+    password: str | None = PASSWORD,
+    name: str = "Test User",
 ) -> uuid.UUID:
     """Insert a user directly (bcrypt at the test cost)."""
     now = clock.utcnow()
     user_id = uuid.uuid4()
     hashed = (
         await hash_password(rt.keys.pepper, password, rt.settings.bcrypt_rounds)
-        if password else None
+        if password
+        else None
     )
     await User.insert(
-        User(id=user_id, org=org_id, email=email, username=username, display_name=name,
-             role=role, password_hash=hashed, created_at=now, updated_at=now,
-             email_verified_at=now if email else None)
+        User(
+            id=user_id,
+            org=org_id,
+            email=email,
+            username=username,
+            display_name=name,
+            role=role,
+            password_hash=hashed,
+            created_at=now,
+            updated_at=now,
+            email_verified_at=now if email else None,
+        )
     )
     return user_id
 
@@ -67,11 +83,13 @@ async def _cast(rt: Any, slug: str) -> OrgCast:
     cast.people["owner"] = Person(owner_id, f"owner@{slug}.example", "owner")
     for role in ("admin", "hr_admin", "editor", "member", "guest"):
         login = f"{role}@{slug}.example"
-        cast.people[role] = Person(await add_user(rt, created.id, email=login, role=role,
-                                                  name=role.title()), login, role)
+        cast.people[role] = Person(
+            await add_user(rt, created.id, email=login, role=role, name=role.title()), login, role
+        )
     cast.people["frontline"] = Person(
         await add_user(rt, created.id, username=f"floor-{slug}", role="member", name="Floor"),
-        f"floor-{slug}", "member",
+        f"floor-{slug}",
+        "member",
     )
     return cast
 
@@ -80,11 +98,13 @@ async def build_world(rt: Any) -> World:
     return World(acme=await _cast(rt, "acme"), globex=await _cast(rt, "globex"))
 
 
-async def login(client: httpx.AsyncClient, org: str, login_: str, password: str = PASSWORD,
-                **kw: Any) -> dict[str, Any]:
+async def login(
+    client: httpx.AsyncClient, org: str, login_: str, password: str = PASSWORD, **kw: Any
+) -> dict[str, Any]:
     """Sign in and return the JSON body (asserting success)."""
-    r = await client.post("/api/v1/auth/login",
-                          json={"org": org, "login": login_, "password": password}, **kw)
+    r = await client.post(
+        "/api/v1/auth/login", json={"org": org, "login": login_, "password": password}, **kw
+    )
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body

@@ -37,14 +37,16 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         token = bearer_token(connection)
         if token is None or len(token) > 256:
             raise Unauthorized(
-                "authentication_required", "Send a valid access token.",
+                "authentication_required",
+                "Send a valid access token.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         rt: Runtime = connection.app.state.runtime
         principal = await sessions.authenticate(rt, token)
         if principal is None:
             raise Unauthorized(
-                "invalid_token", "The access token is not valid or has expired.",
+                "invalid_token",
+                "The access token is not valid or has expired.",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         return AuthenticationResult(user=principal, auth=token)

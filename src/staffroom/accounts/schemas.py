@@ -19,6 +19,8 @@ Code = Annotated[str, Meta(min_length=1, max_length=64)]
 Token = Annotated[str, Meta(min_length=1, max_length=256)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Locale = Literal["en", "de"]
+# "enrol": the org requires MFA and the session may only set it up
+SessionScope = Literal["full", "enrol"]
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -35,9 +37,8 @@ class TokenPair(msgspec.Struct, kw_only=True):
     access_token: str
     refresh_token: str
     expires_in: int
-    token_type: str = "bearer"
-    # "enrol": the org requires MFA and this session may only set it up
-    scope: Literal["full", "enrol"] = "full"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    scope: SessionScope = "full"
 
 
 class MfaChallenge(msgspec.Struct, kw_only=True):

@@ -39,15 +39,28 @@ def is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.UniqueViolationError)
 
 
+# Piccolo's engine (and so its pool) is process-wide; apps sharing it (several app
+# instances in one process, as the tests make) share the pool, closed by the last one.
+_pool_users: dict[int, int] = {}
+
+
 async def start_pool(engine: Engine, max_size: int) -> None:
-    """Open the PostgreSQL pool (SQLite has none)."""
-    if isinstance(engine, PostgresEngine):
+    """Open the PostgreSQL pool, or join the one already open (SQLite has none)."""
+    if not isinstance(engine, PostgresEngine):
+        return
+    users = _pool_users.get(id(engine), 0)
+    if users == 0:
         await engine.start_connection_pool(max_size=max_size)
+    _pool_users[id(engine)] = users + 1
 
 
 async def close_pool(engine: Engine) -> None:
-    """Close the PostgreSQL pool if one is open."""
-    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+    """Leave the PostgreSQL pool; the last user closes it."""
+    if not isinstance(engine, PostgresEngine):
+        return
+    users = _pool_users.get(id(engine), 0) - 1
+    _pool_users[id(engine)] = max(users, 0)
+    if users <= 0 and engine.pool is not None:
         await engine.close_connection_pool()
 
 

@@ -10,7 +10,8 @@ from staffroom.core.errors import Invalid
 def normalize_email(address: str) -> str:
     """Canonical form: lower-case local part, lower-case ASCII (IDNA) domain.
 
-    Homoglyph domains stay distinct (`аcme.com` with a Cyrillic а becomes `xn--…`),
+    Homoglyph domains stay distinct (acme.com spelt with a Cyrillic U+0430 becomes
+    `xn--…`),
     so they can never match a bound domain.
     """
     try:

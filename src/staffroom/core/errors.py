@@ -62,7 +62,9 @@ class RateLimited(DomainError):
     status = 429
     title = "Too many requests"
 
-    def __init__(self, retry_after: int, detail: str = "Too many attempts; try again later.") -> None:
+    def __init__(
+        self, retry_after: int, detail: str = "Too many attempts; try again later."
+    ) -> None:
         retry_after = max(1, int(retry_after))
         super().__init__(
             "rate_limited",

@@ -31,49 +31,86 @@ class AuthController(Controller):
     tags = ["auth"]
     opt = {PUBLIC: True}
 
-    @post("/discover", status_code=HTTP_200_OK, operation_id="discover",
-          summary="Which organisations and sign-in methods apply to an email address",
-          responses=errors(422))
+    @post(
+        "/discover",
+        status_code=HTTP_200_OK,
+        operation_id="discover",
+        summary="Which organisations and sign-in methods apply to an email address",
+        responses=errors(422),
+    )
     async def discover(self, data: JSONBody[DiscoverIn]) -> DiscoverOut:
         return await auth.discover(data.email)
 
-    @post("/login", status_code=HTTP_200_OK, operation_id="login",
-          summary="Sign in with email or username and password",
-          responses=errors(401, 403, 404, 429, 503))
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        operation_id="login",
+        summary="Sign in with email or username and password",
+        responses=errors(401, 403, 404, 429, 503),
+    )
     async def login(
-        self, data: JSONBody[LoginIn], rt: NamedDependency[Runtime],
+        self,
+        data: JSONBody[LoginIn],
+        rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> TokenPair | MfaChallenge:
         return await auth.login(rt, data.org, data.login, data.password, ctx)
 
-    @post("/mfa", status_code=HTTP_200_OK, operation_id="login_mfa",
-          summary="Finish sign-in with a TOTP or recovery code", responses=errors(401, 429))
+    @post(
+        "/mfa",
+        status_code=HTTP_200_OK,
+        operation_id="login_mfa",
+        summary="Finish sign-in with a TOTP or recovery code",
+        responses=errors(401, 429),
+    )
     async def mfa(
-        self, data: JSONBody[MfaIn], rt: NamedDependency[Runtime],
+        self,
+        data: JSONBody[MfaIn],
+        rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> TokenPair:
         return await auth.complete_mfa(rt, data.mfa_token, data.code, ctx)
 
-    @post("/refresh", status_code=HTTP_200_OK, operation_id="refresh_tokens",
-          summary="Rotate the refresh token and get a new access token", responses=errors(401))
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        operation_id="refresh_tokens",
+        summary="Rotate the refresh token and get a new access token",
+        responses=errors(401),
+    )
     async def refresh(
-        self, data: JSONBody[RefreshIn], rt: NamedDependency[Runtime],
+        self,
+        data: JSONBody[RefreshIn],
+        rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> TokenPair:
         return await sessions.refresh(rt, data.refresh_token, ctx)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, operation_id="logout",
-          summary="End the current session", opt={PUBLIC: False, ALLOW_ENROL: True},
-          security=[{"bearer": []}], responses=errors(401))
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="logout",
+        summary="End the current session",
+        opt={PUBLIC: False, ALLOW_ENROL: True},
+        security=[{"bearer": []}],
+        responses=errors(401),
+    )
     async def logout(
         self, me: NamedDependency[Principal], ctx: NamedDependency[RequestContext]
     ) -> None:
         await auth.logout(me, ctx)
 
-    @post("/password-reset", status_code=HTTP_202_ACCEPTED, operation_id="request_password_reset",
-          summary="Email a password reset link (always 202)", responses=errors(429))
+    @post(
+        "/password-reset",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="request_password_reset",
+        summary="Email a password reset link (always 202)",
+        responses=errors(429),
+    )
     async def password_reset(
-        self, data: JSONBody[ResetRequestIn], rt: NamedDependency[Runtime],
+        self,
+        data: JSONBody[ResetRequestIn],
+        rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> Response[bytes]:
         await auth.reset_rate_limit(rt, data.org, data.login, ctx)
@@ -81,12 +118,17 @@ class AuthController(Controller):
         task = BackgroundTask(auth.request_password_reset, rt, data.org, data.login, ctx)
         return Response(b"", status_code=HTTP_202_ACCEPTED, background=task)
 
-    @post("/password-reset/confirm", status_code=HTTP_204_NO_CONTENT,
-          operation_id="confirm_password_reset",
-          summary="Set a new password with a reset or account-setup link",
-          responses=errors(401, 422))
+    @post(
+        "/password-reset/confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="confirm_password_reset",
+        summary="Set a new password with a reset or account-setup link",
+        responses=errors(401, 422),
+    )
     async def password_reset_confirm(
-        self, data: JSONBody[ResetConfirmIn], rt: NamedDependency[Runtime],
+        self,
+        data: JSONBody[ResetConfirmIn],
+        rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> None:
         await auth.confirm_password_token(rt, data.token, data.password, ctx)

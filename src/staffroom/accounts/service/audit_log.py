@@ -28,7 +28,8 @@ async def list_events(
     if action:
         # "auth." matches every auth event; otherwise an exact action
         query = query.where(
-            AuditEvent.action.like(f"{action}%") if action.endswith(".")
+            AuditEvent.action.like(f"{action}%")
+            if action.endswith(".")
             else AuditEvent.action == action
         )
     if outcome:
@@ -53,10 +54,18 @@ async def list_events(
     return AuditPage(
         items=[
             AuditEventOut(
-                id=r["id"], created_at=r["created_at"], actor_type=r["actor_type"],
-                actor_id=r["actor_id"], action=r["action"], outcome=r["outcome"],
-                target_type=r["target_type"], target_id=r["target_id"], ip=r["ip"],
-                user_agent=r["user_agent"], request_id=r["request_id"], details=r["details"],
+                id=r["id"],
+                created_at=r["created_at"],
+                actor_type=r["actor_type"],
+                actor_id=r["actor_id"],
+                action=r["action"],
+                outcome=r["outcome"],
+                target_type=r["target_type"],
+                target_id=r["target_id"],
+                ip=r["ip"],
+                user_agent=r["user_agent"],
+                request_id=r["request_id"],
+                details=r["details"],
             )
             for r in rows
         ],

@@ -7,9 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 from staffroom.accounts.passwords import check_policy, hash_password, verify_password
-from staffroom.accounts.schemas import DiscoveredOrg, DiscoverOut, MfaChallenge, TokenPair
+from staffroom.accounts.schemas import (
+    DiscoveredOrg,
+    DiscoverOut,
+    MfaChallenge,
+    SessionScope,
+    TokenPair,
+)
 from staffroom.accounts.service import mfa, sessions
-from staffroom.accounts.service.common import org_by_slug, org_row, user_in_org
+from staffroom.accounts.service.common import org_by_slug, user_in_org
 from staffroom.accounts.tables import OneTimeToken, Org, OrgDomain, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
@@ -35,12 +41,13 @@ async def find_user_by_login(org_id: uuid.UUID, login: str) -> dict[str, Any] | 
         except Invalid:
             return None
         return await User.select().where((User.org == org_id) & (User.email == email)).first()
-    return await User.select().where(
-        (User.org == org_id) & (User.username == login.lower())
-    ).first()
+    return (
+        await User.select().where((User.org == org_id) & (User.username == login.lower())).first()
+    )
 
 
-async def login(rt: Runtime, org_slug: str, login_: str, password: str, ctx: RequestContext
+async def login(
+    rt: Runtime, org_slug: str, login_: str, password: str, ctx: RequestContext
 ) -> TokenPair | MfaChallenge:
     """Password login. Unknown, wrong, deactivated: one answer, one timing (rule 5).
 
@@ -66,11 +73,7 @@ async def login(rt: Runtime, org_slug: str, login_: str, password: str, ctx: Req
     if not (user and ok and user["status"] == "active"):
         await rt.limiter.hit(ip_key, ip_rule)
         await rt.limiter.hit(account_key, account_rule)
-        reason = (
-            "unknown_user" if user is None
-            else "bad_password" if not ok
-            else "deactivated"
-        )
+        reason = "unknown_user" if user is None else "bad_password" if not ok else "deactivated"
         await audit.record(
             "auth.login",
             outcome="failure",
@@ -88,15 +91,25 @@ async def login(rt: Runtime, org_slug: str, login_: str, password: str, ctx: Req
     if await mfa.has_confirmed_factor(user["id"]):
         token = await _new_one_time(rt, user, "mfa", s.mfa_token_ttl)
         await audit.record(
-            "auth.login", outcome="mfa_required", ctx=ctx, org_id=org["id"],
-            actor_id=user["id"], target_type="user", target_id=user["id"],
+            "auth.login",
+            outcome="mfa_required",
+            ctx=ctx,
+            org_id=org["id"],
+            actor_id=user["id"],
+            target_type="user",
+            target_id=user["id"],
         )
         return MfaChallenge(mfa_required=True, mfa_token=token, expires_in=s.mfa_token_ttl)
-    scope = "enrol" if org["require_mfa"] else "full"
+    scope: SessionScope = "enrol" if org["require_mfa"] else "full"
     pair = await sessions.issue(rt, user, ctx, scope=scope)
     await audit.record(
-        "auth.login", ctx=ctx, org_id=org["id"], actor_id=user["id"],
-        target_type="user", target_id=user["id"], details={"scope": scope},
+        "auth.login",
+        ctx=ctx,
+        org_id=org["id"],
+        actor_id=user["id"],
+        target_type="user",
+        target_id=user["id"],
+        details={"scope": scope},
     )
     return pair
 
@@ -108,12 +121,16 @@ async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestConte
     await rt.limiter.check(f"mfa:ip:{ctx.ip}", ip_rule)
     invalid = Unauthorized("invalid_mfa_token", "The sign-in attempt has expired; sign in again.")
     now = clock.utcnow()
-    challenge = await OneTimeToken.select().where(
-        (OneTimeToken.token_hash == rt.keys.digest(mfa_token, purpose="mfa"))
-        & (OneTimeToken.purpose == "mfa")
-        & OneTimeToken.used_at.is_null()
-        & (OneTimeToken.expires_at > now)
-    ).first()
+    challenge = (
+        await OneTimeToken.select()
+        .where(
+            (OneTimeToken.token_hash == rt.keys.digest(mfa_token, purpose="mfa"))
+            & (OneTimeToken.purpose == "mfa")
+            & OneTimeToken.used_at.is_null()
+            & (OneTimeToken.expires_at > now)
+        )
+        .first()
+    )
     if challenge is None:
         await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
         raise invalid
@@ -126,16 +143,25 @@ async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestConte
     except Unauthorized:
         await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
         await audit.record(
-            "auth.mfa", outcome="failure", ctx=ctx, org_id=user["org"],
-            target_type="user", target_id=user["id"],
+            "auth.mfa",
+            outcome="failure",
+            ctx=ctx,
+            org_id=user["org"],
+            target_type="user",
+            target_id=user["id"],
         )
         raise
     if not await _consume(challenge["id"]):
         raise invalid
     pair = await sessions.issue(rt, user, ctx, mfa=True)
     await audit.record(
-        "auth.mfa", ctx=ctx, org_id=user["org"], actor_id=user["id"],
-        target_type="user", target_id=user["id"], details={"method": method},
+        "auth.mfa",
+        ctx=ctx,
+        org_id=user["org"],
+        actor_id=user["id"],
+        target_type="user",
+        target_id=user["id"],
+        details={"method": method},
     )
     return pair
 
@@ -145,8 +171,12 @@ async def logout(principal: Principal, ctx: RequestContext) -> None:
     if principal.session_id is not None:
         await sessions.revoke(principal.session_id, "logout")
     await audit.record(
-        "auth.logout", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="session", target_id=principal.session_id,
+        "auth.logout",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="session",
+        target_id=principal.session_id,
     )
 
 
@@ -159,13 +189,11 @@ async def discover(email: str) -> DiscoverOut:
     domain = domain_of(address)
     labels = domain.split(".")
     parents = [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
-    rows = await OrgDomain.select(OrgDomain.org, OrgDomain.domain, OrgDomain.allow_subdomains).where(
-        OrgDomain.verified_at.is_not_null() & OrgDomain.domain.is_in([domain, *parents])
-    )
+    rows = await OrgDomain.select(
+        OrgDomain.org, OrgDomain.domain, OrgDomain.allow_subdomains
+    ).where(OrgDomain.verified_at.is_not_null() & OrgDomain.domain.is_in([domain, *parents]))
     org_ids = [r["org"] for r in rows if r["domain"] == domain or r["allow_subdomains"]]
-    orgs = (
-        await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
-    )
+    orgs = await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
     return DiscoverOut(
         email=address,
         orgs=[
@@ -196,9 +224,11 @@ async def _new_one_time(rt: Runtime, user: dict[str, Any], purpose: str, ttl: in
 
 async def _consume(token_id: uuid.UUID) -> bool:
     """Mark a one-time token used; True for exactly one concurrent caller."""
-    rows = await OneTimeToken.update({OneTimeToken.used_at: clock.utcnow()}).where(
-        (OneTimeToken.id == token_id) & OneTimeToken.used_at.is_null()
-    ).returning(OneTimeToken.id)
+    rows = (
+        await OneTimeToken.update({OneTimeToken.used_at: clock.utcnow()})
+        .where((OneTimeToken.id == token_id) & OneTimeToken.used_at.is_null())
+        .returning(OneTimeToken.id)
+    )
     return bool(rows)
 
 
@@ -221,13 +251,16 @@ async def request_password_reset(
     user = await find_user_by_login(org["id"], login_) if org else None
     if org is None or user is None or user["status"] != "active" or not user["email"]:
         await audit.record(
-            "auth.password_reset_requested", outcome="ignored", ctx=ctx,
+            "auth.password_reset_requested",
+            outcome="ignored",
+            ctx=ctx,
             org_id=org["id"] if org else None,
         )
         return
     # A new link replaces any older one.
     await OneTimeToken.delete().where(
-        (OneTimeToken.user == user["id"]) & (OneTimeToken.purpose == "reset")
+        (OneTimeToken.user == user["id"])
+        & (OneTimeToken.purpose == "reset")
         & OneTimeToken.used_at.is_null()
     )
     token = await _new_one_time(rt, user, "reset", s.reset_token_ttl)
@@ -244,8 +277,11 @@ async def request_password_reset(
         org_id=org["id"],
     )
     await audit.record(
-        "auth.password_reset_requested", ctx=ctx, org_id=org["id"],
-        target_type="user", target_id=user["id"],
+        "auth.password_reset_requested",
+        ctx=ctx,
+        org_id=org["id"],
+        target_type="user",
+        target_id=user["id"],
     )
 
 
@@ -272,9 +308,11 @@ async def confirm_password_token(
     ]
     row = None
     for purpose, digest in candidates:
-        row = await OneTimeToken.select().where(
-            (OneTimeToken.token_hash == digest) & (OneTimeToken.purpose == purpose)
-        ).first()
+        row = (
+            await OneTimeToken.select()
+            .where((OneTimeToken.token_hash == digest) & (OneTimeToken.purpose == purpose))
+            .first()
+        )
         if row is not None:
             break
     if row is None or row["used_at"] is not None or row["expires_at"] <= now:
@@ -295,8 +333,12 @@ async def confirm_password_token(
     revoked = await sessions.revoke_user(user["id"], "password_reset")
     await audit.record(
         "auth.password_set" if row["purpose"] == "setup" else "auth.password_reset",
-        ctx=ctx, org_id=user["org"], actor_id=user["id"], target_type="user",
-        target_id=user["id"], details={"sessions_revoked": revoked},
+        ctx=ctx,
+        org_id=user["org"],
+        actor_id=user["id"],
+        target_type="user",
+        target_id=user["id"],
+        details={"sessions_revoked": revoked},
     )
 
 
@@ -317,8 +359,13 @@ async def change_password(
     if not await verify_password(rt.keys.pepper, current, user["password_hash"], s.bcrypt_rounds):
         await rt.limiter.hit(key, rule)
         await audit.record(
-            "auth.password_change", outcome="failure", ctx=ctx, org_id=principal.org_id,
-            actor_id=principal.user_id, target_type="user", target_id=principal.user_id,
+            "auth.password_change",
+            outcome="failure",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="user",
+            target_id=principal.user_id,
         )
         raise Unauthorized("invalid_password", "The current password is not correct.")
     check_policy(new, _identity_words(user))
@@ -328,7 +375,11 @@ async def change_password(
     )
     revoked = await sessions.revoke_user(user["id"], "password_changed", keep=principal.session_id)
     await audit.record(
-        "auth.password_change", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="user", target_id=principal.user_id, details={"sessions_revoked": revoked},
+        "auth.password_change",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="user",
+        target_id=principal.user_id,
+        details={"sessions_revoked": revoked},
     )
-

@@ -33,8 +33,12 @@ async def _out(rows: list[dict[str, Any]]) -> list[GroupOut]:
             counts[m["group"]] += 1
     return [
         GroupOut(
-            id=r["id"], name=r["name"], kind=r["kind"], description=r["description"],
-            member_count=counts[r["id"]], created_at=r["created_at"],
+            id=r["id"],
+            name=r["name"],
+            kind=r["kind"],
+            description=r["description"],
+            member_count=counts[r["id"]],
+            created_at=r["created_at"],
         )
         for r in rows
     ]
@@ -59,8 +63,12 @@ async def create_group(principal: Principal, data: GroupIn, ctx: RequestContext)
     try:
         await Group.insert(
             Group(
-                id=group_id, org=principal.org_id, name=data.name.strip(), kind=data.kind,
-                description=data.description, created_at=clock.utcnow(),
+                id=group_id,
+                org=principal.org_id,
+                name=data.name.strip(),
+                kind=data.kind,
+                description=data.description,
+                created_at=clock.utcnow(),
             )
         )
     except Exception as exc:
@@ -68,8 +76,12 @@ async def create_group(principal: Principal, data: GroupIn, ctx: RequestContext)
             raise Conflict("group_exists", "A group with this name exists.") from exc
         raise
     await audit.record(
-        "group.created", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="group", target_id=group_id,
+        "group.created",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="group",
+        target_id=group_id,
     )
     return await get_group(principal, group_id)
 
@@ -96,8 +108,12 @@ async def patch_group(
                 raise Conflict("group_exists", "A group with this name exists.") from exc
             raise
         await audit.record(
-            "group.updated", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-            target_type="group", target_id=group_id,
+            "group.updated",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="group",
+            target_id=group_id,
         )
     return await get_group(principal, group_id)
 
@@ -107,8 +123,12 @@ async def delete_group(principal: Principal, group_id: uuid.UUID, ctx: RequestCo
     await _group(principal.org_id, group_id)
     await Group.delete().where((Group.id == group_id) & (Group.org == principal.org_id))
     await audit.record(
-        "group.deleted", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="group", target_id=group_id,
+        "group.deleted",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="group",
+        target_id=group_id,
     )
 
 
@@ -145,14 +165,19 @@ async def add_members(
     if new:
         await GroupMember.insert(
             *[
-                GroupMember(id=uuid.uuid4(), org=principal.org_id, group=group_id, user=u,
-                            created_at=now)
+                GroupMember(
+                    id=uuid.uuid4(), org=principal.org_id, group=group_id, user=u, created_at=now
+                )
                 for u in new
             ]
         )
         await audit.record(
-            "group.members_added", ctx=ctx, org_id=principal.org_id,
-            actor_id=principal.user_id, target_type="group", target_id=group_id,
+            "group.members_added",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="group",
+            target_id=group_id,
             details={"user_ids": [str(u) for u in new]},
         )
     return await get_group(principal, group_id)
@@ -164,13 +189,23 @@ async def remove_member(
     """Take a user out of a group."""
     await _group(principal.org_id, group_id)
     await user_in_org(principal.org_id, user_id)
-    removed = await GroupMember.delete().where(
-        (GroupMember.group == group_id) & (GroupMember.user == user_id)
-        & (GroupMember.org == principal.org_id)
-    ).returning(GroupMember.id)
+    removed = (
+        await GroupMember.delete()
+        .where(
+            (GroupMember.group == group_id)
+            & (GroupMember.user == user_id)
+            & (GroupMember.org == principal.org_id)
+        )
+        .returning(GroupMember.id)
+    )
     if not removed:
         raise NotFound("member_not_found", "This user is not in the group.")
     await audit.record(
-        "group.member_removed", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="group", target_id=group_id, details={"user_id": str(user_id)},
+        "group.member_removed",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="group",
+        target_id=group_id,
+        details={"user_id": str(user_id)},
     )

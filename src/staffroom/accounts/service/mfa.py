@@ -61,9 +61,11 @@ async def _register_failure(rt: Runtime, factor_id: uuid.UUID) -> None:
             | (TotpFactor.failed_window_start < window_start)
         )
     )
-    rows = await TotpFactor.update({TotpFactor.failed_count: TotpFactor.failed_count + 1}).where(
-        TotpFactor.id == factor_id
-    ).returning(TotpFactor.failed_count)
+    rows = (
+        await TotpFactor.update({TotpFactor.failed_count: TotpFactor.failed_count + 1})
+        .where(TotpFactor.id == factor_id)
+        .returning(TotpFactor.failed_count)
+    )
     if rows and rows[0]["failed_count"] >= s.mfa_fail_limit:
         await TotpFactor.update(
             {TotpFactor.locked_until: now + timedelta(seconds=s.mfa_lock_seconds)}
@@ -76,22 +78,28 @@ async def _accept_totp(rt: Runtime, factor: dict[str, Any], code: str) -> bool:
     if step is None:
         return False
     # Compare-and-set on the last accepted step: a code works once, even in parallel.
-    won = await TotpFactor.update(
-        {TotpFactor.last_step: step, TotpFactor.failed_count: 0}
-    ).where(
-        (TotpFactor.id == factor["id"])
-        & (TotpFactor.last_step.is_null() | (TotpFactor.last_step < step))
-    ).returning(TotpFactor.id)
+    won = (
+        await TotpFactor.update({TotpFactor.last_step: step, TotpFactor.failed_count: 0})
+        .where(
+            (TotpFactor.id == factor["id"])
+            & (TotpFactor.last_step.is_null() | (TotpFactor.last_step < step))
+        )
+        .returning(TotpFactor.id)
+    )
     return bool(won)
 
 
 async def _accept_recovery(rt: Runtime, user_id: uuid.UUID, code: str) -> bool:
     digest = rt.keys.digest(normalize_code(code), purpose="recovery")
-    used = await RecoveryCode.update({RecoveryCode.used_at: clock.utcnow()}).where(
-        (RecoveryCode.user == user_id)
-        & (RecoveryCode.code_hash == digest)
-        & RecoveryCode.used_at.is_null()
-    ).returning(RecoveryCode.id)
+    used = (
+        await RecoveryCode.update({RecoveryCode.used_at: clock.utcnow()})
+        .where(
+            (RecoveryCode.user == user_id)
+            & (RecoveryCode.code_hash == digest)
+            & RecoveryCode.used_at.is_null()
+        )
+        .returning(RecoveryCode.id)
+    )
     return bool(used)
 
 

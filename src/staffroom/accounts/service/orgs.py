@@ -71,7 +71,11 @@ async def create_org(
     assert owner is not None
     link = await new_setup_link(rt, owner)
     await audit.record(
-        "org.created", actor_type="system", org_id=org_id, target_type="org", target_id=org_id,
+        "org.created",
+        actor_type="system",
+        org_id=org_id,
+        target_type="org",
+        target_id=org_id,
         details={"slug": slug},
     )
     return org_out(await org_row(org_id)), user_id, link
@@ -94,8 +98,12 @@ async def patch_org(principal: Principal, data: OrgPatch, ctx: RequestContext) -
     if values:
         await Org.update(values).where(Org.id == principal.org_id)
         await audit.record(
-            "org.settings_changed", ctx=ctx, org_id=principal.org_id,
-            actor_id=principal.user_id, target_type="org", target_id=principal.org_id,
+            "org.settings_changed",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="org",
+            target_id=principal.org_id,
             details=changed,
         )
     return await get_org(principal)

@@ -27,8 +27,10 @@ def _check_permissions(principal: Principal, permissions: list[str]) -> list[str
 
 async def _custom(org_id: uuid.UUID, key: str) -> dict[str, Any]:
     row = (
-        await Role.select().where((Role.org == org_id) & (Role.key == key))
-        .output(load_json=True).first()
+        await Role.select()
+        .where((Role.org == org_id) & (Role.key == key))
+        .output(load_json=True)
+        .first()
     )
     if row is None:
         raise NotFound("role_not_found", "No such custom role.")
@@ -46,7 +48,9 @@ async def list_roles(principal: Principal) -> list[RoleOut]:
         for k, v in BUILTIN_ROLES.items()
     ]
     custom = (
-        await Role.select().where(Role.org == principal.org_id).order_by(Role.key)
+        await Role.select()
+        .where(Role.org == principal.org_id)
+        .order_by(Role.key)
         .output(load_json=True)
     )
     return builtin + [_out(r) for r in custom]
@@ -59,16 +63,27 @@ async def create_role(principal: Principal, data: RoleIn, ctx: RequestContext) -
     perms = _check_permissions(principal, data.permissions)
     try:
         await Role.insert(
-            Role(id=uuid.uuid4(), org=principal.org_id, key=data.key, name=data.name.strip(),
-                 permissions=perms, created_at=clock.utcnow())
+            Role(
+                id=uuid.uuid4(),
+                org=principal.org_id,
+                key=data.key,
+                name=data.name.strip(),
+                permissions=perms,
+                created_at=clock.utcnow(),
+            )
         )
     except Exception as exc:
         if is_unique_violation(exc):
             raise Conflict("role_exists", "A role with this key exists.") from exc
         raise
     await audit.record(
-        "role.created", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="role", target_id=data.key, details={"permissions": perms},
+        "role.created",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="role",
+        target_id=data.key,
+        details={"permissions": perms},
     )
     return _out(await _custom(principal.org_id, data.key))
 
@@ -86,8 +101,12 @@ async def patch_role(
     if values:
         await Role.update(values).where((Role.org == principal.org_id) & (Role.key == key))
         await audit.record(
-            "role.updated", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-            target_type="role", target_id=key,
+            "role.updated",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="role",
+            target_id=key,
         )
     return _out(await _custom(principal.org_id, key))
 
@@ -99,6 +118,10 @@ async def delete_role(principal: Principal, key: str, ctx: RequestContext) -> No
         raise Conflict("role_in_use", "Users still hold this role.")
     await Role.delete().where((Role.org == principal.org_id) & (Role.key == key))
     await audit.record(
-        "role.deleted", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="role", target_id=key,
+        "role.deleted",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="role",
+        target_id=key,
     )

@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from staffroom.accounts.schemas import SessionOut, TokenPair
+from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
 from staffroom.accounts.service.common import permissions_for
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
 from staffroom.core import audit, clock
@@ -33,7 +33,7 @@ async def issue(
     user: dict[str, Any],
     ctx: RequestContext,
     *,
-    scope: str = "full",
+    scope: SessionScope = "full",
     mfa: bool = False,
 ) -> TokenPair:
     """Start a new session for a user and return its first token pair."""
@@ -98,9 +98,7 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
     if row["user_status"] != "active":
         return None
     if now - row["last_used_at"] > _TOUCH_EVERY:
-        await AuthSession.update({AuthSession.last_used_at: now}).where(
-            AuthSession.id == row["id"]
-        )
+        await AuthSession.update({AuthSession.last_used_at: now}).where(AuthSession.id == row["id"])
     return Principal(
         org_id=row["org"],
         user_id=row["user"],
@@ -124,9 +122,11 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         .returning(RefreshToken.session)
     )
     if not claimed:
-        known = await RefreshToken.select(RefreshToken.session, RefreshToken.org).where(
-            RefreshToken.token_hash == token_hash
-        ).first()
+        known = (
+            await RefreshToken.select(RefreshToken.session, RefreshToken.org)
+            .where(RefreshToken.token_hash == token_hash)
+            .first()
+        )
         if known is not None:
             await revoke(known["session"], "refresh_reuse")
             await audit.record(
@@ -170,7 +170,7 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         access_token=access,
         refresh_token=new_refresh,
         expires_in=s.access_token_ttl,
-        scope=session["scope"],
+        scope="enrol" if session["scope"] == "enrol" else "full",
     )
 
 
@@ -181,16 +181,18 @@ async def revoke(session_id: uuid.UUID, reason: str) -> None:
     ).where((AuthSession.id == session_id) & AuthSession.revoked_at.is_null())
 
 
-async def revoke_user(
-    user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
-) -> int:
+async def revoke_user(user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None) -> int:
     """Revoke every live session of a user, except `keep`; returns how many."""
     where = (AuthSession.user == user_id) & AuthSession.revoked_at.is_null()
     if keep is not None:
         where &= AuthSession.id != keep
-    rows = await AuthSession.update(
-        {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: reason}
-    ).where(where).returning(AuthSession.id)
+    rows = (
+        await AuthSession.update(
+            {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: reason}
+        )
+        .where(where)
+        .returning(AuthSession.id)
+    )
     return len(rows)
 
 
@@ -224,14 +226,18 @@ async def list_own(principal: Principal) -> list[SessionOut]:
 
 async def revoke_own(principal: Principal, session_id: uuid.UUID, ctx: RequestContext) -> None:
     """Revoke one of the caller's own sessions; anyone else's is not found."""
-    rows = await AuthSession.update(
-        {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: "user_revoked"}
-    ).where(
-        (AuthSession.id == session_id)
-        & (AuthSession.user == principal.user_id)
-        & (AuthSession.org == principal.org_id)
-        & AuthSession.revoked_at.is_null()
-    ).returning(AuthSession.id)
+    rows = (
+        await AuthSession.update(
+            {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: "user_revoked"}
+        )
+        .where(
+            (AuthSession.id == session_id)
+            & (AuthSession.user == principal.user_id)
+            & (AuthSession.org == principal.org_id)
+            & AuthSession.revoked_at.is_null()
+        )
+        .returning(AuthSession.id)
+    )
     if not rows:
         raise NotFound("session_not_found", "No such session.")
     await audit.record(

@@ -68,7 +68,8 @@ async def list_users(
     if q:
         text = q.strip()
         query = query.where(
-            icontains(User.display_name, text) | icontains(User.email, text)
+            icontains(User.display_name, text)
+            | icontains(User.email, text)
             | icontains(User.username, text)
         )
     if status:
@@ -120,9 +121,7 @@ async def set_groups(org_id: uuid.UUID, user_id: uuid.UUID, group_ids: list[uuid
         )
         if len(found) != len(wanted):
             raise Invalid("unknown_group", "One or more groups do not exist.")
-    await GroupMember.delete().where(
-        (GroupMember.user == user_id) & (GroupMember.org == org_id)
-    )
+    await GroupMember.delete().where((GroupMember.user == user_id) & (GroupMember.org == org_id))
     now = clock.utcnow()
     if wanted:
         await GroupMember.insert(
@@ -155,21 +154,27 @@ async def patch_user(
         values[User.role] = data.role
     if values:
         values[User.updated_at] = clock.utcnow()
-        await User.update(values).where(
-            (User.id == user_id) & (User.org == principal.org_id)
-        )
+        await User.update(values).where((User.id == user_id) & (User.org == principal.org_id))
     if data.group_ids is not UNSET:
         await set_groups(principal.org_id, user_id, data.group_ids)
     if User.role in values:
         await audit.record(
-            "user.role_changed", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-            target_type="user", target_id=user_id,
+            "user.role_changed",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="user",
+            target_id=user_id,
             details={"from": target["role"], "to": values[User.role]},
         )
     if data.group_ids is not UNSET:
         await audit.record(
-            "user.groups_changed", ctx=ctx, org_id=principal.org_id,
-            actor_id=principal.user_id, target_type="user", target_id=user_id,
+            "user.groups_changed",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="user",
+            target_id=user_id,
             details={"group_ids": sorted(str(g) for g in data.group_ids)},
         )
     return await get_user(principal, user_id)
@@ -187,8 +192,13 @@ async def deactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestConte
     ).where((User.id == user_id) & (User.org == principal.org_id))
     revoked = await sessions.revoke_user(user_id, "deactivated")
     await audit.record(
-        "user.deactivated", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="user", target_id=user_id, details={"sessions_revoked": revoked},
+        "user.deactivated",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="user",
+        target_id=user_id,
+        details={"sessions_revoked": revoked},
     )
     return await get_user(principal, user_id)
 
@@ -202,7 +212,11 @@ async def reactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestConte
         {User.status: "active", User.deactivated_at: None, User.updated_at: clock.utcnow()}
     ).where((User.id == user_id) & (User.org == principal.org_id))
     await audit.record(
-        "user.reactivated", ctx=ctx, org_id=principal.org_id, actor_id=principal.user_id,
-        target_type="user", target_id=user_id,
+        "user.reactivated",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="user",
+        target_id=user_id,
     )
     return await get_user(principal, user_id)
