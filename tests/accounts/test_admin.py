@@ -279,3 +279,17 @@ async def test_discovery_by_verified_domain_only(client, world: World) -> None:
         422,
         "invalid_email",
     )
+
+
+async def test_blank_names_are_refused(client, world: World) -> None:
+    h = await _as(client, "acme", "hr_admin")
+    assert_problem(
+        await client.patch("/api/v1/me", json={"display_name": "   "}, headers=h),
+        422,
+        "invalid_display_name",
+    )
+    assert_problem(
+        await client.post("/api/v1/groups", json={"name": " \t "}, headers=h), 422, "invalid_name"
+    )
+    r = await client.patch("/api/v1/me", json={"display_name": "  Hana   Rossi "}, headers=h)
+    assert r.json()["display_name"] == "Hana Rossi"

@@ -246,3 +246,31 @@ async def test_confirm_without_setup_is_a_conflict(client, world: World) -> None
         409,
         "mfa_not_pending",
     )
+
+
+async def test_turning_mfa_on_restricts_sessions_that_already_exist(client, world: World) -> None:
+    member = auth(await login(client, "acme", "member@acme.example"))
+    assert (await client.get("/api/v1/users", headers=member)).status_code == 200
+    owner = auth(await login(client, "acme", "owner@acme.example"))
+    await client.patch("/api/v1/org", json={"require_mfa": True}, headers=owner)
+    assert_problem(await client.get("/api/v1/users", headers=member), 403, "mfa_enrolment_required")
+    await enrol_totp(client, member)
+    assert (await client.get("/api/v1/users", headers=member)).status_code == 200
+
+
+async def test_disabling_the_factor_where_the_org_requires_one_forces_re_enrolment(
+    client, world: World
+) -> None:
+    owner = auth(await login(client, "acme", "owner@acme.example"))
+    h = auth(await login(client, "acme", "member@acme.example"))
+    secret, _ = await enrol_totp(client, h)
+    await client.patch("/api/v1/org", json={"require_mfa": True}, headers=owner)
+    assert (await client.get("/api/v1/users", headers=h)).status_code == 200
+    r = await client.request(
+        "DELETE",
+        "/api/v1/me/mfa/totp",
+        headers=h,
+        json={"password": PASSWORD, "code": code_now(secret)},
+    )
+    assert r.status_code == 204
+    assert_problem(await client.get("/api/v1/users", headers=h), 403, "mfa_enrolment_required")

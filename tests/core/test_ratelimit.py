@@ -8,6 +8,7 @@ from staffroom.core.errors import RateLimited, Unavailable
 from staffroom.core.net import client_ip
 from staffroom.core.ratelimit import MemoryStore, RateLimiter, RedisStore, Rule
 from tests.support.apps import app_client
+from tests.support.flows import auth
 from tests.support.world import PASSWORD, World, assert_problem, login
 
 
@@ -161,3 +162,23 @@ async def test_unreachable_redis_raises_unavailable() -> None:
     with pytest.raises(Unavailable):
         await store.incr("k", 10)
     await store.close()
+
+
+async def test_wrong_current_passwords_are_limited(client, world: World) -> None:
+    h = auth(await login(client, "acme", "member@acme.example"))
+    body = {"current_password": "Wrong-Password-000", "new_password": "Quartz-River-Bell-77"}
+    for _ in range(5):
+        assert_problem(await client.post("/api/v1/me/password", json=body, headers=h), 401)
+    body["current_password"] = PASSWORD
+    assert_problem(
+        await client.post("/api/v1/me/password", json=body, headers=h), 429, "rate_limited"
+    )
+
+
+async def test_mfa_step_is_limited_per_ip(settings, world: World) -> None:
+    async with app_client(settings, login_fail_limit_ip=3) as c:
+        for _ in range(3):
+            r = await c.post("/api/v1/auth/mfa", json={"mfa_token": "garbage", "code": "123456"})
+            assert_problem(r, 401, "invalid_mfa_token")
+        r = await c.post("/api/v1/auth/mfa", json={"mfa_token": "garbage", "code": "123456"})
+        assert_problem(r, 429, "rate_limited")

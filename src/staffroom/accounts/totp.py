@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import io
-from urllib.parse import quote
 
 import pyotp
 import segno
@@ -54,8 +53,3 @@ def qr_svg(uri: str) -> str:
     buf = io.BytesIO()
     segno.make(uri, error="m").save(buf, kind="svg", scale=4, xmldecl=False, svgns=True)
     return buf.getvalue().decode()
-
-
-def label(org_name: str, account: str) -> str:
-    """A readable account label for the authenticator app."""
-    return quote(f"{org_name}: {account}", safe="")

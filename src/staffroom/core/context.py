@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,6 @@ class Principal:
     session_id: uuid.UUID | None = None
     # "full", or "enrol" for a session that may only set up MFA (org requires MFA)
     scope: str = "full"
-    extra: dict[str, str] = field(default_factory=dict)
 
     def can(self, permission: str) -> bool:
         """Whether the caller holds a named permission."""

@@ -8,7 +8,15 @@ from typing import Any
 from staffroom.accounts.permissions import BUILTIN_ROLES
 from staffroom.accounts.schemas import OrgRef, UserOut
 from staffroom.accounts.tables import GroupMember, Org, Role, TotpFactor, User
-from staffroom.core.errors import NotFound
+from staffroom.core.errors import Invalid, NotFound
+
+
+def clean_name(value: str, field: str = "name") -> str:
+    """A display name or group name without surrounding blanks; blank is refused."""
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise Invalid(f"invalid_{field}", f"The {field.replace('_', ' ')} must not be blank.")
+    return cleaned
 
 
 async def org_by_slug(slug: str) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from typing import Any
 from msgspec import UNSET
 
 from staffroom.accounts.schemas import GroupIn, GroupOut, GroupPatch, UserPage
-from staffroom.accounts.service.common import user_in_org
+from staffroom.accounts.service.common import clean_name, user_in_org
 from staffroom.accounts.service.users import list_users
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock
@@ -65,7 +65,7 @@ async def create_group(principal: Principal, data: GroupIn, ctx: RequestContext)
             Group(
                 id=group_id,
                 org=principal.org_id,
-                name=data.name.strip(),
+                name=clean_name(data.name),
                 kind=data.kind,
                 description=data.description,
                 created_at=clock.utcnow(),
@@ -93,7 +93,7 @@ async def patch_group(
     await _group(principal.org_id, group_id)
     values: dict[Any, Any] = {}
     if data.name is not UNSET:
-        values[Group.name] = data.name.strip()
+        values[Group.name] = clean_name(data.name)
     if data.kind is not UNSET:
         values[Group.kind] = data.kind
     if data.description is not UNSET:

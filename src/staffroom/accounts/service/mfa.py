@@ -207,6 +207,11 @@ async def disable(
         raise
     await _remove_factor(user["id"])
     await sessions.revoke_user(user["id"], "mfa_changed", keep=principal.session_id)
+    if principal.session_id is not None:
+        # No factor any more: where the org requires one, this session may only re-enrol.
+        await AuthSession.update({AuthSession.mfa: False}).where(
+            AuthSession.id == principal.session_id
+        )
     await _audit(ctx, principal, "mfa.disable", "success", user["id"])
 
 

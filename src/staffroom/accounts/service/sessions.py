@@ -89,6 +89,7 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
             *AuthSession.all_columns(),
             AuthSession.user.role.as_alias("role"),
             AuthSession.user.status.as_alias("user_status"),
+            AuthSession.org.require_mfa.as_alias("org_require_mfa"),
         )
         .where(AuthSession.access_hash == _digest(rt, access_token, "access"))
         .first()
@@ -105,7 +106,8 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
         role=row["role"],
         permissions=await permissions_for(row["org"], row["role"]),
         session_id=row["id"],
-        scope=row["scope"],
+        # An org that turns MFA on restricts sessions that never passed MFA at once.
+        scope="enrol" if row["org_require_mfa"] and not row["mfa"] else row["scope"],
     )
 
 

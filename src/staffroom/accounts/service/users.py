@@ -10,6 +10,7 @@ from msgspec import UNSET
 from staffroom.accounts.schemas import MeOut, MePatch, UserOut, UserPage, UserPatch
 from staffroom.accounts.service import sessions
 from staffroom.accounts.service.common import (
+    clean_name,
     org_ref,
     org_row,
     permissions_for,
@@ -42,7 +43,7 @@ async def patch_me(principal: Principal, data: MePatch, ctx: RequestContext) -> 
     """Change one's own display name or language (not role, org or address)."""
     values: dict[Any, Any] = {}
     if data.display_name is not UNSET:
-        values[User.display_name] = data.display_name.strip()
+        values[User.display_name] = clean_name(data.display_name, "display_name")
     if data.locale is not UNSET:
         values[User.locale] = data.locale
     if values:
@@ -139,7 +140,7 @@ async def patch_user(
     target = await user_in_org(principal.org_id, user_id)
     values: dict[Any, Any] = {}
     if data.display_name is not UNSET:
-        values[User.display_name] = data.display_name.strip()
+        values[User.display_name] = clean_name(data.display_name, "display_name")
     if data.role is not UNSET and data.role != target["role"]:
         if target["id"] == principal.user_id:
             raise Forbidden("own_role", "You cannot change your own role.")
