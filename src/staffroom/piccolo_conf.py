@@ -11,5 +11,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "staffroom.core.piccolo_app",
         "staffroom.accounts.piccolo_app",
+        "staffroom.onboarding.piccolo_app",
     ]
 )

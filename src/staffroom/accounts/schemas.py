@@ -166,6 +166,8 @@ class OrgOut(msgspec.Struct, kw_only=True):
     require_mfa: bool
     password_login: bool
     default_locale: str
+    invite_ttl_days: int
+    invite_daily_cap: int
     created_at: datetime
 
 
@@ -174,6 +176,8 @@ class OrgPatch(Input):
     require_mfa: bool | UnsetType = UNSET
     password_login: bool | UnsetType = UNSET
     default_locale: Locale | UnsetType = UNSET
+    invite_ttl_days: Annotated[int, Meta(ge=1, le=90)] | UnsetType = UNSET
+    invite_daily_cap: Annotated[int, Meta(ge=1, le=100_000)] | UnsetType = UNSET
 
 
 class GroupIn(Input):

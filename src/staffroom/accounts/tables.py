@@ -29,6 +29,8 @@ class Org(Table, tablename="org"):
     require_mfa = Boolean(default=False)
     password_login = Boolean(default=True)
     default_locale = Varchar(length=8, default="en")
+    invite_ttl_days = Integer(default=7)
+    invite_daily_cap = Integer(default=1000)
     created_at = Timestamptz()
 
 

@@ -4,6 +4,8 @@ from staffroom.accounts.service import (
     audit_log,
     auth,
     groups,
+    hooks,
+    members,
     mfa,
     orgs,
     roles,
@@ -11,4 +13,15 @@ from staffroom.accounts.service import (
     users,
 )
 
-__all__ = ["audit_log", "auth", "groups", "mfa", "orgs", "roles", "sessions", "users"]
+__all__ = [
+    "audit_log",
+    "auth",
+    "groups",
+    "hooks",
+    "members",
+    "mfa",
+    "orgs",
+    "roles",
+    "sessions",
+    "users",
+]

@@ -10,7 +10,7 @@ from msgspec import UNSET
 
 from staffroom.accounts.schemas import OrgOut, OrgPatch
 from staffroom.accounts.service.auth import new_setup_link
-from staffroom.accounts.service.common import org_row
+from staffroom.accounts.service.common import clean_name, org_row
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
@@ -32,6 +32,8 @@ def org_out(row: dict[str, Any]) -> OrgOut:
         require_mfa=row["require_mfa"],
         password_login=row["password_login"],
         default_locale=row["default_locale"],
+        invite_ttl_days=row["invite_ttl_days"],
+        invite_daily_cap=row["invite_daily_cap"],
         created_at=row["created_at"],
     )
 
@@ -90,10 +92,10 @@ async def patch_org(principal: Principal, data: OrgPatch, ctx: RequestContext) -
     """Change org settings (name, MFA policy, password login, default language)."""
     values: dict[Any, Any] = {}
     changed: dict[str, Any] = {}
-    for field in ("name", "require_mfa", "password_login", "default_locale"):
+    for field in OrgPatch.__struct_fields__:
         value = getattr(data, field)
         if value is not UNSET:
-            values[getattr(Org, field)] = value.strip() if isinstance(value, str) else value
+            values[getattr(Org, field)] = clean_name(value) if field == "name" else value
             changed[field] = value
     if values:
         await Org.update(values).where(Org.id == principal.org_id)

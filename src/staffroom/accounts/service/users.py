@@ -8,7 +8,7 @@ from typing import Any
 from msgspec import UNSET
 
 from staffroom.accounts.schemas import MeOut, MePatch, UserOut, UserPage, UserPatch
-from staffroom.accounts.service import sessions
+from staffroom.accounts.service import hooks, sessions
 from staffroom.accounts.service.common import (
     clean_name,
     org_ref,
@@ -192,6 +192,8 @@ async def deactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestConte
         {User.status: "deactivated", User.deactivated_at: now, User.updated_at: now}
     ).where((User.id == user_id) & (User.org == principal.org_id))
     revoked = await sessions.revoke_user(user_id, "deactivated")
+    for hook in hooks.deactivation_hooks:
+        await hook(principal.org_id, user_id)
     await audit.record(
         "user.deactivated",
         ctx=ctx,

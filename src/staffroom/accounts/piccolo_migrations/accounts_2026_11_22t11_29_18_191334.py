@@ -1,0 +1,57 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Integer
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-11-22T11:29:18:191334"
+VERSION = "1.38.0"
+DESCRIPTION = "org invite settings"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="accounts", description=DESCRIPTION
+    )
+
+    manager.add_column(
+        table_class_name="Org",
+        tablename="org",
+        column_name="invite_daily_cap",
+        db_column_name="invite_daily_cap",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 1000,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Org",
+        tablename="org",
+        column_name="invite_ttl_days",
+        db_column_name="invite_ttl_days",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 7,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager

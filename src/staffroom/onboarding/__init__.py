@@ -1,0 +1,1 @@
+"""Invites, bulk import, domain binding, self-signup, access codes, offboarding."""
