@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, full_session, provide_principal
+from staffroom.accounts.service import hooks as members_hooks
 from staffroom.core.db import close_pool, start_pool
 from staffroom.core.logs import configure_logging
 from staffroom.core.runtime import Runtime
@@ -27,6 +28,8 @@ from staffroom.core.web import (
     provide_runtime,
 )
 from staffroom.health import HealthController
+from staffroom.onboarding.controllers import InvitesController, PublicInvitesController
+from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.settings import Settings, load_settings
 
 
@@ -59,9 +62,15 @@ def create_app(settings: Settings) -> Litestar:
     """Build the API for these settings."""
     configure_logging(settings.log_level, settings.log_json)
     runtime = Runtime.build(settings)
+    members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
 
     return Litestar(
-        route_handlers=[HealthController, *CONTROLLERS],
+        route_handlers=[
+            HealthController,
+            *CONTROLLERS,
+            InvitesController,
+            PublicInvitesController,
+        ],
         middleware=[
             RequestIdMiddleware,
             DefineMiddleware(

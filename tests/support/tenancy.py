@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,8 +18,10 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from piccolo.conf.apps import Finder
 
+from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.tables import AuthSession, Group, Role
 from staffroom.core import clock
+from staffroom.onboarding.tables import Invite
 from tests.support.world import World, assert_problem, login
 
 Factory = Callable[[World, httpx.AsyncClient], Awaitable[str]]
@@ -58,11 +61,31 @@ async def _role(world: World, _: httpx.AsyncClient) -> str:
     return key
 
 
+async def _invite(world: World, _: httpx.AsyncClient) -> str:
+    now = clock.utcnow()
+    invite_id = uuid.uuid4()
+    await Invite.insert(
+        Invite(
+            id=invite_id,
+            org=world.acme.id,
+            email=f"{invite_id.hex[:8]}@acme.example",
+            role="member",
+            token_hash=invite_id.hex * 2,
+            status="pending",
+            expires_at=now + timedelta(days=7),
+            created_at=now,
+            last_sent_at=now,
+        )
+    )
+    return str(invite_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
     "session_id": _session,
     "key": _role,
+    "invite_id": _invite,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -97,6 +120,8 @@ def id_routes(app: Litestar) -> list[tuple[str, str, str, list[str]]]:
         if not params:
             continue
         for handler in route.route_handlers:
+            if handler.opt.get(PUBLIC):
+                continue  # authorised by a secret token in the path, not by the caller's org
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
                 found.append((method, route.path, handler.operation_id or handler.name, params))
     return found

@@ -26,6 +26,8 @@ access_log = logging.getLogger("staffroom.access")
 
 PROBLEM_JSON = "application/problem+json"
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Path segments that carry secret tokens are masked before a path is logged.
+_SECRET_PATH = re.compile(r"(/public/invites/)[^/]+")
 
 _HTTP_CODES = {
     400: "invalid_request",
@@ -107,6 +109,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         404: "No such object in the caller's organisation.",
         409: "The request conflicts with the current state.",
         410: "The link or token has been used or has expired.",
+        413: "The request body is too large.",
         422: "The request is well-formed but not acceptable.",
         429: "Too many attempts; see Retry-After.",
         503: "A dependency is unavailable.",
@@ -160,7 +163,7 @@ class RequestIdMiddleware:
                 "request",
                 extra={
                     "method": scope.get("method"),
-                    "path": scope.get("path"),
+                    "path": _SECRET_PATH.sub(r"\1***", scope.get("path", "")),
                     "status": status,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                 },

@@ -98,6 +98,16 @@ async def get_user(principal: Principal, user_id: uuid.UUID) -> UserOut:
     return await user_out(await user_in_org(principal.org_id, user_id))
 
 
+async def assert_can_grant(principal: Principal, role: str) -> None:
+    """The role exists and gives nothing the actor lacks; only owners make owners."""
+    if not await role_exists(principal.org_id, role):
+        raise Invalid("unknown_role", "No such role.")
+    if role == "owner" and principal.role != "owner":
+        raise Forbidden("owner_only", "Only an owner can make someone an owner.")
+    if not await permissions_for(principal.org_id, role) <= principal.permissions:
+        raise Forbidden("role_exceeds_own", "You cannot grant permissions you do not hold.")
+
+
 async def _active_owner_count(org_id: uuid.UUID) -> int:
     return await User.count().where(
         (User.org == org_id) & (User.role == "owner") & (User.status == "active")
@@ -144,13 +154,7 @@ async def patch_user(
     if data.role is not UNSET and data.role != target["role"]:
         if target["id"] == principal.user_id:
             raise Forbidden("own_role", "You cannot change your own role.")
-        if not await role_exists(principal.org_id, data.role):
-            raise Invalid("unknown_role", "No such role.")
-        if data.role == "owner" and principal.role != "owner":
-            raise Forbidden("owner_only", "Only an owner can make someone an owner.")
-        granted = await permissions_for(principal.org_id, data.role)
-        if not granted <= principal.permissions:
-            raise Forbidden("role_exceeds_own", "You cannot grant permissions you do not hold.")
+        await assert_can_grant(principal, data.role)
         await _guard_owner_change(principal, target)
         values[User.role] = data.role
     if values:

@@ -63,6 +63,34 @@ class MailQueue:
         self._wake.set()
         return msg_id
 
+    async def enqueue_many(
+        self, messages: list[tuple[str, str, str, dict[str, Any]]], org_id: uuid.UUID | None
+    ) -> int:
+        """Render and store many (to, template, lang, context) messages in bulk inserts."""
+        now = clock.utcnow()
+        rows = []
+        for to, template, lang, context in messages:
+            subject, text, html = render(template, lang, context)
+            rows.append(
+                MailMessage(
+                    id=uuid.uuid4(),
+                    org=org_id,
+                    to_address=to,
+                    subject=subject,
+                    text_body=text,
+                    html_body=html,
+                    template=template,
+                    status="pending",
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        for start in range(0, len(rows), 500):
+            await MailMessage.insert(*rows[start : start + 500])
+        if rows:
+            self._wake.set()
+        return len(rows)
+
     async def deliver_due(self, limit: int = 50) -> int:
         """Try every message that is due; returns how many were sent."""
         now = clock.utcnow()

@@ -1,0 +1,232 @@
+"""Bulk invites from CSV: a dry run reports row by row; the real run is idempotent."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from staffroom.accounts.permissions import BUILTIN_ROLES
+from staffroom.accounts.service import members
+from staffroom.accounts.service.common import org_row, permissions_for
+from staffroom.accounts.tables import Group, Role
+from staffroom.core import audit
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.emails import normalize_email
+from staffroom.core.errors import Invalid
+from staffroom.core.runtime import Runtime
+from staffroom.onboarding.schemas import ImportOutcome, ImportReport, ImportRow
+from staffroom.onboarding.service.invites import (
+    check_daily_cap,
+    mail_context,
+    new_row,
+    pending_emails,
+)
+from staffroom.onboarding.tables import Invite
+
+MAX_ROWS = 20_000
+COLUMNS = ("email", "display_name", "role", "groups", "employee_id")
+# Cells a spreadsheet would run as a formula if the data were ever exported again.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Parsed:
+    line: int
+    email: str
+    display_name: str
+    role: str
+    groups: list[str]
+    employee_id: str
+    raw_email: str = ""
+    group_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+def parse_csv(body: bytes) -> list[Parsed]:
+    """UTF-8 (with or without BOM), `,` or `;`, header names in any case."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid("csv_not_utf8", "The file must be UTF-8 encoded CSV.") from exc
+    if "\x00" in text:
+        raise Invalid("csv_invalid", "This is not a CSV file.")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise Invalid("csv_invalid", f"The CSV cannot be read: {exc}.") from exc
+    if not rows:
+        raise Invalid("csv_empty", "The file is empty.")
+    header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
+    if "email" not in header:
+        raise Invalid("csv_no_email_column", "The header needs an `email` column.")
+    if len(rows) - 1 > MAX_ROWS:
+        raise Invalid("csv_too_many_rows", f"Import at most {MAX_ROWS} rows at a time.")
+    index = {name: header.index(name) for name in COLUMNS if name in header}
+    group_sep = "," if delimiter == ";" else "|"
+    parsed = []
+    for number, cells in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+
+        def cell(name: str, cells: list[str] = cells) -> str:
+            i = index.get(name)
+            return cells[i].strip() if i is not None and i < len(cells) else ""
+
+        groups = [g.strip() for g in cell("groups").replace("|", group_sep).split(group_sep)]
+        parsed.append(
+            Parsed(
+                line=number,
+                email="",
+                raw_email=cell("email"),
+                display_name=" ".join(cell("display_name").split()),
+                role=cell("role").lower() or "member",
+                groups=[g for g in groups if g],
+                employee_id=cell("employee_id"),
+            )
+        )
+    return parsed
+
+
+async def _roles(principal: Principal) -> tuple[set[str], set[str]]:
+    """(known role keys, keys the actor may grant)."""
+    custom = [r["key"] for r in await Role.select(Role.key).where(Role.org == principal.org_id)]
+    known = set(BUILTIN_ROLES) | set(custom)
+    grantable = set()
+    for key in known:
+        if key == "owner" and principal.role != "owner":
+            continue
+        if await permissions_for(principal.org_id, key) <= principal.permissions:
+            grantable.add(key)
+    return known, grantable
+
+
+async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
+    """Judge every row without changing anything."""
+    known, grantable = await _roles(principal)
+    groups = {
+        g["name"].lower(): g["id"]
+        for g in await Group.select(Group.id, Group.name).where(Group.org == principal.org_id)
+    }
+    for row in rows:
+        try:
+            row.email = normalize_email(row.raw_email)
+        except Invalid:
+            row.email = ""
+    emails = sorted({r.email for r in rows if r.email})
+    members_ = await members.existing_emails(principal.org_id, emails)
+    invited = await pending_emails(principal.org_id, emails)
+    seen: set[str] = set()
+    report = []
+    for row in rows:
+        outcome: ImportOutcome = "invite"
+        detail = ""
+        unknown_groups = [g for g in row.groups if g.lower() not in groups]
+        if not row.email:
+            outcome, detail = "invalid_email", row.raw_email[:80]
+        elif row.email in seen:
+            outcome = "duplicate_row"
+        elif row.email in members_:
+            outcome = "already_member"
+        elif row.email in invited:
+            outcome = "already_invited"
+        elif any(v.startswith(FORMULA_PREFIXES) for v in (row.display_name, row.employee_id)):
+            outcome, detail = "formula_cell", "display_name or employee_id starts with = + - @"
+        elif row.role not in known:
+            outcome, detail = "unknown_role", row.role
+        elif row.role not in grantable:
+            outcome, detail = "role_not_allowed", row.role
+        elif unknown_groups:
+            outcome, detail = "unknown_group", ", ".join(unknown_groups)[:200]
+        if row.email:
+            seen.add(row.email)
+        row.group_ids = [groups[g.lower()] for g in row.groups if g.lower() in groups]
+        report.append(
+            ImportRow(
+                line=row.line,
+                email=row.email or row.raw_email[:320],
+                outcome=outcome,
+                detail=detail,
+            )
+        )
+    return report
+
+
+async def run_import(
+    rt: Runtime,
+    principal: Principal,
+    body: bytes,
+    *,
+    dry_run: bool,
+    ctx: RequestContext,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Dry run: the report. Real run: invite every `invite` row in bulk and queue the mails."""
+    rows = parse_csv(body)
+    report = await plan(principal, rows)
+    to_invite = [
+        row for row, judged in zip(rows, report, strict=True) if judged.outcome == "invite"
+    ]
+    counts: dict[str, int] = dict(Counter(str(r.outcome) for r in report))
+    if not dry_run and to_invite:
+        org = await org_row(principal.org_id)
+        await check_daily_cap(org, len(to_invite))
+        await _create_all(rt, principal, org, to_invite, progress)
+        await audit.record(
+            "invite.imported",
+            ctx=ctx,
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            target_type="org",
+            target_id=principal.org_id,
+            details={"invited": len(to_invite), "rows": len(rows)},
+        )
+    return ImportReport(
+        dry_run=dry_run,
+        total=len(rows),
+        invited=0 if dry_run else len(to_invite),
+        counts=counts,
+        rows=report,
+    )
+
+
+async def _create_all(
+    rt: Runtime,
+    principal: Principal,
+    org: dict[str, Any],
+    rows: list[Parsed],
+    progress: Progress | None,
+) -> None:
+    chunk = 500
+    done = 0
+    # One mail context is built per chunk; only the token and name differ between rows.
+    base = await mail_context(rt, org, principal, "", "")
+    for start in range(0, len(rows), chunk):
+        batch = rows[start : start + chunk]
+        made = [
+            new_row(rt, org, principal, r.email, r.role, r.group_ids, r.display_name, r.employee_id)
+            for r in batch
+        ]
+        async with Invite._meta.db.transaction():
+            await Invite.insert(*[invite for invite, _ in made])
+            await rt.mail.enqueue_many(
+                [
+                    (
+                        r.email,
+                        "invite",
+                        org["default_locale"],
+                        base | {"link": base["link"] + token, "display_name": r.display_name},
+                    )
+                    for r, (_, token) in zip(batch, made, strict=True)
+                ],
+                org_id=org["id"],
+            )
+        done += len(batch)
+        if progress:
+            progress(done, len(rows))
