@@ -125,3 +125,70 @@ def org_create(slug: str, name: str, owner_email: str, owner_name: str | None) -
     )
     # The bare link on stdout, for scripts.
     click.echo(link)
+
+
+@main.group()
+def invite() -> None:
+    """Email invitations."""
+
+
+@invite.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_slug", required=True, help="The organisation's slug.")
+@click.option("--dry-run", is_flag=True, help="Only report what would happen.")
+def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
+    """Invite staff from a CSV file (email, display_name, role, groups, employee_id).
+
+    Runs with the powers of the organisation's first active owner; audited as such.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.table import Table
+
+    from staffroom.core.context import RequestContext
+    from staffroom.core.errors import DomainError
+    from staffroom.core.runtime import Runtime
+    from staffroom.onboarding.service import importer
+
+    settings = load_settings()
+    body = file.read_bytes()
+
+    async def run(progress: Progress) -> importer.ImportReport:
+        rt = Runtime.build(settings)
+        task = progress.add_task("inviting", total=None)
+        try:
+            principal = await importer.cli_principal(org_slug)
+            return await importer.run_import(
+                rt,
+                principal,
+                body,
+                dry_run=dry_run,
+                ctx=RequestContext(user_agent="staffroom-cli"),
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        finally:
+            await rt.close()
+
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console) as progress:
+            report = asyncio.run(run(progress))
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
+        sys.exit(2)
+    table = Table(title="dry run: nothing changed" if dry_run else "import done")
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    for outcome, count in sorted(report.counts.items()):
+        table.add_row(outcome, str(count))
+    console.print(table)
+    for row in report.rows:
+        if row.outcome != "invite":
+            console.print(
+                f"line {row.line}: {row.email} [yellow]{row.outcome}[/yellow] {row.detail}"
+            )
+    click.echo(f"{report.invited} invited of {report.total} rows")

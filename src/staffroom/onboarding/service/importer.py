@@ -12,14 +12,16 @@ from typing import Any
 
 from staffroom.accounts.permissions import BUILTIN_ROLES
 from staffroom.accounts.service import members
-from staffroom.accounts.service.common import org_row, permissions_for
-from staffroom.accounts.tables import Group, Role
+from staffroom.accounts.service.common import org_row, permissions_for, require_org
+from staffroom.accounts.tables import Group, Role, User
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Invalid
 from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import ImportOutcome, ImportReport, ImportRow
+
+__all__ = ["ImportReport", "cli_principal", "parse_csv", "plan", "run_import"]
 from staffroom.onboarding.service.invites import (
     check_daily_cap,
     mail_context,
@@ -92,6 +94,22 @@ def parse_csv(body: bytes) -> list[Parsed]:
             )
         )
     return parsed
+
+
+async def cli_principal(org_slug: str) -> Principal:
+    """The powers the CLI runs with: those of the org's first active owner."""
+    org = await require_org(org_slug)
+    owner = await (
+        User.select(User.id)
+        .where((User.org == org["id"]) & (User.role == "owner") & (User.status == "active"))
+        .order_by(User.created_at)
+        .first()
+    )
+    if owner is None:
+        raise Invalid("no_owner", "This organisation has no active owner.")
+    return Principal(
+        org_id=org["id"], user_id=owner["id"], role="owner", permissions=BUILTIN_ROLES["owner"]
+    )
 
 
 async def _roles(principal: Principal) -> tuple[set[str], set[str]]:
