@@ -205,3 +205,51 @@ async def test_invite_tokens_never_reach_the_access_log(client, world: World, ca
     paths = [getattr(r, "path", "") for r in caplog.records]
     assert "/api/v1/public/invites/***" in paths
     assert not any(token in p for p in paths)
+
+
+async def test_invite_mail_over_real_smtp_and_the_link_works(
+    settings, world: World, tmp_path
+) -> None:
+    """A real SMTP server (aiosmtpd, STARTTLS) receives the invite; the test follows the link."""
+    import msgspec
+    from aiosmtpd.controller import Controller
+
+    from staffroom.core.mail import MailQueue, make_backend
+    from tests.core.test_mail import Inbox, _cert
+    from tests.support.apps import app_client
+    from tests.support.servers import free_port
+
+    ca, server_ctx = _cert(tmp_path)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True
+    )
+    controller.start()
+    try:
+        smtp = {
+            "mail_backend": "smtp",
+            "smtp_host": "localhost",
+            "smtp_port": port,
+            "smtp_security": "starttls",
+            "smtp_ca_file": str(ca),
+        }
+        async with app_client(settings, **smtp) as c:
+            hr = auth(await login(c, "acme", "hr_admin@acme.example"))
+            r = await c.post(
+                "/api/v1/invites", json={"email": "smtp.hire@acme.example"}, headers=hr
+            )
+            assert r.status_code == 201
+            queue = MailQueue(make_backend(msgspec.structs.replace(settings, **smtp)))
+            assert await queue.deliver_due() == 1
+            assert len(inbox.messages) == 1
+            mail = inbox.messages[0]
+            assert mail["To"] == "smtp.hire@acme.example"
+            text = mail.get_body(preferencelist=("plain",)).get_content()
+            token = re.search(r"#token=([A-Za-z0-9_-]+)", text).group(1)
+            r = await c.post(
+                f"/api/v1/public/invites/{token}/accept",
+                json={"display_name": "Sam", "password": PW},
+            )
+            assert r.status_code == 200, r.text
+    finally:
+        controller.stop()
