@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import ssl
 import subprocess
@@ -12,12 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from staffroom.accounts.tables import Org, User
+from tests.support.certs import self_signed
 from tests.support.flows import token_from_link
 from tests.support.servers import free_port
 from tests.support.world import assert_problem, login
@@ -91,32 +87,6 @@ def test_migrate_is_idempotent() -> None:
     assert "up to date" in first.stderr
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def _wait_for(url: str, context: ssl.SSLContext | None = None) -> bytes:
     deadline = time.monotonic() + 30
     while True:
@@ -135,7 +105,7 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
     args = ["serve", "--port", str(port), "--workers", "2"]
     context = None
     if tls:
-        cert, key = _self_signed(tmp_path)
+        cert, key = self_signed(tmp_path, "127.0.0.1")
         args += ["--tls-cert", str(cert), "--tls-key", str(key)]
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
@@ -150,7 +120,7 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
         assert _wait_for(url, context) == b'{"status":"ok"}'
         if tls:
             # A TLS 1.2-only client gets in: the floor is 1.2 (granian's own default is 1.3).
-            tls12 = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+            tls12 = ssl.create_default_context(cafile=str(cert))
             tls12.check_hostname = False
             tls12.maximum_version = ssl.TLSVersion.TLSv1_2
             assert _wait_for(url, tls12) == b'{"status":"ok"}'

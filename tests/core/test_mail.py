@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import email
 import ssl
 from email import policy
@@ -12,16 +11,13 @@ from pathlib import Path
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from staffroom.core import clock
 from staffroom.core.mail import MailQueue, make_backend
 from staffroom.core.mail.templates import render
 from staffroom.core.tables import MailMessage
 from tests.support.apps import app_client
+from tests.support.certs import self_signed
 from tests.support.servers import free_port
 from tests.support.world import World
 
@@ -43,31 +39,10 @@ class Inbox:
 
 
 def _cert(tmp: Path) -> tuple[Path, ssl.SSLContext]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    (tmp / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "k.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert, key = self_signed(tmp)
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_ctx.load_cert_chain(tmp / "c.pem", tmp / "k.pem")
-    return tmp / "c.pem", server_ctx
+    server_ctx.load_cert_chain(cert, key)
+    return cert, server_ctx
 
 
 @pytest.fixture

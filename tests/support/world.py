@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 
 from staffroom.accounts.passwords import hash_password
-from staffroom.accounts.service import orgs
+from staffroom.accounts.service import members, orgs
 from staffroom.accounts.tables import User
-from staffroom.core import clock
 
 PASSWORD = "Plum-Harbour-Lantern-42"
 
@@ -51,28 +50,18 @@ async def add_user(
     name: str = "Test User",
 ) -> uuid.UUID:
     """Insert a user directly (bcrypt at the test cost)."""
-    now = clock.utcnow()
-    user_id = uuid.uuid4()
-    hashed = (
-        await hash_password(rt.keys.pepper, password, rt.settings.bcrypt_rounds)
-        if password
-        else None
+    row = await members.create_member(
+        rt,
+        org_id,
+        email=email,
+        username=username,
+        role=role,
+        password=password,
+        display_name=name,
+        group_ids=[],
+        email_verified=email is not None,
     )
-    await User.insert(
-        User(
-            id=user_id,
-            org=org_id,
-            email=email,
-            username=username,
-            display_name=name,
-            role=role,
-            password_hash=hashed,
-            created_at=now,
-            updated_at=now,
-            email_verified_at=now if email else None,
-        )
-    )
-    return user_id
+    return uuid.UUID(str(row["id"]))
 
 
 async def _cast(rt: Any, slug: str) -> OrgCast:

@@ -88,6 +88,14 @@ def page_filter(table: Any, cursor: str | None) -> Any:
     return (table.created_at < stamp) | ((table.created_at == stamp) & (table.id < row_id))
 
 
+def page_of(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Split rows fetched with limit + 1 into the page and the cursor of the next one."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+
+
 def icontains(column: Any, text: str) -> Any:
     """Case-insensitive substring match (LIKE is already case-insensitive on SQLite)."""
     pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from staffroom.accounts.schemas import AuditEventOut, AuditPage
 from staffroom.core.context import Principal
-from staffroom.core.db import encode_cursor, page_filter
+from staffroom.core.db import page_filter, page_of
 from staffroom.core.tables import AuditEvent
 
 
@@ -49,8 +49,7 @@ async def list_events(
         .limit(limit + 1)
         .output(load_json=True)
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(rows, limit)
     return AuditPage(
         items=[
             AuditEventOut(
@@ -69,5 +68,5 @@ async def list_events(
             )
             for r in rows
         ],
-        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
+        next_cursor=next_cursor,
     )

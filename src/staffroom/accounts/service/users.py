@@ -22,7 +22,7 @@ from staffroom.accounts.service.common import (
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import encode_cursor, icontains, page_filter
+from staffroom.core.db import icontains, page_filter, page_of
 from staffroom.core.errors import Conflict, Forbidden, Invalid
 
 
@@ -85,11 +85,10 @@ async def list_users(
     if (after := page_filter(User, cursor)) is not None:
         query = query.where(after)
     rows = await query.order_by(User.created_at, User.id, ascending=False).limit(limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(rows, limit)
     return UserPage(
         items=await users_out(rows),
-        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
+        next_cursor=next_cursor,
     )
 
 
@@ -123,15 +122,19 @@ async def _guard_owner_change(principal: Principal, target: dict[str, Any]) -> N
             raise Conflict("last_owner", "The organisation needs at least one active owner.")
 
 
+async def check_groups(org_id: uuid.UUID, group_ids: list[uuid.UUID]) -> None:
+    """Every group must be the org's own (another org's group is simply unknown)."""
+    wanted = set(group_ids)
+    if wanted:
+        found = await Group.count().where((Group.org == org_id) & Group.id.is_in(list(wanted)))
+        if found != len(wanted):
+            raise Invalid("unknown_group", "One or more groups do not exist.")
+
+
 async def set_groups(org_id: uuid.UUID, user_id: uuid.UUID, group_ids: list[uuid.UUID]) -> None:
     """Replace a user's group memberships; every group must be the org's own."""
     wanted = set(group_ids)
-    if wanted:
-        found = await Group.select(Group.id).where(
-            (Group.org == org_id) & Group.id.is_in(list(wanted))
-        )
-        if len(found) != len(wanted):
-            raise Invalid("unknown_group", "One or more groups do not exist.")
+    await check_groups(org_id, group_ids)
     await GroupMember.delete().where((GroupMember.user == user_id) & (GroupMember.org == org_id))
     now = clock.utcnow()
     if wanted:

@@ -26,6 +26,25 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+def _render_row(
+    to: str, template: str, lang: str, context: dict[str, Any], org_id: uuid.UUID | None
+) -> MailMessage:
+    subject, text, html = render(template, lang, context)
+    now = clock.utcnow()
+    return MailMessage(
+        id=uuid.uuid4(),
+        org=org_id,
+        to_address=to,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+        template=template,
+        status="pending",
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 class MailQueue:
     """Renders, stores and delivers email through one backend."""
 
@@ -43,48 +62,16 @@ class MailQueue:
         org_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
         """Render and store a message for delivery; returns its id."""
-        subject, text, html = render(template, lang, context)
-        now = clock.utcnow()
-        msg_id = uuid.uuid4()
-        await MailMessage.insert(
-            MailMessage(
-                id=msg_id,
-                org=org_id,
-                to_address=to,
-                subject=subject,
-                text_body=text,
-                html_body=html,
-                template=template,
-                status="pending",
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        row = _render_row(to, template, lang, context, org_id)
+        await MailMessage.insert(row)
         self._wake.set()
-        return msg_id
+        return row.id
 
     async def enqueue_many(
         self, messages: list[tuple[str, str, str, dict[str, Any]]], org_id: uuid.UUID | None
     ) -> int:
         """Render and store many (to, template, lang, context) messages in bulk inserts."""
-        now = clock.utcnow()
-        rows = []
-        for to, template, lang, context in messages:
-            subject, text, html = render(template, lang, context)
-            rows.append(
-                MailMessage(
-                    id=uuid.uuid4(),
-                    org=org_id,
-                    to_address=to,
-                    subject=subject,
-                    text_body=text,
-                    html_body=html,
-                    template=template,
-                    status="pending",
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        rows = [_render_row(to, t, lang, ctx, org_id) for to, t, lang, ctx in messages]
         for start in range(0, len(rows), 500):
             await MailMessage.insert(*rows[start : start + 500])
         if rows:

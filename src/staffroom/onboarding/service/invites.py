@@ -9,13 +9,13 @@ from typing import Any
 from staffroom.accounts.schemas import TokenPair
 from staffroom.accounts.service import members, sessions
 from staffroom.accounts.service.common import clean_name, org_ref, org_row, user_in_org
-from staffroom.accounts.service.users import assert_can_grant, set_groups
+from staffroom.accounts.service.users import assert_can_grant, check_groups, set_groups
 from staffroom.accounts.tables import Group, Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import encode_cursor, page_filter
+from staffroom.core.db import page_filter, page_of
 from staffroom.core.emails import normalize_email
-from staffroom.core.errors import Conflict, Gone, Invalid, NotFound, RateLimited
+from staffroom.core.errors import Conflict, Gone, NotFound, RateLimited
 from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
@@ -63,15 +63,6 @@ def invite_out(row: dict[str, Any], now: datetime) -> InviteOut:
 def link_for(rt: Runtime, token: str) -> str:
     """The invite link; the token sits in the fragment, which never reaches a server log."""
     return f"{rt.settings.effective_app_url}/invite#token={token}"
-
-
-async def check_groups(org_id: uuid.UUID, group_ids: list[uuid.UUID]) -> None:
-    """Every group must be the org's own."""
-    wanted = set(group_ids)
-    if wanted:
-        found = await Group.count().where((Group.org == org_id) & Group.id.is_in(list(wanted)))
-        if found != len(wanted):
-            raise Invalid("unknown_group", "One or more groups do not exist.")
 
 
 async def pending_emails(org_id: uuid.UUID, emails: list[str]) -> set[str]:
@@ -217,11 +208,10 @@ async def list_invites(
         .limit(limit + 1)
         .output(load_json=True)
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(rows, limit)
     return InvitePage(
         items=[invite_out(r, now) for r in rows],
-        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
+        next_cursor=next_cursor,
     )
 
 
