@@ -50,13 +50,13 @@ async def add_user(
     name: str = "Test User",
 ) -> uuid.UUID:
     """Insert a user directly (bcrypt at the test cost)."""
+    hashed = await members.hash_new_password(rt, password) if password else None
     row = await members.create_member(
-        rt,
         org_id,
         email=email,
         username=username,
         role=role,
-        password=password,
+        password_hash=hashed,
         display_name=name,
         group_ids=[],
         email_verified=email is not None,

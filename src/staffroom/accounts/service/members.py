@@ -19,12 +19,16 @@ async def check_new_password(password: str, *identity: str | None) -> None:
     check_policy(password, tuple(w for w in identity if w))
 
 
+async def hash_new_password(rt: Runtime, password: str) -> str:
+    """bcrypt a new member's password (in a thread)."""
+    return await hash_password(rt.keys.pepper, password, rt.settings.bcrypt_rounds)
+
+
 async def create_member(
-    rt: Runtime,
     org_id: uuid.UUID,
     *,
     display_name: str,
-    password: str | None,
+    password_hash: str | None,
     role: str,
     group_ids: list[uuid.UUID],
     email: str | None = None,
@@ -33,15 +37,12 @@ async def create_member(
 ) -> dict[str, Any]:
     """Insert a user (email already normalised by the caller); a taken login is a 409.
 
-    Run inside the caller's transaction so a failure undoes the redemption that led here.
+    Run inside the caller's transaction so a failure undoes the redemption that led here;
+    hash the password before (hash_new_password), not while the transaction holds locks.
     """
     now = clock.utcnow()
     user_id = uuid.uuid4()
-    hashed = (
-        await hash_password(rt.keys.pepper, password, rt.settings.bcrypt_rounds)
-        if password
-        else None
-    )
+    hashed = password_hash
     try:
         await User.insert(
             User(

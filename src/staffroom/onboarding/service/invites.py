@@ -10,7 +10,7 @@ from staffroom.accounts.schemas import TokenPair
 from staffroom.accounts.service import members, sessions
 from staffroom.accounts.service.common import clean_name, org_ref, org_row, user_in_org
 from staffroom.accounts.service.users import assert_can_grant, check_groups, set_groups
-from staffroom.accounts.tables import Group, Org, User
+from staffroom.accounts.tables import Group, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import page_filter, page_of
@@ -315,6 +315,7 @@ async def accept(
     name = clean_name(display_name, "display_name")
     # Policy first: a rejected password must not burn the link.
     await members.check_new_password(password, row["email"], name)
+    hashed = await members.hash_new_password(rt, password)
     now = clock.utcnow()
     async with Invite._meta.db.transaction():
         # Atomic redemption: of concurrent accepts exactly one passes this UPDATE.
@@ -329,19 +330,17 @@ async def accept(
             raise Gone("invite_accepted", "This invitation has already been used.")
         # The account gets the invited address, never one the client sends.
         user = await members.create_member(
-            rt,
             row["org"],
             email=row["email"],
             display_name=name,
-            password=password,
+            password_hash=hashed,
             role=row["role"],
             group_ids=[],
             email_verified=True,
         )
         await Invite.update({Invite.accepted_user: user["id"]}).where(Invite.id == row["id"])
     await _join_groups(row["org"], user["id"], row["group_ids"])
-    org = await Org.select().where(Org.id == row["org"]).first()
-    assert org is not None
+    org = await org_row(row["org"])
     pair: TokenPair = await sessions.issue(
         rt, user, ctx, scope="enrol" if org["require_mfa"] else "full"
     )
@@ -358,8 +357,10 @@ async def accept(
 
 async def _join_groups(org_id: uuid.UUID, user_id: uuid.UUID, group_ids: list[str]) -> None:
     # Groups deleted since the invite was sent are skipped, not an error for the invitee.
+    if not group_ids:
+        return
     existing = await Group.select(Group.id).where(
-        (Group.org == org_id) & Group.id.is_in([uuid.UUID(g) for g in group_ids] or [uuid.uuid4()])
+        (Group.org == org_id) & Group.id.is_in([uuid.UUID(g) for g in group_ids])
     )
     await set_groups(org_id, user_id, [g["id"] for g in existing])
 
