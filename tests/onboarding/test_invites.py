@@ -253,3 +253,29 @@ async def test_invite_mail_over_real_smtp_and_the_link_works(
             assert r.status_code == 200, r.text
     finally:
         controller.stop()
+
+
+async def test_guessing_invite_links_is_rate_limited_but_good_links_are_not(
+    settings, world: World
+) -> None:
+    from tests.support.apps import app_client
+
+    async with app_client(settings, login_fail_limit_ip=3) as c:
+        hr = auth(await login(c, "acme", "hr_admin@acme.example"))
+        for i in range(4):  # more good accepts than the limit, all from one address
+            await c.post("/api/v1/invites", json={"email": f"ok{i}@acme.example"}, headers=hr)
+            token = await _token_for(f"ok{i}@acme.example")
+            r = await c.post(
+                f"/api/v1/public/invites/{token}/accept",
+                json={"display_name": "Ok", "password": PW},
+            )
+            assert r.status_code == 200, r.text
+        for _ in range(3):
+            r = await c.post(
+                "/api/v1/public/invites/guess/accept", json={"display_name": "X", "password": PW}
+            )
+            assert_problem(r, 404)
+        r = await c.post(
+            "/api/v1/public/invites/guess/accept", json={"display_name": "X", "password": PW}
+        )
+        assert_problem(r, 429, "rate_limited")

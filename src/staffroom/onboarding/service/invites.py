@@ -310,8 +310,14 @@ async def accept(
 ) -> AcceptedOut:
     """Create the account for the invited address and sign in; the link works once."""
     s = rt.settings
-    await rt.limiter.hit(f"invite:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window))
-    row = await _by_token(rt, token)
+    # Only bad links count: a whole office accepting from one NAT address must get through.
+    key, rule = f"invite:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
+    await rt.limiter.check(key, rule)
+    try:
+        row = await _by_token(rt, token)
+    except (NotFound, Gone):
+        await rt.limiter.hit(key, rule)
+        raise
     name = clean_name(display_name, "display_name")
     # Policy first: a rejected password must not burn the link.
     await members.check_new_password(password, row["email"], name)
