@@ -53,7 +53,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     mfa_fail_limit: int = 5
     mfa_lock_seconds: int = 900
 
-    mail_backend: Literal["outbox", "smtp"] = "outbox"
+    mail_backend: Literal["outbox", "smtp", "ses"] = "outbox"
     mail_from: str = "Staffroom <no-reply@staffroom.local>"
     mail_worker: bool = True
     mail_poll_seconds: float = 5.0
@@ -65,6 +65,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = 15.0
     smtp_ca_file: str = ""
+    # Amazon SES: credentials come from boto3's usual chain (role, profile, environment).
+    ses_region: str = "eu-central-1"
+    ses_endpoint_url: str = ""
 
     @property
     def data_path(self) -> Path:
