@@ -103,16 +103,28 @@ async def _accept_recovery(rt: Runtime, user_id: uuid.UUID, code: str) -> bool:
     return bool(used)
 
 
-async def verify_second_factor(rt: Runtime, factor: dict[str, Any], code: str) -> str:
-    """Accept a TOTP or recovery code once; count failures and lock after too many."""
+async def _attempt(
+    rt: Runtime, factor: dict[str, Any], code: str, *, allow_recovery: bool
+) -> str | None:
+    """One guarded try: refused while locked, a failure counted; returns the method used."""
     _check_lock(factor)
     digits = code.strip().replace(" ", "")
     if digits.isdigit():
         ok, method = await _accept_totp(rt, factor, digits), "totp"
-    else:
+    elif allow_recovery:
         ok, method = await _accept_recovery(rt, factor["user"], code), "recovery_code"
+    else:
+        ok, method = False, "totp"
     if not ok:
         await _register_failure(rt, factor["id"])
+        return None
+    return method
+
+
+async def verify_second_factor(rt: Runtime, factor: dict[str, Any], code: str) -> str:
+    """Accept a TOTP or recovery code once; count failures and lock after too many."""
+    method = await _attempt(rt, factor, code, allow_recovery=True)
+    if method is None:
         raise Unauthorized("invalid_mfa_code", "The code is not valid.")
     return method
 
@@ -169,9 +181,7 @@ async def confirm(
     factor = await factor_of(user["id"])
     if factor is None or factor["confirmed_at"] is not None:
         raise Conflict("mfa_not_pending", "Start the setup first.")
-    _check_lock(factor)
-    if not await _accept_totp(rt, factor, code):
-        await _register_failure(rt, factor["id"])
+    if await _attempt(rt, factor, code, allow_recovery=False) is None:
         await _audit(ctx, principal, "mfa.enrol", "failure", user["id"])
         raise Invalid("invalid_mfa_code", "The code is not valid.")
     await TotpFactor.update({TotpFactor.confirmed_at: clock.utcnow()}).where(
@@ -223,9 +233,7 @@ async def regenerate_recovery_codes(
     factor = await factor_of(user["id"])
     if factor is None or factor["confirmed_at"] is None:
         raise NotFound("mfa_not_enabled", "Two-factor authentication is not on.")
-    _check_lock(factor)
-    if not await _accept_totp(rt, factor, code):
-        await _register_failure(rt, factor["id"])
+    if await _attempt(rt, factor, code, allow_recovery=False) is None:
         raise Unauthorized("invalid_mfa_code", "The code is not valid.")
     codes = await _new_recovery_codes(rt, user)
     await _audit(ctx, principal, "mfa.recovery_codes_regenerated", "success", user["id"])

@@ -135,6 +135,13 @@ async def mail_context(
     }
 
 
+async def _send(
+    rt: Runtime, org: dict[str, Any], principal: Principal, email: str, token: str, name: str
+) -> None:
+    context = await mail_context(rt, org, principal, token, name)
+    await rt.mail.enqueue(email, "invite", org["default_locale"], context, org_id=org["id"])
+
+
 async def create(
     rt: Runtime, principal: Principal, data: InviteIn, ctx: RequestContext
 ) -> InviteOut:
@@ -151,13 +158,7 @@ async def create(
     name = " ".join(data.display_name.split())
     row, token = new_row(rt, org, principal, email, data.role, data.group_ids, name)
     await Invite.insert(row)
-    await rt.mail.enqueue(
-        email,
-        "invite",
-        org["default_locale"],
-        await mail_context(rt, org, principal, token, name),
-        org_id=org["id"],
-    )
+    await _send(rt, org, principal, email, token, name)
     await audit.record(
         "invite.created",
         ctx=ctx,
@@ -240,13 +241,7 @@ async def resend(
     )
     if not updated:
         raise Conflict("invite_not_pending", "This invitation is no longer pending.")
-    await rt.mail.enqueue(
-        row["email"],
-        "invite",
-        org["default_locale"],
-        await mail_context(rt, org, principal, token, row["display_name"]),
-        org_id=org["id"],
-    )
+    await _send(rt, org, principal, row["email"], token, row["display_name"])
     await audit.record(
         "invite.resent",
         ctx=ctx,
