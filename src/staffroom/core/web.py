@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response
-from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -120,14 +119,14 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def request_context(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
-    """Network facts of the current request (trusted-proxy aware)."""
-    trusted: tuple[str, ...] = connection.app.state.settings.trusted_proxies
-    peer = connection.client.host if connection.client else ""
-    ip = client_ip(peer, connection.headers.get("x-forwarded-for"), trusted)
+def provide_context(request: Request[Any, Any, Any]) -> RequestContext:
+    """Dependency `ctx`: network facts of the current request (trusted-proxy aware)."""
+    trusted: tuple[str, ...] = request.app.state.settings.trusted_proxies
+    peer = request.client.host if request.client else ""
+    ip = client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
     return RequestContext(
         ip=ip,
-        user_agent=connection.headers.get("user-agent", "")[:300],
+        user_agent=request.headers.get("user-agent", "")[:300],
         request_id=request_id_var.get(),
     )
 
@@ -175,8 +174,3 @@ def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
     """Dependency `rt`: the app's runtime."""
     runtime: Runtime = request.app.state.runtime
     return runtime
-
-
-def provide_context(request: Request[Any, Any, Any]) -> RequestContext:
-    """Dependency `ctx`: the request's network facts."""
-    return request_context(request)
