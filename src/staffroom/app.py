@@ -28,7 +28,8 @@ from staffroom.core.web import (
     provide_runtime,
 )
 from staffroom.health import HealthController
-from staffroom.onboarding.controllers import InvitesController, PublicInvitesController
+from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
+from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.settings import Settings, load_settings
 
@@ -63,13 +64,13 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings.log_level, settings.log_json)
     runtime = Runtime.build(settings)
     members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
+    members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
 
     return Litestar(
         route_handlers=[
             HealthController,
             *CONTROLLERS,
-            InvitesController,
-            PublicInvitesController,
+            *ONBOARDING_CONTROLLERS,
         ],
         middleware=[
             RequestIdMiddleware,

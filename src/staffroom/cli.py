@@ -1,4 +1,4 @@
-"""The `staffroom` command: serve, migrate, org create."""
+"""The `staffroom` command: serve, migrate, org create, invite import, codes create."""
 
 from __future__ import annotations
 
@@ -192,3 +192,113 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
                 f"line {row.line}: {row.email} [yellow]{row.outcome}[/yellow] {row.detail}"
             )
     click.echo(f"{report.invited} invited of {report.total} rows")
+
+
+@main.group()
+def codes() -> None:
+    """Printed one-time access codes for staff without email."""
+
+
+@codes.command("create")
+@click.option("--org", "org_slug", required=True, help="The organisation's slug.")
+@click.option("--label", required=True, help="What the batch is for, e.g. 'Hall 3 night shift'.")
+@click.option("--count", type=click.IntRange(1, 5000), default=None, help="Unbound codes.")
+@click.option(
+    "--people",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV (employee_id, display_name): one bound code per person.",
+)
+@click.option("--role", default="member", show_default=True)
+@click.option("--expires-in-days", type=click.IntRange(1, 365), default=30, show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["pdf", "csv", "json"]), default="pdf", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="File to write; the codes exist nowhere else.",
+)
+def codes_create(
+    org_slug: str,
+    label: str,
+    count: int | None,
+    people: Path | None,
+    role: str,
+    expires_in_days: int,
+    fmt: str,
+    out: Path,
+) -> None:
+    """Create a batch of access codes and write them as printable cards, CSV or JSON.
+
+    Runs with the powers of the organisation's first active owner; audited as such.
+    """
+    import msgspec
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from staffroom.core.context import RequestContext
+    from staffroom.core.errors import DomainError
+    from staffroom.core.runtime import Runtime
+    from staffroom.onboarding.schemas import CodeBatchIn
+    from staffroom.onboarding.service import codes as code_service
+    from staffroom.onboarding.service import importer
+
+    if (count is None) == (people is None):
+        raise click.UsageError("give either --count or --people")
+    settings = load_settings()
+    people_csv = people.read_bytes() if people is not None else None
+
+    async def run(progress: Progress) -> code_service.Delivery:
+        rt = Runtime.build(settings)
+        task = progress.add_task("rendering cards" if fmt == "pdf" else "creating", total=None)
+        try:
+            principal = await importer.cli_principal(org_slug)
+            if people_csv is not None:
+                data = code_service.batch_from_csv(
+                    people_csv,
+                    label=label,
+                    role=role,
+                    group_ids=[],
+                    expires_in_days=expires_in_days,
+                )
+            else:
+                data = CodeBatchIn(
+                    label=label, count=count, role=role, expires_in_days=expires_in_days
+                )
+            return await code_service.issue(
+                rt,
+                principal,
+                data,
+                RequestContext(user_agent="staffroom-cli"),
+                fmt,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        finally:
+            await rt.close()
+
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console) as progress:
+            delivery = asyncio.run(run(progress))
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
+        sys.exit(2)
+    body = delivery.file if delivery.file is not None else msgspec.json.encode(delivery.created)
+    out.write_bytes(body)
+    out.chmod(0o600)
+    batch = delivery.created.batch
+    console.print(
+        Panel.fit(
+            f"{batch.size} codes in batch [bold]{batch.label}[/bold] ({batch.id}),\n"
+            f"valid until {batch.expires_at:%Y-%m-%d}, written to {out} (mode 0600).\n"
+            "They are stored nowhere else: print them, hand them out, then delete the file.",
+            title="access codes created",
+        )
+    )
+    click.echo(str(out))

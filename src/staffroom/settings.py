@@ -69,6 +69,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ses_region: str = "eu-central-1"
     ses_endpoint_url: str = ""
 
+    # DNS servers for domain verification ("host" or "host:port"); empty: the system's.
+    dns_nameservers: tuple[str, ...] = ()
+    dns_timeout: float = 5.0
+    # Self-signup: link lifetime, and requests per address and per IP in a window.
+    signup_token_ttl: int = 24 * 3600
+    signup_limit_per_email: int = 3
+    signup_limit_per_ip: int = 20
+    signup_limit_window: int = 3600
+    # Access-code redemption: failed attempts per IP and per org in a window.
+    redeem_fail_limit_ip: int = 20
+    redeem_fail_limit_org: int = 200
+    redeem_fail_window: int = 900
+
     @property
     def data_path(self) -> Path:
         """The folder for embedded data (SQLite, keys, outbox, media)."""

@@ -97,6 +97,7 @@ class UserOut(msgspec.Struct, kw_only=True):
     email: str | None
     username: str | None
     display_name: str
+    employee_id: str | None
     role: str
     status: str
     locale: str
@@ -168,6 +169,7 @@ class OrgOut(msgspec.Struct, kw_only=True):
     default_locale: str
     invite_ttl_days: int
     invite_daily_cap: int
+    restrict_email_domains: bool
     created_at: datetime
 
 
@@ -178,6 +180,7 @@ class OrgPatch(Input):
     default_locale: Locale | UnsetType = UNSET
     invite_ttl_days: Annotated[int, Meta(ge=1, le=90)] | UnsetType = UNSET
     invite_daily_cap: Annotated[int, Meta(ge=1, le=100_000)] | UnsetType = UNSET
+    restrict_email_domains: bool | UnsetType = UNSET
 
 
 class GroupIn(Input):

@@ -31,6 +31,8 @@ class Org(Table, tablename="org"):
     default_locale = Varchar(length=8, default="en")
     invite_ttl_days = Integer(default=7)
     invite_daily_cap = Integer(default=1000)
+    # Only addresses in the org's verified domains may join or be set (signup always is).
+    restrict_email_domains = Boolean(default=False)
     created_at = Timestamptz()
 
 
@@ -43,7 +45,9 @@ class User(Table, tablename="app_user"):
     email_verified_at = Timestamptz(null=True, default=None)
     username = Varchar(length=64, null=True, default=None)
     display_name = Varchar(length=200)
+    employee_id = Varchar(length=64, null=True, default=None)
     role = Varchar(length=64, default="member")
+    # active | deactivated | pending (pre-provisioned for an access code, never signed in)
     status = Varchar(length=20, default="active")
     password_hash = Varchar(length=100, null=True, default=None)
     locale = Varchar(length=8, default="en")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from staffroom.core.crypto import KeyRing, load_keyring
+from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.mail import MailQueue, make_backend
 from staffroom.core.ratelimit import RateLimiter, make_limiter
 from staffroom.settings import Settings
@@ -12,12 +13,13 @@ from staffroom.settings import Settings
 
 @dataclass
 class Runtime:
-    """Settings, keys, rate limiter and mail queue."""
+    """Settings, keys, rate limiter, mail queue and DNS."""
 
     settings: Settings
     keys: KeyRing
     limiter: RateLimiter
     mail: MailQueue
+    dns: TxtLookup
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -27,6 +29,7 @@ class Runtime:
             keys=load_keyring(settings.effective_keys_file),
             limiter=make_limiter(settings.redis_url),
             mail=MailQueue(make_backend(settings), settings.mail_max_attempts),
+            dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),
         )
 
     async def close(self) -> None:

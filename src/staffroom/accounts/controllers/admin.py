@@ -57,7 +57,7 @@ class UsersController(Controller):
         self,
         me: Me,
         q: FromQuery[Search] = None,
-        status: FromQuery[Literal["active", "deactivated"] | None] = None,
+        status: FromQuery[Literal["active", "deactivated", "pending"] | None] = None,
         role: FromQuery[Search] = None,
         group_id: FromQuery[uuid.UUID | None] = None,
         cursor: FromQuery[Cursor] = None,

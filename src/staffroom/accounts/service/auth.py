@@ -14,9 +14,9 @@ from staffroom.accounts.schemas import (
     SessionScope,
     TokenPair,
 )
-from staffroom.accounts.service import mfa, sessions
+from staffroom.accounts.service import domains, mfa, sessions
 from staffroom.accounts.service.common import org_by_slug, user_in_org
-from staffroom.accounts.tables import OneTimeToken, Org, OrgDomain, User
+from staffroom.accounts.tables import OneTimeToken, Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.emails import domain_of, normalize_email
@@ -186,13 +186,7 @@ async def discover(email: str) -> DiscoverOut:
     The answer is the same whether or not the address has an account.
     """
     address = normalize_email(email)
-    domain = domain_of(address)
-    labels = domain.split(".")
-    parents = [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
-    rows = await OrgDomain.select(
-        OrgDomain.org, OrgDomain.domain, OrgDomain.allow_subdomains
-    ).where(OrgDomain.verified_at.is_not_null() & OrgDomain.domain.is_in([domain, *parents]))
-    org_ids = [r["org"] for r in rows if r["domain"] == domain or r["allow_subdomains"]]
+    org_ids = list({r["org"] for r in await domains.covering(domain_of(address))})
     orgs = await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
     return DiscoverOut(
         email=address,

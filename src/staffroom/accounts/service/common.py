@@ -88,6 +88,7 @@ async def users_out(rows: list[dict[str, Any]]) -> list[UserOut]:
             email=r["email"],
             username=r["username"],
             display_name=r["display_name"],
+            employee_id=r["employee_id"],
             role=r["role"],
             status=r["status"],
             locale=r["locale"],

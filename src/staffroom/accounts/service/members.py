@@ -7,7 +7,7 @@ from typing import Any
 
 from staffroom.accounts.passwords import check_policy, hash_password
 from staffroom.accounts.service.users import set_groups
-from staffroom.accounts.tables import User
+from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import clock
 from staffroom.core.db import is_unique_violation
 from staffroom.core.errors import Conflict
@@ -34,6 +34,7 @@ async def create_member(
     email: str | None = None,
     username: str | None = None,
     email_verified: bool = False,
+    employee_id: str | None = None,
 ) -> dict[str, Any]:
     """Insert a user (email already normalised by the caller); a taken login is a 409.
 
@@ -43,6 +44,7 @@ async def create_member(
     now = clock.utcnow()
     user_id = uuid.uuid4()
     hashed = password_hash
+    employee_id = employee_id or None
     try:
         await User.insert(
             User(
@@ -51,6 +53,7 @@ async def create_member(
                 email=email,
                 username=username.lower() if username else None,
                 display_name=display_name,
+                employee_id=employee_id,
                 role=role,
                 password_hash=hashed,
                 created_at=now,
@@ -60,14 +63,116 @@ async def create_member(
         )
     except Exception as exc:
         if is_unique_violation(exc):
-            what = "email" if email else "username"
-            raise Conflict(f"{what}_taken", f"This {what} is already in use.") from exc
+            raise await _taken(org_id, email, username, employee_id) from exc
         raise
     if group_ids:
         await set_groups(org_id, user_id, group_ids)
     row = await User.select().where(User.id == user_id).first()
     assert row is not None
     return row
+
+
+async def _taken(
+    org_id: uuid.UUID, email: str | None, username: str | None, employee_id: str | None
+) -> Conflict:
+    """Which unique login or id of the org a failed insert collided with."""
+    if employee_id and await User.exists().where(
+        (User.org == org_id) & (User.employee_id == employee_id)
+    ):
+        return Conflict("employee_id_taken", "This employee id is already in use.")
+    what = "email" if email else "username"
+    return Conflict(f"{what}_taken", f"This {what} is already in use.")
+
+
+async def create_pending(
+    org_id: uuid.UUID,
+    people: list[tuple[str, str]],
+    *,
+    role: str,
+    group_ids: list[uuid.UUID],
+) -> list[uuid.UUID]:
+    """Pre-provision users from (employee id, display name) pairs, in bulk.
+
+    They stay `pending` (no login) until they redeem the access code bound to them.
+    Run inside the caller's transaction; a taken employee id is a 409.
+    """
+    now = clock.utcnow()
+    ids = [uuid.uuid4() for _ in people]
+    rows = [
+        User(
+            id=user_id,
+            org=org_id,
+            employee_id=employee_id or None,
+            display_name=name,
+            role=role,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        for user_id, (employee_id, name) in zip(ids, people, strict=True)
+    ]
+    try:
+        for start in range(0, len(rows), 500):
+            await User.insert(*rows[start : start + 500])
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise Conflict("employee_id_taken", "An employee id is already in use.") from exc
+        raise
+    if group_ids:
+        memberships = [
+            GroupMember(id=uuid.uuid4(), org=org_id, group=g, user=u, created_at=now)
+            for u in ids
+            for g in sorted(set(group_ids))
+        ]
+        for start in range(0, len(memberships), 500):
+            await GroupMember.insert(*memberships[start : start + 500])
+    return ids
+
+
+async def activate_pending(
+    org_id: uuid.UUID, user_id: uuid.UUID, *, username: str, password_hash: str
+) -> dict[str, Any] | None:
+    """Give a pre-provisioned user a login; None if they are not pending any more.
+
+    One conditional UPDATE, so two redemptions for one person cannot both win.
+    """
+    now = clock.utcnow()
+    try:
+        done = (
+            await User.update(
+                {
+                    User.username: username.lower(),
+                    User.password_hash: password_hash,
+                    User.status: "active",
+                    User.updated_at: now,
+                }
+            )
+            .where((User.id == user_id) & (User.org == org_id) & (User.status == "pending"))
+            .returning(User.id)
+        )
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise Conflict("username_taken", "This username is already in use.") from exc
+        raise
+    if not done:
+        return None
+    return await User.select().where(User.id == user_id).first()
+
+
+async def join_existing_groups(
+    org_id: uuid.UUID, user_id: uuid.UUID, group_ids: list[str] | list[uuid.UUID]
+) -> None:
+    """Add a new member to the groups chosen for them earlier.
+
+    Groups deleted since (an invite sent last week) are skipped, not an error for the joiner.
+    """
+    if not group_ids:
+        return
+    existing = await Group.select(Group.id).where(
+        (Group.org == org_id) & Group.id.is_in([uuid.UUID(str(g)) for g in group_ids])
+    )
+    if existing:
+        await set_groups(org_id, user_id, [g["id"] for g in existing])
 
 
 async def existing_emails(org_id: uuid.UUID, emails: list[str]) -> set[str]:

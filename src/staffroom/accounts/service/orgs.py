@@ -34,6 +34,7 @@ def org_out(row: dict[str, Any]) -> OrgOut:
         default_locale=row["default_locale"],
         invite_ttl_days=row["invite_ttl_days"],
         invite_daily_cap=row["invite_daily_cap"],
+        restrict_email_domains=row["restrict_email_domains"],
         created_at=row["created_at"],
     )
 

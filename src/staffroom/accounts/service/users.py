@@ -214,12 +214,18 @@ async def deactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestConte
 
 
 async def reactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestContext) -> UserOut:
-    """Let a deactivated user sign in again."""
+    """Let a deactivated user sign in again (login only: revoked invites and codes stay so)."""
     target = await user_in_org(principal.org_id, user_id)
     if target["role"] == "owner" and principal.role != "owner":
         raise Forbidden("owner_only", "Only an owner can change another owner.")
+    # Someone pre-provisioned for an access code never had a login to restore.
+    never_set_up = not (target["password_hash"] or target["username"] or target["email"])
     await User.update(
-        {User.status: "active", User.deactivated_at: None, User.updated_at: clock.utcnow()}
+        {
+            User.status: "pending" if never_set_up else "active",
+            User.deactivated_at: None,
+            User.updated_at: clock.utcnow(),
+        }
     ).where((User.id == user_id) & (User.org == principal.org_id))
     await audit.record(
         "user.reactivated",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -11,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from staffroom.accounts.permissions import BUILTIN_ROLES
-from staffroom.accounts.service import members
+from staffroom.accounts.service import domains, members
 from staffroom.accounts.service.common import org_row, permissions_for, require_org
 from staffroom.accounts.tables import Group, Role, User
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.csvfiles import FORMULA_PREFIXES, read_table
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Invalid
 from staffroom.core.runtime import Runtime
@@ -31,9 +30,6 @@ from staffroom.onboarding.service.invites import (
 from staffroom.onboarding.tables import Invite
 
 MAX_ROWS = 20_000
-COLUMNS = ("email", "display_name", "role", "groups", "employee_id")
-# Cells a spreadsheet would run as a formula if the data were ever exported again.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 Progress = Callable[[int, int], None]
 
 
@@ -51,46 +47,20 @@ class Parsed:
 
 def parse_csv(body: bytes) -> list[Parsed]:
     """UTF-8 (with or without BOM), `,` or `;`, header names in any case."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Invalid("csv_not_utf8", "The file must be UTF-8 encoded CSV.") from exc
-    if "\x00" in text:
-        raise Invalid("csv_invalid", "This is not a CSV file.")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        raise Invalid("csv_invalid", f"The CSV cannot be read: {exc}.") from exc
-    if not rows:
-        raise Invalid("csv_empty", "The file is empty.")
-    header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
-    if "email" not in header:
-        raise Invalid("csv_no_email_column", "The header needs an `email` column.")
-    if len(rows) - 1 > MAX_ROWS:
-        raise Invalid("csv_too_many_rows", f"Import at most {MAX_ROWS} rows at a time.")
-    index = {name: header.index(name) for name in COLUMNS if name in header}
-    group_sep = "," if delimiter == ";" else "|"
+    table = read_table(body, "email", MAX_ROWS)
+    group_sep = "," if table.delimiter == ";" else "|"
     parsed = []
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-
-        def cell(name: str, cells: list[str] = cells) -> str:
-            i = index.get(name)
-            return cells[i].strip() if i is not None and i < len(cells) else ""
-
-        groups = [g.strip() for g in cell("groups").replace("|", group_sep).split(group_sep)]
+    for number, cells in table.rows:
+        groups = cells.get("groups", "").replace("|", group_sep).split(group_sep)
         parsed.append(
             Parsed(
                 line=number,
                 email="",
-                raw_email=cell("email"),
-                display_name=" ".join(cell("display_name").split()),
-                role=cell("role").lower() or "member",
-                groups=[g for g in groups if g],
-                employee_id=cell("employee_id"),
+                raw_email=cells.get("email", ""),
+                display_name=" ".join(cells.get("display_name", "").split()),
+                role=cells.get("role", "").lower() or "member",
+                groups=[g.strip() for g in groups if g.strip()],
+                employee_id=cells.get("employee_id", ""),
             )
         )
     return parsed
@@ -138,6 +108,7 @@ async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
         except Invalid:
             row.email = ""
     emails = sorted({r.email for r in rows if r.email})
+    policy = await domains.email_policy(principal.org_id)
     members_ = await members.existing_emails(principal.org_id, emails)
     invited = await pending_emails(principal.org_id, emails)
     seen: set[str] = set()
@@ -154,6 +125,8 @@ async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
             outcome = "already_member"
         elif row.email in invited:
             outcome = "already_invited"
+        elif not policy.allows(row.email):
+            outcome, detail = "domain_not_allowed", row.email.rsplit("@", 1)[1]
         elif any(v.startswith(FORMULA_PREFIXES) for v in (row.display_name, row.employee_id)):
             outcome, detail = "formula_cell", "display_name or employee_id starts with = + - @"
         elif row.role not in known:

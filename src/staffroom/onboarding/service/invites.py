@@ -6,11 +6,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from staffroom.accounts.schemas import TokenPair
-from staffroom.accounts.service import members, sessions
+from staffroom.accounts.service import domains, members
 from staffroom.accounts.service.common import clean_name, org_ref, org_row, user_in_org
-from staffroom.accounts.service.users import assert_can_grant, check_groups, set_groups
-from staffroom.accounts.tables import Group, User
+from staffroom.accounts.service.users import assert_can_grant, check_groups
+from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import page_filter, page_of
@@ -26,6 +25,7 @@ from staffroom.onboarding.schemas import (
     InvitePage,
     InvitePublic,
 )
+from staffroom.onboarding.service.common import sign_in_new_member
 from staffroom.onboarding.tables import Invite
 
 _DAY = timedelta(days=1)
@@ -147,6 +147,7 @@ async def create(
 ) -> InviteOut:
     """Invite one address with a role and groups; the email carries the only copy of the link."""
     email = normalize_email(data.email)
+    await domains.check_email_allowed(principal.org_id, email)
     await assert_can_grant(principal, data.role)
     await check_groups(principal.org_id, data.group_ids)
     if await members.existing_emails(principal.org_id, [email]):
@@ -314,6 +315,8 @@ async def accept(
         await rt.limiter.hit(key, rule)
         raise
     name = clean_name(display_name, "display_name")
+    # The org may have restricted its domains since the invite went out.
+    await domains.check_email_allowed(row["org"], row["email"])
     # Policy first: a rejected password must not burn the link.
     await members.check_new_password(password, row["email"], name)
     hashed = await members.hash_new_password(rt, password)
@@ -338,13 +341,11 @@ async def accept(
             role=row["role"],
             group_ids=[],
             email_verified=True,
+            employee_id=row["employee_id"],
         )
         await Invite.update({Invite.accepted_user: user["id"]}).where(Invite.id == row["id"])
-    await _join_groups(row["org"], user["id"], row["group_ids"])
-    org = await org_row(row["org"])
-    pair: TokenPair = await sessions.issue(
-        rt, user, ctx, scope="enrol" if org["require_mfa"] else "full"
-    )
+    await members.join_existing_groups(row["org"], user["id"], row["group_ids"])
+    signed_in = await sign_in_new_member(rt, user, ctx)
     await audit.record(
         "invite.accepted",
         ctx=ctx,
@@ -353,17 +354,7 @@ async def accept(
         target_type="invite",
         target_id=row["id"],
     )
-    return AcceptedOut(**{f: getattr(pair, f) for f in pair.__struct_fields__}, user_id=user["id"])
-
-
-async def _join_groups(org_id: uuid.UUID, user_id: uuid.UUID, group_ids: list[str]) -> None:
-    # Groups deleted since the invite was sent are skipped, not an error for the invitee.
-    if not group_ids:
-        return
-    existing = await Group.select(Group.id).where(
-        (Group.org == org_id) & Group.id.is_in([uuid.UUID(g) for g in group_ids])
-    )
-    await set_groups(org_id, user_id, [g["id"] for g in existing])
+    return signed_in
 
 
 async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> None:

@@ -1,4 +1,4 @@
-"""HTTP routes of onboarding: admin invite management and the public invite pages."""
+"""HTTP routes of email invites: admin management and the public invite pages."""
 
 from __future__ import annotations
 
