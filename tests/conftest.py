@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.servers import PostgresServer, RedisServer
+from tests.support.servers import DnsServer, PostgresServer, RedisServer
 
 _pg: PostgresServer | None = None
+_dns: DnsServer | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _pg
+    global _pg, _dns
     data_dir = tempfile.mkdtemp(prefix="staffroom-test-")
     kind = os.environ.get("STAFFROOM_TEST_DB", "sqlite")
     if kind == "postgres":
@@ -30,8 +31,12 @@ def pytest_configure(config: pytest.Config) -> None:
         url = f"sqlite:///{data_dir}/test.db"
     else:
         pytest.exit(f"unknown STAFFROOM_TEST_DB={kind!r}", returncode=4)
+    # Domain verification asks a real DNS server of our own, never the network.
+    _dns = DnsServer.start()
     os.environ.update(
         {
+            "STAFFROOM_DNS_NAMESERVERS": _dns.address,
+            "STAFFROOM_DNS_TIMEOUT": "2",
             "STAFFROOM_ENV": "test",
             "STAFFROOM_DATABASE_URL": url,
             "STAFFROOM_DATA_DIR": data_dir,
@@ -53,6 +58,8 @@ _DB_KIND = pytest.StashKey[str]()
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _pg is not None:
         _pg.stop()
+    if _dns is not None:
+        _dns.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -115,6 +122,15 @@ async def world(rt: Any) -> Any:
     from tests.support.world import build_world
 
     return await build_world(rt)
+
+
+@pytest.fixture
+def dns_zone() -> Iterator[dict[str, list[str]]]:
+    """TXT records the test DNS server answers with (name → values), empty per test."""
+    assert _dns is not None
+    _dns.zone.txt.clear()
+    yield _dns.zone.txt
+    _dns.zone.txt.clear()
 
 
 @pytest.fixture(scope="session")

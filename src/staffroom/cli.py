@@ -248,6 +248,7 @@ def codes_create(
         raise click.UsageError("give either --count or --people")
     settings = load_settings()
     people_csv = people.read_bytes() if people is not None else None
+    cli_ctx = RequestContext(user_agent="staffroom-cli")
 
     async def run(progress: Progress) -> code_service.Delivery:
         rt = Runtime.build(settings)
@@ -255,7 +256,10 @@ def codes_create(
         try:
             principal = await importer.cli_principal(org_slug)
             if people_csv is not None:
-                data = code_service.batch_from_csv(
+                data = await code_service.batch_from_csv(
+                    rt,
+                    principal,
+                    cli_ctx,
                     people_csv,
                     label=label,
                     role=role,
@@ -270,7 +274,7 @@ def codes_create(
                 rt,
                 principal,
                 data,
-                RequestContext(user_agent="staffroom-cli"),
+                cli_ctx,
                 fmt,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )

@@ -50,3 +50,25 @@ async def mfa_login(
 
 def auth(body: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+async def mails_to(address: str) -> list[dict[str, Any]]:
+    """Queued mails to an address, newest first."""
+    from staffroom.core.tables import MailMessage
+
+    return list(
+        await MailMessage.select()
+        .where(MailMessage.to_address == address)
+        .order_by(MailMessage.created_at, ascending=False)
+    )
+
+
+async def mailed_token(address: str, page: str) -> str:
+    """The token of the newest `…/{page}#token=…` link mailed to an address."""
+    import re
+
+    for mail in await mails_to(address):
+        match = re.search(rf"/{page}#token=([A-Za-z0-9_-]+)", mail["text_body"])
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no {page} link mailed to {address}")

@@ -10,6 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -142,3 +143,49 @@ class RedisServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+class _Zone:
+    """TXT records served by the test DNS server; tests set and clear them."""
+
+    def __init__(self) -> None:
+        self.txt: dict[str, list[str]] = {}
+
+    def resolve(self, request: Any, handler: Any) -> Any:
+        from dnslib import QTYPE, RCODE, RR, TXT
+
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        if name not in self.txt:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif request.q.qtype == QTYPE.TXT:
+            for value in self.txt[name]:
+                reply.add_answer(RR(name, QTYPE.TXT, rdata=TXT(value), ttl=60))
+        return reply
+
+
+@dataclass
+class DnsServer:
+    """A real DNS server (dnslib, UDP) on 127.0.0.1 answering from an editable zone."""
+
+    port: int
+    zone: _Zone
+    server: Any = field(repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls) -> DnsServer:
+        from dnslib.server import DNSLogger, DNSServer
+
+        zone, port = _Zone(), free_port()
+        server = DNSServer(
+            zone, port=port, address="127.0.0.1", logger=DNSLogger(logf=lambda _: None)
+        )
+        server.start_thread()
+        return cls(port=port, zone=zone, server=server)
+
+    def stop(self) -> None:
+        self.server.stop()

@@ -21,7 +21,7 @@ from piccolo.conf.apps import Finder
 from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.tables import AuthSession, Group, Role
 from staffroom.core import clock
-from staffroom.onboarding.tables import Invite
+from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
 from tests.support.world import World, assert_problem, login
 
 Factory = Callable[[World, httpx.AsyncClient], Awaitable[str]]
@@ -80,12 +80,63 @@ async def _invite(world: World, _: httpx.AsyncClient) -> str:
     return str(invite_id)
 
 
+async def _domain(world: World, _: httpx.AsyncClient) -> str:
+    binding_id = uuid.uuid4()
+    await DomainBinding.insert(
+        DomainBinding(
+            id=binding_id,
+            org=world.acme.id,
+            domain=f"{binding_id.hex[:8]}.acme.example",
+            txt_value="staffroom-verification=x",
+            created_at=clock.utcnow(),
+        )
+    )
+    return str(binding_id)
+
+
+async def _batch(world: World, _: httpx.AsyncClient) -> str:
+    now = clock.utcnow()
+    batch_id = uuid.uuid4()
+    await AccessCodeBatch.insert(
+        AccessCodeBatch(
+            id=batch_id,
+            org=world.acme.id,
+            label="Gate",
+            role="member",
+            size=1,
+            expires_at=now + timedelta(days=30),
+            created_at=now,
+        )
+    )
+    await AccessCode.insert(
+        AccessCode(
+            id=uuid.uuid4(),
+            org=world.acme.id,
+            batch=batch_id,
+            seq=1,
+            code_hash=batch_id.hex * 2,
+            expires_at=now + timedelta(days=30),
+            created_at=now,
+        )
+    )
+    return str(batch_id)
+
+
+async def _code(world: World, client: httpx.AsyncClient) -> str:
+    batch_id = await _batch(world, client)
+    row = await AccessCode.select(AccessCode.id).where(AccessCode.batch == batch_id).first()
+    return str(row["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
     "session_id": _session,
     "key": _role,
     "invite_id": _invite,
+    "domain_id": _domain,
+    "batch_id": _batch,
+    "code_id": _code,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -93,6 +144,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "update_group": lambda w: {"name": "Hijacked"},
     "add_group_members": lambda w: {"user_ids": [str(w.globex["member"].id)]},
     "update_role": lambda w: {"name": "Hijacked", "permissions": ["audit.read"]},
+    "update_domain": lambda w: {"allow_subdomains": True, "default_role": "admin"},
 }
 
 

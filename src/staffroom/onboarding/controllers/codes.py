@@ -98,7 +98,10 @@ class AccessCodesController(Controller):
         expires_in_days: FromQuery[Annotated[int, Parameter(ge=1, le=365)]] = 30,
         format: FromQuery[Format] = "json",
     ) -> Response[CodeBatchCreated]:
-        data = codes.batch_from_csv(
+        data = await codes.batch_from_csv(
+            rt,
+            me,
+            ctx,
             bytes(body),
             label=label,
             role=role,

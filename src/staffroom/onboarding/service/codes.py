@@ -40,12 +40,13 @@ from staffroom.onboarding.schemas import (
     IssuedCode,
     RedeemIn,
 )
-from staffroom.onboarding.service.common import sign_in_new_member
+from staffroom.onboarding.service.common import refused, sign_in_new_member
 from staffroom.onboarding.sheets import SheetInfo, codes_csv, codes_pdf
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch
 
 _CHUNK = 500
 INVALID_CODE = "This code is not valid for this organisation."
+REDEEMED = "access_code.redeemed"
 
 
 def _digest(rt: Runtime, code: str) -> str:
@@ -391,29 +392,6 @@ async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     )
 
 
-async def _failed(
-    rt: Runtime,
-    ctx: RequestContext,
-    keys: list[tuple[str, Rule]],
-    org_id: uuid.UUID | None,
-    error: NotFound | Gone,
-    code_id: uuid.UUID | None = None,
-) -> NotFound | Gone:
-    """Count a failed redemption against its limits and audit it; returns the error to raise."""
-    for key, rule in keys:
-        await rt.limiter.hit(key, rule)
-    await audit.record(
-        "access_code.redeemed",
-        outcome="failure",
-        ctx=ctx,
-        org_id=org_id,
-        target_type="access_code" if code_id else None,
-        target_id=code_id,
-        details={"reason": error.code},
-    )
-    return error
-
-
 async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOut:
     """Turn a code into an account (or activate the profile it is bound to) and sign in."""
     s = rt.settings
@@ -421,7 +399,7 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
     await rt.limiter.check(*ip)
     org = await org_by_slug(data.org)
     if org is None:
-        raise await _failed(rt, ctx, [ip], None, NotFound("invalid_code", INVALID_CODE))
+        raise await refused(rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), [ip])
     per_org = (f"redeem:org:{org['id']}", Rule(s.redeem_fail_limit_org, s.redeem_fail_window))
     await rt.limiter.check(*per_org)
     limits = [ip, per_org]
@@ -431,12 +409,14 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
         .first()
     )
     if row is None:
-        raise await _failed(rt, ctx, limits, org["id"], NotFound("invalid_code", INVALID_CODE))
+        raise await refused(
+            rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), limits, org["id"]
+        )
     status = code_status(row, clock.utcnow())
     if status != "unused":
         code = "code_used" if status == "redeemed" else f"code_{status}"
         gone = Gone(code, f"This code is {status}; ask HR for a new one.")
-        raise await _failed(rt, ctx, limits, org["id"], gone, row["id"])
+        raise await refused(rt, ctx, REDEEMED, gone, limits, org["id"], ("access_code", row["id"]))
     batch = (
         await AccessCodeBatch.select()
         .where(AccessCodeBatch.id == row["batch"])
@@ -447,7 +427,9 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
         bound = await User.select().where(User.id == row["bound_user"]).first()
         if bound is None or bound["status"] != "pending":
             gone = Gone("code_revoked", "This code no longer works; ask HR for a new one.")
-            raise await _failed(rt, ctx, limits, org["id"], gone, row["id"])
+            raise await refused(
+                rt, ctx, REDEEMED, gone, limits, org["id"], ("access_code", row["id"])
+            )
         name = bound["display_name"]
     else:
         name = clean_name(data.display_name, "display_name")
@@ -554,27 +536,42 @@ async def issue(
     return Delivery(created, pdf, "application/pdf", name)
 
 
-def batch_from_csv(
-    body: bytes, *, label: str, role: str, group_ids: list[uuid.UUID], expires_in_days: int
+async def batch_from_csv(
+    rt: Runtime,
+    principal: Principal,
+    ctx: RequestContext,
+    body: bytes,
+    *,
+    label: str,
+    role: str,
+    group_ids: list[uuid.UUID],
+    expires_in_days: int,
 ) -> CodeBatchIn:
-    """A batch request with one code per person of a CSV (employee_id, display_name)."""
-    table = read_table(body, "employee_id", 5000)
-    people = [
-        {"employee_id": cells.get("employee_id", ""), "display_name": cells.get("display_name", "")}
-        for _, cells in table.rows
-    ]
-    missing = [line for line, cells in table.rows if not cells.get("display_name")]
-    if missing:
-        lines = ", ".join(str(n) for n in missing[:20])
-        raise Invalid("csv_missing_display_name", f"Lines without a display_name: {lines}.")
-    raw = {
-        "label": label,
-        "role": role,
-        "group_ids": [str(g) for g in group_ids],
-        "expires_in_days": expires_in_days,
-        "people": people,
-    }
+    """A batch request with one code per person of a CSV (employee_id, display_name).
+
+    An unreadable file is refused with a 422 and the attempt audited.
+    """
     try:
-        return msgspec.convert(raw, CodeBatchIn)
-    except msgspec.ValidationError as exc:
-        raise Invalid("invalid_request", f"Invalid batch: {exc}.") from exc
+        table = read_table(body, "employee_id", 5000)
+        missing = [line for line, cells in table.rows if not cells.get("display_name")]
+        if missing:
+            lines = ", ".join(str(n) for n in missing[:20])
+            raise Invalid("csv_missing_display_name", f"Lines without a display_name: {lines}.")
+        raw = {
+            "label": label,
+            "role": role,
+            "group_ids": [str(g) for g in group_ids],
+            "expires_in_days": expires_in_days,
+            "people": [
+                {"employee_id": c.get("employee_id", ""), "display_name": c["display_name"]}
+                for _, c in table.rows
+            ],
+        }
+        try:
+            return msgspec.convert(raw, CodeBatchIn)
+        except msgspec.ValidationError as exc:
+            raise Invalid("invalid_request", f"Invalid batch: {exc}.") from exc
+    except Invalid as exc:
+        raise await refused(
+            rt, ctx, "access_codes.created", exc, [], principal.org_id, actor_id=principal.user_id
+        ) from None

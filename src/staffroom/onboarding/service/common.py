@@ -1,13 +1,17 @@
-"""What every onboarding path does once a new member exists: sign them in."""
+"""What every onboarding path shares: refusing a bad attempt, signing a new member in."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from staffroom.accounts.schemas import TokenPair
 from staffroom.accounts.service import sessions
 from staffroom.accounts.service.common import org_row
+from staffroom.core import audit
 from staffroom.core.context import RequestContext
+from staffroom.core.errors import DomainError
+from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import AcceptedOut
 
@@ -19,3 +23,29 @@ async def sign_in_new_member(rt: Runtime, user: dict[str, Any], ctx: RequestCont
         rt, user, ctx, scope="enrol" if org["require_mfa"] else "full"
     )
     return AcceptedOut(**{f: getattr(pair, f) for f in pair.__struct_fields__}, user_id=user["id"])
+
+
+async def refused(
+    rt: Runtime,
+    ctx: RequestContext,
+    action: str,
+    error: DomainError,
+    limits: list[tuple[str, Rule]],
+    org_id: uuid.UUID | None = None,
+    target: tuple[str, uuid.UUID] | None = None,
+    actor_id: uuid.UUID | None = None,
+) -> DomainError:
+    """Count a failed attempt against its limits and audit it; returns the error to raise."""
+    for key, rule in limits:
+        await rt.limiter.hit(key, rule)
+    await audit.record(
+        action,
+        outcome="failure",
+        ctx=ctx,
+        org_id=org_id,
+        actor_id=actor_id,
+        target_type=target[0] if target else None,
+        target_id=target[1] if target else None,
+        details={"reason": error.code},
+    )
+    return error

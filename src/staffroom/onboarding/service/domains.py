@@ -149,6 +149,8 @@ async def verify(
     if row["verified_at"]:
         return _out(row)
     await rt.limiter.hit(f"domain_verify:{principal.org_id}", VERIFY_RULE)
+    # Said before any look-up: no TXT record can win a domain another org already holds.
+    await bindings.assert_available(principal.org_id, row["domain"])
     now = clock.utcnow()
     found = await rt.dns.txt(row["domain"])
     if row["txt_value"] not in [value.strip() for value in found]:

@@ -21,6 +21,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import ImportOutcome, ImportReport, ImportRow
 
 __all__ = ["ImportReport", "cli_principal", "parse_csv", "plan", "run_import"]
+from staffroom.onboarding.service.common import refused
 from staffroom.onboarding.service.invites import (
     check_daily_cap,
     mail_context,
@@ -159,7 +160,12 @@ async def run_import(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Dry run: the report. Real run: invite every `invite` row in bulk and queue the mails."""
-    rows = parse_csv(body)
+    try:
+        rows = parse_csv(body)
+    except Invalid as exc:
+        raise await refused(
+            rt, ctx, "invite.imported", exc, [], principal.org_id, actor_id=principal.user_id
+        ) from None
     report = await plan(principal, rows)
     to_invite = [
         row for row, judged in zip(rows, report, strict=True) if judged.outcome == "invite"

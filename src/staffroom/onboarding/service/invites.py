@@ -25,7 +25,7 @@ from staffroom.onboarding.schemas import (
     InvitePage,
     InvitePublic,
 )
-from staffroom.onboarding.service.common import sign_in_new_member
+from staffroom.onboarding.service.common import refused, sign_in_new_member
 from staffroom.onboarding.tables import Invite
 
 _DAY = timedelta(days=1)
@@ -311,9 +311,8 @@ async def accept(
     await rt.limiter.check(key, rule)
     try:
         row = await _by_token(rt, token)
-    except (NotFound, Gone):
-        await rt.limiter.hit(key, rule)
-        raise
+    except (NotFound, Gone) as exc:
+        raise await refused(rt, ctx, "invite.accepted", exc, [(key, rule)]) from None
     name = clean_name(display_name, "display_name")
     # The org may have restricted its domains since the invite went out.
     await domains.check_email_allowed(row["org"], row["email"])

@@ -21,7 +21,7 @@ from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 from staffroom.onboarding.schemas import AcceptedOut, SignupPublic
-from staffroom.onboarding.service.common import sign_in_new_member
+from staffroom.onboarding.service.common import refused, sign_in_new_member
 from staffroom.onboarding.service.domains import signup_binding
 from staffroom.onboarding.tables import SignupRequest
 
@@ -143,9 +143,8 @@ async def complete(
     await rt.limiter.check(key, rule)
     try:
         row = await _by_token(rt, token)
-    except (NotFound, Gone):
-        await rt.limiter.hit(key, rule)
-        raise
+    except (NotFound, Gone) as exc:
+        raise await refused(rt, ctx, "signup.completed", exc, [(key, rule)]) from None
     binding = await _binding_still_valid(row)
     name = clean_name(display_name, "display_name")
     await members.check_new_password(password, row["email"], name)
