@@ -81,6 +81,15 @@ class ResetConfirmIn(Input):
     password: NewPassword
 
 
+class EmailChangeIn(Input):
+    email: Login
+    password: Password
+
+
+class EmailConfirmIn(Input):
+    token: Token
+
+
 class PasswordChangeIn(Input):
     current_password: Password
     new_password: NewPassword

@@ -168,3 +168,16 @@ class OrgDomain(Table, tablename="org_domain"):
     allow_subdomains = Boolean(default=False)
     verified_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+
+
+class EmailChange(Table, tablename="email_change"):
+    """A requested change of a user's address; it applies when the new mailbox confirms it."""
+
+    id = UUID(primary_key=True)
+    org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, null=False, index=True)
+    new_email = Varchar(length=320)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()

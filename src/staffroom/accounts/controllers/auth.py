@@ -12,6 +12,7 @@ from staffroom.accounts.guards import ALLOW_ENROL, PUBLIC
 from staffroom.accounts.schemas import (
     DiscoverIn,
     DiscoverOut,
+    EmailConfirmIn,
     LoginIn,
     MfaChallenge,
     MfaIn,
@@ -20,7 +21,7 @@ from staffroom.accounts.schemas import (
     ResetRequestIn,
     TokenPair,
 )
-from staffroom.accounts.service import auth, sessions
+from staffroom.accounts.service import auth, email_change, sessions
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
@@ -117,6 +118,21 @@ class AuthController(Controller):
         # The work happens after the 202 is sent: no timing difference between accounts.
         task = BackgroundTask(auth.request_password_reset, rt, data.org, data.login, ctx)
         return Response(b"", status_code=HTTP_202_ACCEPTED, background=task)
+
+    @post(
+        "/email-change/confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="confirm_email_change",
+        summary="Apply an address change with the link sent to the new address",
+        responses=errors(401, 409, 422),
+    )
+    async def email_change_confirm(
+        self,
+        data: JSONBody[EmailConfirmIn],
+        rt: NamedDependency[Runtime],
+        ctx: NamedDependency[RequestContext],
+    ) -> None:
+        await email_change.confirm(rt, data.token, ctx)
 
     @post(
         "/password-reset/confirm",

@@ -7,10 +7,11 @@ import uuid
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import ALLOW_ENROL
 from staffroom.accounts.schemas import (
+    EmailChangeIn,
     MeOut,
     MePatch,
     PasswordChangeIn,
@@ -21,7 +22,7 @@ from staffroom.accounts.schemas import (
     TotpDisableIn,
     TotpSetupOut,
 )
-from staffroom.accounts.service import auth, mfa, sessions, users
+from staffroom.accounts.service import auth, email_change, mfa, sessions, users
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
@@ -71,6 +72,24 @@ class MeController(Controller):
         ctx: NamedDependency[RequestContext],
     ) -> None:
         await auth.change_password(rt, me, data.current_password, data.new_password, ctx)
+
+    @post(
+        "/email",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="request_email_change",
+        summary="Change own address: a link goes to the new one, a notice to the old one",
+        description="The address changes when the link is followed "
+        "(POST /api/v1/auth/email-change/confirm). The organisation's domain policy applies.",
+        responses=errors(401, 403, 409, 422, 429),
+    )
+    async def request_email_change(
+        self,
+        data: JSONBody[EmailChangeIn],
+        me: NamedDependency[Principal],
+        rt: NamedDependency[Runtime],
+        ctx: NamedDependency[RequestContext],
+    ) -> None:
+        await email_change.request(rt, me, data.email, data.password, ctx)
 
     @get(
         "/sessions",

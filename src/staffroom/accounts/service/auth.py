@@ -341,27 +341,37 @@ def _identity_words(user: dict[str, Any]) -> tuple[str, ...]:
     return (email, email.split("@")[0], user["username"] or "", user["display_name"])
 
 
-async def change_password(
-    rt: Runtime, principal: Principal, current: str, new: str, ctx: RequestContext
-) -> None:
-    """Change one's own password: needs the current one; ends the other sessions."""
+async def confirm_own_password(
+    rt: Runtime, principal: Principal, password: str, ctx: RequestContext, action: str
+) -> dict[str, Any]:
+    """The caller's row, once they have proven their password again (rate-limited, audited)."""
     s = rt.settings
     rule = Rule(s.login_fail_limit_account, s.login_fail_window)
-    key = f"pwchange:{principal.user_id}"
+    key = f"pwconfirm:{principal.user_id}"
     await rt.limiter.check(key, rule)
     user = await user_in_org(principal.org_id, principal.user_id)
-    if not await verify_password(rt.keys.pepper, current, user["password_hash"], s.bcrypt_rounds):
+    if not await verify_password(rt.keys.pepper, password, user["password_hash"], s.bcrypt_rounds):
         await rt.limiter.hit(key, rule)
         await audit.record(
-            "auth.password_change",
+            action,
             outcome="failure",
             ctx=ctx,
             org_id=principal.org_id,
             actor_id=principal.user_id,
             target_type="user",
             target_id=principal.user_id,
+            details={"reason": "invalid_password"},
         )
         raise Unauthorized("invalid_password", "The current password is not correct.")
+    return user
+
+
+async def change_password(
+    rt: Runtime, principal: Principal, current: str, new: str, ctx: RequestContext
+) -> None:
+    """Change one's own password: needs the current one; ends the other sessions."""
+    s = rt.settings
+    user = await confirm_own_password(rt, principal, current, ctx, "auth.password_change")
     check_policy(new, _identity_words(user))
     hashed = await hash_password(rt.keys.pepper, new, s.bcrypt_rounds)
     await User.update({User.password_hash: hashed, User.updated_at: clock.utcnow()}).where(
