@@ -21,17 +21,21 @@ migrate: install
 run: install migrate
 	$(BIN)/staffroom serve
 
-# Servers the tests start themselves: PostgreSQL 15 and Redis (installed here when missing).
+# Servers and tools the tests use: PostgreSQL 15, Redis, xmlsec1 for the pysaml2 test IdP
+# (installed here when missing).
 system-deps:
 	@missing=""; \
 	test -x /usr/lib/postgresql/15/bin/initdb || missing="$$missing postgresql-15"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v xmlsec1 >/dev/null || missing="$$missing xmlsec1"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 lint: install
+	@# python3-saml breaks when lxml and xmlsec bundle different libxml2 builds.
+	$(BIN)/python -c "import lxml.etree as e, xmlsec; assert e.LIBXML_VERSION == xmlsec.get_libxml_version()"
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy

@@ -37,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
         {
             "STAFFROOM_DNS_NAMESERVERS": _dns.address,
             "STAFFROOM_DNS_TIMEOUT": "2",
+            # A dotted host: python3-saml refuses single-label URLs such as http://testserver.
+            "STAFFROOM_PUBLIC_URL": "https://staffroom.test",
             "STAFFROOM_ENV": "test",
             "STAFFROOM_DATABASE_URL": url,
             "STAFFROOM_DATA_DIR": data_dir,

@@ -32,6 +32,8 @@ from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLE
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.settings import Settings, load_settings
+from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
+from staffroom.sso.service import login as sso_login
 
 
 @contextlib.asynccontextmanager
@@ -65,12 +67,14 @@ def create_app(settings: Settings) -> Litestar:
     runtime = Runtime.build(settings)
     members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
     members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
+    members_hooks.on_login_methods(sso_login.has_sso)
 
     return Litestar(
         route_handlers=[
             HealthController,
             *CONTROLLERS,
             *ONBOARDING_CONTROLLERS,
+            *SSO_CONTROLLERS,
         ],
         middleware=[
             RequestIdMiddleware,

@@ -12,5 +12,6 @@ APP_REGISTRY = AppRegistry(
         "staffroom.core.piccolo_app",
         "staffroom.accounts.piccolo_app",
         "staffroom.onboarding.piccolo_app",
+        "staffroom.sso.piccolo_app",
     ]
 )

@@ -82,6 +82,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     redeem_fail_limit_org: int = 200
     redeem_fail_window: int = 900
 
+    # SAML SSO. Absolute `next` targets allowed after login besides the app URL
+    # (deep links of the mobile apps); a certificate and key to sign our SAML requests.
+    sso_redirect_allowlist: tuple[str, ...] = ("staffroom://",)
+    saml_sp_cert_file: str = ""
+    saml_sp_key_file: str = ""
+    saml_max_response_bytes: int = 512 * 1024
+    sso_code_ttl: int = 60
+    # Fetching IdP metadata from private or loopback addresses (SSRF); only for tests.
+    sso_metadata_allow_private: bool = False
+
     @property
     def data_path(self) -> Path:
         """The folder for embedded data (SQLite, keys, outbox, media)."""

@@ -22,6 +22,7 @@ from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.tables import AuthSession, Group, Role
 from staffroom.core import clock
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
+from staffroom.sso.tables import IdentityProvider
 from tests.support.world import World, assert_problem, login
 
 Factory = Callable[[World, httpx.AsyncClient], Awaitable[str]]
@@ -128,6 +129,24 @@ async def _code(world: World, client: httpx.AsyncClient) -> str:
     return str(row["id"])
 
 
+async def _idp(world: World, _: httpx.AsyncClient) -> str:
+    now = clock.utcnow()
+    idp_id = uuid.uuid4()
+    await IdentityProvider.insert(
+        IdentityProvider(
+            id=idp_id,
+            org=world.acme.id,
+            name="Acme IdP",
+            entity_id=f"https://{idp_id.hex[:8]}.idp.test",
+            sso_url="https://idp.test/sso",
+            certificates=[],
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return str(idp_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
@@ -137,6 +156,7 @@ FACTORIES: dict[str, Factory] = {
     "domain_id": _domain,
     "batch_id": _batch,
     "code_id": _code,
+    "idp_id": _idp,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -145,6 +165,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "add_group_members": lambda w: {"user_ids": [str(w.globex["member"].id)]},
     "update_role": lambda w: {"name": "Hijacked", "permissions": ["audit.read"]},
     "update_domain": lambda w: {"allow_subdomains": True, "default_role": "admin"},
+    "update_idp": lambda w: {"jit": True, "default_role": "admin"},
 }
 
 

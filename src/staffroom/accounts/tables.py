@@ -33,6 +33,8 @@ class Org(Table, tablename="org"):
     invite_daily_cap = Integer(default=1000)
     # Only addresses in the org's verified domains may join or be set (signup always is).
     restrict_email_domains = Boolean(default=False)
+    # Password login only for owners marked break-glass; everyone else signs in with SSO.
+    sso_required = Boolean(default=False)
     created_at = Timestamptz()
 
 
@@ -55,6 +57,8 @@ class User(Table, tablename="app_user"):
     updated_at = Timestamptz()
     deactivated_at = Timestamptz(null=True, default=None)
     last_login_at = Timestamptz(null=True, default=None)
+    # An owner who may still sign in with a password when the org requires SSO.
+    sso_break_glass = Boolean(default=False)
 
 
 class Role(Table, tablename="custom_role"):

@@ -14,7 +14,7 @@ from staffroom.accounts.schemas import (
     SessionScope,
     TokenPair,
 )
-from staffroom.accounts.service import domains, mfa, sessions
+from staffroom.accounts.service import domains, hooks, mfa, sessions
 from staffroom.accounts.service.common import org_by_slug, user_in_org
 from staffroom.accounts.tables import OneTimeToken, Org, User
 from staffroom.core import audit, clock
@@ -85,11 +85,13 @@ async def login(
         )
         raise Unauthorized("invalid_credentials", INVALID_CREDENTIALS)
     await rt.limiter.clear(account_key)
+    # Safe to say: the caller has just proven the password.
     if not org["password_login"]:
-        # Safe to say: the caller has just proven the password.
         raise Forbidden("password_login_disabled", "This organisation signs in with SSO.")
+    if org["sso_required"] and not (user["role"] == "owner" and user["sso_break_glass"]):
+        raise Forbidden("sso_required", "This organisation signs in with single sign-on.")
     if await mfa.has_confirmed_factor(user["id"]):
-        token = await _new_one_time(rt, user, "mfa", s.mfa_token_ttl)
+        challenge = await mfa_challenge(rt, user)
         await audit.record(
             "auth.login",
             outcome="mfa_required",
@@ -99,7 +101,7 @@ async def login(
             target_type="user",
             target_id=user["id"],
         )
-        return MfaChallenge(mfa_required=True, mfa_token=token, expires_in=s.mfa_token_ttl)
+        return challenge
     scope: SessionScope = "enrol" if org["require_mfa"] else "full"
     pair = await sessions.issue(rt, user, ctx, scope=scope)
     await audit.record(
@@ -112,6 +114,13 @@ async def login(
         details={"scope": scope},
     )
     return pair
+
+
+async def mfa_challenge(rt: Runtime, user: dict[str, Any]) -> MfaChallenge:
+    """The second step a user with a confirmed factor must pass (after a password or SSO)."""
+    ttl = rt.settings.mfa_token_ttl
+    token = await _new_one_time(rt, user, "mfa", ttl)
+    return MfaChallenge(mfa_required=True, mfa_token=token, expires_in=ttl)
 
 
 async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestContext) -> TokenPair:
@@ -188,11 +197,18 @@ async def discover(email: str) -> DiscoverOut:
     address = normalize_email(email)
     org_ids = list({r["org"] for r in await domains.covering(domain_of(address))})
     orgs = await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
+    extra: dict[uuid.UUID, list[str]] = {}
+    for provider in hooks.login_method_providers:
+        for org_id, methods in (await provider(org_ids)).items():
+            extra.setdefault(org_id, []).extend(methods)
     return DiscoverOut(
         email=address,
         orgs=[
             DiscoveredOrg(
-                slug=o["slug"], name=o["name"], methods=["password"] if o["password_login"] else []
+                slug=o["slug"],
+                name=o["name"],
+                methods=(["password"] if o["password_login"] and not o["sso_required"] else [])
+                + extra.get(o["id"], []),
             )
             for o in orgs
         ],

@@ -11,6 +11,17 @@ DeactivationHook = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
 deactivation_hooks: list[DeactivationHook] = []
 
 
+# Called with org ids during discovery: single sign-on adds "saml" for orgs with an IdP.
+LoginMethods = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[str]]]]
+login_method_providers: list[LoginMethods] = []
+
+
+def on_login_methods(provider: LoginMethods) -> None:
+    """Register a provider of extra login methods once."""
+    if provider not in login_method_providers:
+        login_method_providers.append(provider)
+
+
 def on_deactivation(hook: DeactivationHook) -> None:
     """Register a hook once."""
     if hook not in deactivation_hooks:

@@ -35,12 +35,16 @@ async def issue(
     *,
     scope: SessionScope = "full",
     mfa: bool = False,
+    session_id: uuid.UUID | None = None,
 ) -> TokenPair:
-    """Start a new session for a user and return its first token pair."""
+    """Start a new session for a user and return its first token pair.
+
+    A caller that must remember the session (SSO, for Single Logout) chooses its id.
+    """
     s = rt.settings
     now = clock.utcnow()
     access, refresh = new_token(), new_token()
-    session_id = uuid.uuid4()
+    session_id = session_id or uuid.uuid4()
     await AuthSession.insert(
         AuthSession(
             id=session_id,

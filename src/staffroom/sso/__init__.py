@@ -1,0 +1,1 @@
+"""SAML single sign-on: per-org identity providers, JIT provisioning, policy, SSO doctor."""

@@ -1,0 +1,8 @@
+"""HTTP routes of single sign-on (HTTP only: every rule is in the service)."""
+
+from staffroom.sso.controllers.admin import SsoAdminController
+from staffroom.sso.controllers.browser import SamlBrowserController, SsoAuthController
+
+CONTROLLERS = [SamlBrowserController, SsoAuthController, SsoAdminController]
+
+__all__ = ["CONTROLLERS"]

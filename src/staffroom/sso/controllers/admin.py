@@ -1,0 +1,160 @@
+"""IT admins' SSO configuration and the SSO doctor (sso.manage)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from staffroom.accounts.guards import requires
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.runtime import Runtime
+from staffroom.core.web import errors
+from staffroom.sso.schemas import (
+    AttemptList,
+    IdpIn,
+    IdpList,
+    IdpOut,
+    IdpPatch,
+    MetadataUrlIn,
+    Preset,
+    SsoSettingsIn,
+    SsoSettingsOut,
+)
+from staffroom.sso.service import doctor, idps
+
+Me = NamedDependency[Principal]
+Ctx = NamedDependency[RequestContext]
+Rt = NamedDependency[Runtime]
+
+
+class SsoAdminController(Controller):
+    path = "/api/v1/sso"
+    tags = ["sso"]
+    security = [{"bearer": []}]
+    guards = [requires("sso.manage")]
+
+    @get(
+        "/saml",
+        operation_id="get_sso_settings",
+        summary="SSO enforcement, break-glass owners, our SP values and the IdPs",
+        responses=errors(401, 403),
+    )
+    async def get_settings(self, me: Me, rt: Rt) -> SsoSettingsOut:
+        return await idps.settings_of(rt, me)
+
+    @put(
+        "/saml",
+        operation_id="put_sso_settings",
+        summary="Require SSO (password login only for break-glass owners) or stop requiring it",
+        responses=errors(401, 403, 422),
+    )
+    async def put_settings(
+        self, data: JSONBody[SsoSettingsIn], me: Me, rt: Rt, ctx: Ctx
+    ) -> SsoSettingsOut:
+        return await idps.put_settings(rt, me, data, ctx)
+
+    @get(
+        "/idps",
+        operation_id="list_idps",
+        summary="The identity providers",
+        responses=errors(401, 403),
+    )
+    async def list_idps(self, me: Me, rt: Rt) -> IdpList:
+        return await idps.list_idps(rt, me)
+
+    @post(
+        "/idps",
+        status_code=HTTP_201_CREATED,
+        operation_id="create_idp",
+        summary="Add an identity provider by its fields",
+        responses=errors(401, 403, 422),
+    )
+    async def create(self, data: JSONBody[IdpIn], me: Me, rt: Rt, ctx: Ctx) -> IdpOut:
+        return await idps.create(rt, me, data, ctx)
+
+    @post(
+        "/idps/metadata",
+        status_code=HTTP_201_CREATED,
+        operation_id="create_idp_from_metadata",
+        summary="Add an identity provider from its metadata XML (request body)",
+        request_max_body_size=1024 * 1024,
+        responses=errors(401, 403, 413, 422),
+    )
+    async def create_from_metadata(
+        self,
+        body: RawBody,
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
+        name: FromQuery[Annotated[str, Parameter(min_length=1, max_length=100)]],
+        preset: FromQuery[Preset] = "generic",
+    ) -> IdpOut:
+        xml = bytes(body).decode("utf-8", "replace")
+        return await idps.create_from_metadata(rt, me, xml, name, preset, ctx)
+
+    @post(
+        "/idps/metadata-url",
+        status_code=HTTP_201_CREATED,
+        operation_id="create_idp_from_metadata_url",
+        summary="Add an identity provider from a metadata URL (fetched once, 1 MiB, 10 s)",
+        responses=errors(401, 403, 422),
+    )
+    async def create_from_url(
+        self, data: JSONBody[MetadataUrlIn], me: Me, rt: Rt, ctx: Ctx
+    ) -> IdpOut:
+        return await idps.create_from_url(rt, me, data, ctx)
+
+    @get(
+        "/idps/{idp_id:uuid}",
+        operation_id="get_idp",
+        summary="One identity provider with certificate expiry warnings",
+        responses=errors(401, 403, 404),
+    )
+    async def get_idp(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> IdpOut:
+        return await idps.get(rt, me, idp_id)
+
+    @patch(
+        "/idps/{idp_id:uuid}",
+        operation_id="update_idp",
+        summary="Change an identity provider (certificate rollover: send old and new)",
+        responses=errors(401, 403, 404, 422),
+    )
+    async def update(
+        self, idp_id: FromPath[uuid.UUID], data: JSONBody[IdpPatch], me: Me, rt: Rt, ctx: Ctx
+    ) -> IdpOut:
+        return await idps.patch(rt, me, idp_id, data, ctx)
+
+    @delete(
+        "/idps/{idp_id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="delete_idp",
+        summary="Remove an identity provider and the identities linked through it",
+        responses=errors(401, 403, 404),
+    )
+    async def remove(self, idp_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> None:
+        await idps.delete(me, idp_id, ctx)
+
+    @get(
+        "/idps/{idp_id:uuid}/attempts",
+        status_code=HTTP_200_OK,
+        operation_id="sso_doctor_attempts",
+        summary="SSO doctor: the last 50 attempts with reasons, received vs expected attributes",
+        responses=errors(401, 403, 404),
+    )
+    async def attempts(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> AttemptList:
+        await idps.get(rt, me, idp_id)
+        return await doctor.attempts(me, idp_id)
+
+    @get(
+        "/attempts/unknown-issuer",
+        operation_id="sso_doctor_unknown_issuer",
+        summary="SSO doctor: attempts whose issuer matched no identity provider",
+        responses=errors(401, 403),
+    )
+    async def unknown(self, me: Me) -> AttemptList:
+        return await doctor.attempts(me, None)

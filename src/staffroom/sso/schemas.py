@@ -1,0 +1,154 @@
+"""Request and response bodies of single sign-on (msgspec Structs)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from staffroom.accounts.schemas import Input
+
+Preset = Literal["generic", "entra", "okta", "google", "keycloak", "adfs"]
+Url = Annotated[str, Meta(min_length=1, max_length=1000)]
+Field = Literal["email", "given_name", "surname", "display_name", "groups", "employee_id"]
+AttributeMap = Annotated[
+    dict[Field, Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=10)]],
+    Meta(max_length=6),
+]
+Certificates = Annotated[list[Annotated[str, Meta(max_length=20_000)]], Meta(max_length=5)]
+Domains = Annotated[list[Annotated[str, Meta(max_length=253)]], Meta(max_length=50)]
+
+
+class GroupRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What an IdP group value means: keep people out, let them in, or map them."""
+
+    value: Annotated[str, Meta(min_length=1, max_length=300)]
+    # deny: refuse login; allow: only people matching an allow rule may log in;
+    # map: add to group_id and/or give role
+    effect: Literal["allow", "deny", "map"] = "map"
+    group_id: uuid.UUID | None = None
+    role: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+
+
+Rules = Annotated[list[GroupRule], Meta(max_length=200)]
+
+
+class IdpIn(Input):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    entity_id: Url
+    sso_url: Url
+    certificates: Certificates
+    slo_url: Annotated[str, Meta(max_length=1000)] = ""
+    signs_messages: bool = True
+    idp_initiated: bool = False
+    jit: bool = False
+    default_role: Annotated[str, Meta(min_length=1, max_length=64)] = "member"
+    preset: Preset = "generic"
+    attribute_map: AttributeMap = {}
+    group_rules: Rules = []
+    enforces_mfa: bool = False
+    email_domains: Domains = []
+    enabled: bool = True
+
+
+class IdpPatch(Input):
+    name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    entity_id: Url | UnsetType = UNSET
+    sso_url: Url | UnsetType = UNSET
+    slo_url: Annotated[str, Meta(max_length=1000)] | UnsetType = UNSET
+    certificates: Certificates | UnsetType = UNSET
+    signs_messages: bool | UnsetType = UNSET
+    idp_initiated: bool | UnsetType = UNSET
+    jit: bool | UnsetType = UNSET
+    default_role: Annotated[str, Meta(min_length=1, max_length=64)] | UnsetType = UNSET
+    preset: Preset | UnsetType = UNSET
+    attribute_map: AttributeMap | UnsetType = UNSET
+    group_rules: Rules | UnsetType = UNSET
+    enforces_mfa: bool | UnsetType = UNSET
+    email_domains: Domains | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+class MetadataUrlIn(Input):
+    url: Url
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    preset: Preset = "generic"
+
+
+class CertificateOut(msgspec.Struct, kw_only=True):
+    subject: str
+    not_after: datetime
+    days_left: int
+    warning: str | None
+
+
+class IdpOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    entity_id: str
+    sso_url: str
+    slo_url: str
+    certificates: list[CertificateOut]
+    signs_messages: bool
+    idp_initiated: bool
+    jit: bool
+    default_role: str
+    preset: str
+    attribute_map: dict[str, list[str]]
+    effective_attribute_map: dict[str, list[str]]
+    group_rules: list[GroupRule]
+    enforces_mfa: bool
+    email_domains: list[str]
+    enabled: bool
+    sp_entity_id: str
+    sp_acs_url: str
+    sp_metadata_url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class IdpList(msgspec.Struct):
+    items: list[IdpOut]
+
+
+class SsoSettingsOut(msgspec.Struct, kw_only=True):
+    sso_required: bool
+    break_glass_user_ids: list[uuid.UUID]
+    sp_entity_id: str
+    sp_acs_url: str
+    sp_metadata_url: str
+    idps: list[IdpOut]
+
+
+class SsoSettingsIn(Input):
+    sso_required: bool
+    # Owners who may still sign in with a password while SSO is required.
+    break_glass_user_ids: Annotated[list[uuid.UUID], Meta(max_length=10)] = []
+
+
+class AttemptOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    created_at: datetime
+    outcome: str
+    reason: str
+    detail: str
+    skew_seconds: int | None
+    name_id: str
+    user_id: uuid.UUID | None
+    attributes: dict[str, list[str]]
+    expected: dict[str, list[str]]
+
+
+class AttemptList(msgspec.Struct):
+    items: list[AttemptOut]
+
+
+class ExchangeIn(Input):
+    code: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class RedirectOut(msgspec.Struct):
+    redirect_url: str

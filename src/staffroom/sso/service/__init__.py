@@ -1,0 +1,1 @@
+"""All business rules of single sign-on; never imports Litestar."""

@@ -1,0 +1,373 @@
+"""Identity providers of an org: configure by fields, metadata XML or metadata URL."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+from cryptography import x509
+from msgspec import UNSET
+
+from staffroom.accounts.service.common import org_row, require_org
+from staffroom.accounts.service.users import assert_can_grant, check_groups
+from staffroom.accounts.tables import Org, User
+from staffroom.core import audit, clock
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.errors import Forbidden, Invalid, NotFound
+from staffroom.core.runtime import Runtime
+from staffroom.sso import saml
+from staffroom.sso.presets import mapping_for
+from staffroom.sso.schemas import (
+    CertificateOut,
+    GroupRule,
+    IdpIn,
+    IdpList,
+    IdpOut,
+    IdpPatch,
+    MetadataUrlIn,
+    SsoSettingsIn,
+    SsoSettingsOut,
+)
+from staffroom.sso.tables import IdentityProvider
+
+CERT_WARNING_DAYS = 30
+METADATA_MAX_BYTES = 1024 * 1024
+
+
+def sp_config(rt: Runtime, org_slug: str) -> saml.SpConfig:
+    """Our SP for one org, from the configured public URL (never the Host header)."""
+    s = rt.settings
+    cert = Path(s.saml_sp_cert_file).read_text() if s.saml_sp_cert_file else ""
+    key = Path(s.saml_sp_key_file).read_text() if s.saml_sp_key_file else ""
+    return saml.SpConfig(
+        base_url=f"{s.public_url.rstrip('/')}/sso/{org_slug}/saml", cert_pem=cert, key_pem=key
+    )
+
+
+def idp_config(row: dict[str, Any]) -> saml.IdpConfig:
+    """An IdP row as the SAML adapter needs it."""
+    return saml.IdpConfig(
+        entity_id=row["entity_id"],
+        sso_url=row["sso_url"],
+        slo_url=row["slo_url"],
+        certificates=tuple(row["certificates"]),
+        signs_messages=row["signs_messages"],
+    )
+
+
+def _certificate_out(pem: str) -> CertificateOut:
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    days = (cert.not_valid_after_utc - clock.utcnow()).days
+    warning = None
+    if days < 0:
+        warning = "expired: sign-ins signed with it fail"
+    elif days <= CERT_WARNING_DAYS:
+        warning = f"expires in {days} days: add the IdP's next certificate now"
+    return CertificateOut(
+        subject=cert.subject.rfc4514_string(),
+        not_after=cert.not_valid_after_utc,
+        days_left=days,
+        warning=warning,
+    )
+
+
+def idp_out(rt: Runtime, org_slug: str, row: dict[str, Any]) -> IdpOut:
+    """The admin's view of an IdP, with our SP's values to paste into the IdP."""
+    sp = sp_config(rt, org_slug)
+    return IdpOut(
+        id=row["id"],
+        name=row["name"],
+        entity_id=row["entity_id"],
+        sso_url=row["sso_url"],
+        slo_url=row["slo_url"],
+        certificates=[_certificate_out(p) for p in row["certificates"]],
+        signs_messages=row["signs_messages"],
+        idp_initiated=row["idp_initiated"],
+        jit=row["jit"],
+        default_role=row["default_role"],
+        preset=row["preset"],
+        attribute_map=row["attribute_map"],
+        effective_attribute_map=mapping_for(row["preset"], row["attribute_map"]),
+        group_rules=[msgspec.convert(r, GroupRule) for r in row["group_rules"]],
+        enforces_mfa=row["enforces_mfa"],
+        email_domains=row["email_domains"],
+        enabled=row["enabled"],
+        sp_entity_id=sp.entity_id,
+        sp_acs_url=sp.acs_url,
+        sp_metadata_url=sp.entity_id,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _check_url(url: str, field: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise Invalid(f"invalid_{field}", f"The {field.replace('_', ' ')} must be an http(s) URL.")
+    return url.strip()
+
+
+async def _validated(principal: Principal, values: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise the fields being set; raises a 4xx for anything wrong."""
+    out = dict(values)
+    for field in ("sso_url", "slo_url"):
+        if out.get(field):
+            out[field] = _check_url(out[field], field)
+    if "entity_id" in out:
+        out["entity_id"] = out["entity_id"].strip()
+        if not out["entity_id"]:
+            raise Invalid("invalid_entity_id", "The IdP entity id must not be blank.")
+    if "certificates" in out:
+        if not out["certificates"]:
+            raise Invalid("certificate_required", "Give the IdP's signing certificate.")
+        try:
+            out["certificates"] = [saml.normalize_certificate(c)[0] for c in out["certificates"]]
+        except saml.Rejected as exc:
+            raise Invalid("bad_certificate", exc.detail) from exc
+    if "default_role" in out:
+        await assert_can_grant(principal, out["default_role"])
+    if "group_rules" in out:
+        rules = [
+            msgspec.to_builtins(r) if isinstance(r, GroupRule) else r for r in out["group_rules"]
+        ]
+        await check_groups(
+            principal.org_id, [uuid.UUID(str(r["group_id"])) for r in rules if r.get("group_id")]
+        )
+        for role in {r["role"] for r in rules if r.get("role")}:
+            await assert_can_grant(principal, role)
+        out["group_rules"] = rules
+    if "email_domains" in out:
+        out["email_domains"] = sorted(
+            {d.strip().lower().rstrip(".") for d in out["email_domains"] if d.strip()}
+        )
+    return out
+
+
+async def _own(principal: Principal, idp_id: uuid.UUID) -> dict[str, Any]:
+    row = (
+        await IdentityProvider.select()
+        .where((IdentityProvider.id == idp_id) & (IdentityProvider.org == principal.org_id))
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        raise NotFound("idp_not_found", "No such identity provider.")
+    return row
+
+
+async def _slug(principal: Principal) -> str:
+    return str((await org_row(principal.org_id))["slug"])
+
+
+async def create(rt: Runtime, principal: Principal, data: IdpIn, ctx: RequestContext) -> IdpOut:
+    """Add an IdP to the org."""
+    values = await _validated(principal, msgspec.to_builtins(data))
+    now = clock.utcnow()
+    row = IdentityProvider(id=uuid.uuid4(), org=principal.org_id, created_at=now, updated_at=now)
+    for key, value in values.items():
+        setattr(row, key, value)
+    await IdentityProvider.insert(row)
+    await _audit(principal, ctx, "sso.idp_created", row.id, {"entity_id": values["entity_id"]})
+    return await get(rt, principal, row.id)
+
+
+async def create_from_metadata(
+    rt: Runtime, principal: Principal, xml: str, name: str, preset: str, ctx: RequestContext
+) -> IdpOut:
+    """Add an IdP from its metadata XML (entity id, SSO/SLO URLs, certificates)."""
+    try:
+        parsed = await asyncio.to_thread(saml.parse_idp_metadata, xml)
+    except saml.Rejected as exc:
+        raise Invalid("invalid_metadata", exc.detail) from exc
+    if not parsed["entity_id"] or not parsed["sso_url"] or not parsed["certificates"]:
+        raise Invalid(
+            "invalid_metadata",
+            "The metadata needs an entity id, a Redirect SSO URL and a signing certificate.",
+        )
+    data = msgspec.convert({**parsed, "name": name, "preset": preset}, IdpIn)
+    return await create(rt, principal, data, ctx)
+
+
+def _public_address(host: str, port: int) -> None:
+    """Refuse hosts that resolve to private, loopback or link-local addresses (SSRF)."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise Invalid("metadata_unreachable", f"The host {host} cannot be resolved.") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise Forbidden("metadata_private_address", "Metadata URLs must be public.")
+
+
+async def fetch_metadata(rt: Runtime, url: str) -> str:
+    """GET IdP metadata: public address, 10 s, 1 MiB at most."""
+    url = _check_url(url, "metadata_url")
+    parts = urlsplit(url)
+    if not rt.settings.sso_metadata_allow_private:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        await asyncio.to_thread(_public_address, parts.hostname or "", port)
+    try:
+        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
+            async with client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise Invalid(
+                        "metadata_unreachable", f"The metadata URL answered {response.status_code}."
+                    )
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body.extend(chunk)
+                    if len(body) > METADATA_MAX_BYTES:
+                        raise Invalid("metadata_too_large", "The metadata is over 1 MiB.")
+    except httpx.HTTPError as exc:
+        raise Invalid("metadata_unreachable", "The metadata URL could not be fetched.") from exc
+    return body.decode("utf-8", "replace")
+
+
+async def create_from_url(
+    rt: Runtime, principal: Principal, data: MetadataUrlIn, ctx: RequestContext
+) -> IdpOut:
+    """Add an IdP from a metadata URL."""
+    xml = await fetch_metadata(rt, data.url)
+    return await create_from_metadata(rt, principal, xml, data.name, data.preset, ctx)
+
+
+async def get(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> IdpOut:
+    """One IdP of the caller's org."""
+    return idp_out(rt, await _slug(principal), await _own(principal, idp_id))
+
+
+async def list_idps(rt: Runtime, principal: Principal) -> IdpList:
+    """The org's IdPs."""
+    slug = await _slug(principal)
+    rows = (
+        await IdentityProvider.select()
+        .where(IdentityProvider.org == principal.org_id)
+        .order_by(IdentityProvider.created_at)
+        .output(load_json=True)
+    )
+    return IdpList(items=[idp_out(rt, slug, r) for r in rows])
+
+
+async def patch(
+    rt: Runtime, principal: Principal, idp_id: uuid.UUID, data: IdpPatch, ctx: RequestContext
+) -> IdpOut:
+    """Change an IdP; certificate rollover is a PATCH with both old and new certificates."""
+    await _own(principal, idp_id)
+    raw = {
+        f: msgspec.to_builtins(getattr(data, f))
+        for f in data.__struct_fields__
+        if getattr(data, f) is not UNSET
+    }
+    values = await _validated(principal, raw)
+    if values:
+        columns: dict[Any, Any] = {getattr(IdentityProvider, k): v for k, v in values.items()}
+        columns[IdentityProvider.updated_at] = clock.utcnow()
+        await IdentityProvider.update(columns).where(IdentityProvider.id == idp_id)
+        await _audit(principal, ctx, "sso.idp_changed", idp_id, {"fields": sorted(values)})
+    return await get(rt, principal, idp_id)
+
+
+async def delete(principal: Principal, idp_id: uuid.UUID, ctx: RequestContext) -> None:
+    """Remove an IdP and the identities linked through it."""
+    await _own(principal, idp_id)
+    await IdentityProvider.delete().where(IdentityProvider.id == idp_id)
+    await _audit(principal, ctx, "sso.idp_deleted", idp_id, {})
+
+
+async def settings_of(rt: Runtime, principal: Principal) -> SsoSettingsOut:
+    """The org's SSO enforcement and its IdPs."""
+    org = await org_row(principal.org_id)
+    sp = sp_config(rt, org["slug"])
+    glass = await User.select(User.id).where(
+        (User.org == principal.org_id) & (User.sso_break_glass == True)  # noqa: E712
+    )
+    return SsoSettingsOut(
+        sso_required=org["sso_required"],
+        break_glass_user_ids=[g["id"] for g in glass],
+        sp_entity_id=sp.entity_id,
+        sp_acs_url=sp.acs_url,
+        sp_metadata_url=sp.entity_id,
+        idps=(await list_idps(rt, principal)).items,
+    )
+
+
+async def put_settings(
+    rt: Runtime, principal: Principal, data: SsoSettingsIn, ctx: RequestContext
+) -> SsoSettingsOut:
+    """Require SSO (password login only for break-glass owners), or stop requiring it."""
+    glass = set(data.break_glass_user_ids)
+    owners = {
+        u["id"]
+        for u in await User.select(User.id).where(
+            (User.org == principal.org_id) & (User.role == "owner") & (User.status == "active")
+        )
+    }
+    if not glass <= owners:
+        raise Invalid("break_glass_not_owner", "Only active owners can be break-glass accounts.")
+    if data.sso_required:
+        enabled = await IdentityProvider.exists().where(
+            (IdentityProvider.org == principal.org_id) & (IdentityProvider.enabled == True)  # noqa: E712
+        )
+        if not enabled:
+            raise Invalid("no_idp", "Add and enable an identity provider before requiring SSO.")
+        if not glass:
+            raise Invalid("break_glass_required", "Keep at least one break-glass owner.")
+    async with Org._meta.db.transaction():
+        await Org.update({Org.sso_required: data.sso_required}).where(Org.id == principal.org_id)
+        await User.update({User.sso_break_glass: False}).where(User.org == principal.org_id)
+        if glass:
+            await User.update({User.sso_break_glass: True}).where(
+                (User.org == principal.org_id) & User.id.is_in(list(glass))
+            )
+    await audit.record(
+        "sso.settings_changed",
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="org",
+        target_id=principal.org_id,
+        details={"sso_required": data.sso_required, "break_glass": len(glass)},
+    )
+    return await settings_of(rt, principal)
+
+
+async def enabled_idps(org_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The org's enabled IdPs, oldest first."""
+    return list(
+        await IdentityProvider.select()
+        .where((IdentityProvider.org == org_id) & (IdentityProvider.enabled == True))  # noqa: E712
+        .order_by(IdentityProvider.created_at)
+        .output(load_json=True)
+    )
+
+
+async def org_and_idps(org_slug: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The org of an SSO URL and its enabled IdPs (404 if the org does not exist)."""
+    org = await require_org(org_slug)
+    return org, await enabled_idps(org["id"])
+
+
+async def _audit(
+    principal: Principal,
+    ctx: RequestContext,
+    action: str,
+    idp_id: uuid.UUID,
+    details: dict[str, Any],
+) -> None:
+    await audit.record(
+        action,
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="idp",
+        target_id=idp_id,
+        details=details,
+    )
