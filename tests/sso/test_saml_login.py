@@ -157,6 +157,7 @@ async def test_next_is_a_relative_path_or_an_allow_listed_deep_link(
         "javascript:alert(1)",
         "staffroom:evil",
         "/ok\r\nLocation: https://evil.example",
+        "staffroom://feed#https://evil.example",
     ):
         r = await client.get("/sso/acme/saml/login", params={"next": bad})
         assert_problem(r, 422, "invalid_next")
@@ -252,3 +253,51 @@ async def test_sp_metadata_comes_from_the_public_url_not_the_host(client, world:
     assert 'entityID="https://staffroom.test/sso/acme/saml/metadata"' in r.text
     assert "https://staffroom.test/sso/acme/saml/acs" in r.text and "evil" not in r.text
     assert_problem(await client.get("/sso/nope/saml/metadata"), 404)
+
+
+async def test_jit_respects_the_org_email_domain_policy(
+    client, world: World, idp, dns_zone
+) -> None:
+    from tests.onboarding.test_domains import bind
+
+    await configure(client, idp, jit=True)
+    h = await admin(client)
+    await bind(client, h, dns_zone)
+    await client.patch("/api/v1/org", json={"restrict_email_domains": True}, headers=h)
+    r = await browser_login(client, idp, name_id="x-1", email="someone@gmail.com")
+    assert r.headers["location"].endswith("#reason=domain_policy")
+    r = await exchange(client, await browser_login(client, idp, name_id="x-2"))
+    me = (await client.get("/api/v1/me", headers=auth(r.json()))).json()
+    assert me["email"] == "jane@acme.example" and me["email_verified"] is True
+
+
+async def test_groups_and_role_follow_the_idp_at_every_login(client, world: World, idp) -> None:
+    h = await admin(client)
+    hr = (await client.post("/api/v1/groups", json={"name": "HR"}, headers=h)).json()
+    manual = (await client.post("/api/v1/groups", json={"name": "Choir"}, headers=h)).json()
+    await configure(
+        client,
+        idp,
+        jit=True,
+        group_rules=[{"value": "hr", "group_id": hr["id"], "role": "hr_admin"}],
+    )
+    r = await exchange(client, await browser_login(client, idp, groups=("hr",)))
+    me = (await client.get("/api/v1/me", headers=auth(r.json()))).json()
+    assert me["role"] == "hr_admin" and me["group_ids"] == [hr["id"]]
+    # Groups not named by any rule are the admin's: SSO leaves them alone.
+    await client.patch(
+        f"/api/v1/users/{me['id']}", json={"group_ids": [hr["id"], manual["id"]]}, headers=h
+    )
+    r = await exchange(client, await browser_login(client, idp, groups=("staff",)))
+    me = (await client.get("/api/v1/me", headers=auth(r.json()))).json()
+    assert me["group_ids"] == [manual["id"]]
+
+
+async def test_the_doctor_keeps_the_last_fifty_attempts(client, world: World, idp) -> None:
+    row = await configure(client, idp, jit=False)
+    for _ in range(53):
+        await browser_login(client, idp)
+    r = await client.get(f"/api/v1/sso/idps/{row['id']}/attempts", headers=await admin(client))
+    items = r.json()["items"]
+    assert len(items) == 50 and {i["reason"] for i in items} == {"unknown_user"}
+    assert await SsoAttempt.count() == 50

@@ -142,8 +142,13 @@ class TestIdp:
         root = etree.fromstring(xml)
         if sign_assertion:
             assertion = root.find("{urn:oasis:names:tc:SAML:2.0:assertion}Assertion")
+            # Signed as a document of its own: add_sign looks for //saml:Issuer from the root.
             signed = OneLogin_Saml2_Utils.add_sign(
-                assertion, self.key, self.cert, sign_algorithm=SHA256, digest_algorithm=DIGEST256
+                etree.tostring(assertion),
+                self.key,
+                self.cert,
+                sign_algorithm=SHA256,
+                digest_algorithm=DIGEST256,
             )
             root.replace(assertion, etree.fromstring(signed))
         out = etree.tostring(root)

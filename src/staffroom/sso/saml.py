@@ -186,11 +186,11 @@ def request_data(
 ) -> dict[str, Any]:
     """The request as python3-saml sees it, rebuilt from our public URL (never the Host)."""
     parts = urlsplit(url)
-    https = parts.scheme == "https"
+    host = parts.hostname or ""
     return {
-        "https": "on" if https else "off",
-        "http_host": parts.hostname or "",
-        "server_port": str(parts.port or (443 if https else 80)),
+        "https": "on" if parts.scheme == "https" else "off",
+        # A non-default port belongs in http_host (python3-saml deprecates server_port).
+        "http_host": f"{host}:{parts.port}" if parts.port else host,
         "script_name": parts.path,
         "get_data": get or {},
         "post_data": post or {},
@@ -252,6 +252,9 @@ def open_envelope(saml_response: str, max_bytes: int) -> Envelope:
     issuers += [i.text or "" for i in root.iterfind("saml:Assertion/saml:Issuer", NS)]
     if not issuers:
         raise Rejected("issuer", "The response names no Issuer.")
+    if not root.get("Destination"):
+        # python3-saml only compares a Destination that is there; a signed response needs one.
+        raise Rejected("destination", "The response has no Destination.")
     conditions = root.find("saml:Assertion/saml:Conditions", NS)
     return Envelope(
         xml=xml,
@@ -292,6 +295,9 @@ def validate_response(
     except (OneLogin_Saml2_Error, ValueError, etree.Error, Exception) as exc:
         # python3-saml raises assorted errors for malformed or hostile XML.
         raise Rejected("invalid_response", str(exc)[:300]) from exc
+    if sp.entity_id not in response.get_audiences():
+        # python3-saml accepts an assertion with no AudienceRestriction at all; we do not.
+        raise Rejected("audience", "The assertion is not restricted to this service provider.")
     not_after = response.get_assertion_not_on_or_after()
     return Assertion(
         name_id=str(response.get_nameid() or ""),

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import socket
 import uuid
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,11 +42,18 @@ CERT_WARNING_DAYS = 30
 METADATA_MAX_BYTES = 1024 * 1024
 
 
+@cache
+def _sp_keys(cert_file: str, key_file: str) -> tuple[str, str]:
+    # Read once per process: the files change only with a restart.
+    cert = Path(cert_file).read_text() if cert_file else ""
+    key = Path(key_file).read_text() if key_file else ""
+    return cert, key
+
+
 def sp_config(rt: Runtime, org_slug: str) -> saml.SpConfig:
     """Our SP for one org, from the configured public URL (never the Host header)."""
     s = rt.settings
-    cert = Path(s.saml_sp_cert_file).read_text() if s.saml_sp_cert_file else ""
-    key = Path(s.saml_sp_key_file).read_text() if s.saml_sp_key_file else ""
+    cert, key = _sp_keys(s.saml_sp_cert_file, s.saml_sp_key_file)
     return saml.SpConfig(
         base_url=f"{s.public_url.rstrip('/')}/sso/{org_slug}/saml", cert_pem=cert, key_pem=key
     )

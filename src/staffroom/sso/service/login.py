@@ -51,7 +51,8 @@ def safe_next(rt: Runtime, next_url: str | None) -> str:
     if next_url.startswith("/") and not next_url.startswith("//"):
         return next_url
     allowed = [rt.settings.effective_app_url + "/", *rt.settings.sso_redirect_allowlist]
-    if any(next_url.startswith(prefix) for prefix in allowed if prefix):
+    # The one-time code is added as the fragment, so the target must not have one.
+    if "#" not in next_url and any(next_url.startswith(p) for p in allowed if p):
         return next_url
     raise Invalid("invalid_next", "This return address is not allowed.")
 
