@@ -294,10 +294,20 @@ async def test_groups_and_role_follow_the_idp_at_every_login(client, world: Worl
 
 
 async def test_the_doctor_keeps_the_last_fifty_attempts(client, world: World, idp) -> None:
+    from staffroom.sso.service import doctor
+    from staffroom.sso.tables import IdentityProvider
+
     row = await configure(client, idp, jit=False)
-    for _ in range(53):
-        await browser_login(client, idp)
+    stored = (
+        await IdentityProvider.select()
+        .where(IdentityProvider.id == row["id"])
+        .output(load_json=True)
+    )
+    for _ in range(52):
+        await doctor.record(world.acme.id, stored[0], outcome="failure", reason="older")
+    await browser_login(client, idp)  # one real attempt, the newest
     r = await client.get(f"/api/v1/sso/idps/{row['id']}/attempts", headers=await admin(client))
     items = r.json()["items"]
-    assert len(items) == 50 and {i["reason"] for i in items} == {"unknown_user"}
+    assert len(items) == 50 and items[0]["reason"] == "unknown_user"
+    assert {i["reason"] for i in items[1:]} == {"older"}
     assert await SsoAttempt.count() == 50
