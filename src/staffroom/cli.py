@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import ssl
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from staffroom.settings import load_settings
 
 console = Console(stderr=True)
+T = TypeVar("T")
 
 
 @click.group()
@@ -127,6 +131,24 @@ def org_create(slug: str, name: str, owner_email: str, owner_name: str | None) -
     click.echo(link)
 
 
+def _with_progress(run: Callable[[Progress], Coroutine[Any, Any, T]]) -> T:
+    """Run a long job under a progress bar; a domain error ends the command with exit 2."""
+    from staffroom.core.errors import DomainError
+
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console) as progress:
+            return asyncio.run(run(progress))
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
+        sys.exit(2)
+
+
 @main.group()
 def invite() -> None:
     """Email invitations."""
@@ -141,11 +163,9 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
 
     Runs with the powers of the organisation's first active owner; audited as such.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
     from rich.table import Table
 
     from staffroom.core.context import RequestContext
-    from staffroom.core.errors import DomainError
     from staffroom.core.runtime import Runtime
     from staffroom.onboarding.service import importer
 
@@ -168,18 +188,7 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
         finally:
             await rt.close()
 
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    try:
-        with Progress(*columns, console=console) as progress:
-            report = asyncio.run(run(progress))
-    except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
-        sys.exit(2)
+    report = _with_progress(run)
     table = Table(title="dry run: nothing changed" if dry_run else "import done")
     table.add_column("outcome")
     table.add_column("rows", justify="right")
@@ -235,10 +244,8 @@ def codes_create(
     Runs with the powers of the organisation's first active owner; audited as such.
     """
     import msgspec
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from staffroom.core.context import RequestContext
-    from staffroom.core.errors import DomainError
     from staffroom.core.runtime import Runtime
     from staffroom.onboarding.schemas import CodeBatchIn
     from staffroom.onboarding.service import codes as code_service
@@ -281,18 +288,7 @@ def codes_create(
         finally:
             await rt.close()
 
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    try:
-        with Progress(*columns, console=console) as progress:
-            delivery = asyncio.run(run(progress))
-    except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
-        sys.exit(2)
+    delivery = _with_progress(run)
     body = delivery.file if delivery.file is not None else msgspec.json.encode(delivery.created)
     out.write_bytes(body)
     out.chmod(0o600)

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from staffroom.accounts.service import sessions
+from staffroom.accounts.service import auth, sessions
 from staffroom.accounts.service.common import org_row
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
@@ -27,16 +27,7 @@ async def sp_logout(rt: Runtime, principal: Principal, ctx: RequestContext) -> R
         link = (
             await SsoSession.select().where(SsoSession.auth_session == principal.session_id).first()
         )
-        await sessions.revoke(principal.session_id, "logout")
-    await audit.record(
-        "auth.logout",
-        ctx=ctx,
-        org_id=principal.org_id,
-        actor_id=principal.user_id,
-        target_type="session",
-        target_id=principal.session_id,
-        details={"sso": link is not None},
-    )
+    await auth.logout(principal, ctx)
     if link is None:
         return RedirectOut(redirect_url="")
     idp = (
