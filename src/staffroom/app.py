@@ -27,6 +27,7 @@ from staffroom.core.web import (
     provide_context,
     provide_runtime,
 )
+from staffroom.feeds.controllers import ChannelsController, FeedController
 from staffroom.health import HealthController
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
@@ -75,6 +76,8 @@ def create_app(settings: Settings) -> Litestar:
             *CONTROLLERS,
             *ONBOARDING_CONTROLLERS,
             *SSO_CONTROLLERS,
+            ChannelsController,
+            FeedController,
         ],
         middleware=[
             RequestIdMiddleware,

@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "staffroom.accounts.piccolo_app",
         "staffroom.onboarding.piccolo_app",
         "staffroom.sso.piccolo_app",
+        "staffroom.feeds.piccolo_app",
     ]
 )

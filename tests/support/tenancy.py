@@ -21,6 +21,7 @@ from piccolo.conf.apps import Finder
 from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.tables import AuthSession, Group, Role
 from staffroom.core import clock
+from staffroom.feeds.tables import Channel, Comment, Post
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
 from staffroom.sso.tables import IdentityProvider
 from tests.support.world import World, assert_problem, login
@@ -147,6 +148,49 @@ async def _idp(world: World, _: httpx.AsyncClient) -> str:
     return str(idp_id)
 
 
+async def _channel(world: World, _: httpx.AsyncClient) -> str:
+    channel_id = uuid.uuid4()
+    await Channel.insert(
+        Channel(id=channel_id, org=world.acme.id, name="News", created_at=clock.utcnow())
+    )
+    return str(channel_id)
+
+
+async def _post(world: World, client: httpx.AsyncClient) -> str:
+    now = clock.utcnow()
+    post_id = uuid.uuid4()
+    await Post.insert(
+        Post(
+            id=post_id,
+            org=world.acme.id,
+            channel=uuid.UUID(await _channel(world, client)),
+            author=world.acme["editor"].id,
+            title="Hello",
+            body_md="Hi",
+            body_html="<p>Hi</p>",
+            publish_at=now,
+            requires_ack=True,
+            created_at=now,
+        )
+    )
+    return str(post_id)
+
+
+async def _comment(world: World, client: httpx.AsyncClient) -> str:
+    comment_id = uuid.uuid4()
+    await Comment.insert(
+        Comment(
+            id=comment_id,
+            org=world.acme.id,
+            post=uuid.UUID(await _post(world, client)),
+            author=world.acme["member"].id,
+            body="Nice",
+            created_at=clock.utcnow(),
+        )
+    )
+    return str(comment_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
@@ -157,6 +201,9 @@ FACTORIES: dict[str, Factory] = {
     "batch_id": _batch,
     "code_id": _code,
     "idp_id": _idp,
+    "channel_id": _channel,
+    "post_id": _post,
+    "comment_id": _comment,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -166,7 +213,17 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "update_role": lambda w: {"name": "Hijacked", "permissions": ["audit.read"]},
     "update_domain": lambda w: {"allow_subdomains": True, "default_role": "admin"},
     "update_idp": lambda w: {"jit": True, "default_role": "admin"},
+    "update_channel": lambda w: {"name": "Hijacked"},
+    "create_post": lambda w: {"title": "Spam", "body": "spam"},
+    "update_post": lambda w: {"title": "Hijacked"},
+    "add_comment": lambda w: {"body": "spam"},
+    "edit_comment": lambda w: {"body": "Hijacked"},
+    "add_reaction": lambda w: {"emoji": "👍"},
 }
+
+
+# Query parameters a route needs to reach its tenancy check.
+QUERIES: dict[str, dict[str, str]] = {"remove_reaction": {"emoji": "👍"}}
 
 
 async def org_snapshot(org_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
@@ -212,7 +269,8 @@ async def assert_other_org_gets_404(app: Litestar, client: httpx.AsyncClient, wo
         path = _PARAM.sub(lambda m, v=values: v[m.group(1)], template)
         body = BODIES.get(str(operation_id), lambda w: None)(world)
         before = await org_snapshot(world.acme.id)
-        r = await client.request(method, path, headers=headers, json=body)
+        params = QUERIES.get(str(operation_id))
+        r = await client.request(method, path, headers=headers, json=body, params=params)
         assert_problem(r, 404)
         assert await org_snapshot(world.acme.id) == before, f"{method} {template} changed org A"
         checked += 1

@@ -1,0 +1,1 @@
+"""Feeds: channels with audiences, posts, comments, reactions, reads and acknowledgements."""

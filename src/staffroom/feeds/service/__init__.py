@@ -1,0 +1,1 @@
+"""All business rules of feeds; never imports Litestar."""

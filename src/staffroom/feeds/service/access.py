@@ -1,0 +1,115 @@
+"""Who sees what: channel audiences and post visibility, always scoped by org.
+
+Outside a channel's audience its posts do not exist: every route answers 404, as for
+another org's objects. Moderators (feeds.manage) see every channel of their org.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from staffroom.accounts.tables import GroupMember, User
+from staffroom.core import clock
+from staffroom.core.context import Principal
+from staffroom.core.errors import NotFound
+from staffroom.feeds.tables import Channel, ChannelGroup, Post
+
+NO_POST = "No such post."
+
+
+async def user_groups(principal: Principal) -> list[uuid.UUID]:
+    """The caller's groups."""
+    rows = await GroupMember.select(GroupMember.group).where(
+        (GroupMember.user == principal.user_id) & (GroupMember.org == principal.org_id)
+    )
+    return [r["group"] for r in rows]
+
+
+async def visible_channel_ids(principal: Principal) -> list[uuid.UUID]:
+    """Channels whose posts the caller may read."""
+    live = (Channel.org == principal.org_id) & Channel.archived_at.is_null()
+    if principal.can("feeds.manage"):
+        rows = await Channel.select(Channel.id).where(live)
+        return [r["id"] for r in rows]
+    groups = await user_groups(principal)
+    everyone = await Channel.select(Channel.id).where(live & (Channel.audience == "everyone"))
+    ids = {r["id"] for r in everyone}
+    if groups:
+        grouped = await ChannelGroup.select(ChannelGroup.channel).where(
+            (ChannelGroup.org == principal.org_id)
+            & (ChannelGroup.role == "audience")
+            & ChannelGroup.group.is_in(groups)
+            & ChannelGroup.channel.archived_at.is_null()
+        )
+        ids |= {r["channel"] for r in grouped}
+    return sorted(ids)
+
+
+async def channel_for_reader(principal: Principal, channel_id: uuid.UUID) -> dict[str, Any]:
+    """A channel the caller may read, else 404."""
+    if channel_id not in await visible_channel_ids(principal):
+        raise NotFound("channel_not_found", "No such channel.")
+    row = await Channel.select().where(Channel.id == channel_id).first()
+    assert row is not None
+    return row
+
+
+async def channel_groups(channel_id: uuid.UUID) -> dict[str, list[uuid.UUID]]:
+    """Audience and poster groups of a channel."""
+    rows = await ChannelGroup.select(ChannelGroup.group, ChannelGroup.role).where(
+        ChannelGroup.channel == channel_id
+    )
+    out: dict[str, list[uuid.UUID]] = {"audience": [], "poster": []}
+    for r in rows:
+        out[r["role"]].append(r["group"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+async def can_post(principal: Principal, channel: dict[str, Any]) -> bool:
+    """Moderators always; otherwise editors, or members of the channel's poster groups."""
+    if principal.can("feeds.manage"):
+        return True
+    if channel["posting"] == "editors":
+        return principal.can("feeds.publish")
+    posters = (await channel_groups(channel["id"]))["poster"]
+    return bool(set(posters) & set(await user_groups(principal)))
+
+
+def is_live(post: dict[str, Any]) -> bool:
+    """Published, not expired, not deleted."""
+    now = clock.utcnow()
+    return bool(
+        post["deleted_at"] is None
+        and post["publish_at"] <= now
+        and (post["expires_at"] is None or post["expires_at"] > now)
+    )
+
+
+async def post_for_reader(principal: Principal, post_id: uuid.UUID) -> dict[str, Any]:
+    """A post the caller may see: live in a visible channel, or their own / moderated."""
+    post = (
+        await Post.select()
+        .where((Post.id == post_id) & (Post.org == principal.org_id) & Post.deleted_at.is_null())
+        .first()
+    )
+    if post is None or post["channel"] not in await visible_channel_ids(principal):
+        raise NotFound("post_not_found", NO_POST)
+    if not is_live(post) and not (
+        post["author"] == principal.user_id or principal.can("feeds.manage")
+    ):
+        raise NotFound("post_not_found", NO_POST)
+    return post
+
+
+async def audience_filter(channel: dict[str, Any]) -> Any:
+    """A WHERE clause on User selecting the channel's audience (active people only)."""
+    base = (User.org == channel["org"]) & (User.status == "active")
+    if channel["audience"] == "everyone":
+        return base
+    groups = (await channel_groups(channel["id"]))["audience"]
+    # An empty IN () is not valid SQL everywhere: a random id matches nobody instead.
+    members = GroupMember.select(GroupMember.user).where(
+        GroupMember.group.is_in(groups or [uuid.uuid4()])
+    )
+    return base & User.id.is_in(members)

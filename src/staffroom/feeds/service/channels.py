@@ -1,0 +1,166 @@
+"""Channels: audiences, who may post, comments and reactions switches (feeds.manage)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from msgspec import UNSET
+
+from staffroom.accounts.service.common import clean_name
+from staffroom.accounts.service.users import check_groups
+from staffroom.core import audit, clock
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.errors import Invalid, NotFound
+from staffroom.feeds.schemas import ChannelIn, ChannelList, ChannelOut, ChannelPatch
+from staffroom.feeds.service import access
+from staffroom.feeds.service.timeline import unread_counts
+from staffroom.feeds.tables import Channel, ChannelGroup
+
+
+async def _set_groups(
+    principal: Principal, channel_id: uuid.UUID, role: str, group_ids: list[uuid.UUID]
+) -> None:
+    await check_groups(principal.org_id, group_ids)
+    await ChannelGroup.delete().where(
+        (ChannelGroup.channel == channel_id) & (ChannelGroup.role == role)
+    )
+    if group_ids:
+        await ChannelGroup.insert(
+            *[
+                ChannelGroup(
+                    id=uuid.uuid4(), org=principal.org_id, channel=channel_id, group=g, role=role
+                )
+                for g in sorted(set(group_ids))
+            ]
+        )
+
+
+def _check_policy(
+    audience: str, audience_groups: list[Any], posting: str, posters: list[Any]
+) -> None:
+    if audience == "groups" and not audience_groups:
+        raise Invalid("audience_groups_required", "Name the groups that see this channel.")
+    if posting == "groups" and not posters:
+        raise Invalid("poster_groups_required", "Name the groups that may post here.")
+
+
+async def _out(principal: Principal, row: dict[str, Any], unread: int) -> ChannelOut:
+    groups = await access.channel_groups(row["id"])
+    return ChannelOut(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        audience=row["audience"],
+        audience_group_ids=groups["audience"],
+        posting=row["posting"],
+        poster_group_ids=groups["poster"],
+        comments_enabled=row["comments_enabled"],
+        reactions_enabled=row["reactions_enabled"],
+        can_post=await access.can_post(principal, row),
+        unread=unread,
+        created_at=row["created_at"],
+    )
+
+
+async def create(principal: Principal, data: ChannelIn, ctx: RequestContext) -> ChannelOut:
+    """Create a channel with its audience and posting policy."""
+    _check_policy(data.audience, data.audience_group_ids, data.posting, data.poster_group_ids)
+    channel_id = uuid.uuid4()
+    async with Channel._meta.db.transaction():
+        await Channel.insert(
+            Channel(
+                id=channel_id,
+                org=principal.org_id,
+                name=clean_name(data.name),
+                description=data.description.strip(),
+                audience=data.audience,
+                posting=data.posting,
+                comments_enabled=data.comments_enabled,
+                reactions_enabled=data.reactions_enabled,
+                created_at=clock.utcnow(),
+            )
+        )
+        if data.audience == "groups":
+            await _set_groups(principal, channel_id, "audience", data.audience_group_ids)
+        if data.posting == "groups":
+            await _set_groups(principal, channel_id, "poster", data.poster_group_ids)
+    await _audit(principal, ctx, "channel.created", channel_id)
+    return await get(principal, channel_id)
+
+
+async def get(principal: Principal, channel_id: uuid.UUID) -> ChannelOut:
+    """One channel the caller may read."""
+    row = await access.channel_for_reader(principal, channel_id)
+    unread = await unread_counts(principal, [channel_id])
+    return await _out(principal, row, unread.get(str(channel_id), 0))
+
+
+async def list_channels(principal: Principal) -> ChannelList:
+    """The channels the caller sees, with their unread counts."""
+    ids = await access.visible_channel_ids(principal)
+    rows = await Channel.select().where(Channel.id.is_in(ids)).order_by(Channel.name) if ids else []
+    unread = await unread_counts(principal, ids)
+    return ChannelList(items=[await _out(principal, r, unread.get(str(r["id"]), 0)) for r in rows])
+
+
+async def _managed(principal: Principal, channel_id: uuid.UUID) -> dict[str, Any]:
+    row = (
+        await Channel.select()
+        .where((Channel.id == channel_id) & (Channel.org == principal.org_id))
+        .first()
+    )
+    if row is None or row["archived_at"] is not None:
+        raise NotFound("channel_not_found", "No such channel.")
+    return row
+
+
+async def patch(
+    principal: Principal, channel_id: uuid.UUID, data: ChannelPatch, ctx: RequestContext
+) -> ChannelOut:
+    """Change a channel; its audience applies to every post in it at once."""
+    row = await _managed(principal, channel_id)
+    groups = await access.channel_groups(channel_id)
+    audience = row["audience"] if data.audience is UNSET else data.audience
+    posting = row["posting"] if data.posting is UNSET else data.posting
+    audience_groups = (
+        groups["audience"] if data.audience_group_ids is UNSET else data.audience_group_ids
+    )
+    posters = groups["poster"] if data.poster_group_ids is UNSET else data.poster_group_ids
+    _check_policy(audience, audience_groups, posting, posters)
+    values: dict[Any, Any] = {Channel.audience: audience, Channel.posting: posting}
+    if data.name is not UNSET:
+        values[Channel.name] = clean_name(data.name)
+    if data.description is not UNSET:
+        values[Channel.description] = data.description.strip()
+    for field in ("comments_enabled", "reactions_enabled"):
+        if getattr(data, field) is not UNSET:
+            values[getattr(Channel, field)] = getattr(data, field)
+    async with Channel._meta.db.transaction():
+        await Channel.update(values).where(Channel.id == channel_id)
+        await _set_groups(
+            principal, channel_id, "audience", audience_groups if audience == "groups" else []
+        )
+        await _set_groups(principal, channel_id, "poster", posters if posting == "groups" else [])
+    await _audit(principal, ctx, "channel.changed", channel_id)
+    return await get(principal, channel_id)
+
+
+async def archive(principal: Principal, channel_id: uuid.UUID, ctx: RequestContext) -> None:
+    """Archive a channel: it and its posts disappear from every feed."""
+    await _managed(principal, channel_id)
+    await Channel.update({Channel.archived_at: clock.utcnow()}).where(Channel.id == channel_id)
+    await _audit(principal, ctx, "channel.archived", channel_id)
+
+
+async def _audit(
+    principal: Principal, ctx: RequestContext, action: str, channel_id: uuid.UUID
+) -> None:
+    await audit.record(
+        action,
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="channel",
+        target_id=channel_id,
+    )

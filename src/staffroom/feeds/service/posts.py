@@ -1,0 +1,169 @@
+"""Posts: write (Markdown rendered and sanitised once), edit, soft delete, read, acknowledge."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Any
+
+from msgspec import UNSET
+
+from staffroom.accounts.service.common import clean_name
+from staffroom.core import audit, clock
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db import is_unique_violation
+from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
+from staffroom.feeds import markdown
+from staffroom.feeds.schemas import FeedPage, PostIn, PostOut, PostPatch
+from staffroom.feeds.service import access, timeline
+from staffroom.feeds.tables import Acknowledgement, Post, PostRead
+
+
+def _check_times(
+    publish_at: datetime, expires_at: datetime | None, ack_due_at: datetime | None
+) -> None:
+    for value in (publish_at, expires_at, ack_due_at):
+        if value is not None and value.tzinfo is None:
+            raise Invalid("naive_datetime", "Give times with a UTC offset (ISO-8601).")
+    if expires_at is not None and expires_at <= publish_at:
+        raise Invalid("expires_before_publish", "A post must expire after it is published.")
+
+
+async def create(
+    principal: Principal, channel_id: uuid.UUID, data: PostIn, ctx: RequestContext
+) -> PostOut:
+    """Publish now or at `publish_at`; only those allowed to post to the channel may."""
+    channel = await access.channel_for_reader(principal, channel_id)
+    if not await access.can_post(principal, channel):
+        raise Forbidden("cannot_post", "You cannot post to this channel.")
+    now = clock.utcnow()
+    publish_at = data.publish_at or now
+    _check_times(publish_at, data.expires_at, data.ack_due_at)
+    html = await asyncio.to_thread(markdown.render, data.body)
+    post_id = uuid.uuid4()
+    await Post.insert(
+        Post(
+            id=post_id,
+            org=principal.org_id,
+            channel=channel_id,
+            author=principal.user_id,
+            title=clean_name(data.title, "title"),
+            body_md=data.body,
+            body_html=html,
+            publish_at=publish_at,
+            expires_at=data.expires_at,
+            pinned=data.pinned,
+            requires_ack=data.requires_ack,
+            ack_due_at=data.ack_due_at,
+            created_at=now,
+        )
+    )
+    await _audit(principal, ctx, "post.created", post_id, {"channel_id": str(channel_id)})
+    return await get(principal, post_id)
+
+
+async def get(principal: Principal, post_id: uuid.UUID) -> PostOut:
+    """One post the caller may see."""
+    post = await access.post_for_reader(principal, post_id)
+    return (await timeline.posts_out(principal, [post]))[0]
+
+
+async def _editable(principal: Principal, post_id: uuid.UUID) -> dict[str, Any]:
+    post = await access.post_for_reader(principal, post_id)
+    if post["author"] != principal.user_id and not principal.can("feeds.manage"):
+        raise Forbidden("not_author", "Only the author or a moderator can change this post.")
+    return post
+
+
+async def patch(
+    principal: Principal, post_id: uuid.UUID, data: PostPatch, ctx: RequestContext
+) -> PostOut:
+    """Edit a post (keeps edited_at); the body is rendered and sanitised again."""
+    post = await _editable(principal, post_id)
+    values: dict[Any, Any] = {Post.edited_at: clock.utcnow()}
+    if data.title is not UNSET:
+        values[Post.title] = clean_name(data.title, "title")
+    if data.body is not UNSET:
+        values[Post.body_md] = data.body
+        values[Post.body_html] = await asyncio.to_thread(markdown.render, data.body)
+    for field in ("expires_at", "pinned", "requires_ack", "ack_due_at"):
+        if getattr(data, field) is not UNSET:
+            values[getattr(Post, field)] = getattr(data, field)
+    _check_times(
+        post["publish_at"],
+        values.get(Post.expires_at, post["expires_at"]),
+        values.get(Post.ack_due_at, post["ack_due_at"]),
+    )
+    await Post.update(values).where(Post.id == post_id)
+    await _audit(principal, ctx, "post.edited", post_id, {})
+    return await get(principal, post_id)
+
+
+async def delete(principal: Principal, post_id: uuid.UUID, ctx: RequestContext) -> None:
+    """Soft delete: the post is hidden everywhere."""
+    await _editable(principal, post_id)
+    await Post.update({Post.deleted_at: clock.utcnow()}).where(Post.id == post_id)
+    await _audit(principal, ctx, "post.deleted", post_id, {})
+
+
+async def channel_posts(
+    principal: Principal, channel_id: uuid.UUID, cursor: str | None, limit: int
+) -> FeedPage:
+    """One channel's live posts, as the timeline orders them."""
+    await access.channel_for_reader(principal, channel_id)
+    return await timeline.page(principal, [channel_id], cursor, limit)
+
+
+async def _record_once(table: Any, principal: Principal, post_id: uuid.UUID, stamp: str) -> None:
+    try:
+        await table.insert(
+            table(
+                id=uuid.uuid4(),
+                org=principal.org_id,
+                post=post_id,
+                user=principal.user_id,
+                **{stamp: clock.utcnow()},
+            )
+        )
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise  # the first time counts; a repeat changes nothing
+
+
+async def mark_read(principal: Principal, post_id: uuid.UUID) -> None:
+    """Record that the caller read a post (idempotent)."""
+    post = await access.post_for_reader(principal, post_id)
+    if not access.is_live(post):
+        raise NotFound("post_not_found", access.NO_POST)
+    await _record_once(PostRead, principal, post_id, "read_at")
+
+
+async def acknowledge(principal: Principal, post_id: uuid.UUID, ctx: RequestContext) -> None:
+    """Acknowledge a mandatory post (idempotent); reading it is implied."""
+    post = await access.post_for_reader(principal, post_id)
+    if not access.is_live(post):
+        raise NotFound("post_not_found", access.NO_POST)
+    if not post["requires_ack"]:
+        raise Conflict("ack_not_required", "This post does not ask for an acknowledgement.")
+    await _record_once(PostRead, principal, post_id, "read_at")
+    await _record_once(Acknowledgement, principal, post_id, "acked_at")
+    await _audit(principal, ctx, "post.acknowledged", post_id, {})
+
+
+async def _audit(
+    principal: Principal,
+    ctx: RequestContext,
+    action: str,
+    post_id: uuid.UUID,
+    details: dict[str, Any],
+) -> None:
+    await audit.record(
+        action,
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type="post",
+        target_id=post_id,
+        details=details,
+    )
