@@ -27,7 +27,7 @@ from staffroom.core.web import (
     provide_context,
     provide_runtime,
 )
-from staffroom.feeds.controllers import ChannelsController, FeedController
+from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
 from staffroom.health import HealthController
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             *SSO_CONTROLLERS,
             ChannelsController,
             FeedController,
+            MediaController,
         ],
         middleware=[
             RequestIdMiddleware,

@@ -69,6 +69,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ses_region: str = "eu-central-1"
     ses_endpoint_url: str = ""
 
+    # Media: a folder under data_dir (embedded) or an S3 bucket (boto3's credential chain).
+    blob_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str = ""
+    s3_region: str = "eu-central-1"
+    # Only for a local stand-in such as moto; empty: the real S3 endpoint
+    s3_endpoint_url: str = ""
+    media_max_bytes: int = 20 * 1024 * 1024
+
     # DNS servers for domain verification ("host" or "host:port"); empty: the system's.
     dns_nameservers: tuple[str, ...] = ()
     dns_timeout: float = 5.0

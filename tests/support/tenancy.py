@@ -21,7 +21,7 @@ from piccolo.conf.apps import Finder
 from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.tables import AuthSession, Group, Role
 from staffroom.core import clock
-from staffroom.feeds.tables import Channel, Comment, Post
+from staffroom.feeds.tables import Channel, Comment, Media, Post
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
 from staffroom.sso.tables import IdentityProvider
 from tests.support.world import World, assert_problem, login
@@ -191,6 +191,22 @@ async def _comment(world: World, client: httpx.AsyncClient) -> str:
     return str(comment_id)
 
 
+async def _media(world: World, _: httpx.AsyncClient) -> str:
+    media_id = uuid.uuid4()
+    await Media.insert(
+        Media(
+            id=media_id,
+            org=world.acme.id,
+            key=f"{world.acme.id}/{media_id}",
+            filename="a.png",
+            content_type="image/png",
+            size=8,
+            created_at=clock.utcnow(),
+        )
+    )
+    return str(media_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
@@ -204,6 +220,7 @@ FACTORIES: dict[str, Factory] = {
     "channel_id": _channel,
     "post_id": _post,
     "comment_id": _comment,
+    "media_id": _media,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {

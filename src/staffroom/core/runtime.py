@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from staffroom.core.blobs import BlobStore, make_blobs
 from staffroom.core.crypto import KeyRing, load_keyring
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.mail import MailQueue, make_backend
@@ -13,13 +14,14 @@ from staffroom.settings import Settings
 
 @dataclass
 class Runtime:
-    """Settings, keys, rate limiter, mail queue and DNS."""
+    """Settings, keys, rate limiter, mail queue, DNS and blob storage."""
 
     settings: Settings
     keys: KeyRing
     limiter: RateLimiter
     mail: MailQueue
     dns: TxtLookup
+    blobs: BlobStore
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -30,6 +32,7 @@ class Runtime:
             limiter=make_limiter(settings.redis_url),
             mail=MailQueue(make_backend(settings), settings.mail_max_attempts),
             dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),
+            blobs=make_blobs(settings),
         )
 
     async def close(self) -> None:

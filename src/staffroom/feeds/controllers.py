@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
 from staffroom.feeds.schemas import (
     ChannelIn,
@@ -24,16 +25,23 @@ from staffroom.feeds.schemas import (
     CommentPatch,
     Emoji,
     FeedPage,
+    MediaOut,
     PostIn,
     PostOut,
     PostPatch,
     ReactionIn,
     StatsOut,
+    UploadIn,
+    UploadOut,
 )
-from staffroom.feeds.service import channels, interactions, posts, timeline
+from staffroom.feeds.service import channels, interactions, media, posts, timeline
 
 Me = NamedDependency[Principal]
 Ctx = NamedDependency[RequestContext]
+Rt = NamedDependency[Runtime]
+# Uploads up to the largest media_max_bytes one would configure; the service enforces
+# the configured limit exactly.
+MEDIA_MAX_BODY = 100 * 1024 * 1024
 Cursor = Annotated[str | None, Parameter(max_length=300)]
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -285,3 +293,71 @@ class FeedController(Controller):
         self, post_id: FromPath[uuid.UUID], me: Me, emoji: FromQuery[Emoji]
     ) -> PostOut:
         return await interactions.unreact(me, post_id, emoji)
+
+
+class MediaController(Controller):
+    path = "/api/v1/media"
+    tags = ["media"]
+    security = [{"bearer": []}]
+    guards = [requires("feeds.read")]
+
+    @post(
+        "/uploads",
+        status_code=HTTP_201_CREATED,
+        operation_id="start_media_upload",
+        summary="Where and how to upload an image or PDF (presigned S3 POST, or a PUT here)",
+        responses=errors(401, 403, 422, 503),
+    )
+    async def start_upload(self, data: JSONBody[UploadIn], me: Me, rt: Rt) -> UploadOut:
+        return await media.start_upload(rt, me, data)
+
+    @put(
+        "/{media_id:uuid}/content",
+        operation_id="upload_media_content",
+        summary="Upload the bytes (embedded storage only; S3 uploads go to S3 directly)",
+        request_max_body_size=MEDIA_MAX_BODY,
+        responses=errors(401, 403, 404, 409, 413, 422),
+    )
+    async def put_content(
+        self, media_id: FromPath[uuid.UUID], body: RawBody, me: Me, rt: Rt
+    ) -> MediaOut:
+        return await media.put_local(rt, me, media_id, bytes(body))
+
+    @post(
+        "/{media_id:uuid}/complete",
+        status_code=HTTP_200_OK,
+        operation_id="complete_media_upload",
+        summary="After a direct upload: verify the stored file so it can be attached",
+        responses=errors(401, 403, 404, 409, 422, 503),
+    )
+    async def complete(self, media_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> MediaOut:
+        return await media.complete(rt, me, media_id)
+
+    @get(
+        "/{media_id:uuid}",
+        operation_id="get_media",
+        summary="A file with a short-lived download URL",
+        responses=errors(401, 403, 404, 503),
+    )
+    async def get_media(self, media_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> MediaOut:
+        return await media.get(rt, me, media_id)
+
+    @get(
+        "/{media_id:uuid}/content",
+        operation_id="download_media",
+        summary="Download a file (embedded storage; S3 files come from their presigned URL)",
+        media_type="application/octet-stream",
+        responses=errors(401, 403, 404),
+    )
+    async def content(self, media_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> Response[bytes]:
+        data, content_type, filename = await media.read_local(rt, me, media_id)
+        quoted = filename.replace('"', "")
+        return Response(
+            data,
+            media_type=content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{quoted}"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, max-age=300",
+            },
+        )

@@ -63,9 +63,13 @@ class ChannelList(msgspec.Struct):
     items: list[ChannelOut]
 
 
+Attachments = Annotated[list[uuid.UUID], Meta(max_length=20)]
+
+
 class PostIn(Input):
     title: Title
     body: Body
+    attachment_ids: Attachments = []
     publish_at: datetime | None = None
     expires_at: datetime | None = None
     pinned: bool = False
@@ -76,6 +80,7 @@ class PostIn(Input):
 class PostPatch(Input):
     title: Title | UnsetType = UNSET
     body: Body | UnsetType = UNSET
+    attachment_ids: Attachments | UnsetType = UNSET
     expires_at: datetime | UnsetType | None = UNSET
     pinned: bool | UnsetType = UNSET
     requires_ack: bool | UnsetType = UNSET
@@ -90,6 +95,7 @@ class PostOut(msgspec.Struct, kw_only=True):
     title: str
     body_md: str
     body_html: str
+    attachment_ids: list[uuid.UUID]
     publish_at: datetime
     expires_at: datetime | None
     pinned: bool
@@ -154,3 +160,31 @@ class StatsOut(msgspec.Struct, kw_only=True):
     ack_pct: float
     not_acknowledged_count: int
     not_acknowledged: list[PersonRef]
+
+
+class UploadIn(Input):
+    filename: Annotated[str, Meta(min_length=1, max_length=255)]
+    content_type: Annotated[str, Meta(min_length=1, max_length=100)]
+    size: Annotated[int, Meta(ge=1)]
+
+
+class UploadTargetOut(msgspec.Struct, kw_only=True):
+    method: Literal["POST", "PUT"]
+    url: str
+    fields: dict[str, str]
+
+
+class UploadOut(msgspec.Struct, kw_only=True):
+    media_id: uuid.UUID
+    upload: UploadTargetOut
+    max_bytes: int
+
+
+class MediaOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    status: Literal["pending", "ready"]
+    download_url: str | None
+    created_at: datetime

@@ -4,7 +4,9 @@ acknowledgements are rows only for people who did read or acknowledge."""
 from __future__ import annotations
 
 from piccolo.columns import (
+    JSON,
     UUID,
+    BigInt,
     Boolean,
     ForeignKey,
     OnDelete,
@@ -58,6 +60,7 @@ class Post(Table, tablename="post"):
     publish_at = Timestamptz(index=True)
     expires_at = Timestamptz(null=True, default=None)
     pinned = Boolean(default=False)
+    attachment_ids = JSON(default="[]")
     requires_ack = Boolean(default=False)
     ack_due_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
@@ -108,3 +111,18 @@ class Acknowledgement(Table, tablename="post_ack"):
     post = ForeignKey(Post, on_delete=OnDelete.cascade, null=False, index=True)
     user = ForeignKey(User, on_delete=OnDelete.cascade, null=False, index=True)
     acked_at = Timestamptz()
+
+
+class Media(Table, tablename="media"):
+    """An uploaded file (image or PDF) of one org; usable once its bytes are verified."""
+
+    id = UUID(primary_key=True)
+    org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False, index=True)
+    uploader = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    # Storage key org-id/media-id: made by us, so no client file name becomes a path.
+    key = Varchar(length=100, unique=True)
+    filename = Varchar(length=200)
+    content_type = Varchar(length=100)
+    size = BigInt()
+    status = Varchar(length=10, default="pending")  # pending | ready
+    created_at = Timestamptz()

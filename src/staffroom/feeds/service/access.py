@@ -91,6 +91,7 @@ async def post_for_reader(principal: Principal, post_id: uuid.UUID) -> dict[str,
     post = (
         await Post.select()
         .where((Post.id == post_id) & (Post.org == principal.org_id) & Post.deleted_at.is_null())
+        .output(load_json=True)
         .first()
     )
     if post is None or post["channel"] not in await visible_channel_ids(principal):

@@ -16,7 +16,7 @@ from staffroom.core.db import is_unique_violation
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.feeds import markdown
 from staffroom.feeds.schemas import FeedPage, PostIn, PostOut, PostPatch
-from staffroom.feeds.service import access, timeline
+from staffroom.feeds.service import access, media, timeline
 from staffroom.feeds.tables import Acknowledgement, Post, PostRead
 
 
@@ -41,6 +41,7 @@ async def create(
     publish_at = data.publish_at or now
     _check_times(publish_at, data.expires_at, data.ack_due_at)
     html = await asyncio.to_thread(markdown.render, data.body)
+    attachments = await media.check_attachments(principal, data.attachment_ids)
     post_id = uuid.uuid4()
     await Post.insert(
         Post(
@@ -51,6 +52,7 @@ async def create(
             title=clean_name(data.title, "title"),
             body_md=data.body,
             body_html=html,
+            attachment_ids=attachments,
             publish_at=publish_at,
             expires_at=data.expires_at,
             pinned=data.pinned,
@@ -87,6 +89,8 @@ async def patch(
     if data.body is not UNSET:
         values[Post.body_md] = data.body
         values[Post.body_html] = await asyncio.to_thread(markdown.render, data.body)
+    if data.attachment_ids is not UNSET:
+        values[Post.attachment_ids] = await media.check_attachments(principal, data.attachment_ids)
     for field in ("expires_at", "pinned", "requires_ack", "ack_due_at"):
         if getattr(data, field) is not UNSET:
             values[getattr(Post, field)] = getattr(data, field)

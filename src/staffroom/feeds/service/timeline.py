@@ -104,6 +104,7 @@ async def posts_out(principal: Principal, rows: list[dict[str, Any]]) -> list[Po
             title=r["title"],
             body_md=r["body_md"],
             body_html=r["body_html"],
+            attachment_ids=[uuid.UUID(str(a)) for a in r["attachment_ids"]],
             publish_at=r["publish_at"],
             expires_at=r["expires_at"],
             pinned=r["pinned"],

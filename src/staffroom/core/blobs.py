@@ -1,0 +1,173 @@
+"""Blob storage for media: a local folder (embedded) or S3 (boto3), the one adapter.
+
+Clients upload straight to storage: a presigned S3 POST whose policy pins the key, the
+content type and the size range, or (local) a PUT to the API itself. Downloads are
+short-lived presigned URLs, or a checked API route locally. Keys are server-made
+(org/uuid), never file names, so no name ever becomes a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from staffroom.core.errors import Unavailable
+from staffroom.settings import Settings
+
+_KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}$")
+TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """How the client sends the bytes."""
+
+    method: str  # POST (multipart form, S3) or PUT (raw body, local)
+    url: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    size: int
+    content_type: str
+
+
+class BlobStore(Protocol):
+    """Where media bytes live."""
+
+    async def upload_target(
+        self, key: str, content_type: str, size: int, local_url: str
+    ) -> UploadTarget:
+        """Where and how to upload exactly this object."""
+
+    async def stat(self, key: str) -> BlobInfo | None:
+        """The stored object's size and type, or None."""
+
+    async def download_url(self, key: str, filename: str, local_url: str) -> str:
+        """A short-lived URL to fetch the object."""
+
+    async def delete(self, key: str) -> None:
+        """Remove an object (missing is fine)."""
+
+
+def _check(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError("blob keys are org-id/media-id")
+    return key
+
+
+class LocalBlobs:
+    """Files under <data dir>/media; uploads and downloads go through the API."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, key: str) -> Path:
+        """The file of a key (keys are made by us: two UUIDs)."""
+        return self.folder / _check(key)
+
+    async def upload_target(
+        self, key: str, content_type: str, size: int, local_url: str
+    ) -> UploadTarget:
+        return UploadTarget(method="PUT", url=local_url)
+
+    async def write(self, key: str, data: bytes) -> None:
+        """Store the bytes of a local upload."""
+
+        def _write() -> None:
+            path = self.path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+        await asyncio.to_thread(_write)
+
+    async def read(self, key: str) -> bytes:
+        """The bytes of a stored object."""
+        return await asyncio.to_thread(self.path(key).read_bytes)
+
+    async def stat(self, key: str) -> BlobInfo | None:
+        path = self.path(key)
+        exists = await asyncio.to_thread(path.is_file)
+        if not exists:
+            return None
+        return BlobInfo(size=(await asyncio.to_thread(path.stat)).st_size, content_type="")
+
+    async def download_url(self, key: str, filename: str, local_url: str) -> str:
+        return local_url
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+
+class S3Blobs:
+    """An S3 bucket through boto3, every call in a thread (boto3 blocks)."""
+
+    def __init__(self, bucket: str, region: str, endpoint_url: str = "") -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.client: Any = boto3.client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url or None,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    async def _call(self, fn: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return await asyncio.to_thread(fn, **kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise Unavailable("storage_unavailable", "File storage is not reachable.") from exc
+        except BotoCoreError as exc:
+            raise Unavailable("storage_unavailable", "File storage is not reachable.") from exc
+
+    async def upload_target(
+        self, key: str, content_type: str, size: int, local_url: str
+    ) -> UploadTarget:
+        post = await self._call(
+            self.client.generate_presigned_post,
+            Bucket=self.bucket,
+            Key=_check(key),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+            ExpiresIn=TTL_SECONDS,
+        )
+        return UploadTarget(method="POST", url=post["url"], fields=dict(post["fields"]))
+
+    async def stat(self, key: str) -> BlobInfo | None:
+        head = await self._call(self.client.head_object, Bucket=self.bucket, Key=_check(key))
+        if head is None:
+            return None
+        return BlobInfo(size=int(head["ContentLength"]), content_type=head.get("ContentType", ""))
+
+    async def download_url(self, key: str, filename: str, local_url: str) -> str:
+        url = await self._call(
+            self.client.generate_presigned_url,
+            ClientMethod="get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": _check(key),
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            },
+            ExpiresIn=TTL_SECONDS,
+        )
+        return str(url)
+
+    async def delete(self, key: str) -> None:
+        await self._call(self.client.delete_object, Bucket=self.bucket, Key=_check(key))
+
+
+def make_blobs(settings: Settings) -> BlobStore:
+    """The store chosen by settings."""
+    if settings.blob_backend == "s3":
+        return S3Blobs(settings.s3_bucket, settings.s3_region, settings.s3_endpoint_url)
+    return LocalBlobs(settings.data_path / "media")

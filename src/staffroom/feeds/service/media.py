@@ -1,0 +1,158 @@
+"""Media for posts: announce an upload, send the bytes to storage, verify, attach, fetch.
+
+Only the uploader's org can attach or see a file; only images and PDFs of a bounded size
+are accepted, and a file is usable only once the stored bytes match what was announced.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from staffroom.core import clock
+from staffroom.core.blobs import LocalBlobs
+from staffroom.core.context import Principal
+from staffroom.core.errors import Conflict, Invalid, NotFound
+from staffroom.core.runtime import Runtime
+from staffroom.feeds.schemas import MediaOut, UploadIn, UploadOut, UploadTargetOut
+from staffroom.feeds.tables import Media
+
+# Content types and the first bytes each must start with (checked on local uploads).
+ALLOWED: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+def _local_url(rt: Runtime, media_id: uuid.UUID) -> str:
+    return f"{rt.settings.public_url.rstrip('/')}/api/v1/media/{media_id}/content"
+
+
+def _safe_name(name: str) -> str:
+    # Shown and offered as a download name only: strip paths, quotes and controls.
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isprintable() and c not in '"<>|:*?')
+    return cleaned.strip(". ")[:200] or "file"
+
+
+async def _own(principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
+    row = (
+        await Media.select().where((Media.id == media_id) & (Media.org == principal.org_id)).first()
+    )
+    if row is None:
+        raise NotFound("media_not_found", "No such file.")
+    return row
+
+
+async def start_upload(rt: Runtime, principal: Principal, data: UploadIn) -> UploadOut:
+    """Where and how to upload a file of this type and size."""
+    if data.content_type not in ALLOWED:
+        raise Invalid("media_type_not_allowed", "Upload images (PNG, JPEG, GIF, WebP) or PDFs.")
+    if data.size > rt.settings.media_max_bytes:
+        raise Invalid(
+            "media_too_large", f"Files may be at most {rt.settings.media_max_bytes} bytes."
+        )
+    media_id = uuid.uuid4()
+    key = f"{principal.org_id}/{media_id}"
+    target = await rt.blobs.upload_target(
+        key, data.content_type, data.size, _local_url(rt, media_id)
+    )
+    await Media.insert(
+        Media(
+            id=media_id,
+            org=principal.org_id,
+            uploader=principal.user_id,
+            key=key,
+            filename=_safe_name(data.filename),
+            content_type=data.content_type,
+            size=data.size,
+            created_at=clock.utcnow(),
+        )
+    )
+    return UploadOut(
+        media_id=media_id,
+        upload=UploadTargetOut(
+            method="POST" if target.method == "POST" else "PUT",
+            url=target.url,
+            fields=target.fields,
+        ),
+        max_bytes=data.size,
+    )
+
+
+async def put_local(
+    rt: Runtime, principal: Principal, media_id: uuid.UUID, body: bytes
+) -> MediaOut:
+    """The embedded backend's upload: the announced size and type, or nothing is stored."""
+    if not isinstance(rt.blobs, LocalBlobs):
+        raise NotFound("media_not_found", "Upload to the URL you were given.")
+    row = await _own(principal, media_id)
+    if row["status"] != "pending":
+        raise Conflict("media_already_uploaded", "This file is already uploaded.")
+    if len(body) != row["size"]:
+        raise Invalid("media_size_mismatch", "The file is not the size that was announced.")
+    if not body.startswith(ALLOWED[row["content_type"]]):
+        raise Invalid("media_type_mismatch", f"This is not a {row['content_type']} file.")
+    await rt.blobs.write(row["key"], body)
+    return await _mark_ready(rt, principal, row)
+
+
+async def complete(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> MediaOut:
+    """After a direct upload to storage: check what is stored, then the file is usable."""
+    row = await _own(principal, media_id)
+    if row["status"] == "ready":
+        return await get(rt, principal, media_id)
+    info = await rt.blobs.stat(row["key"])
+    if info is None:
+        raise Conflict("media_not_uploaded", "The file has not been uploaded yet.")
+    if info.size != row["size"] or (info.content_type and info.content_type != row["content_type"]):
+        await rt.blobs.delete(row["key"])
+        raise Invalid("media_mismatch", "The stored file is not what was announced.")
+    return await _mark_ready(rt, principal, row)
+
+
+async def _mark_ready(rt: Runtime, principal: Principal, row: dict[str, Any]) -> MediaOut:
+    await Media.update({Media.status: "ready"}).where(Media.id == row["id"])
+    return await get(rt, principal, row["id"])
+
+
+async def get(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> MediaOut:
+    """A file of the caller's org, with a short-lived download URL once it is ready."""
+    row = await _own(principal, media_id)
+    url = None
+    if row["status"] == "ready":
+        url = await rt.blobs.download_url(row["key"], row["filename"], _local_url(rt, media_id))
+    return MediaOut(
+        id=row["id"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        status=row["status"],
+        download_url=url,
+        created_at=row["created_at"],
+    )
+
+
+async def read_local(
+    rt: Runtime, principal: Principal, media_id: uuid.UUID
+) -> tuple[bytes, str, str]:
+    """(bytes, content type, file name) of a ready file (embedded backend)."""
+    row = await _own(principal, media_id)
+    if row["status"] != "ready" or not isinstance(rt.blobs, LocalBlobs):
+        raise NotFound("media_not_found", "No such file.")
+    return await rt.blobs.read(row["key"]), row["content_type"], row["filename"]
+
+
+async def check_attachments(principal: Principal, ids: list[uuid.UUID]) -> list[str]:
+    """Attachments must be ready files of the caller's org."""
+    if not ids:
+        return []
+    found = await Media.count().where(
+        Media.id.is_in(ids) & (Media.org == principal.org_id) & (Media.status == "ready")
+    )
+    if found != len(set(ids)):
+        raise Invalid("unknown_media", "Attach only files of your organisation that are uploaded.")
+    return [str(i) for i in dict.fromkeys(ids)]

@@ -1,0 +1,151 @@
+"""Media: local storage through the API, and S3 through boto3 against moto's server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from staffroom.feeds.tables import Media
+from tests.support.apps import app_client
+from tests.support.flows import auth
+from tests.support.servers import free_port
+from tests.support.world import World, assert_problem, login
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 56
+PDF = b"%PDF-1.7\n" + b"x" * 100
+
+
+async def _editor(client) -> dict[str, str]:
+    return auth(await login(client, "acme", "editor@acme.example"))
+
+
+async def _news(client) -> str:
+    admin = auth(await login(client, "acme", "admin@acme.example"))
+    r = await client.post("/api/v1/channels", json={"name": "News"}, headers=admin)
+    return str(r.json()["id"])
+
+
+async def test_local_upload_attach_and_download(client, world: World) -> None:
+    h = await _editor(client)
+    r = await client.post(
+        "/api/v1/media/uploads",
+        json={
+            "filename": "../../etc/Team photo.png",
+            "content_type": "image/png",
+            "size": len(PNG),
+        },
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    target = r.json()["upload"]
+    assert target["method"] == "PUT" and target["url"].endswith("/content")
+    media_id = r.json()["media_id"]
+    path = target["url"].removeprefix("https://staffroom.test")
+    assert_problem(await client.put(path, content=PNG[:-1], headers=h), 422, "media_size_mismatch")
+    assert_problem(await client.put(path, content=b"GIF89a" + PNG[6:], headers=h), 422)
+    r = await client.put(path, content=PNG, headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+    assert r.json()["filename"] == "Team photo.png"  # no path survives
+    news = await _news(client)
+    r = await client.post(
+        f"/api/v1/channels/{news}/posts",
+        json={"title": "Photo", "body": "See!", "attachment_ids": [media_id]},
+        headers=h,
+    )
+    assert r.json()["attachment_ids"] == [media_id]
+    member = auth(await login(client, "acme", "member@acme.example"))
+    r = await client.get(f"/api/v1/media/{media_id}/content", headers=member)
+    assert r.content == PNG and r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-disposition"] == 'attachment; filename="Team photo.png"'
+    globex = auth(await login(client, "globex", "editor@globex.example"))
+    assert_problem(await client.get(f"/api/v1/media/{media_id}/content", headers=globex), 404)
+
+
+async def test_bad_uploads_are_refused_and_nothing_is_stored(client, world: World) -> None:
+    h = await _editor(client)
+    for body, code in (
+        ({"filename": "x.html", "content_type": "text/html", "size": 10}, "media_type_not_allowed"),
+        (
+            {"filename": "x.svg", "content_type": "image/svg+xml", "size": 10},
+            "media_type_not_allowed",
+        ),
+        ({"filename": "x.png", "content_type": "image/png", "size": 10**9}, "media_too_large"),
+    ):
+        assert_problem(await client.post("/api/v1/media/uploads", json=body, headers=h), 422, code)
+    assert_problem(
+        await client.post(
+            "/api/v1/media/uploads",
+            json={"filename": "x.png", "content_type": "image/png", "size": 0},
+            headers=h,
+        ),
+        400,
+    )
+    news = await _news(client)
+    pending = (
+        await client.post(
+            "/api/v1/media/uploads",
+            json={"filename": "x.pdf", "content_type": "application/pdf", "size": len(PDF)},
+            headers=h,
+        )
+    ).json()["media_id"]
+    r = await client.post(
+        f"/api/v1/channels/{news}/posts",
+        json={"title": "x", "body": "y", "attachment_ids": [pending]},
+        headers=h,
+    )
+    assert_problem(r, 422, "unknown_media")
+    assert await Media.count() == 1
+
+
+@pytest.fixture(scope="module")
+def moto_s3():
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+async def test_s3_presigned_upload_and_download(
+    settings, world: World, moto_s3, monkeypatch
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    boto3.client("s3", region_name="eu-central-1", endpoint_url=moto_s3).create_bucket(
+        Bucket="staffroom-media",
+        CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
+    )
+    async with app_client(
+        settings,
+        blob_backend="s3",
+        s3_bucket="staffroom-media",
+        s3_endpoint_url=moto_s3,
+    ) as api:
+        h = auth(await login(api, "acme", "editor@acme.example"))
+        r = await api.post(
+            "/api/v1/media/uploads",
+            json={"filename": "rota.pdf", "content_type": "application/pdf", "size": len(PDF)},
+            headers=h,
+        )
+        upload = r.json()["upload"]
+        media_id = r.json()["media_id"]
+        assert upload["method"] == "POST" and upload["url"].startswith(moto_s3)
+        assert "policy" in {k.lower() for k in upload["fields"]}
+        assert_problem(await api.post(f"/api/v1/media/{media_id}/complete", headers=h), 409)
+        async with httpx.AsyncClient() as browser:
+            r = await browser.post(
+                upload["url"], data=upload["fields"], files={"file": ("rota.pdf", PDF)}
+            )
+            assert r.status_code in (200, 204), r.text
+        r = await api.post(f"/api/v1/media/{media_id}/complete", headers=h)
+        assert r.status_code == 200 and r.json()["status"] == "ready"
+        url = r.json()["download_url"]
+        assert url.startswith(moto_s3) and "X-Amz-Signature" in url
+        async with httpx.AsyncClient() as browser:
+            assert (await browser.get(url)).content == PDF
+        # The local content route is not how S3 files are served.
+        assert_problem(await api.get(f"/api/v1/media/{media_id}/content", headers=h), 404)
