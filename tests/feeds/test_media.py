@@ -54,6 +54,8 @@ async def test_local_upload_attach_and_download(client, world: World) -> None:
     )
     assert r.json()["attachment_ids"] == [media_id]
     member = auth(await login(client, "acme", "member@acme.example"))
+    feed = (await client.get("/api/v1/feed", headers=member)).json()
+    assert feed["items"][0]["attachment_ids"] == [media_id]
     r = await client.get(f"/api/v1/media/{media_id}/content", headers=member)
     assert r.content == PNG and r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["content-disposition"] == 'attachment; filename="Team photo.png"'

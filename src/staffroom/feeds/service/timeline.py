@@ -147,8 +147,10 @@ async def page(
     query = Post.select().where(_live_where(channel_ids))
     if cursor:
         query = query.where(_after(cursor))
-    rows = await query.order_by(Post.pinned, Post.publish_at, Post.id, ascending=False).limit(
-        limit + 1
+    rows = await (
+        query.order_by(Post.pinned, Post.publish_at, Post.id, ascending=False)
+        .limit(limit + 1)
+        .output(load_json=True)
     )
     next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
     rows = rows[:limit]
