@@ -44,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "STAFFROOM_DATA_DIR": data_dir,
             "STAFFROOM_BCRYPT_ROUNDS": "4",
             "STAFFROOM_MAIL_WORKER": "false",
+            "STAFFROOM_SCHEDULER": "false",
             "STAFFROOM_LOG_LEVEL": "WARNING",
             "STAFFROOM_REDIS_URL": "",
             "STAFFROOM_KEYS_FILE": "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
@@ -18,6 +19,7 @@ from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, full_session, provide_principal
 from staffroom.accounts.service import hooks as members_hooks
+from staffroom.core import realtime
 from staffroom.core.db import close_pool, start_pool
 from staffroom.core.logs import configure_logging
 from staffroom.core.runtime import Runtime
@@ -28,10 +30,12 @@ from staffroom.core.web import (
     provide_runtime,
 )
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
+from staffroom.feeds.service import events as feed_events
 from staffroom.health import HealthController
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
+from staffroom.realtime_ws import realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.service import login as sso_login
@@ -39,27 +43,38 @@ from staffroom.sso.service import login as sso_login
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Open the database pool and run the mail worker for the app's lifetime."""
+    """Open the database pool and run the background jobs (mail, scheduled posts)."""
     from staffroom.accounts.tables import Org
 
     settings: Settings = app.state.settings
     runtime: Runtime = app.state.runtime
     engine = Org._meta.db
     await start_pool(engine, settings.database_pool_max)
-    worker = (
-        asyncio.create_task(runtime.mail.run(settings.mail_poll_seconds))
-        if settings.mail_worker
-        else None
-    )
+    tasks = []
+    if settings.mail_worker:
+        tasks.append(asyncio.create_task(runtime.mail.run(settings.mail_poll_seconds)))
+    if settings.scheduler:
+        tasks.append(asyncio.create_task(_announce_scheduled(runtime)))
     try:
         yield
     finally:
-        if worker is not None:
-            worker.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await worker
+                await task
         await runtime.close()
         await close_pool(engine)
+
+
+async def _announce_scheduled(runtime: Runtime) -> None:
+    """Announce scheduled posts when their time comes; a failed round is retried later."""
+    log = logging.getLogger("staffroom.scheduler")
+    while True:
+        try:
+            await feed_events.announce_due(runtime.relay)
+        except Exception:
+            log.exception("announcing scheduled posts failed")
+        await asyncio.sleep(runtime.settings.scheduler_poll_seconds)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -69,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
     members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
     members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
     members_hooks.on_login_methods(sso_login.has_sso)
+    realtime.on_topics(feed_events.topics_for)
 
     return Litestar(
         route_handlers=[
@@ -79,6 +95,7 @@ def create_app(settings: Settings) -> Litestar:
             ChannelsController,
             FeedController,
             MediaController,
+            realtime_socket,
         ],
         middleware=[
             RequestIdMiddleware,

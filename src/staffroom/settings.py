@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     mail_worker: bool = True
     mail_poll_seconds: float = 5.0
     mail_max_attempts: int = 12
+    # Announce scheduled posts when their time comes (off only in tests, which call it).
+    scheduler: bool = True
+    scheduler_poll_seconds: float = 5.0
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 587
     smtp_username: str = ""

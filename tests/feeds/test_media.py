@@ -151,3 +151,26 @@ async def test_s3_presigned_upload_and_download(
             assert (await browser.get(url)).content == PDF
         # The local content route is not how S3 files are served.
         assert_problem(await api.get(f"/api/v1/media/{media_id}/content", headers=h), 404)
+
+
+async def test_a_channel_image_is_an_uploaded_file_of_the_org(client, world: World) -> None:
+    admin = auth(await login(client, "acme", "admin@acme.example"))
+    r = await client.post(
+        "/api/v1/media/uploads",
+        json={"filename": "logo.png", "content_type": "image/png", "size": len(PNG)},
+        headers=admin,
+    )
+    media_id = r.json()["media_id"]
+    body = {"name": "News", "image_media_id": media_id}
+    assert_problem(await client.post("/api/v1/channels", json=body, headers=admin), 422)
+    await client.put(f"/api/v1/media/{media_id}/content", content=PNG, headers=admin)
+    r = await client.post("/api/v1/channels", json=body, headers=admin)
+    assert r.status_code == 201 and r.json()["image_media_id"] == media_id
+    globex = auth(await login(client, "globex", "admin@globex.example"))
+    r = await client.post("/api/v1/channels", json=body, headers=globex)
+    assert_problem(r, 422, "unknown_media")
+    channel_id = (await client.get("/api/v1/channels", headers=admin)).json()["items"][0]["id"]
+    r = await client.patch(
+        f"/api/v1/channels/{channel_id}", json={"image_media_id": None}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["image_media_id"] is None

@@ -9,12 +9,13 @@ from staffroom.core.crypto import KeyRing, load_keyring
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.mail import MailQueue, make_backend
 from staffroom.core.ratelimit import RateLimiter, make_limiter
+from staffroom.core.realtime import LocalRelay, Relay
 from staffroom.settings import Settings
 
 
 @dataclass
 class Runtime:
-    """Settings, keys, rate limiter, mail queue, DNS and blob storage."""
+    """Settings, keys, rate limiter, mail queue, DNS, blob storage and the realtime relay."""
 
     settings: Settings
     keys: KeyRing
@@ -22,6 +23,7 @@ class Runtime:
     mail: MailQueue
     dns: TxtLookup
     blobs: BlobStore
+    relay: Relay
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -33,6 +35,7 @@ class Runtime:
             mail=MailQueue(make_backend(settings), settings.mail_max_attempts),
             dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),
             blobs=make_blobs(settings),
+            relay=LocalRelay(),
         )
 
     async def close(self) -> None:

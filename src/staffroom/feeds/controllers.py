@@ -112,9 +112,9 @@ class ChannelsController(Controller):
         responses=errors(401, 403, 404, 422),
     )
     async def create_post(
-        self, channel_id: FromPath[uuid.UUID], data: JSONBody[PostIn], me: Me, ctx: Ctx
+        self, channel_id: FromPath[uuid.UUID], data: JSONBody[PostIn], me: Me, rt: Rt, ctx: Ctx
     ) -> PostOut:
-        return await posts.create(me, channel_id, data, ctx)
+        return await posts.create(rt, me, channel_id, data, ctx)
 
     @get(
         "/{channel_id:uuid}/posts",
@@ -165,9 +165,9 @@ class FeedController(Controller):
         responses=errors(401, 403, 404, 422),
     )
     async def update_post(
-        self, post_id: FromPath[uuid.UUID], data: JSONBody[PostPatch], me: Me, ctx: Ctx
+        self, post_id: FromPath[uuid.UUID], data: JSONBody[PostPatch], me: Me, rt: Rt, ctx: Ctx
     ) -> PostOut:
-        return await posts.patch(me, post_id, data, ctx)
+        return await posts.patch(rt, me, post_id, data, ctx)
 
     @delete(
         "/posts/{post_id:uuid}",
@@ -176,8 +176,8 @@ class FeedController(Controller):
         summary="Delete a post (author or moderator; hidden everywhere)",
         responses=errors(401, 403, 404),
     )
-    async def delete_post(self, post_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> None:
-        await posts.delete(me, post_id, ctx)
+    async def delete_post(self, post_id: FromPath[uuid.UUID], me: Me, rt: Rt, ctx: Ctx) -> None:
+        await posts.delete(rt, me, post_id, ctx)
 
     @post(
         "/posts/{post_id:uuid}/read",

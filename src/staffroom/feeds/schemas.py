@@ -25,6 +25,7 @@ CommentBody = Annotated[str, Meta(min_length=1, max_length=5_000)]
 class ChannelIn(Input):
     name: ChannelName
     description: Description = ""
+    image_media_id: uuid.UUID | None = None
     audience: Literal["everyone", "groups"] = "everyone"
     audience_group_ids: Groups = []
     posting: Literal["editors", "groups"] = "editors"
@@ -36,6 +37,7 @@ class ChannelIn(Input):
 class ChannelPatch(Input):
     name: ChannelName | UnsetType = UNSET
     description: Description | UnsetType = UNSET
+    image_media_id: uuid.UUID | UnsetType | None = UNSET
     audience: Literal["everyone", "groups"] | UnsetType = UNSET
     audience_group_ids: Groups | UnsetType = UNSET
     posting: Literal["editors", "groups"] | UnsetType = UNSET
@@ -48,6 +50,7 @@ class ChannelOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     name: str
     description: str
+    image_media_id: uuid.UUID | None
     audience: str
     audience_group_ids: list[uuid.UUID]
     posting: str

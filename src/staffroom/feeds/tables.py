@@ -26,6 +26,7 @@ class Channel(Table, tablename="channel"):
     org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False, index=True)
     name = Varchar(length=120)
     description = Varchar(length=1000, default="")
+    image_media_id = UUID(null=True, default=None)
     # everyone | groups (ChannelGroup rows with role "audience")
     audience = Varchar(length=10, default="everyone")
     # editors (feeds.publish holders) | groups (ChannelGroup rows with role "poster")
@@ -58,6 +59,8 @@ class Post(Table, tablename="post"):
     body_html = Text()
     # The timeline orders by this: creation time, or the scheduled time.
     publish_at = Timestamptz(index=True)
+    # Set once the "published" event went out (at once, or when publish_at arrived).
+    announced_at = Timestamptz(null=True, default=None)
     expires_at = Timestamptz(null=True, default=None)
     pinned = Boolean(default=False)
     attachment_ids = JSON(default="[]")

@@ -13,7 +13,7 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Invalid, NotFound
 from staffroom.feeds.schemas import ChannelIn, ChannelList, ChannelOut, ChannelPatch
-from staffroom.feeds.service import access
+from staffroom.feeds.service import access, media
 from staffroom.feeds.service.timeline import unread_counts
 from staffroom.feeds.tables import Channel, ChannelGroup
 
@@ -45,12 +45,18 @@ def _check_policy(
         raise Invalid("poster_groups_required", "Name the groups that may post here.")
 
 
+async def _check_image(principal: Principal, media_id: uuid.UUID | None) -> None:
+    if media_id is not None:
+        await media.check_attachments(principal, [media_id])
+
+
 async def _out(principal: Principal, row: dict[str, Any], unread: int) -> ChannelOut:
     groups = await access.channel_groups(row["id"])
     return ChannelOut(
         id=row["id"],
         name=row["name"],
         description=row["description"],
+        image_media_id=row["image_media_id"],
         audience=row["audience"],
         audience_group_ids=groups["audience"],
         posting=row["posting"],
@@ -66,6 +72,7 @@ async def _out(principal: Principal, row: dict[str, Any], unread: int) -> Channe
 async def create(principal: Principal, data: ChannelIn, ctx: RequestContext) -> ChannelOut:
     """Create a channel with its audience and posting policy."""
     _check_policy(data.audience, data.audience_group_ids, data.posting, data.poster_group_ids)
+    await _check_image(principal, data.image_media_id)
     channel_id = uuid.uuid4()
     async with Channel._meta.db.transaction():
         await Channel.insert(
@@ -74,6 +81,7 @@ async def create(principal: Principal, data: ChannelIn, ctx: RequestContext) -> 
                 org=principal.org_id,
                 name=clean_name(data.name),
                 description=data.description.strip(),
+                image_media_id=data.image_media_id,
                 audience=data.audience,
                 posting=data.posting,
                 comments_enabled=data.comments_enabled,
@@ -133,6 +141,9 @@ async def patch(
         values[Channel.name] = clean_name(data.name)
     if data.description is not UNSET:
         values[Channel.description] = data.description.strip()
+    if data.image_media_id is not UNSET:
+        await _check_image(principal, data.image_media_id)
+        values[Channel.image_media_id] = data.image_media_id
     for field in ("comments_enabled", "reactions_enabled"):
         if getattr(data, field) is not UNSET:
             values[getattr(Channel, field)] = getattr(data, field)

@@ -14,9 +14,10 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import is_unique_violation
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
+from staffroom.core.runtime import Runtime
 from staffroom.feeds import markdown
 from staffroom.feeds.schemas import FeedPage, PostIn, PostOut, PostPatch
-from staffroom.feeds.service import access, media, timeline
+from staffroom.feeds.service import access, events, media, timeline
 from staffroom.feeds.tables import Acknowledgement, Post, PostRead
 
 
@@ -31,7 +32,7 @@ def _check_times(
 
 
 async def create(
-    principal: Principal, channel_id: uuid.UUID, data: PostIn, ctx: RequestContext
+    rt: Runtime, principal: Principal, channel_id: uuid.UUID, data: PostIn, ctx: RequestContext
 ) -> PostOut:
     """Publish now or at `publish_at`; only those allowed to post to the channel may."""
     channel = await access.channel_for_reader(principal, channel_id)
@@ -62,6 +63,8 @@ async def create(
         )
     )
     await _audit(principal, ctx, "post.created", post_id, {"channel_id": str(channel_id)})
+    # Published now: announced at once. Scheduled: the announcer sends it when due.
+    await events.announce(rt.relay, post_id)
     return await get(principal, post_id)
 
 
@@ -79,7 +82,7 @@ async def _editable(principal: Principal, post_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def patch(
-    principal: Principal, post_id: uuid.UUID, data: PostPatch, ctx: RequestContext
+    rt: Runtime, principal: Principal, post_id: uuid.UUID, data: PostPatch, ctx: RequestContext
 ) -> PostOut:
     """Edit a post (keeps edited_at); the body is rendered and sanitised again."""
     post = await _editable(principal, post_id)
@@ -101,14 +104,18 @@ async def patch(
     )
     await Post.update(values).where(Post.id == post_id)
     await _audit(principal, ctx, "post.edited", post_id, {})
+    await events.changed(rt.relay, post, "post.updated")
     return await get(principal, post_id)
 
 
-async def delete(principal: Principal, post_id: uuid.UUID, ctx: RequestContext) -> None:
+async def delete(
+    rt: Runtime, principal: Principal, post_id: uuid.UUID, ctx: RequestContext
+) -> None:
     """Soft delete: the post is hidden everywhere."""
-    await _editable(principal, post_id)
+    post = await _editable(principal, post_id)
     await Post.update({Post.deleted_at: clock.utcnow()}).where(Post.id == post_id)
     await _audit(principal, ctx, "post.deleted", post_id, {})
+    await events.changed(rt.relay, post, "post.deleted")
 
 
 async def channel_posts(

@@ -4,7 +4,7 @@ the timeline's index (channel, publish time)."""
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-ID = "2026-11-22T20:16:44:000000"
+ID = "2026-11-22T20:41:10:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "feeds keys and timeline index"
 

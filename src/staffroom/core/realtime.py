@@ -1,0 +1,82 @@
+"""The realtime relay: events to open apps (feeds now, chat later), one adapter.
+
+Embedded default: an in-process fan-out that the built-in WebSocket endpoint reads. Topics
+always carry the org id, and a connection subscribes only to topics its user may read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+from staffroom.core.context import Principal
+
+# A slow or stuck client loses its oldest events rather than holding memory forever.
+QUEUE_SIZE = 256
+
+
+class Relay(Protocol):
+    """Publishes events to topics and streams them to subscribers."""
+
+    async def publish(self, topic: str, event: dict[str, Any]) -> None:
+        """Send one event to everyone subscribed to the topic."""
+
+    def subscribe(
+        self, topics: list[str]
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+        """Receive the events of these topics while the context is open."""
+
+
+class LocalRelay:
+    """In-process fan-out for one API process (the embedded default)."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+
+    async def publish(self, topic: str, event: dict[str, Any]) -> None:
+        for queue in list(self._queues.get(topic, ())):
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait({"topic": topic, **event})
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topics: list[str]) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        for topic in topics:
+            self._queues.setdefault(topic, set()).add(queue)
+
+        async def events() -> AsyncIterator[dict[str, Any]]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield events()
+        finally:
+            for topic in topics:
+                subscribers = self._queues.get(topic)
+                if subscribers is not None:
+                    subscribers.discard(queue)
+                    if not subscribers:
+                        del self._queues[topic]
+
+    def subscriber_count(self, topic: str) -> int:
+        """How many connections listen to a topic (for tests and metrics)."""
+        return len(self._queues.get(topic, ()))
+
+
+# What a connection listens to, per domain: feeds registers the channels a user may read.
+TopicProvider = Callable[[Principal], Awaitable[list[str]]]
+topic_providers: list[TopicProvider] = []
+
+
+def on_topics(provider: TopicProvider) -> None:
+    """Register a provider of a user's topics once."""
+    if provider not in topic_providers:
+        topic_providers.append(provider)
+
+
+async def topics_for(principal: Principal) -> list[str]:
+    """Every topic a user may receive, from every domain."""
+    return sorted({t for provider in topic_providers for t in await provider(principal)})

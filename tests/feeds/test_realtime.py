@@ -1,0 +1,141 @@
+"""Realtime for feeds: the relay, announcements at publish time, the built-in WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from staffroom.core import clock
+from staffroom.core.realtime import LocalRelay
+from staffroom.feeds.service import events
+from tests.support.flows import auth
+from tests.support.servers import free_port
+from tests.support.world import World, login
+
+
+async def _next(events_iter, seconds: float = 5.0):
+    return await asyncio.wait_for(anext(events_iter), timeout=seconds)
+
+
+async def test_the_relay_delivers_only_subscribed_topics() -> None:
+    relay = LocalRelay()
+    async with relay.subscribe(["org:a:channel:1"]) as mine:
+        await relay.publish("org:b:channel:1", {"type": "x"})
+        await relay.publish("org:a:channel:1", {"type": "y"})
+        assert (await _next(mine)) == {"topic": "org:a:channel:1", "type": "y"}
+        assert relay.subscriber_count("org:a:channel:1") == 1
+    assert relay.subscriber_count("org:a:channel:1") == 0
+
+
+async def test_posts_are_announced_once_when_published(client, world: World, rt) -> None:
+    admin = auth(await login(client, "acme", "admin@acme.example"))
+    editor = auth(await login(client, "acme", "editor@acme.example"))
+    news = (await client.post("/api/v1/channels", json={"name": "News"}, headers=admin)).json()
+    topic = f"org:{world.acme.id}:channel:{news['id']}"
+    async with rt.relay.subscribe([topic]) as stream:
+        now_post = (
+            await client.post(
+                f"/api/v1/channels/{news['id']}/posts",
+                json={"title": "Now", "body": "x"},
+                headers=editor,
+            )
+        ).json()
+        event = await _next(stream)
+        assert event["type"] == "post.published" and event["post_id"] == now_post["id"]
+        later = (
+            await client.post(
+                f"/api/v1/channels/{news['id']}/posts",
+                json={
+                    "title": "Later",
+                    "body": "x",
+                    "publish_at": (clock.utcnow() + timedelta(minutes=10)).isoformat(),
+                },
+                headers=editor,
+            )
+        ).json()
+        assert await events.announce_due(rt.relay) == 0
+        clock.travel(11 * 60)
+        assert await events.announce_due(rt.relay) == 1
+        event = await _next(stream)
+        assert event["post_id"] == later["id"]
+        assert await events.announce_due(rt.relay) == 0  # never twice
+        editor = auth(await login(client, "acme", "editor@acme.example"))
+        await client.patch(f"/api/v1/posts/{later['id']}", json={"title": "L2"}, headers=editor)
+        assert (await _next(stream))["type"] == "post.updated"
+        await client.delete(f"/api/v1/posts/{later['id']}", headers=editor)
+        assert (await _next(stream))["type"] == "post.deleted"
+
+
+def _serve() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "staffroom", "serve", "--port", str(port)],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/health/live", timeout=1):  # noqa: S310
+                return proc, base
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("staffroom serve did not start")
+
+
+async def test_the_websocket_relays_to_the_audience_only(world: World) -> None:
+    proc, base = _serve()
+    ws_url = base.replace("http", "ws") + "/api/v1/realtime/ws"
+    try:
+        async with httpx.AsyncClient(base_url=base) as api:
+            admin = auth(await login(api, "acme", "admin@acme.example"))
+            editor = auth(await login(api, "acme", "editor@acme.example"))
+            member = await login(api, "acme", "member@acme.example")
+            group = (await api.post("/api/v1/groups", json={"name": "HQ"}, headers=admin)).json()
+            news = (await api.post("/api/v1/channels", json={"name": "News"}, headers=admin)).json()
+            hq = (
+                await api.post(
+                    "/api/v1/channels",
+                    json={"name": "HQ", "audience": "groups", "audience_group_ids": [group["id"]]},
+                    headers=admin,
+                )
+            ).json()
+            async with connect(ws_url) as socket:
+                await socket.send(
+                    json.dumps({"type": "auth", "access_token": member["access_token"]})
+                )
+                ready = json.loads(await asyncio.wait_for(socket.recv(), 5))
+                assert ready == {"type": "ready", "topics": 1}
+                for channel, title in ((hq, "secret"), (news, "public")):
+                    await api.post(
+                        f"/api/v1/channels/{channel['id']}/posts",
+                        json={"title": title, "body": "x"},
+                        headers=editor,
+                    )
+                event = json.loads(await asyncio.wait_for(socket.recv(), 5))
+                # The HQ post went out first, to its audience only: the member sees the public one.
+                assert event["type"] == "post.published" and event["channel_id"] == news["id"]
+            async with connect(ws_url) as socket:
+                await socket.send(json.dumps({"type": "auth", "access_token": "forged"}))
+                assert json.loads(await socket.recv()) == {"type": "error", "code": "unauthorized"}
+                try:
+                    await asyncio.wait_for(socket.recv(), 5)
+                    raise AssertionError("the socket should have been closed")
+                except ConnectionClosed as closed:
+                    assert closed.rcvd is not None and closed.rcvd.code == 4401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
