@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -24,11 +25,14 @@ UNAUTHORIZED = 4401
 
 async def _authenticate(socket: WebSocket[Any, Any, Any], rt: Runtime) -> Any:
     try:
-        first = await asyncio.wait_for(socket.receive_json(), timeout=AUTH_SECONDS)
+        first = await asyncio.wait_for(socket.receive_text(), timeout=AUTH_SECONDS)
+        hello = json.loads(first)
     except (TimeoutError, ValueError, WebSocketDisconnect):
+        return None  # silence, garbage or a closed socket: not authenticated
+    if not isinstance(hello, dict) or hello.get("type") != "auth":
         return None
-    token = first.get("access_token") if isinstance(first, dict) else None
-    if first.get("type") != "auth" or not isinstance(token, str) or len(token) > 256:
+    token = hello.get("access_token")
+    if not isinstance(token, str) or not 0 < len(token) <= 256:
         return None
     principal = await sessions.authenticate(rt, token)
     # An MFA-enrolment-only session may not read anything yet.

@@ -128,14 +128,21 @@ async def test_the_websocket_relays_to_the_audience_only(world: World) -> None:
                 event = json.loads(await asyncio.wait_for(socket.recv(), 5))
                 # The HQ post went out first, to its audience only: the member sees the public one.
                 assert event["type"] == "post.published" and event["channel_id"] == news["id"]
-            async with connect(ws_url) as socket:
-                await socket.send(json.dumps({"type": "auth", "access_token": "forged"}))
-                assert json.loads(await socket.recv()) == {"type": "error", "code": "unauthorized"}
-                try:
-                    await asyncio.wait_for(socket.recv(), 5)
-                    raise AssertionError("the socket should have been closed")
-                except ConnectionClosed as closed:
-                    assert closed.rcvd is not None and closed.rcvd.code == 4401
+            for hello in (
+                json.dumps({"type": "auth", "access_token": "forged"}),
+                json.dumps(["auth", member["access_token"]]),
+                "not json {",
+                json.dumps({"type": "auth", "access_token": 42}),
+            ):
+                async with connect(ws_url) as socket:
+                    await socket.send(hello)
+                    refused = json.loads(await socket.recv())
+                    assert refused == {"type": "error", "code": "unauthorized"}
+                    try:
+                        await asyncio.wait_for(socket.recv(), 5)
+                        raise AssertionError("the socket should have been closed")
+                    except ConnectionClosed as closed:
+                        assert closed.rcvd is not None and closed.rcvd.code == 4401
     finally:
         proc.terminate()
         proc.wait(timeout=30)
