@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from staffroom.core import clock
-from staffroom.core.context import RequestContext
+from staffroom.core.context import Principal, RequestContext
 from staffroom.core.tables import AuditEvent
 
 # Keys that must never be written into details, whatever a caller passes.
@@ -49,4 +49,23 @@ async def record(
             details=_clean(details or {}),
             created_at=clock.utcnow(),
         )
+    )
+
+
+async def by(
+    principal: Principal,
+    ctx: RequestContext,
+    action: str,
+    target: tuple[str, uuid.UUID],
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append what a signed-in user did to one object of their org."""
+    await record(
+        action,
+        ctx=ctx,
+        org_id=principal.org_id,
+        actor_id=principal.user_id,
+        target_type=target[0],
+        target_id=target[1],
+        details=details,
     )

@@ -93,7 +93,7 @@ async def create(principal: Principal, data: ChannelIn, ctx: RequestContext) -> 
             await _set_groups(principal, channel_id, "audience", data.audience_group_ids)
         if data.posting == "groups":
             await _set_groups(principal, channel_id, "poster", data.poster_group_ids)
-    await _audit(principal, ctx, "channel.created", channel_id)
+    await audit.by(principal, ctx, "channel.created", ("channel", channel_id))
     return await get(principal, channel_id)
 
 
@@ -153,7 +153,7 @@ async def patch(
             principal, channel_id, "audience", audience_groups if audience == "groups" else []
         )
         await _set_groups(principal, channel_id, "poster", posters if posting == "groups" else [])
-    await _audit(principal, ctx, "channel.changed", channel_id)
+    await audit.by(principal, ctx, "channel.changed", ("channel", channel_id))
     return await get(principal, channel_id)
 
 
@@ -161,17 +161,4 @@ async def archive(principal: Principal, channel_id: uuid.UUID, ctx: RequestConte
     """Archive a channel: it and its posts disappear from every feed."""
     await _managed(principal, channel_id)
     await Channel.update({Channel.archived_at: clock.utcnow()}).where(Channel.id == channel_id)
-    await _audit(principal, ctx, "channel.archived", channel_id)
-
-
-async def _audit(
-    principal: Principal, ctx: RequestContext, action: str, channel_id: uuid.UUID
-) -> None:
-    await audit.record(
-        action,
-        ctx=ctx,
-        org_id=principal.org_id,
-        actor_id=principal.user_id,
-        target_type="channel",
-        target_id=channel_id,
-    )
+    await audit.by(principal, ctx, "channel.archived", ("channel", channel_id))

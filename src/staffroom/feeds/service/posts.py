@@ -62,7 +62,9 @@ async def create(
             created_at=now,
         )
     )
-    await _audit(principal, ctx, "post.created", post_id, {"channel_id": str(channel_id)})
+    await audit.by(
+        principal, ctx, "post.created", ("post", post_id), {"channel_id": str(channel_id)}
+    )
     # Published now: announced at once. Scheduled: the announcer sends it when due.
     await events.announce(rt.relay, post_id)
     return await get(principal, post_id)
@@ -103,7 +105,7 @@ async def patch(
         values.get(Post.ack_due_at, post["ack_due_at"]),
     )
     await Post.update(values).where(Post.id == post_id)
-    await _audit(principal, ctx, "post.edited", post_id, {})
+    await audit.by(principal, ctx, "post.edited", ("post", post_id))
     await events.changed(rt.relay, post, "post.updated")
     return await get(principal, post_id)
 
@@ -114,7 +116,7 @@ async def delete(
     """Soft delete: the post is hidden everywhere."""
     post = await _editable(principal, post_id)
     await Post.update({Post.deleted_at: clock.utcnow()}).where(Post.id == post_id)
-    await _audit(principal, ctx, "post.deleted", post_id, {})
+    await audit.by(principal, ctx, "post.deleted", ("post", post_id))
     await events.changed(rt.relay, post, "post.deleted")
 
 
@@ -159,22 +161,4 @@ async def acknowledge(principal: Principal, post_id: uuid.UUID, ctx: RequestCont
         raise Conflict("ack_not_required", "This post does not ask for an acknowledgement.")
     await _record_once(PostRead, principal, post_id, "read_at")
     await _record_once(Acknowledgement, principal, post_id, "acked_at")
-    await _audit(principal, ctx, "post.acknowledged", post_id, {})
-
-
-async def _audit(
-    principal: Principal,
-    ctx: RequestContext,
-    action: str,
-    post_id: uuid.UUID,
-    details: dict[str, Any],
-) -> None:
-    await audit.record(
-        action,
-        ctx=ctx,
-        org_id=principal.org_id,
-        actor_id=principal.user_id,
-        target_type="post",
-        target_id=post_id,
-        details=details,
-    )
+    await audit.by(principal, ctx, "post.acknowledged", ("post", post_id))

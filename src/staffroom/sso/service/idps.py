@@ -182,7 +182,8 @@ async def create(rt: Runtime, principal: Principal, data: IdpIn, ctx: RequestCon
     for key, value in values.items():
         setattr(row, key, value)
     await IdentityProvider.insert(row)
-    await _audit(principal, ctx, "sso.idp_created", row.id, {"entity_id": values["entity_id"]})
+    created = {"entity_id": values["entity_id"]}
+    await audit.by(principal, ctx, "sso.idp_created", ("idp", row.id), created)
     return await get(rt, principal, row.id)
 
 
@@ -279,7 +280,9 @@ async def patch(
         columns: dict[Any, Any] = {getattr(IdentityProvider, k): v for k, v in values.items()}
         columns[IdentityProvider.updated_at] = clock.utcnow()
         await IdentityProvider.update(columns).where(IdentityProvider.id == idp_id)
-        await _audit(principal, ctx, "sso.idp_changed", idp_id, {"fields": sorted(values)})
+        await audit.by(
+            principal, ctx, "sso.idp_changed", ("idp", idp_id), {"fields": sorted(values)}
+        )
     return await get(rt, principal, idp_id)
 
 
@@ -287,7 +290,7 @@ async def delete(principal: Principal, idp_id: uuid.UUID, ctx: RequestContext) -
     """Remove an IdP and the identities linked through it."""
     await _own(principal, idp_id)
     await IdentityProvider.delete().where(IdentityProvider.id == idp_id)
-    await _audit(principal, ctx, "sso.idp_deleted", idp_id, {})
+    await audit.by(principal, ctx, "sso.idp_deleted", ("idp", idp_id))
 
 
 async def settings_of(rt: Runtime, principal: Principal) -> SsoSettingsOut:
@@ -361,21 +364,3 @@ async def org_and_idps(org_slug: str) -> tuple[dict[str, Any], list[dict[str, An
     """The org of an SSO URL and its enabled IdPs (404 if the org does not exist)."""
     org = await require_org(org_slug)
     return org, await enabled_idps(org["id"])
-
-
-async def _audit(
-    principal: Principal,
-    ctx: RequestContext,
-    action: str,
-    idp_id: uuid.UUID,
-    details: dict[str, Any],
-) -> None:
-    await audit.record(
-        action,
-        ctx=ctx,
-        org_id=principal.org_id,
-        actor_id=principal.user_id,
-        target_type="idp",
-        target_id=idp_id,
-        details=details,
-    )
