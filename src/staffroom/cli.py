@@ -248,7 +248,7 @@ def codes_create(
     from staffroom.core.context import RequestContext
     from staffroom.core.runtime import Runtime
     from staffroom.onboarding.schemas import CodeBatchIn
-    from staffroom.onboarding.service import codes as code_service
+    from staffroom.onboarding.service import code_delivery as code_service
     from staffroom.onboarding.service import importer
 
     if (count is None) == (people is None):

@@ -23,7 +23,7 @@ from staffroom.onboarding.schemas import (
     CodePage,
     RedeemIn,
 )
-from staffroom.onboarding.service import codes
+from staffroom.onboarding.service import code_delivery, codes, redemption
 
 Me = NamedDependency[Principal]
 Ctx = NamedDependency[RequestContext]
@@ -38,7 +38,7 @@ FORMAT_DOC = (
 )
 
 
-def _deliver(delivery: codes.Delivery) -> Response[Any]:
+def _deliver(delivery: code_delivery.Delivery) -> Response[Any]:
     # The codes are secrets: no cache, proxy or browser history may keep this answer.
     headers = {"Cache-Control": "no-store"}
     if delivery.file is None:
@@ -74,7 +74,7 @@ class AccessCodesController(Controller):
         ctx: Ctx,
         format: FromQuery[Format] = "json",
     ) -> Response[CodeBatchCreated]:
-        return _deliver(await codes.issue(rt, me, data, ctx, format))
+        return _deliver(await code_delivery.issue(rt, me, data, ctx, format))
 
     @post(
         "/import",
@@ -98,7 +98,7 @@ class AccessCodesController(Controller):
         expires_in_days: FromQuery[Annotated[int, Parameter(ge=1, le=365)]] = 30,
         format: FromQuery[Format] = "json",
     ) -> Response[CodeBatchCreated]:
-        data = await codes.batch_from_csv(
+        data = await code_delivery.batch_from_csv(
             rt,
             me,
             ctx,
@@ -108,7 +108,7 @@ class AccessCodesController(Controller):
             group_ids=group_ids or [],
             expires_in_days=expires_in_days,
         )
-        return _deliver(await codes.issue(rt, me, data, ctx, format))
+        return _deliver(await code_delivery.issue(rt, me, data, ctx, format))
 
     @get(
         "",
@@ -180,4 +180,4 @@ class PublicAccessCodesController(Controller):
         responses=errors(404, 409, 410, 422, 429, 503),
     )
     async def redeem(self, data: JSONBody[RedeemIn], rt: Rt, ctx: Ctx) -> AcceptedOut:
-        return await codes.redeem(rt, data, ctx)
+        return await redemption.redeem(rt, data, ctx)

@@ -6,31 +6,24 @@ digests. Redemption is one conditional UPDATE, limited per IP and per org, audit
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from staffroom.accounts.service import members
-from staffroom.accounts.service.common import clean_name, org_by_slug, org_row, role_exists
+from staffroom.accounts.service.common import clean_name, org_row
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.csvfiles import read_table
 from staffroom.core.db import page_filter, page_of
-from staffroom.core.errors import Conflict, Gone, Invalid, NotFound
-from staffroom.core.ratelimit import Rule
+from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_code, normalize_code
 from staffroom.onboarding.schemas import (
-    AcceptedOut,
     BatchPage,
     CodeBatchCreated,
     CodeBatchIn,
@@ -38,10 +31,7 @@ from staffroom.onboarding.schemas import (
     CodePage,
     CodeStatusOut,
     IssuedCode,
-    RedeemIn,
 )
-from staffroom.onboarding.service.common import refused, sign_in_new_member
-from staffroom.onboarding.sheets import SheetInfo, codes_csv, codes_pdf
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch
 
 _CHUNK = 500
@@ -49,7 +39,8 @@ INVALID_CODE = "This code is not valid for this organisation."
 REDEEMED = "access_code.redeemed"
 
 
-def _digest(rt: Runtime, code: str) -> str:
+def code_digest(rt: Runtime, code: str) -> str:
+    """How a code is stored and looked up: HMAC of its canonical form."""
     return rt.keys.digest(normalize_code(code), purpose="access_code")
 
 
@@ -152,7 +143,7 @@ async def create_batch(
                 org=principal.org_id,
                 batch=batch_id,
                 seq=seq,
-                code_hash=_digest(rt, code),
+                code_hash=code_digest(rt, code),
                 bound_user=bound[people[seq - 1][0]] if people else None,
                 expires_at=expires_at,
                 created_at=now,
@@ -390,188 +381,3 @@ async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> None:
         & AccessCode.redeemed_at.is_null()
         & AccessCode.revoked_at.is_null()
     )
-
-
-async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOut:
-    """Turn a code into an account (or activate the profile it is bound to) and sign in."""
-    s = rt.settings
-    ip = (f"redeem:ip:{ctx.ip}", Rule(s.redeem_fail_limit_ip, s.redeem_fail_window))
-    await rt.limiter.check(*ip)
-    org = await org_by_slug(data.org)
-    if org is None:
-        raise await refused(rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), [ip])
-    per_org = (f"redeem:org:{org['id']}", Rule(s.redeem_fail_limit_org, s.redeem_fail_window))
-    await rt.limiter.check(*per_org)
-    limits = [ip, per_org]
-    row = (
-        await AccessCode.select()
-        .where((AccessCode.code_hash == _digest(rt, data.code)) & (AccessCode.org == org["id"]))
-        .first()
-    )
-    if row is None:
-        raise await refused(
-            rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), limits, org["id"]
-        )
-    status = code_status(row, clock.utcnow())
-    if status != "unused":
-        code = "code_used" if status == "redeemed" else f"code_{status}"
-        gone = Gone(code, f"This code is {status}; ask HR for a new one.")
-        raise await refused(rt, ctx, REDEEMED, gone, limits, org["id"], ("access_code", row["id"]))
-    batch = (
-        await AccessCodeBatch.select()
-        .where(AccessCodeBatch.id == row["batch"])
-        .output(load_json=True)
-    )[0]
-    bound = None
-    if row["bound_user"]:
-        bound = await User.select().where(User.id == row["bound_user"]).first()
-        if bound is None or bound["status"] != "pending":
-            gone = Gone("code_revoked", "This code no longer works; ask HR for a new one.")
-            raise await refused(
-                rt, ctx, REDEEMED, gone, limits, org["id"], ("access_code", row["id"])
-            )
-        name = bound["display_name"]
-    else:
-        name = clean_name(data.display_name, "display_name")
-    await members.check_new_password(data.password, data.username, name)
-    hashed = await members.hash_new_password(rt, data.password)
-    user = await _claim(row, batch, bound, data.username, name, hashed)
-    if bound is None:
-        await members.join_existing_groups(org["id"], user["id"], batch["group_ids"])
-    signed_in = await sign_in_new_member(rt, user, ctx)
-    await audit.record(
-        "access_code.redeemed",
-        ctx=ctx,
-        org_id=org["id"],
-        actor_id=user["id"],
-        target_type="access_code",
-        target_id=row["id"],
-        details={"batch_id": str(row["batch"]), "seq": row["seq"], "bound": bound is not None},
-    )
-    return signed_in
-
-
-async def _claim(
-    code: dict[str, Any],
-    batch: dict[str, Any],
-    bound: dict[str, Any] | None,
-    username: str,
-    name: str,
-    password_hash: str,
-) -> dict[str, Any]:
-    """Use the code and create or activate the account, all or nothing."""
-    now = clock.utcnow()
-    used = Gone("code_used", "This code has already been used.")
-    async with AccessCode._meta.db.transaction():
-        # Atomic redemption: of concurrent attempts exactly one passes this UPDATE.
-        won = (
-            await AccessCode.update({AccessCode.redeemed_at: now})
-            .where(
-                (AccessCode.id == code["id"])
-                & AccessCode.redeemed_at.is_null()
-                & AccessCode.revoked_at.is_null()
-                & (AccessCode.expires_at > now)
-            )
-            .returning(AccessCode.id)
-        )
-        if not won:
-            raise used
-        if bound is not None:
-            user = await members.activate_pending(
-                code["org"], bound["id"], username=username, password_hash=password_hash
-            )
-            if user is None:
-                raise used
-        else:
-            role = batch["role"] if await role_exists(code["org"], batch["role"]) else "member"
-            user = await members.create_member(
-                code["org"],
-                username=username,
-                display_name=name,
-                password_hash=password_hash,
-                role=role,
-                group_ids=[],
-            )
-        await AccessCode.update({AccessCode.redeemed_by: user["id"]}).where(
-            AccessCode.id == code["id"]
-        )
-    return user
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A new batch as the admin asked for it: JSON, or a CSV or PDF file."""
-
-    created: CodeBatchCreated
-    file: bytes | None = None
-    media_type: str = "application/json"
-    filename: str = ""
-
-
-async def issue(
-    rt: Runtime,
-    principal: Principal,
-    data: CodeBatchIn,
-    ctx: RequestContext,
-    fmt: str,
-    progress: Callable[[int, int], None] | None = None,
-) -> Delivery:
-    """Create a batch and render it in the requested format (the only time codes are shown)."""
-    created = await create_batch(rt, principal, data, ctx)
-    if fmt == "json":
-        return Delivery(created)
-    org = await org_row(principal.org_id)
-    batch = created.batch
-    info = SheetInfo(
-        org_name=org["name"],
-        label=batch.label,
-        expires_at=batch.expires_at,
-        size=batch.size,
-        redeem_hint=rt.settings.effective_app_url.split("://", 1)[-1] + "/redeem",
-    )
-    name = f"access-codes-{org['slug']}-{batch.created_at:%Y%m%d}-{str(batch.id)[:8]}.{fmt}"
-    if fmt == "csv":
-        return Delivery(created, codes_csv(info, created.codes), "text/csv; charset=utf-8", name)
-    pdf = await asyncio.to_thread(codes_pdf, info, created.codes, progress)
-    return Delivery(created, pdf, "application/pdf", name)
-
-
-async def batch_from_csv(
-    rt: Runtime,
-    principal: Principal,
-    ctx: RequestContext,
-    body: bytes,
-    *,
-    label: str,
-    role: str,
-    group_ids: list[uuid.UUID],
-    expires_in_days: int,
-) -> CodeBatchIn:
-    """A batch request with one code per person of a CSV (employee_id, display_name).
-
-    An unreadable file is refused with a 422 and the attempt audited.
-    """
-    try:
-        table = read_table(body, "employee_id", 5000)
-        missing = [line for line, cells in table.rows if not cells.get("display_name")]
-        if missing:
-            lines = ", ".join(str(n) for n in missing[:20])
-            raise Invalid("csv_missing_display_name", f"Lines without a display_name: {lines}.")
-        raw = {
-            "label": label,
-            "role": role,
-            "group_ids": [str(g) for g in group_ids],
-            "expires_in_days": expires_in_days,
-            "people": [
-                {"employee_id": c.get("employee_id", ""), "display_name": c["display_name"]}
-                for _, c in table.rows
-            ],
-        }
-        try:
-            return msgspec.convert(raw, CodeBatchIn)
-        except msgspec.ValidationError as exc:
-            raise Invalid("invalid_request", f"Invalid batch: {exc}.") from exc
-    except Invalid as exc:
-        raise await refused(
-            rt, ctx, "access_codes.created", exc, [], principal.org_id, actor_id=principal.user_id
-        ) from None

@@ -1,0 +1,125 @@
+"""Redeeming a printed access code: one conditional UPDATE, limited per IP and per org,
+audited; the person picks a username (or activates the profile HR prepared)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from staffroom.accounts.service import members
+from staffroom.accounts.service.common import clean_name, org_by_slug, role_exists
+from staffroom.accounts.tables import User
+from staffroom.core import audit, clock
+from staffroom.core.context import RequestContext
+from staffroom.core.errors import Gone, NotFound
+from staffroom.core.ratelimit import Rule
+from staffroom.core.runtime import Runtime
+from staffroom.onboarding.schemas import AcceptedOut, RedeemIn
+from staffroom.onboarding.service.codes import INVALID_CODE, REDEEMED, code_digest, code_status
+from staffroom.onboarding.service.common import refused, sign_in_new_member
+from staffroom.onboarding.tables import AccessCode, AccessCodeBatch
+
+
+async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOut:
+    """Turn a code into an account (or activate the profile it is bound to) and sign in."""
+    s = rt.settings
+    ip = (f"redeem:ip:{ctx.ip}", Rule(s.redeem_fail_limit_ip, s.redeem_fail_window))
+    await rt.limiter.check(*ip)
+    org = await org_by_slug(data.org)
+    if org is None:
+        raise await refused(rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), [ip])
+    per_org = (f"redeem:org:{org['id']}", Rule(s.redeem_fail_limit_org, s.redeem_fail_window))
+    await rt.limiter.check(*per_org)
+    limits = [ip, per_org]
+    row = (
+        await AccessCode.select()
+        .where((AccessCode.code_hash == code_digest(rt, data.code)) & (AccessCode.org == org["id"]))
+        .first()
+    )
+    if row is None:
+        raise await refused(
+            rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), limits, org["id"]
+        )
+    status = code_status(row, clock.utcnow())
+    if status != "unused":
+        code = "code_used" if status == "redeemed" else f"code_{status}"
+        gone = Gone(code, f"This code is {status}; ask HR for a new one.")
+        raise await refused(rt, ctx, REDEEMED, gone, limits, org["id"], ("access_code", row["id"]))
+    batch = (
+        await AccessCodeBatch.select()
+        .where(AccessCodeBatch.id == row["batch"])
+        .output(load_json=True)
+    )[0]
+    bound = None
+    if row["bound_user"]:
+        bound = await User.select().where(User.id == row["bound_user"]).first()
+        if bound is None or bound["status"] != "pending":
+            gone = Gone("code_revoked", "This code no longer works; ask HR for a new one.")
+            raise await refused(
+                rt, ctx, REDEEMED, gone, limits, org["id"], ("access_code", row["id"])
+            )
+        name = bound["display_name"]
+    else:
+        name = clean_name(data.display_name, "display_name")
+    await members.check_new_password(data.password, data.username, name)
+    hashed = await members.hash_new_password(rt, data.password)
+    user = await _claim(row, batch, bound, data.username, name, hashed)
+    if bound is None:
+        await members.join_existing_groups(org["id"], user["id"], batch["group_ids"])
+    signed_in = await sign_in_new_member(rt, user, ctx)
+    await audit.record(
+        "access_code.redeemed",
+        ctx=ctx,
+        org_id=org["id"],
+        actor_id=user["id"],
+        target_type="access_code",
+        target_id=row["id"],
+        details={"batch_id": str(row["batch"]), "seq": row["seq"], "bound": bound is not None},
+    )
+    return signed_in
+
+
+async def _claim(
+    code: dict[str, Any],
+    batch: dict[str, Any],
+    bound: dict[str, Any] | None,
+    username: str,
+    name: str,
+    password_hash: str,
+) -> dict[str, Any]:
+    """Use the code and create or activate the account, all or nothing."""
+    now = clock.utcnow()
+    used = Gone("code_used", "This code has already been used.")
+    async with AccessCode._meta.db.transaction():
+        # Atomic redemption: of concurrent attempts exactly one passes this UPDATE.
+        won = (
+            await AccessCode.update({AccessCode.redeemed_at: now})
+            .where(
+                (AccessCode.id == code["id"])
+                & AccessCode.redeemed_at.is_null()
+                & AccessCode.revoked_at.is_null()
+                & (AccessCode.expires_at > now)
+            )
+            .returning(AccessCode.id)
+        )
+        if not won:
+            raise used
+        if bound is not None:
+            user = await members.activate_pending(
+                code["org"], bound["id"], username=username, password_hash=password_hash
+            )
+            if user is None:
+                raise used
+        else:
+            role = batch["role"] if await role_exists(code["org"], batch["role"]) else "member"
+            user = await members.create_member(
+                code["org"],
+                username=username,
+                display_name=name,
+                password_hash=password_hash,
+                role=role,
+                group_ids=[],
+            )
+        await AccessCode.update({AccessCode.redeemed_by: user["id"]}).where(
+            AccessCode.id == code["id"]
+        )
+    return user
