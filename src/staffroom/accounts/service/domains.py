@@ -27,8 +27,12 @@ def lineage(domain: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
-def _covers(row: dict[str, Any], domain: str) -> bool:
-    return bool(row["domain"] == domain or row["allow_subdomains"])
+def covers(bound: str, allow_subdomains: bool, domain: str) -> bool:
+    """Whether a binding of `bound` covers `domain`: itself, or by whole labels below it.
+
+    So `acme.com.evil.com` is never covered by `acme.com`.
+    """
+    return domain == bound or (allow_subdomains and domain.endswith("." + bound))
 
 
 async def covering(domain: str) -> list[dict[str, Any]]:
@@ -39,7 +43,7 @@ async def covering(domain: str) -> list[dict[str, Any]]:
     rows = await OrgDomain.select().where(
         OrgDomain.verified_at.is_not_null() & OrgDomain.domain.is_in(lineage(domain))
     )
-    matches = [r for r in rows if _covers(r, domain)]
+    matches = [r for r in rows if covers(r["domain"], r["allow_subdomains"], domain)]
     return sorted(matches, key=lambda r: -len(r["domain"]))
 
 
@@ -63,10 +67,7 @@ class EmailPolicy:
         if not self.restricted:
             return True
         domain = domain_of(email)
-        return any(
-            domain == bound or (subs and domain.endswith("." + bound))
-            for bound, subs in self.bindings
-        )
+        return any(covers(bound, subs, domain) for bound, subs in self.bindings)
 
     def check(self, email: str) -> None:
         """Raise a 422 for an address the policy refuses."""

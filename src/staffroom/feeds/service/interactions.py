@@ -51,16 +51,6 @@ def _comment_out(row: dict[str, Any], names: dict[uuid.UUID, str]) -> CommentOut
     )
 
 
-async def _names(rows: list[dict[str, Any]]) -> dict[uuid.UUID, str]:
-    ids = list({r["author"] for r in rows if r["author"]})
-    if not ids:
-        return {}
-    return {
-        u["id"]: u["display_name"]
-        for u in await User.select(User.id, User.display_name).where(User.id.is_in(ids))
-    }
-
-
 async def add_comment(
     principal: Principal, post_id: uuid.UUID, data: CommentIn, ctx: RequestContext
 ) -> CommentOut:
@@ -93,7 +83,7 @@ async def add_comment(
     await Comment.insert(row)
     stored = await Comment.select().where(Comment.id == row.id).first()
     assert stored is not None
-    return _comment_out(stored, await _names([stored]))
+    return _comment_out(stored, await timeline.author_names([stored]))
 
 
 async def list_comments(
@@ -106,7 +96,7 @@ async def list_comments(
         query = query.where(after)
     rows = await query.order_by(Comment.created_at, Comment.id, ascending=False).limit(limit + 1)
     rows, next_cursor = page_of(rows, limit)
-    names = await _names(rows)
+    names = await timeline.author_names(rows)
     return CommentPage(items=[_comment_out(r, names) for r in rows], next_cursor=next_cursor)
 
 
@@ -138,7 +128,7 @@ async def edit_comment(principal: Principal, comment_id: uuid.UUID, body: str) -
     )
     stored = await Comment.select().where(Comment.id == comment_id).first()
     assert stored is not None
-    return _comment_out(stored, await _names([stored]))
+    return _comment_out(stored, await timeline.author_names([stored]))
 
 
 async def delete_comment(principal: Principal, comment_id: uuid.UUID, ctx: RequestContext) -> None:

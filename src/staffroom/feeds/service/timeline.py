@@ -51,6 +51,15 @@ def _after(cursor: str) -> Any:
     return (Post.pinned == False) & older  # noqa: E712
 
 
+async def author_names(rows: list[dict[str, Any]]) -> dict[uuid.UUID, str]:
+    """Display names of the authors of posts or comments, in one query."""
+    ids = list({r["author"] for r in rows if r["author"]})
+    if not ids:
+        return {}
+    found = await User.select(User.id, User.display_name).where(User.id.is_in(ids))
+    return {u["id"]: u["display_name"] for u in found}
+
+
 async def posts_out(principal: Principal, rows: list[dict[str, Any]]) -> list[PostOut]:
     """Response bodies for posts: six grouped queries, whatever the number of posts."""
     ids = [r["id"] for r in rows]
@@ -86,15 +95,7 @@ async def posts_out(principal: Principal, rows: list[dict[str, Any]]) -> list[Po
             Acknowledgement.post.is_in(ids) & (Acknowledgement.user == principal.user_id)
         )
     }
-    author_ids = list({r["author"] for r in rows if r["author"]})
-    names = {
-        u["id"]: u["display_name"]
-        for u in (
-            await User.select(User.id, User.display_name).where(User.id.is_in(author_ids))
-            if author_ids
-            else []
-        )
-    }
+    names = await author_names(rows)
     return [
         PostOut(
             id=r["id"],
