@@ -6,8 +6,6 @@ import os
 import ssl
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from staffroom.accounts.tables import Org, User
 from tests.support.certs import self_signed
 from tests.support.flows import token_from_link
-from tests.support.servers import free_port
+from tests.support.serve import ServeProcess, wait_for
 from tests.support.world import assert_problem, login
 
 
@@ -87,44 +85,25 @@ def test_migrate_is_idempotent() -> None:
     assert "up to date" in first.stderr
 
 
-def _wait_for(url: str, context: ssl.SSLContext | None = None) -> bytes:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2, context=context) as resp:  # noqa: S310
-                return bytes(resp.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 @pytest.mark.parametrize("tls", [False, True])
 def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> None:
-    port = free_port()
-    args = ["serve", "--port", str(port), "--workers", "2"]
+    args: list[str] = []
     context = None
     if tls:
         cert, key = self_signed(tmp_path, "127.0.0.1")
         args += ["--tls-cert", str(cert), "--tls-key", str(key)]
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "staffroom", *args],
-        env=os.environ.copy(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = ServeProcess.start(*args, workers=2, tls=tls, context=context)
     try:
-        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/health/live"
-        assert _wait_for(url, context) == b'{"status":"ok"}'
+        url = f"{server.base}/health/live"
+        assert wait_for(url, context) == b'{"status":"ok"}'
         if tls:
             # A TLS 1.2-only client gets in: the floor is 1.2 (granian's own default is 1.3).
             tls12 = ssl.create_default_context(cafile=str(cert))
             tls12.check_hostname = False
             tls12.maximum_version = ssl.TLSVersion.TLSv1_2
-            assert _wait_for(url, tls12) == b'{"status":"ok"}'
+            assert wait_for(url, tls12) == b'{"status":"ok"}'
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    assert b"/schema" in out  # the banner tells where the API docs are
+        out = server.stop()
+    assert "/schema" in out  # the banner tells where the API docs are

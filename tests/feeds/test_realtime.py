@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import timedelta
 
 import httpx
@@ -19,7 +14,7 @@ from staffroom.core import clock
 from staffroom.core.realtime import LocalRelay
 from staffroom.feeds.service import events
 from tests.support.flows import auth
-from tests.support.servers import free_port
+from tests.support.serve import ServeProcess
 from tests.support.world import World, login
 
 
@@ -76,28 +71,9 @@ async def test_posts_are_announced_once_when_published(client, world: World, rt)
         assert (await _next(stream))["type"] == "post.deleted"
 
 
-def _serve() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "staffroom", "serve", "--port", str(port)],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/health/live", timeout=1):  # noqa: S310
-                return proc, base
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("staffroom serve did not start")
-
-
 async def test_the_websocket_relays_to_the_audience_only(world: World) -> None:
-    proc, base = _serve()
+    server = ServeProcess.start()
+    base = server.base
     ws_url = base.replace("http", "ws") + "/api/v1/realtime/ws"
     try:
         async with httpx.AsyncClient(base_url=base) as api:
@@ -144,5 +120,4 @@ async def test_the_websocket_relays_to_the_audience_only(world: World) -> None:
                     except ConnectionClosed as closed:
                         assert closed.rcvd is not None and closed.rcvd.code == 4401
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
