@@ -19,6 +19,12 @@ from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, full_session, provide_principal
 from staffroom.accounts.service import hooks as members_hooks
+from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
+from staffroom.chat.service import access as chat_access
+from staffroom.chat.service import credentials as chat_credentials
+from staffroom.chat.service import hooks as chat_hooks
+from staffroom.chat.service import outbox as chat_outbox
+from staffroom.chat.service import retention as chat_retention
 from staffroom.core import realtime
 from staffroom.core.db import close_pool, start_pool
 from staffroom.core.logs import configure_logging
@@ -31,6 +37,7 @@ from staffroom.core.web import (
 )
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
 from staffroom.feeds.service import events as feed_events
+from staffroom.feeds.service import media as feed_media
 from staffroom.health import HealthController
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
@@ -55,6 +62,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(runtime.mail.run(settings.mail_poll_seconds)))
     if settings.scheduler:
         tasks.append(asyncio.create_task(_announce_scheduled(runtime)))
+        tasks.append(asyncio.create_task(chat_outbox.run(runtime)))
+        tasks.append(asyncio.create_task(_apply_retention(runtime)))
     try:
         yield
     finally:
@@ -77,6 +86,18 @@ async def _announce_scheduled(runtime: Runtime) -> None:
         await asyncio.sleep(runtime.settings.scheduler_poll_seconds)
 
 
+async def _apply_retention(runtime: Runtime) -> None:
+    """Apply chat retention on a schedule; a failed round is retried next time."""
+    log = logging.getLogger("staffroom.retention")
+    while True:
+        try:
+            report = await chat_retention.run()
+            log.info("chat retention: %s messages deleted", report.messages_deleted)
+        except Exception:
+            log.exception("applying chat retention failed")
+        await asyncio.sleep(runtime.settings.retention_interval_seconds)
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the API for these settings."""
     configure_logging(settings.log_level, settings.log_json)
@@ -84,7 +105,10 @@ def create_app(settings: Settings) -> Litestar:
     members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
     members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
     members_hooks.on_login_methods(sso_login.has_sso)
+    members_hooks.on_deactivation(chat_credentials.on_deactivation)
     realtime.on_topics(feed_events.topics_for)
+    realtime.on_topics(chat_access.topics_for)
+    chat_hooks.on_attachment_check(feed_media.check_attachments)
 
     return Litestar(
         route_handlers=[
@@ -95,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
             ChannelsController,
             FeedController,
             MediaController,
+            *CHAT_CONTROLLERS,
             realtime_socket,
         ],
         middleware=[

@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "staffroom.onboarding.piccolo_app",
         "staffroom.sso.piccolo_app",
         "staffroom.feeds.piccolo_app",
+        "staffroom.chat.piccolo_app",
     ]
 )

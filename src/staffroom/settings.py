@@ -14,6 +14,7 @@ import msgspec
 from dotenv import dotenv_values
 
 PREFIX = "STAFFROOM_"
+SECRET_FIELDS = frozenset({"smtp_password", "pubnub_secret_key", "pubnub_publish_key"})
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -80,6 +81,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     s3_endpoint_url: str = ""
     media_max_bytes: int = 20 * 1024 * 1024
 
+    # Chat relay. PubNub when its keys are set (devices subscribe there); the built-in
+    # WebSocket always. Token lifetimes are minutes (PubNub's unit), at most 15.
+    pubnub_publish_key: str = ""
+    pubnub_subscribe_key: str = ""
+    pubnub_secret_key: str = ""
+    # Only for a local stand-in ("127.0.0.1:PORT"); empty: PubNub's own origin.
+    pubnub_origin: str = ""
+    pubnub_ssl: bool = True
+    pubnub_token_minutes: int = 15
+    chat_max_message_bytes: int = 8192
+    # How often the outbox dispatcher looks for events when nothing woke it.
+    relay_poll_seconds: float = 1.0
+    # How often the scheduler applies the chat retention of every org.
+    retention_interval_seconds: float = 3600.0
+
     # DNS servers for domain verification ("host" or "host:port"); empty: the system's.
     dns_nameservers: tuple[str, ...] = ()
     dns_timeout: float = 5.0
@@ -102,6 +118,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     sso_code_ttl: int = 60
     # Fetching IdP metadata from private or loopback addresses (SSRF); only for tests.
     sso_metadata_allow_private: bool = False
+
+    def __repr__(self) -> str:
+        # Settings may end up in a traceback or a debug print: never with the secrets.
+        shown = {
+            f: "***" if f in SECRET_FIELDS and getattr(self, f) else getattr(self, f)
+            for f in self.__struct_fields__
+        }
+        return f"Settings({shown})"
+
+    @property
+    def pubnub_enabled(self) -> bool:
+        """Whether PubNub relays chat (all three keys are set)."""
+        return bool(
+            self.pubnub_publish_key and self.pubnub_subscribe_key and self.pubnub_secret_key
+        )
 
     @property
     def data_path(self) -> Path:

@@ -20,6 +20,7 @@ from piccolo.conf.apps import Finder
 
 from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.tables import AuthSession, Group, Role
+from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import clock
 from staffroom.feeds.tables import Channel, Comment, Media, Post
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
@@ -207,6 +208,55 @@ async def _media(world: World, _: httpx.AsyncClient) -> str:
     return str(media_id)
 
 
+async def _conversation(world: World, _: httpx.AsyncClient) -> str:
+    conversation_id = uuid.uuid4()
+    now = clock.utcnow()
+    await Conversation.insert(
+        Conversation(
+            id=conversation_id,
+            org=world.acme.id,
+            kind="group",
+            title="Depot",
+            channel=f"staffroom.{world.acme.id}.chat.{conversation_id.hex}",
+            cipher_key="sealed",
+            last_seq=1,
+            created_at=now,
+        )
+    )
+    await Member.insert(
+        *(
+            Member(
+                id=uuid.uuid4(),
+                org=world.acme.id,
+                conversation=conversation_id,
+                user=world.acme[who].id,
+                role="admin" if who == "admin" else "member",
+                joined_at=now,
+            )
+            for who in ("admin", "member")
+        )
+    )
+    return str(conversation_id)
+
+
+async def _message(world: World, client: httpx.AsyncClient) -> str:
+    message_id = uuid.uuid4()
+    await Message.insert(
+        Message(
+            id=message_id,
+            org=world.acme.id,
+            conversation=uuid.UUID(await _conversation(world, client)),
+            seq=1,
+            sender=world.acme["member"].id,
+            client_msg_id="m1",
+            content_digest="x",
+            body="sealed",
+            created_at=clock.utcnow(),
+        )
+    )
+    return str(message_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
@@ -221,6 +271,8 @@ FACTORIES: dict[str, Factory] = {
     "post_id": _post,
     "comment_id": _comment,
     "media_id": _media,
+    "conversation_id": _conversation,
+    "message_id": _message,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -236,6 +288,11 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "add_comment": lambda w: {"body": "spam"},
     "edit_comment": lambda w: {"body": "Hijacked"},
     "add_reaction": lambda w: {"emoji": "👍"},
+    "update_conversation": lambda w: {"title": "Hijacked"},
+    "add_conversation_members": lambda w: {"user_ids": [str(w.acme["guest"].id)]},
+    "send_message": lambda w: {"client_msg_id": "spam-1", "body": "spam"},
+    "mark_conversation_read": lambda w: {"seq": 1},
+    "edit_message": lambda w: {"body": "Hijacked"},
 }
 
 

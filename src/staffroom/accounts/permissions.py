@@ -22,6 +22,7 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "feeds.publish": "Publish posts",
         "feeds.manage": "Manage channels and moderate posts",
         "chat.use": "Chat with colleagues",
+        "chat.moderate": "Delete any chat message and start announcement conversations",
         "compliance.manage": "Export and erase personal data, run backups",
     }
 )
@@ -33,7 +34,14 @@ BUILTIN_ROLES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
         "owner": frozenset(PERMISSIONS),
         "admin": frozenset(PERMISSIONS) - {"compliance.manage"},
         "hr_admin": _EMPLOYEE
-        | {"users.manage", "users.invite", "groups.manage", "feeds.publish", "audit.read"},
+        | {
+            "users.manage",
+            "users.invite",
+            "groups.manage",
+            "feeds.publish",
+            "audit.read",
+            "chat.moderate",
+        },
         "editor": _EMPLOYEE | {"feeds.publish", "feeds.manage"},
         "member": _EMPLOYEE,
         "guest": frozenset({"feeds.read"}),

@@ -179,6 +179,7 @@ class OrgOut(msgspec.Struct, kw_only=True):
     invite_ttl_days: int
     invite_daily_cap: int
     restrict_email_domains: bool
+    chat_retention_days: int | None
     created_at: datetime
 
 
@@ -190,6 +191,8 @@ class OrgPatch(Input):
     invite_ttl_days: Annotated[int, Meta(ge=1, le=90)] | UnsetType = UNSET
     invite_daily_cap: Annotated[int, Meta(ge=1, le=100_000)] | UnsetType = UNSET
     restrict_email_domains: bool | UnsetType = UNSET
+    # null keeps chat messages for ever
+    chat_retention_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
 
 
 class GroupIn(Input):

@@ -35,6 +35,8 @@ class Org(Table, tablename="org"):
     restrict_email_domains = Boolean(default=False)
     # Password login only for owners marked break-glass; everyone else signs in with SSO.
     sso_required = Boolean(default=False)
+    # Chat messages older than this many days are deleted (None: kept).
+    chat_retention_days = Integer(null=True, default=None)
     created_at = Timestamptz()
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from staffroom.core.blobs import BlobStore, make_blobs
 from staffroom.core.crypto import KeyRing, load_keyring
@@ -10,12 +11,14 @@ from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.mail import MailQueue, make_backend
 from staffroom.core.ratelimit import RateLimiter, make_limiter
 from staffroom.core.realtime import LocalRelay, Relay
+from staffroom.core.realtime.pubnub import PubNubGateway
+from staffroom.core.realtime.redis import RedisRelay
 from staffroom.settings import Settings
 
 
 @dataclass
 class Runtime:
-    """Settings, keys, rate limiter, mail queue, DNS, blob storage and the realtime relay."""
+    """Settings, keys, rate limiter, mail queue, DNS, blob storage and the realtime relays."""
 
     settings: Settings
     keys: KeyRing
@@ -24,6 +27,10 @@ class Runtime:
     dns: TxtLookup
     blobs: BlobStore
     relay: Relay
+    # PubNub when configured: chat reaches devices there too.
+    pubnub: PubNubGateway | None = None
+    # Set when events were queued for relaying, so the dispatcher does not wait to poll.
+    relay_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -35,9 +42,25 @@ class Runtime:
             mail=MailQueue(make_backend(settings), settings.mail_max_attempts),
             dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),
             blobs=make_blobs(settings),
-            relay=LocalRelay(),
+            relay=RedisRelay(settings.redis_url) if settings.redis_url else LocalRelay(),
+            pubnub=_pubnub(settings),
         )
 
     async def close(self) -> None:
         """Release connections."""
         await self.limiter.store.close()
+        await self.relay.close()
+        if self.pubnub is not None:
+            await self.pubnub.close()
+
+
+def _pubnub(settings: Settings) -> PubNubGateway | None:
+    if not settings.pubnub_enabled:
+        return None
+    return PubNubGateway(
+        publish_key=settings.pubnub_publish_key,
+        subscribe_key=settings.pubnub_subscribe_key,
+        secret_key=settings.pubnub_secret_key,
+        origin=settings.pubnub_origin,
+        ssl=settings.pubnub_ssl,
+    )

@@ -183,3 +183,12 @@ async def existing_emails(org_id: uuid.UUID, emails: list[str]) -> set[str]:
         rows = await User.select(User.email).where((User.org == org_id) & User.email.is_in(chunk))
         found.update(r["email"] for r in rows)
     return found
+
+
+async def display_names(user_ids: list[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names of people (authors, senders, members), in one query."""
+    ids = list({i for i in user_ids if i})
+    if not ids:
+        return {}
+    found = await User.select(User.id, User.display_name).where(User.id.is_in(ids))
+    return {u["id"]: u["display_name"] for u in found}

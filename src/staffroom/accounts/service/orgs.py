@@ -35,6 +35,7 @@ def org_out(row: dict[str, Any]) -> OrgOut:
         invite_ttl_days=row["invite_ttl_days"],
         invite_daily_cap=row["invite_daily_cap"],
         restrict_email_domains=row["restrict_email_domains"],
+        chat_retention_days=row["chat_retention_days"],
         created_at=row["created_at"],
     )
 

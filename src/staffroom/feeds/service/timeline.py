@@ -11,7 +11,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from staffroom.accounts.tables import User
+from staffroom.accounts.service import members
 from staffroom.core import clock
 from staffroom.core.context import Principal
 from staffroom.core.errors import Invalid
@@ -53,11 +53,7 @@ def _after(cursor: str) -> Any:
 
 async def author_names(rows: list[dict[str, Any]]) -> dict[uuid.UUID, str]:
     """Display names of the authors of posts or comments, in one query."""
-    ids = list({r["author"] for r in rows if r["author"]})
-    if not ids:
-        return {}
-    found = await User.select(User.id, User.display_name).where(User.id.is_in(ids))
-    return {u["id"]: u["display_name"] for u in found}
+    return await members.display_names([r["author"] for r in rows])
 
 
 async def posts_out(principal: Principal, rows: list[dict[str, Any]]) -> list[PostOut]:

@@ -1,7 +1,10 @@
-"""The realtime relay: events to open apps (feeds now, chat later), one adapter.
+"""The realtime relay: events to open apps (feeds and chat), one adapter per system.
 
-Embedded default: an in-process fan-out that the built-in WebSocket endpoint reads. Topics
-always carry the org id, and a connection subscribes only to topics its user may read.
+Embedded default: an in-process fan-out that the built-in WebSocket endpoint reads
+(`LocalRelay`); with `STAFFROOM_REDIS_URL` the fan-out spans every API instance through
+Redis pub/sub (`redis.RedisRelay`); PubNub delivers chat to devices (`pubnub.PubNubGateway`,
+the only module importing the pubnub SDK). Topics always carry the org id, and a connection
+subscribes only to topics its user may read.
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from staffroom.core.context import Principal
+
+
+class RelayUnavailable(Exception):
+    """The relay could not take an event now; the caller keeps it and retries later."""
+
 
 # A slow or stuck client loses its oldest events rather than holding memory forever.
 QUEUE_SIZE = 256
@@ -27,6 +35,9 @@ class Relay(Protocol):
         self, topics: list[str]
     ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
         """Receive the events of these topics while the context is open."""
+
+    async def close(self) -> None:
+        """Release connections."""
 
 
 class LocalRelay:
@@ -60,6 +71,9 @@ class LocalRelay:
                     subscribers.discard(queue)
                     if not subscribers:
                         del self._queues[topic]
+
+    async def close(self) -> None:
+        self._queues.clear()
 
     def subscriber_count(self, topic: str) -> int:
         """How many connections listen to a topic (for tests and metrics)."""

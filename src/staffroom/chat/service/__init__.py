@@ -1,0 +1,1 @@
+"""Chat business rules: conversations, messages, the outbox dispatcher, retention."""

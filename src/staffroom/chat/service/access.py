@@ -1,0 +1,113 @@
+"""Who may see and change a conversation. Non-members get 404, never 403: a conversation's
+existence is private to its members."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from staffroom.accounts.tables import User
+from staffroom.chat.tables import Conversation, Member
+from staffroom.core.context import Principal
+from staffroom.core.crypto import KeyRing
+from staffroom.core.errors import Forbidden, Invalid, NotFound
+
+NO_CONVERSATION = "No such conversation."
+
+
+def not_found() -> NotFound:
+    return NotFound("conversation_not_found", NO_CONVERSATION)
+
+
+async def membership(
+    principal: Principal, conversation_id: uuid.UUID
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(conversation, the caller's member row), or 404."""
+    member = (
+        await Member.select()
+        .where(
+            (Member.conversation == conversation_id)
+            & (Member.user == principal.user_id)
+            & (Member.org == principal.org_id)
+        )
+        .first()
+    )
+    if member is None:
+        raise not_found()
+    conversation = (
+        await Conversation.select()
+        .where((Conversation.id == conversation_id) & (Conversation.org == principal.org_id))
+        .first()
+    )
+    if conversation is None:
+        raise not_found()
+    return conversation, member
+
+
+def require_admin(conversation: dict[str, Any], member: dict[str, Any]) -> None:
+    """Changing a group's title or members is for its admins."""
+    if conversation["kind"] == "direct":
+        raise Forbidden("direct_conversation", "A direct conversation has exactly two people.")
+    if member["role"] != "admin":
+        raise Forbidden("not_conversation_admin", "Only the conversation's admins may do this.")
+
+
+def may_write(conversation: dict[str, Any], member: dict[str, Any]) -> None:
+    """In an announcement conversation only admins write."""
+    if conversation["kind"] == "announcement" and member["role"] != "admin":
+        raise Forbidden("announcement_only", "Only admins write in an announcement conversation.")
+
+
+async def colleagues(principal: Principal, user_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The given people, who must all be active members of the caller's org."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return []
+    found = await User.select(User.id).where(
+        User.id.is_in(wanted) & (User.org == principal.org_id) & (User.status == "active")
+    )
+    if len(found) != len(wanted):
+        # The same answer for another org's people and for ids that do not exist.
+        raise Invalid("unknown_user", "Add only active people of your organisation.")
+    return wanted
+
+
+def channel_name(org_id: uuid.UUID) -> str:
+    """A PubNub channel name: the org id and a random part."""
+    return f"staffroom.{org_id}.chat.{secrets.token_hex(12)}"
+
+
+def _cipher_aad(org_id: uuid.UUID, channel: str) -> bytes:
+    return f"chat-cipher:{org_id}:{channel}".encode()
+
+
+def new_cipher_key(keys: KeyRing, org_id: uuid.UUID, channel: str) -> str:
+    """A random PubNub cipher key for one conversation, sealed for storage."""
+    return keys.encrypt(secrets.token_urlsafe(32).encode(), _cipher_aad(org_id, channel))
+
+
+def cipher_key(keys: KeyRing, conversation: dict[str, Any]) -> str:
+    """The conversation's PubNub cipher key in the clear (for publishing and devices)."""
+    aad = _cipher_aad(conversation["org"], conversation["channel"])
+    return keys.decrypt(conversation["cipher_key"], aad).decode()
+
+
+def token_aad(token_id: uuid.UUID) -> bytes:
+    """Binds a sealed PubNub token to its row."""
+    return f"pubnub-token:{token_id}".encode()
+
+
+def open_token(keys: KeyRing, row: dict[str, Any]) -> str:
+    """A stored PubNub token in the clear (to revoke it)."""
+    return keys.decrypt(row["token"], token_aad(row["id"])).decode()
+
+
+def user_topic(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """A person's topic on the built-in relay: chat events reach them there."""
+    return f"org:{org_id}:user:{user_id}"
+
+
+async def topics_for(principal: Principal) -> list[str]:
+    """The chat topics of a WebSocket: the user's own (membership is checked per event)."""
+    return [user_topic(principal.org_id, principal.user_id)]

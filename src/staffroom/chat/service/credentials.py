@@ -1,0 +1,117 @@
+"""What a device needs to receive chat: a PubNub token for exactly the user's conversation
+channels, read-only, bound to the user's uuid, at most 15 minutes; or the WebSocket URL.
+
+Tokens are kept sealed so removal from a conversation, deactivation and erasure revoke
+them early (through the outbox, so a PubNub outage delays the revocation, never drops it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from staffroom.chat.schemas import CredentialsOut, PubNubChannel, PubNubCredentials
+from staffroom.chat.service import access, outbox
+from staffroom.chat.tables import Conversation, DeviceToken, Member
+from staffroom.core import clock
+from staffroom.core.context import Principal
+from staffroom.core.errors import Unavailable
+from staffroom.core.ratelimit import Rule
+from staffroom.core.realtime import RelayUnavailable
+from staffroom.core.realtime.pubnub import MAX_TOKEN_MINUTES
+from staffroom.core.runtime import Runtime
+
+# A device asks every few minutes; far more means a loop or abuse.
+CREDENTIALS_RULE = Rule(60, 900)
+
+
+def pubnub_uuid(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """The PubNub user id of a person: carries the org id, as channel names do."""
+    return f"staffroom.{org_id}.{user_id}"
+
+
+async def for_device(rt: Runtime, principal: Principal) -> CredentialsOut:
+    """Credentials for the caller's device."""
+    ws_url = rt.settings.public_url.rstrip("/").replace("http", "ws", 1) + "/api/v1/chat/ws"
+    if rt.pubnub is None:
+        return CredentialsOut(relay="websocket", websocket_url=ws_url)
+    await rt.limiter.hit(f"chat-credentials:{principal.user_id}", CREDENTIALS_RULE)
+    memberships = await Member.select(Member.conversation).where(
+        (Member.user == principal.user_id) & (Member.org == principal.org_id)
+    )
+    conversations = (
+        await Conversation.select().where(
+            Conversation.id.is_in([m["conversation"] for m in memberships])
+            & (Conversation.org == principal.org_id)
+        )
+        if memberships
+        else []
+    )
+    minutes = max(1, min(rt.settings.pubnub_token_minutes, MAX_TOKEN_MINUTES))
+    user_uuid = pubnub_uuid(principal.org_id, principal.user_id)
+    channels = [c["channel"] for c in conversations]
+    try:
+        # PubNub refuses a grant without resources: a user without conversations gets a
+        # token for their own (empty) inbox channel.
+        token = await rt.pubnub.grant(user_uuid, channels or [_inbox(principal)], minutes)
+    except RelayUnavailable as exc:
+        raise Unavailable("relay_unavailable", "Chat delivery is unavailable; retry.") from exc
+    now = clock.utcnow()
+    expires_at = now + timedelta(minutes=minutes)
+    token_id = uuid.uuid4()
+    await DeviceToken.insert(
+        DeviceToken(
+            id=token_id,
+            org=principal.org_id,
+            user=principal.user_id,
+            token=rt.keys.encrypt(token.encode(), access.token_aad(token_id)),
+            expires_at=expires_at,
+            created_at=now,
+        )
+    )
+    return CredentialsOut(
+        relay="pubnub",
+        websocket_url=ws_url,
+        pubnub=PubNubCredentials(
+            subscribe_key=rt.pubnub.subscribe_key,
+            user_id=user_uuid,
+            token=token,
+            expires_at=expires_at,
+            channels=[
+                PubNubChannel(
+                    conversation_id=c["id"],
+                    channel=c["channel"],
+                    cipher_key=access.cipher_key(rt.keys, c),
+                )
+                for c in conversations
+            ],
+        ),
+    )
+
+
+def _inbox(principal: Principal) -> str:
+    return f"staffroom.{principal.org_id}.inbox.{principal.user_id}"
+
+
+async def on_deactivation(org_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """A deactivated person's devices stop receiving at once."""
+    await revoke_for_user(org_id, user_id)
+
+
+async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    """Queue the revocation of every live token of a person (inside the change's
+    transaction; also the deactivation hook); returns how many."""
+    now = clock.utcnow()
+    live = await (
+        DeviceToken.update({DeviceToken.revoked_at: now})
+        .where(
+            (DeviceToken.user == user_id)
+            & (DeviceToken.org == org_id)
+            & DeviceToken.revoked_at.is_null()
+            & (DeviceToken.expires_at > now)
+        )
+        .returning(DeviceToken.id)
+    )
+    for row in live:
+        await outbox.enqueue_revocation(org_id, row["id"])
+    return len(live)

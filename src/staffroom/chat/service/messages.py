@@ -1,0 +1,252 @@
+"""Messages: send (idempotent per client_msg_id), history, edit, delete, read position.
+
+A send writes the message and its outbox rows in one transaction: once the API answered,
+the message is stored and will be relayed, whatever happens to the relay meanwhile.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from staffroom.chat.schemas import MessageIn, MessageOut, MessagePage, MessagePatch, ReadOut
+from staffroom.chat.service import access, hooks, outbox, render
+from staffroom.chat.tables import Conversation, Member, Message
+from staffroom.core import audit, clock
+from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db import is_unique_violation
+from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
+from staffroom.core.runtime import Runtime
+
+
+def _clean_body(rt: Runtime, body: str, has_attachment: bool) -> str:
+    body = body.strip()
+    if not body and not has_attachment:
+        raise Invalid("empty_message", "A message needs text or an attachment.")
+    limit = rt.settings.chat_max_message_bytes
+    if len(body.encode()) > limit:
+        raise Invalid("message_too_long", f"A message is at most {limit} bytes of text.")
+    return body
+
+
+def _digest(rt: Runtime, conversation_id: uuid.UUID, body: str, attachment: Any) -> str:
+    # A keyed digest: a plain hash of a short message would give its text away.
+    return rt.keys.digest(f"{conversation_id}\x00{attachment}\x00{body}", purpose="chat-message")
+
+
+async def _by_client_id(
+    principal: Principal, conversation_id: uuid.UUID, client_msg_id: str
+) -> dict[str, Any] | None:
+    result: dict[str, Any] | None = (
+        await Message.select()
+        .where(
+            (Message.conversation == conversation_id)
+            & (Message.sender == principal.user_id)
+            & (Message.client_msg_id == client_msg_id)
+        )
+        .first()
+    )
+    return result
+
+
+def _same_send(row: dict[str, Any], digest: str) -> dict[str, Any]:
+    if row["content_digest"] != digest:
+        raise Conflict(
+            "client_msg_id_reused", "This client_msg_id was already used for another message."
+        )
+    return row
+
+
+async def send(
+    rt: Runtime,
+    principal: Principal,
+    conversation_id: uuid.UUID,
+    data: MessageIn,
+) -> tuple[MessageOut, bool]:
+    """Store and queue a message; (message, created). A retry returns the first one."""
+    conversation, member = await access.membership(principal, conversation_id)
+    access.may_write(conversation, member)
+    body = _clean_body(rt, data.body, data.attachment_id is not None)
+    digest = _digest(rt, conversation_id, body, data.attachment_id)
+    earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
+    if earlier is not None:
+        return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
+    if data.attachment_id is not None:
+        await hooks.check_attachment(principal, data.attachment_id)
+    message_id = uuid.uuid4()
+    now = clock.utcnow()
+    sealed = render.seal_body(rt, conversation_id, message_id, body)
+    try:
+        async with Conversation._meta.db.transaction():
+            seq, position = await outbox.bump(conversation_id, message=True, now=now)
+            await Message.insert(
+                Message(
+                    id=message_id,
+                    org=principal.org_id,
+                    conversation=conversation_id,
+                    seq=seq,
+                    sender=principal.user_id,
+                    client_msg_id=data.client_msg_id,
+                    content_digest=digest,
+                    body=sealed,
+                    key_id=rt.keys.active_key_id,
+                    attachment_id=data.attachment_id,
+                    created_at=now,
+                )
+            )
+            # The sender has read their own message.
+            await Member.update({Member.read_seq: seq}).where(Member.id == member["id"])
+            await outbox.enqueue(
+                rt,
+                principal.org_id,
+                conversation_id,
+                position,
+                "message.created",
+                message_id=message_id,
+            )
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        # The same send arrived twice at once: the other one stored it.
+        earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
+        if earlier is None:
+            raise
+        return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
+    outbox.wake(rt)
+    row = await Message.select().where(Message.id == message_id).first()
+    assert row is not None
+    return (await render.messages_out(rt, [row]))[0], True
+
+
+async def history(
+    rt: Runtime,
+    principal: Principal,
+    conversation_id: uuid.UUID,
+    before: int | None,
+    after: int | None,
+    limit: int,
+) -> MessagePage:
+    """Newest first (or, with `after`, the ones after a seq oldest first, to catch up)."""
+    await access.membership(principal, conversation_id)
+    if before is not None and after is not None:
+        raise Invalid("before_or_after", "Use either before or after, not both.")
+    query = Message.select().where(Message.conversation == conversation_id)
+    if after is not None:
+        query = query.where(Message.seq > after).order_by(Message.seq)
+    else:
+        if before is not None:
+            query = query.where(Message.seq < before)
+        query = query.order_by(Message.seq, ascending=False)
+    rows = await query.limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_before = rows[-1]["seq"] if rows and more and after is None else None
+    return MessagePage(items=await render.messages_out(rt, rows), next_before=next_before)
+
+
+async def _own_message(principal: Principal, message_id: uuid.UUID) -> dict[str, Any]:
+    row = (
+        await Message.select()
+        .where((Message.id == message_id) & (Message.org == principal.org_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound("message_not_found", "No such message.")
+    return row
+
+
+async def edit(
+    rt: Runtime, principal: Principal, message_id: uuid.UUID, data: MessagePatch
+) -> MessageOut:
+    """Change one's own message."""
+    row = await _own_message(principal, message_id)
+    conversation, member = await access.membership(principal, row["conversation"])
+    if row["sender"] != principal.user_id:
+        raise Forbidden("not_your_message", "Only the sender may edit a message.")
+    if row["deleted_at"] is not None:
+        raise Conflict("message_deleted", "A deleted message cannot be edited.")
+    access.may_write(conversation, member)
+    body = _clean_body(rt, data.body, row["attachment_id"] is not None)
+    now = clock.utcnow()
+    async with Conversation._meta.db.transaction():
+        _, position = await outbox.bump(conversation["id"])
+        await Message.update(
+            {
+                Message.body: render.seal_body(rt, conversation["id"], message_id, body),
+                Message.key_id: rt.keys.active_key_id,
+                Message.edited_at: now,
+            }
+        ).where(Message.id == message_id)
+        await outbox.enqueue(
+            rt,
+            principal.org_id,
+            conversation["id"],
+            position,
+            "message.updated",
+            message_id=message_id,
+        )
+    outbox.wake(rt)
+    fresh = await Message.select().where(Message.id == message_id).first()
+    assert fresh is not None
+    return (await render.messages_out(rt, [fresh]))[0]
+
+
+async def delete(
+    rt: Runtime, principal: Principal, message_id: uuid.UUID, ctx: RequestContext
+) -> None:
+    """Delete one's own message, or any as a moderator (audited); a tombstone stays."""
+    row = await _own_message(principal, message_id)
+    moderator = principal.can("chat.moderate")
+    if row["sender"] != principal.user_id:
+        if not moderator:
+            await access.membership(principal, row["conversation"])  # 404 for outsiders
+            raise Forbidden("not_your_message", "Only the sender or a moderator may delete it.")
+    else:
+        await access.membership(principal, row["conversation"])
+    if row["deleted_at"] is not None:
+        return
+    async with Conversation._meta.db.transaction():
+        _, position = await outbox.bump(row["conversation"])
+        await Message.update(
+            {
+                Message.body: "",
+                Message.attachment_id: None,
+                Message.deleted_at: clock.utcnow(),
+                Message.deleted_by: principal.user_id,
+            }
+        ).where(Message.id == message_id)
+        await outbox.enqueue(
+            rt,
+            principal.org_id,
+            row["conversation"],
+            position,
+            "message.deleted",
+            message_id=message_id,
+        )
+    outbox.wake(rt)
+    if row["sender"] != principal.user_id:
+        await audit.by(
+            principal,
+            ctx,
+            "chat.message_moderated",
+            ("message", message_id),
+            {"conversation_id": str(row["conversation"]), "sender_id": str(row["sender"])},
+        )
+
+
+async def mark_read(principal: Principal, conversation_id: uuid.UUID, seq: int) -> ReadOut:
+    """Move the caller's read position forward (never back, never past the end)."""
+    conversation, member = await access.membership(principal, conversation_id)
+    target = min(seq, conversation["last_seq"])
+    if target > member["read_seq"]:
+        await Member.update({Member.read_seq: target}).where(
+            (Member.id == member["id"]) & (Member.read_seq < target)
+        )
+    read_seq = max(target, member["read_seq"])
+    unread = await Message.count().where(
+        (Message.conversation == conversation_id)
+        & (Message.seq > read_seq)
+        & Message.deleted_at.is_null()
+        & ((Message.sender != principal.user_id) | Message.sender.is_null())
+    )
+    return ReadOut(read_seq=read_seq, unread=unread)

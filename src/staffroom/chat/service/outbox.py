@@ -1,0 +1,217 @@
+"""The chat outbox: events are written with the change that made them and relayed later.
+
+`bump` takes the conversation's row lock and hands out the next event position, so within
+a conversation positions follow commit order. The dispatcher publishes each target's rows
+of a conversation in position order, claims a row before publishing it (so two
+dispatchers never publish the same row) and backs off while a relay is down. A row whose
+publication succeeded is marked at once; only a crash between the two could repeat an
+event, and every event carries its `event_id` for devices to drop a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from staffroom.chat.service import access, render
+from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
+from staffroom.core import clock
+from staffroom.core.realtime import RelayUnavailable
+from staffroom.core.runtime import Runtime
+
+log = logging.getLogger("staffroom.chat.outbox")
+CLAIM_SECONDS = 30
+MAX_BACKOFF_SECONDS = 60
+BATCH = 500
+
+
+def targets(rt: Runtime) -> list[str]:
+    """Where events go: the built-in relay always, PubNub when configured."""
+    return ["socket", "pubnub"] if rt.pubnub is not None else ["socket"]
+
+
+async def bump(
+    conversation_id: uuid.UUID, *, message: bool = False, now: datetime | None = None
+) -> tuple[int, int]:
+    """Inside a transaction: lock the conversation and return (last_seq, event position)."""
+    values: dict[Any, Any] = {Conversation.last_event: Conversation.last_event + 1}
+    if message:
+        values[Conversation.last_seq] = Conversation.last_seq + 1
+        values[Conversation.last_message_at] = now or clock.utcnow()
+    rows = await (
+        Conversation.update(values)
+        .where(Conversation.id == conversation_id)
+        .returning(Conversation.last_seq, Conversation.last_event)
+    )
+    return int(rows[0]["last_seq"]), int(rows[0]["last_event"])
+
+
+async def enqueue(
+    rt: Runtime,
+    org_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    position: int,
+    event: str,
+    *,
+    message_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Queue an event for every relay target (inside the change's transaction)."""
+    now = clock.utcnow()
+    rows = [
+        Outbox(
+            id=uuid.uuid4(),
+            org=org_id,
+            conversation=conversation_id,
+            position=position,
+            target=target,
+            event=event,
+            message=message_id,
+            data=data or {},
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for target in targets(rt)
+    ]
+    await Outbox.insert(*rows)
+
+
+async def enqueue_revocation(org_id: uuid.UUID, token_id: uuid.UUID) -> None:
+    """Queue revoking a PubNub token (only PubNub has tokens)."""
+    now = clock.utcnow()
+    await Outbox.insert(
+        Outbox(
+            id=uuid.uuid4(),
+            org=org_id,
+            position=0,
+            target="pubnub",
+            event="token.revoke",
+            data={"token_id": str(token_id)},
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+def wake(rt: Runtime) -> None:
+    """Tell this process's dispatcher there is work (after the transaction committed)."""
+    rt.relay_wakeup.set()
+
+
+async def dispatch_once(rt: Runtime, limit: int = BATCH) -> int:
+    """Publish what is due; returns how many events went out."""
+    pending = await (
+        Outbox.select()
+        .where(Outbox.published_at.is_null())
+        .order_by(Outbox.created_at)
+        .order_by(Outbox.position)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    streams: dict[tuple[str, Any], list[dict[str, Any]]] = defaultdict(list)
+    for row in pending:
+        key = row["conversation"] if row["conversation"] is not None else row["id"]
+        streams[(row["target"], key)].append(row)
+    results = await asyncio.gather(
+        *(_run_stream(rt, sorted(rows, key=lambda r: r["position"])) for rows in streams.values())
+    )
+    return sum(results)
+
+
+async def _run_stream(rt: Runtime, rows: list[dict[str, Any]]) -> int:
+    sent = 0
+    for row in rows:
+        now = clock.utcnow()
+        if row["next_attempt_at"] > now or not await _claim(row, now):
+            break  # waiting for a retry, or another dispatcher has it: keep the order
+        try:
+            await _publish(rt, row)
+        except Exception as exc:
+            delay = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
+            if not isinstance(exc, RelayUnavailable):
+                log.exception("relaying chat event %s failed", row["id"])
+            await Outbox.update(
+                {
+                    Outbox.next_attempt_at: clock.utcnow() + timedelta(seconds=delay),
+                    Outbox.last_error: f"{type(exc).__name__}: {exc}"[:300],
+                }
+            ).where(Outbox.id == row["id"])
+            break
+        await Outbox.update({Outbox.published_at: clock.utcnow()}).where(Outbox.id == row["id"])
+        sent += 1
+    return sent
+
+
+async def _claim(row: dict[str, Any], now: datetime) -> bool:
+    claimed = await (
+        Outbox.update(
+            {
+                Outbox.attempts: Outbox.attempts + 1,
+                Outbox.next_attempt_at: now + timedelta(seconds=CLAIM_SECONDS),
+            }
+        )
+        .where(
+            (Outbox.id == row["id"])
+            & Outbox.published_at.is_null()
+            & (Outbox.next_attempt_at <= now)
+        )
+        .returning(Outbox.id)
+    )
+    return bool(claimed)
+
+
+async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
+    if row["event"] == "token.revoke":
+        await _revoke(rt, row)
+        return
+    conversation = await Conversation.select().where(Conversation.id == row["conversation"]).first()
+    if conversation is None:  # deleted meanwhile: nothing left to tell
+        return
+    payload: dict[str, Any] = {
+        "type": row["event"],
+        "event_id": f"{conversation['id']}:{row['position']}",
+        "conversation_id": str(conversation["id"]),
+        **row["data"],
+    }
+    if row["message"] is not None:
+        message = await Message.select().where(Message.id == row["message"]).first()
+        if message is None:  # removed by retention: nothing left to tell
+            return
+        out = (await render.messages_out(rt, [message]))[0]
+        payload["message"] = render.as_json(out)
+    if row["target"] == "pubnub":
+        if rt.pubnub is None:
+            raise RelayUnavailable("PubNub is not configured any more")
+        key = access.cipher_key(rt.keys, conversation)
+        await rt.pubnub.publish(conversation["channel"], payload, key)
+        return
+    members = await Member.select(Member.user).where(Member.conversation == conversation["id"])
+    audience = {m["user"] for m in members} | {uuid.UUID(u) for u in row["data"].get("removed", [])}
+    for user_id in audience:
+        await rt.relay.publish(access.user_topic(conversation["org"], user_id), payload)
+
+
+async def _revoke(rt: Runtime, row: dict[str, Any]) -> None:
+    token = await DeviceToken.select().where(DeviceToken.id == uuid.UUID(row["data"]["token_id"]))
+    if not token or rt.pubnub is None:
+        return
+    await rt.pubnub.revoke(access.open_token(rt.keys, token[0]))
+
+
+async def run(rt: Runtime) -> None:
+    """The dispatcher loop of `staffroom serve`: wake on new events, poll otherwise."""
+    while True:
+        rt.relay_wakeup.clear()
+        try:
+            while await dispatch_once(rt) == BATCH:
+                pass
+        except Exception:
+            log.exception("chat outbox round failed")
+        try:
+            await asyncio.wait_for(rt.relay_wakeup.wait(), rt.settings.relay_poll_seconds)
+        except TimeoutError:
+            pass

@@ -1,0 +1,50 @@
+"""Chat retention: each org may keep messages for a number of days; older ones are deleted
+(`staffroom retention run`, and on a schedule inside `staffroom serve`). Relayed outbox
+rows and expired device tokens are cleared on the same run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from staffroom.accounts.tables import Org
+from staffroom.chat.tables import DeviceToken, Message, Outbox
+from staffroom.core import audit, clock
+
+# Published outbox rows and expired tokens are kept a day for diagnosis.
+HOUSEKEEPING = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    orgs: int
+    messages_deleted: int
+
+
+async def run() -> RetentionReport:
+    """Apply every org's chat retention now."""
+    now = clock.utcnow()
+    orgs = await Org.select(Org.id, Org.chat_retention_days).where(
+        Org.chat_retention_days.is_not_null()
+    )
+    total = 0
+    for org in orgs:
+        cutoff = now - timedelta(days=org["chat_retention_days"])
+        deleted = await (
+            Message.delete()
+            .where((Message.org == org["id"]) & (Message.created_at < cutoff))
+            .returning(Message.id)
+        )
+        total += len(deleted)
+        if deleted:
+            await audit.record(
+                "chat.retention_applied",
+                actor_type="system",
+                org_id=org["id"],
+                target_type="org",
+                target_id=org["id"],
+                details={"messages_deleted": len(deleted), "before": cutoff.isoformat()},
+            )
+    await Outbox.delete().where(Outbox.published_at < now - HOUSEKEEPING)
+    await DeviceToken.delete().where(DeviceToken.expires_at < now - HOUSEKEEPING)
+    return RetentionReport(orgs=len(orgs), messages_deleted=total)
