@@ -58,7 +58,7 @@ async def assert_quiet(events: Any) -> None:
 async def test_events_arrive_once_in_order_after_an_outage(client, world: World, rt):
     relay = FlakyRelay()
     rt.relay = relay
-    admin, member = await heads(client, world, "admin", "member")
+    admin, _member = await heads(client, world, "admin", "member")
     conv = await group(client, world, admin, "member")
     stack, events = await _listen(relay, world.acme.id, world.acme["member"].id)
     try:
@@ -84,7 +84,7 @@ async def test_events_arrive_once_in_order_after_an_outage(client, world: World,
 
 
 async def test_two_dispatchers_never_publish_a_row_twice(client, world: World, rt):
-    admin, member = await heads(client, world, "admin", "member")
+    admin, _member = await heads(client, world, "admin", "member")
     conv = await group(client, world, admin, "member")
     relay = LocalRelay()
     rt.relay = relay
@@ -108,7 +108,7 @@ async def test_two_dispatchers_never_publish_a_row_twice(client, world: World, r
 async def test_a_removed_member_stops_receiving(client, world: World, rt):
     relay = LocalRelay()
     rt.relay = relay
-    admin, member = await heads(
+    admin, _member = await heads(
         client,
         world,
         "admin",

@@ -303,9 +303,9 @@ async def remove_member(
             conversation_id,
             position,
             "member.removed",
-            data={"user_ids": [str(user_id)], "removed": [str(user_id)]},
+            data={"user_ids": [str(user_id)]},
         )
-        await credentials.revoke_for_user(principal.org_id, user_id)
+        await credentials.revoke_for_user(principal.org_id, user_id, conversation_id, position)
     outbox.wake(rt)
     await audit.by(
         principal,

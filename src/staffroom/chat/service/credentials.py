@@ -98,7 +98,12 @@ async def on_deactivation(org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     await revoke_for_user(org_id, user_id)
 
 
-async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> int:
+async def revoke_for_user(
+    org_id: uuid.UUID,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID | None = None,
+    position: int = 0,
+) -> int:
     """Queue the revocation of every live token of a person (inside the change's
     transaction; also the deactivation hook); returns how many."""
     now = clock.utcnow()
@@ -113,5 +118,5 @@ async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> int:
         .returning(DeviceToken.id)
     )
     for row in live:
-        await outbox.enqueue_revocation(org_id, row["id"])
+        await outbox.enqueue_revocation(org_id, row["id"], conversation_id, position)
     return len(live)

@@ -80,14 +80,21 @@ async def enqueue(
     await Outbox.insert(*rows)
 
 
-async def enqueue_revocation(org_id: uuid.UUID, token_id: uuid.UUID) -> None:
-    """Queue revoking a PubNub token (only PubNub has tokens)."""
+async def enqueue_revocation(
+    org_id: uuid.UUID,
+    token_id: uuid.UUID,
+    conversation_id: uuid.UUID | None = None,
+    position: int = 0,
+) -> None:
+    """Queue revoking a PubNub token (only PubNub has tokens). Given a conversation, it
+    goes into that conversation's stream: after the removal event, before any later message."""
     now = clock.utcnow()
     await Outbox.insert(
         Outbox(
             id=uuid.uuid4(),
             org=org_id,
-            position=0,
+            conversation=conversation_id,
+            position=position,
             target="pubnub",
             event="token.revoke",
             data={"token_id": str(token_id)},
@@ -117,9 +124,14 @@ async def dispatch_once(rt: Runtime, limit: int = BATCH) -> int:
         key = row["conversation"] if row["conversation"] is not None else row["id"]
         streams[(row["target"], key)].append(row)
     results = await asyncio.gather(
-        *(_run_stream(rt, sorted(rows, key=lambda r: r["position"])) for rows in streams.values())
+        *(_run_stream(rt, sorted(rows, key=_order)) for rows in streams.values())
     )
     return sum(results)
+
+
+def _order(row: dict[str, Any]) -> tuple[int, bool]:
+    # A revocation shares its removal's position and follows it.
+    return row["position"], row["event"] == "token.revoke"
 
 
 async def _run_stream(rt: Runtime, rows: list[dict[str, Any]]) -> int:
@@ -190,7 +202,9 @@ async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
         await rt.pubnub.publish(conversation["channel"], payload, key)
         return
     members = await Member.select(Member.user).where(Member.conversation == conversation["id"])
-    audience = {m["user"] for m in members} | {uuid.UUID(u) for u in row["data"].get("removed", [])}
+    audience = {m["user"] for m in members}
+    if row["event"] == "member.removed":  # the removed person learns it too
+        audience |= {uuid.UUID(u) for u in row["data"]["user_ids"]}
     for user_id in audience:
         await rt.relay.publish(access.user_topic(conversation["org"], user_id), payload)
 
