@@ -1,4 +1,5 @@
-"""The `staffroom` command: serve, migrate, org create, invite import, codes create."""
+"""The `staffroom` command: serve, migrate, org create, invite import, codes create,
+retention run."""
 
 from __future__ import annotations
 
@@ -302,3 +303,29 @@ def codes_create(
         )
     )
     click.echo(str(out))
+
+
+@main.group()
+def retention() -> None:
+    """Data retention."""
+
+
+@retention.command("run")
+def retention_run() -> None:
+    """Delete chat messages older than each org's retention period (also runs on a
+    schedule inside `staffroom serve`)."""
+    from staffroom.chat.service import retention as chat_retention
+
+    async def run(progress: Progress) -> chat_retention.RetentionReport:
+        task = progress.add_task("applying chat retention", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return await chat_retention.run(advance)
+
+    report = _with_progress(run)
+    console.print(
+        f"[green]{report.messages_deleted}[/green] chat messages deleted "
+        f"in {report.orgs} organisations with a retention period."
+    )

@@ -4,6 +4,7 @@ rows and expired device tokens are cleared on the same run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,14 +22,14 @@ class RetentionReport:
     messages_deleted: int
 
 
-async def run() -> RetentionReport:
-    """Apply every org's chat retention now."""
+async def run(on_org: Callable[[int, int], None] | None = None) -> RetentionReport:
+    """Apply every org's chat retention now; on_org(done, total) reports progress."""
     now = clock.utcnow()
     orgs = await Org.select(Org.id, Org.chat_retention_days).where(
         Org.chat_retention_days.is_not_null()
     )
     total = 0
-    for org in orgs:
+    for done, org in enumerate(orgs, start=1):
         cutoff = now - timedelta(days=org["chat_retention_days"])
         deleted = await (
             Message.delete()
@@ -45,6 +46,8 @@ async def run() -> RetentionReport:
                 target_id=org["id"],
                 details={"messages_deleted": len(deleted), "before": cutoff.isoformat()},
             )
+        if on_org is not None:
+            on_org(done, len(orgs))
     await Outbox.delete().where(Outbox.published_at < now - HOUSEKEEPING)
     await DeviceToken.delete().where(DeviceToken.expires_at < now - HOUSEKEEPING)
     return RetentionReport(orgs=len(orgs), messages_deleted=total)
