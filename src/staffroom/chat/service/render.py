@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -9,7 +10,10 @@ import msgspec
 
 from staffroom.accounts.service import members
 from staffroom.chat.schemas import MessageOut
+from staffroom.core.crypto import DecryptionFailed
 from staffroom.core.runtime import Runtime
+
+log = logging.getLogger("staffroom.chat")
 
 
 def body_aad(conversation_id: uuid.UUID, message_id: uuid.UUID) -> bytes:
@@ -22,11 +26,16 @@ def seal_body(rt: Runtime, conversation_id: uuid.UUID, message_id: uuid.UUID, bo
     return rt.keys.encrypt(body.encode(), body_aad(conversation_id, message_id))
 
 
-def open_body(rt: Runtime, row: dict[str, Any]) -> str:
-    """The body of a stored message."""
+def open_body(rt: Runtime, row: dict[str, Any]) -> str | None:
+    """The body of a stored message; None when it cannot be opened (a lost key or a
+    tampered row), which fails closed for that message and keeps the rest readable."""
     if not row["body"]:
         return ""
-    return rt.keys.decrypt(row["body"], body_aad(row["conversation"], row["id"])).decode()
+    try:
+        return rt.keys.decrypt(row["body"], body_aad(row["conversation"], row["id"])).decode()
+    except DecryptionFailed:
+        log.error("chat message %s could not be decrypted (key %s)", row["id"], row["key_id"])
+        return None
 
 
 async def messages_out(rt: Runtime, rows: list[dict[str, Any]]) -> list[MessageOut]:
