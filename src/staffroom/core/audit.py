@@ -1,20 +1,74 @@
-"""The append-only audit trail of security events (SECURITY.md rule 13)."""
+"""The append-only audit trail of security events (SECURITY.md rule 13).
+
+Each org's events form a hash chain: an event stores its position, the MAC of the event
+before it and its own MAC over every field (HMAC-SHA256 under the key file's HMAC key).
+`verify` finds an edited, inserted or deleted event; exports carry the MACs for a SIEM.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from staffroom.core import clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.tables import AuditEvent
+from staffroom.core.tables import AuditChain, AuditEvent
 
 # Keys that must never be written into details, whatever a caller passes.
 _SECRET_KEYS = ("password", "token", "secret", "code", "hash", "key")
+GLOBAL_CHAIN = "global"
+_mac_key: bytes | None = None
+
+
+def use_key(key: bytes) -> None:
+    """Set the chain's MAC key (the runtime does, from the key file)."""
+    global _mac_key
+    _mac_key = key
 
 
 def _clean(details: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in details.items() if not any(s in k.lower() for s in _SECRET_KEYS)}
+
+
+def chain_of(org_id: uuid.UUID | str | None) -> str:
+    """The chain an event belongs to."""
+    return str(org_id) if org_id else GLOBAL_CHAIN
+
+
+def _stamp(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    return str(value)
+
+
+def mac(row: dict[str, Any]) -> str:
+    """The MAC of one event over all its fields and its place in the chain."""
+    if _mac_key is None:
+        raise RuntimeError("audit.use_key was not called")
+    fields = [
+        chain_of(row["org"]),
+        str(row["chain_seq"]),
+        row["prev_hash"],
+        str(row["id"]),
+        row["actor_type"],
+        str(row["actor_id"] or ""),
+        row["action"],
+        row["outcome"],
+        row["target_type"] or "",
+        row["target_id"] or "",
+        row["ip"],
+        row["user_agent"],
+        row["request_id"],
+        json.dumps(row["details"], sort_keys=True, separators=(",", ":"), default=str),
+        _stamp(clock.as_utc(row["created_at"])),
+    ]
+    return hmac.new(_mac_key, "\x1f".join(fields).encode(), hashlib.sha256).hexdigest()
 
 
 async def record(
@@ -33,23 +87,38 @@ async def record(
     ctx = ctx or RequestContext()
     if actor_id is None and actor_type == "user":
         actor_type = "anonymous"
-    await AuditEvent.insert(
-        AuditEvent(
-            id=uuid.uuid4(),
-            org=org_id,
-            actor_type=actor_type,
-            actor_id=actor_id,
-            action=action,
-            outcome=outcome,
-            target_type=target_type,
-            target_id=str(target_id) if target_id is not None else None,
-            ip=ctx.ip[:64],
-            user_agent=ctx.user_agent[:300],
-            request_id=ctx.request_id[:64],
-            details=_clean(details or {}),
-            created_at=clock.utcnow(),
-        )
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "org": org_id,
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "action": action,
+        "outcome": outcome,
+        "target_type": target_type,
+        "target_id": str(target_id) if target_id is not None else None,
+        "ip": ctx.ip[:64],
+        "user_agent": ctx.user_agent[:300],
+        "request_id": ctx.request_id[:64],
+        "details": _clean(details or {}),
+        "created_at": clock.utcnow(),
+    }
+    chain = chain_of(org_id)
+    await AuditChain.insert(AuditChain(id=uuid.uuid4(), chain=chain)).on_conflict(
+        action="DO NOTHING"
     )
+    async with AuditEvent._meta.db.transaction():
+        head = await (
+            AuditChain.update({AuditChain.last_seq: AuditChain.last_seq + 1})
+            .where(AuditChain.chain == chain)
+            .returning(AuditChain.last_seq, AuditChain.last_hash)
+        )
+        row["chain_seq"] = int(head[0]["last_seq"])
+        row["prev_hash"] = head[0]["last_hash"]
+        row["hash"] = mac(row)
+        await AuditEvent.insert(AuditEvent(**row))
+        await AuditChain.update({AuditChain.last_hash: row["hash"]}).where(
+            AuditChain.chain == chain
+        )
 
 
 async def by(
@@ -69,3 +138,118 @@ async def by(
         target_id=target[1],
         details=details,
     )
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where a chain does not hold."""
+
+    chain: str
+    chain_seq: int
+    event_id: str
+    problem: str  # edited | missing | reordered | head_mismatch
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    chains: int
+    events: int
+    breaks: list[Break]
+
+
+async def _chain_events(chain: str, batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
+    org_filter = (
+        AuditEvent.org.is_null() if chain == GLOBAL_CHAIN else AuditEvent.org == uuid.UUID(chain)
+    )
+    after = 0
+    while True:
+        rows = await (
+            AuditEvent.select()
+            .where(org_filter & (AuditEvent.chain_seq > after))
+            .order_by(AuditEvent.chain_seq)
+            .limit(batch)
+            .output(load_json=True)
+        )
+        for row in rows:
+            yield row
+        if len(rows) < batch:
+            return
+        after = rows[-1]["chain_seq"]
+
+
+async def verify(on_chain: Any = None) -> VerifyReport:
+    """Check every chain: each MAC, each link, no gaps, and the head matches the end."""
+    heads = await AuditChain.select().order_by(AuditChain.chain)
+    breaks: list[Break] = []
+    events = 0
+    for done, head in enumerate(heads, start=1):
+        expected_seq, prev = 1, ""
+        last_id = ""
+        async for row in _chain_events(head["chain"]):
+            events += 1
+            last_id = str(row["id"])
+            if row["chain_seq"] != expected_seq:
+                breaks.append(Break(head["chain"], expected_seq, last_id, "missing"))
+            elif row["prev_hash"] != prev:
+                breaks.append(Break(head["chain"], row["chain_seq"], last_id, "reordered"))
+            if not hmac.compare_digest(mac(row), row["hash"]):
+                breaks.append(Break(head["chain"], row["chain_seq"], last_id, "edited"))
+            expected_seq, prev = row["chain_seq"] + 1, row["hash"]
+        if head["last_seq"] != expected_seq - 1 or head["last_hash"] != prev:
+            breaks.append(Break(head["chain"], head["last_seq"], last_id, "head_mismatch"))
+        if on_chain is not None:
+            on_chain(done, len(heads))
+    return VerifyReport(chains=len(heads), events=events, breaks=breaks)
+
+
+def as_json_line(row: dict[str, Any]) -> str:
+    """One event as a JSON Lines record for a SIEM (with its chain MACs)."""
+    doc = {
+        "id": str(row["id"]),
+        "org": str(row["org"]) if row["org"] else None,
+        "chain_seq": row["chain_seq"],
+        "prev_hash": row["prev_hash"],
+        "hash": row["hash"],
+        "created_at": _stamp(clock.as_utc(row["created_at"])),
+        "actor_type": row["actor_type"],
+        "actor_id": str(row["actor_id"]) if row["actor_id"] else None,
+        "action": row["action"],
+        "outcome": row["outcome"],
+        "target_type": row["target_type"],
+        "target_id": row["target_id"],
+        "ip": row["ip"],
+        "user_agent": row["user_agent"],
+        "request_id": row["request_id"],
+        "details": row["details"],
+    }
+    return json.dumps(doc, separators=(",", ":"), default=str)
+
+
+async def export(
+    org_id: uuid.UUID | None, since: datetime | None, batch: int = 2000
+) -> AsyncIterator[str]:
+    """JSON Lines of one org's events (or every org's), oldest first, from `since`."""
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        query = AuditEvent.select()
+        if org_id is not None:
+            query = query.where(AuditEvent.org == org_id)
+        if since is not None:
+            query = query.where(AuditEvent.created_at >= since)
+        if after is not None:
+            stamp, last_id = after
+            query = query.where(
+                (AuditEvent.created_at > stamp)
+                | ((AuditEvent.created_at == stamp) & (AuditEvent.id > last_id))
+            )
+        rows = await (
+            query.order_by(AuditEvent.created_at)
+            .order_by(AuditEvent.id)
+            .limit(batch)
+            .output(load_json=True)
+        )
+        for row in rows:
+            yield as_json_line(row) + "\n"
+        if len(rows) < batch:
+            return
+        after = (rows[-1]["created_at"], rows[-1]["id"])

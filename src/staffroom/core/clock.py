@@ -28,3 +28,10 @@ def reset() -> None:
     """Undo every travel()."""
     global _offset
     _offset = 0.0
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp as aware UTC (SQLite may hand back naive or offset values)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

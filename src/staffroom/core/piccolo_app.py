@@ -4,12 +4,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from staffroom.core.tables import AuditEvent, MailMessage
+from staffroom.core.tables import AuditChain, AuditEvent, MailMessage
 
 APP_CONFIG = AppConfig(
     app_name="core",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[AuditEvent, MailMessage],
+    table_classes=[AuditEvent, AuditChain, MailMessage],
     migration_dependencies=[],
     commands=[],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from staffroom.core import audit
 from staffroom.core.blobs import BlobStore, make_blobs
 from staffroom.core.crypto import KeyRing, load_keyring
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
@@ -35,9 +36,11 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         """Wire the embedded or production implementations chosen by settings."""
+        keys = load_keyring(settings.effective_keys_file)
+        audit.use_key(keys.hmac_key)
         return cls(
             settings=settings,
-            keys=load_keyring(settings.effective_keys_file),
+            keys=keys,
             limiter=make_limiter(settings.redis_url),
             mail=MailQueue(make_backend(settings), settings.mail_max_attempts),
             dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, UUID, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
@@ -23,6 +23,21 @@ class AuditEvent(Table, tablename="audit_event"):
     request_id = Varchar(length=64, default="")
     details = JSON(default="{}")
     created_at = Timestamptz(index=True, index_method=IndexMethod.btree)
+    # The org's hash chain: position, the previous event's MAC and this event's MAC
+    # (HMAC-SHA256 with the key file's HMAC key, so the database alone cannot re-forge it).
+    chain_seq = BigInt(default=0)
+    prev_hash = Varchar(length=64, default="")
+    hash = Varchar(length=64, default="")
+
+
+class AuditChain(Table, tablename="audit_chain"):
+    """The head of one audit chain (an org's, or "global" for events without an org).
+    Updating it takes its row lock, which orders concurrent events of the chain."""
+
+    id = UUID(primary_key=True)
+    chain = Varchar(length=40, unique=True)
+    last_seq = BigInt(default=0)
+    last_hash = Varchar(length=64, default="")
 
 
 class MailMessage(Table, tablename="mail_message"):

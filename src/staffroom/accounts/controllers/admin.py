@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
@@ -336,4 +337,22 @@ class AuditController(Controller):
             until=until,
             cursor=cursor,
             limit=limit,
+        )
+
+    @get(
+        "/export",
+        operation_id="export_audit_events",
+        summary="The org's audit events as JSON Lines for a SIEM, oldest first, with their "
+        "chain MACs",
+        guards=[requires("audit.read")],
+        responses=errors(401, 403, 422),
+        media_type="application/x-ndjson",
+    )
+    async def export_events(
+        self, me: Me, ctx: Ctx, since: FromQuery[datetime | None] = None
+    ) -> Stream:
+        return Stream(
+            await audit_log.export(me, ctx, since),
+            media_type="application/x-ndjson",
+            headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from staffroom.accounts.schemas import AuditEventOut, AuditPage
-from staffroom.core.context import Principal
+from staffroom.core import audit
+from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import page_filter, page_of
 from staffroom.core.tables import AuditEvent
 
@@ -70,3 +72,11 @@ async def list_events(
         ],
         next_cursor=next_cursor,
     )
+
+
+async def export(
+    principal: Principal, ctx: RequestContext, since: datetime | None
+) -> AsyncIterator[str]:
+    """The org's events as JSON Lines (the export itself is audited first)."""
+    await audit.by(principal, ctx, "audit.exported", ("org", principal.org_id))
+    return audit.export(principal.org_id, since)
