@@ -27,6 +27,7 @@ from staffroom.chat.service import outbox as chat_outbox
 from staffroom.chat.service import retention as chat_retention
 from staffroom.core import realtime
 from staffroom.core.db import close_pool, start_pool
+from staffroom.core.edge import IpRateLimitMiddleware, cors, security_headers
 from staffroom.core.logs import configure_logging
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
@@ -124,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         middleware=[
             RequestIdMiddleware,
+            IpRateLimitMiddleware,
             DefineMiddleware(
                 BearerAuthMiddleware, exclude_from_auth_key=PUBLIC, exclude=["^/schema"]
             ),
@@ -136,6 +138,8 @@ def create_app(settings: Settings) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        cors_config=cors(settings),
+        before_send=[security_headers],
         lifespan=[lifespan],
         state=State({"settings": settings, "runtime": runtime}),
         # Our JSON logging (core/logs.py) is the only logging configuration.

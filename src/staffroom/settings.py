@@ -31,6 +31,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     port: int = 8000
     redis_url: str = ""
     trusted_proxies: tuple[str, ...] = ()
+    # Web app origins allowed by CORS (exact, e.g. https://app.example.com); empty: none.
+    cors_origins: tuple[str, ...] = ()
+    # Strict-Transport-Security max-age when public_url is https (0: no header).
+    hsts_seconds: int = 31536000
+    # General limits on top of the auth limits: token buckets per client IP and per user.
+    rate_ip_per_second: float = 50.0
+    rate_ip_burst: int = 300
+    rate_user_per_second: float = 20.0
+    rate_user_burst: int = 200
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True

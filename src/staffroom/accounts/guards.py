@@ -12,6 +12,7 @@ from litestar.types import Guard
 
 from staffroom.accounts.service import sessions
 from staffroom.core.context import Principal
+from staffroom.core.edge import user_bucket
 from staffroom.core.errors import Forbidden, Unauthorized
 from staffroom.core.runtime import Runtime
 
@@ -49,6 +50,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 "The access token is not valid or has expired.",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        await rt.limiter.take(f"user:{principal.user_id}", user_bucket(rt.settings))
         return AuthenticationResult(user=principal, auth=token)
 
 

@@ -1,7 +1,8 @@
 """Counters for rate limits: in memory (embedded) or Redis (shared by every instance).
 
-Fixed windows per key. Auth endpoints fail closed: if the shared store cannot be
-reached, callers get a 503 rather than unlimited guessing.
+Fixed windows per key for the auth limits; token buckets for the general per-IP and
+per-user limits (a steady rate with bursts). Auth endpoints fail closed: if the shared
+store cannot be reached, callers get a 503 rather than unlimited guessing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,14 @@ from typing import Protocol
 
 from staffroom.core import clock
 from staffroom.core.errors import RateLimited, Unavailable
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """`rate` requests a second on average, bursts up to `burst`."""
+
+    rate: float
+    burst: int
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,9 @@ class CounterStore(Protocol):
     async def clear(self, key: str) -> None:
         """Forget a key (e.g. failures after a successful login)."""
 
+    async def take(self, key: str, bucket: Bucket) -> float:
+        """Take a token; 0 when there was one, else seconds until there is."""
+
     async def close(self) -> None:
         """Release connections."""
 
@@ -44,6 +56,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[int, float]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = asyncio.Lock()
 
     async def incr(self, key: str, window: int) -> tuple[int, float]:
@@ -66,6 +79,25 @@ class MemoryStore:
     async def clear(self, key: str) -> None:
         self._data.pop(key, None)
 
+    async def take(self, key: str, bucket: Bucket) -> float:
+        async with self._lock:
+            now = clock.now_ts()
+            tokens, last = self._buckets.get(key, (float(bucket.burst), now))
+            tokens = min(float(bucket.burst), tokens + (now - last) * bucket.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                wait = 0.0
+            else:
+                self._buckets[key] = (tokens, now)
+                wait = (1 - tokens) / bucket.rate
+            if len(self._buckets) > 100_000:  # full buckets need no memory
+                self._buckets = {
+                    k: v
+                    for k, v in self._buckets.items()
+                    if v[0] + (now - v[1]) * bucket.rate < bucket.burst
+                }
+            return wait
+
     async def close(self) -> None:
         return None
 
@@ -80,12 +112,27 @@ class RedisStore:
     return {n, redis.call('PTTL', KEYS[1])}
     """
 
+    # A token bucket in one atomic step: refill by elapsed time, take one if there is one.
+    _BUCKET = """
+    local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+    local state = redis.call('HMGET', KEYS[1], 't', 'ts')
+    local tokens = tonumber(state[1]) or burst
+    local last = tonumber(state[2]) or now
+    tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+    local wait = 0
+    if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+    redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
+    redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+    return tostring(wait)
+    """
+
     def __init__(self, url: str, prefix: str = "staffroom:rl:") -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._prefix = prefix
         self._incr = self._redis.register_script(self._SCRIPT)
+        self._bucket = self._redis.register_script(self._BUCKET)
 
     async def incr(self, key: str, window: int) -> tuple[int, float]:
         try:
@@ -109,6 +156,14 @@ class RedisStore:
             await self._redis.delete(self._prefix + key)
         except Exception as exc:
             raise Unavailable("rate_limit_store_down", "Please try again shortly.") from exc
+
+    async def take(self, key: str, bucket: Bucket) -> float:
+        args = [bucket.rate, bucket.burst, clock.now_ts()]
+        try:
+            wait = await self._bucket(keys=[self._prefix + "b:" + key], args=args)
+        except Exception as exc:
+            raise Unavailable("rate_limit_store_down", "Please try again shortly.") from exc
+        return float(wait)
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -135,6 +190,12 @@ class RateLimiter:
     async def clear(self, key: str) -> None:
         """Reset a key."""
         await self.store.clear(key)
+
+    async def take(self, key: str, bucket: Bucket) -> None:
+        """Take a token from a bucket; RateLimited (with Retry-After) when it is empty."""
+        wait = await self.store.take(key, bucket)
+        if wait > 0:
+            raise RateLimited(max(1, math.ceil(wait)))
 
 
 def make_limiter(redis_url: str) -> RateLimiter:
