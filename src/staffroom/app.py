@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, full_session, provide_principal
+from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.chat.service import access as chat_access
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> Litestar:
     members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
     members_hooks.on_login_methods(sso_login.has_sso)
     members_hooks.on_deactivation(chat_credentials.on_deactivation)
+    members_hooks.on_deactivation(api_keys.revoke_for_user)
     realtime.on_topics(feed_events.topics_for)
     realtime.on_topics(chat_access.topics_for)
     chat_hooks.on_attachment_check(feed_media.check_attachments)

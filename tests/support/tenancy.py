@@ -19,7 +19,7 @@ from litestar.routes import HTTPRoute
 from piccolo.conf.apps import Finder
 
 from staffroom.accounts.guards import PUBLIC
-from staffroom.accounts.tables import AuthSession, Group, Role
+from staffroom.accounts.tables import ApiKey, AuthSession, Group, Role
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import clock
 from staffroom.feeds.tables import Channel, Comment, Media, Post
@@ -257,6 +257,23 @@ async def _message(world: World, client: httpx.AsyncClient) -> str:
     return str(message_id)
 
 
+async def _api_key(world: World, _: httpx.AsyncClient) -> str:
+    key_id = uuid.uuid4()
+    await ApiKey.insert(
+        ApiKey(
+            id=key_id,
+            org=world.acme.id,
+            name="HRIS sync",
+            prefix=f"sr_{key_id.hex[:10]}",
+            secret_hash="x" * 64,
+            scopes=["users:read"],
+            created_by=world.acme["admin"].id,
+            created_at=clock.utcnow(),
+        )
+    )
+    return str(key_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
@@ -273,6 +290,7 @@ FACTORIES: dict[str, Factory] = {
     "media_id": _media,
     "conversation_id": _conversation,
     "message_id": _message,
+    "key_id": _api_key,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {

@@ -10,11 +10,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import Guard
 
-from staffroom.accounts.service import sessions
+from staffroom.accounts.service import api_keys, sessions
 from staffroom.core.context import Principal
 from staffroom.core.edge import user_bucket
 from staffroom.core.errors import Forbidden, Unauthorized
 from staffroom.core.runtime import Runtime
+from staffroom.core.web import provide_context
 
 PUBLIC = "public"  # route opt: no authentication
 ALLOW_ENROL = "allow_enrol"  # route opt: reachable with an MFA-enrolment-only session
@@ -43,14 +44,20 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 headers={"WWW-Authenticate": "Bearer"},
             )
         rt: Runtime = connection.app.state.runtime
-        principal = await sessions.authenticate(rt, token)
+        if api_keys.is_api_key(token):
+            principal = await api_keys.authenticate(rt, token, provide_context(connection))
+            bucket = f"key:{principal.api_key_id}" if principal else ""
+        else:
+            principal = await sessions.authenticate(rt, token)
+            bucket = f"user:{principal.user_id}" if principal else ""
         if principal is None:
             raise Unauthorized(
                 "invalid_token",
                 "The access token is not valid or has expired.",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-        await rt.limiter.take(f"user:{principal.user_id}", user_bucket(rt.settings))
+        # Every caller has its own bucket: a person, or an integration's key.
+        await rt.limiter.take(bucket, user_bucket(rt.settings))
         return AuthenticationResult(user=principal, auth=token)
 
 
@@ -59,6 +66,15 @@ def full_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRo
     if handler.opt.get(PUBLIC) or "user" not in connection.scope:
         return  # public route, or excluded from authentication (the OpenAPI pages)
     principal: Principal = connection.user
+    if principal.scope == "api_key":
+        # Deny by default: an integration reaches its scopes' routes only (never /me,
+        # sessions, settings or other keys), and the permission guards still apply.
+        scopes = sorted(
+            s for s, (perms, _) in api_keys.SCOPES.items() if perms <= principal.permissions
+        )
+        if not connection.scope["path"].startswith(api_keys.paths_for(scopes)):
+            raise Forbidden("api_key_scope", "This API key's scopes do not cover this route.")
+        return
     if principal.scope != "full" and not handler.opt.get(ALLOW_ENROL):
         raise Forbidden(
             "mfa_enrolment_required",

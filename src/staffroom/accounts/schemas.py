@@ -272,3 +272,28 @@ class RoleList(msgspec.Struct):
 
 class RecoveryRegenerateIn(Input):
     code: Code
+
+
+class ApiKeyIn(Input):
+    name: Annotated[str, Meta(min_length=1, max_length=120)]
+    scopes: Annotated[list[str], Meta(min_length=1, max_length=20)]
+    # None: no expiry (keys should still be rotated; every use is audited)
+    expires_in_days: Annotated[int, Meta(ge=1, le=730)] | None = 365
+
+
+class ApiKeyOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_by: uuid.UUID
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class ApiKeyCreated(msgspec.Struct, kw_only=True):
+    # Shown once: only its digest is stored.
+    key: str
+    api_key: ApiKeyOut

@@ -187,3 +187,21 @@ class EmailChange(Table, tablename="email_change"):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+
+
+class ApiKey(Table, tablename="api_key"):
+    """An integration's key: scoped, shown once, stored as an HMAC digest."""
+
+    id = UUID(primary_key=True)
+    org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False, index=True)
+    name = Varchar(length=120)
+    # The visible part ("sr_" + 10 characters): finds the key and tells keys apart in lists.
+    prefix = Varchar(length=20, unique=True)
+    secret_hash = Varchar(length=64)
+    scopes = JSON(default="[]")
+    # The key acts with at most its creator's rights (and stops with their account).
+    created_by = ForeignKey(User, on_delete=OnDelete.cascade, null=False)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

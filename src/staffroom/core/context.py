@@ -17,15 +17,17 @@ class RequestContext:
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: a user session (later also API keys)."""
+    """An authenticated caller: a user session, or an API key acting for its creator."""
 
     org_id: uuid.UUID
     user_id: uuid.UUID
     role: str
     permissions: frozenset[str]
     session_id: uuid.UUID | None = None
-    # "full", or "enrol" for a session that may only set up MFA (org requires MFA)
+    # "full", "enrol" for a session that may only set up MFA (org requires MFA), or
+    # "api_key" for an integration (its scopes' routes only)
     scope: str = "full"
+    api_key_id: uuid.UUID | None = None
 
     def can(self, permission: str) -> bool:
         """Whether the caller holds a named permission."""

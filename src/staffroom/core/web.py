@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -119,7 +120,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def provide_context(request: Request[Any, Any, Any]) -> RequestContext:
+def provide_context(request: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
     """Dependency `ctx`: network facts of the current request (trusted-proxy aware)."""
     trusted: tuple[str, ...] = request.app.state.settings.trusted_proxies
     peer = request.client.host if request.client else ""

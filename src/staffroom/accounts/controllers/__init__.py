@@ -7,6 +7,7 @@ from staffroom.accounts.controllers.admin import (
     RolesController,
     UsersController,
 )
+from staffroom.accounts.controllers.api_keys import ApiKeysController
 from staffroom.accounts.controllers.auth import AuthController
 from staffroom.accounts.controllers.me import MeController
 
@@ -18,6 +19,7 @@ CONTROLLERS = [
     OrgController,
     RolesController,
     AuditController,
+    ApiKeysController,
 ]
 
 __all__ = ["CONTROLLERS"]
