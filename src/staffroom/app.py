@@ -26,6 +26,7 @@ from staffroom.chat.service import credentials as chat_credentials
 from staffroom.chat.service import hooks as chat_hooks
 from staffroom.chat.service import outbox as chat_outbox
 from staffroom.chat.service import retention as chat_retention
+from staffroom.compliance.controllers import ComplianceController
 from staffroom.core import realtime
 from staffroom.core.db import close_pool, start_pool
 from staffroom.core.edge import IpRateLimitMiddleware, cors, security_headers
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             FeedController,
             MediaController,
             *CHAT_CONTROLLERS,
+            ComplianceController,
             realtime_socket,
         ],
         middleware=[

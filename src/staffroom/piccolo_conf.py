@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "staffroom.sso.piccolo_app",
         "staffroom.feeds.piccolo_app",
         "staffroom.chat.piccolo_app",
+        "staffroom.compliance.piccolo_app",
     ]
 )

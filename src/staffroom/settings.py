@@ -89,6 +89,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Only for a local stand-in such as moto; empty: the real S3 endpoint
     s3_endpoint_url: str = ""
     media_max_bytes: int = 20 * 1024 * 1024
+    # Backups and the erasure ledger: a local folder (default <data_dir>) or an S3 bucket
+    # (default the media bucket); keep them on other storage than the database.
+    backup_backend: Literal["local", "s3"] = "local"
+    backup_dir: str = ""
+    backup_bucket: str = ""
+    backup_keep_daily: int = 7
+    backup_keep_weekly: int = 4
+    backup_keep_monthly: int = 12
 
     # Chat relay. PubNub when its keys are set (devices subscribe there); the built-in
     # WebSocket always. Token lifetimes are minutes (PubNub's unit), at most 15.

@@ -311,6 +311,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "send_message": lambda w: {"client_msg_id": "spam-1", "body": "spam"},
     "mark_conversation_read": lambda w: {"seq": 1},
     "edit_message": lambda w: {"body": "Hijacked"},
+    "erase_user": lambda w: {"reason": "cross-org attempt"},
 }
 
 

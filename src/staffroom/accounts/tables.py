@@ -52,6 +52,7 @@ class User(Table, tablename="app_user"):
     employee_id = Varchar(length=64, null=True, default=None)
     role = Varchar(length=64, default="member")
     # active | deactivated | pending (pre-provisioned for an access code, never signed in)
+    # | erased (GDPR: personal data gone, the row stays so history shows a deleted user)
     status = Varchar(length=20, default="active")
     password_hash = Varchar(length=100, null=True, default=None)
     locale = Varchar(length=8, default="en")

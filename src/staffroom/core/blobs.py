@@ -18,6 +18,8 @@ from staffroom.core.errors import Unavailable
 from staffroom.settings import Settings
 
 _KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}$")
+# Objects the server itself writes (backups, the erasure ledger): fixed top folders.
+_SYSTEM_KEY = re.compile(r"^(backups|ledger)(/[A-Za-z0-9._-]+)+$")
 TTL_SECONDS = 300
 
 
@@ -53,10 +55,31 @@ class BlobStore(Protocol):
     async def delete(self, key: str) -> None:
         """Remove an object (missing is fine)."""
 
+    async def read(self, key: str) -> bytes:
+        """A media object's bytes."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Write a server object (backups/…, ledger/…)."""
+
+    async def get(self, key: str) -> bytes | None:
+        """A server object's bytes, or None."""
+
+    async def keys(self, prefix: str) -> list[str]:
+        """Server object keys under a prefix, sorted."""
+
+    async def remove(self, key: str) -> None:
+        """Remove a server object (missing is fine)."""
+
 
 def _check(key: str) -> str:
     if not _KEY.match(key):
         raise ValueError("blob keys are org-id/media-id")
+    return key
+
+
+def _system(key: str) -> str:
+    if not _SYSTEM_KEY.match(key) or ".." in key:
+        raise ValueError("server object keys are backups/… or ledger/…")
     return key
 
 
@@ -101,6 +124,39 @@ class LocalBlobs:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+    def _system_path(self, key: str) -> Path:
+        return self.folder / _system(key)
+
+    async def put(self, key: str, data: bytes) -> None:
+        path = self._system_path(key)
+
+        def _write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)  # readers never see half an object
+
+        await asyncio.to_thread(_write)
+
+    async def get(self, key: str) -> bytes | None:
+        path = self._system_path(key)
+        return await asyncio.to_thread(lambda: path.read_bytes() if path.is_file() else None)
+
+    async def keys(self, prefix: str) -> list[str]:
+        base = self.folder
+
+        def _list() -> list[str]:
+            root = base / prefix.split("/")[0]
+            if not root.is_dir():
+                return []
+            found = (str(p.relative_to(base)) for p in root.rglob("*") if p.is_file())
+            return sorted(k for k in found if k.startswith(prefix) and not k.endswith(".part"))
+
+        return await asyncio.to_thread(_list)
+
+    async def remove(self, key: str) -> None:
+        await asyncio.to_thread(self._system_path(key).unlink, missing_ok=True)
 
 
 class S3Blobs:
@@ -165,9 +221,46 @@ class S3Blobs:
     async def delete(self, key: str) -> None:
         await self._call(self.client.delete_object, Bucket=self.bucket, Key=_check(key))
 
+    async def read(self, key: str) -> bytes:
+        got = await self._call(self.client.get_object, Bucket=self.bucket, Key=_check(key))
+        if got is None:
+            raise Unavailable("storage_unavailable", "A stored file is missing.")
+        return bytes(await asyncio.to_thread(got["Body"].read))
+
+    async def put(self, key: str, data: bytes) -> None:
+        await self._call(self.client.put_object, Bucket=self.bucket, Key=_system(key), Body=data)
+
+    async def get(self, key: str) -> bytes | None:
+        got = await self._call(self.client.get_object, Bucket=self.bucket, Key=_system(key))
+        return None if got is None else bytes(await asyncio.to_thread(got["Body"].read))
+
+    async def keys(self, prefix: str) -> list[str]:
+        def _list() -> list[str]:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+        listed: list[str] = await self._call(_list)
+        return listed
+
+    async def remove(self, key: str) -> None:
+        await self._call(self.client.delete_object, Bucket=self.bucket, Key=_system(key))
+
 
 def make_blobs(settings: Settings) -> BlobStore:
-    """The store chosen by settings."""
+    """The media store chosen by settings."""
     if settings.blob_backend == "s3":
         return S3Blobs(settings.s3_bucket, settings.s3_region, settings.s3_endpoint_url)
     return LocalBlobs(settings.data_path / "media")
+
+
+def make_archive(settings: Settings) -> BlobStore:
+    """Where backups and the erasure ledger live: never inside the database they protect."""
+    if settings.backup_backend == "s3":
+        return S3Blobs(
+            settings.backup_bucket or settings.s3_bucket,
+            settings.s3_region,
+            settings.s3_endpoint_url,
+        )
+    return LocalBlobs(Path(settings.backup_dir) if settings.backup_dir else settings.data_path)

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from staffroom.core import audit
-from staffroom.core.blobs import BlobStore, make_blobs
+from staffroom.core.blobs import BlobStore, make_archive, make_blobs
 from staffroom.core.crypto import KeyRing, load_keyring
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.mail import MailQueue, make_backend
@@ -28,6 +28,8 @@ class Runtime:
     dns: TxtLookup
     blobs: BlobStore
     relay: Relay
+    # Backups and the erasure ledger (outside the database).
+    archive: BlobStore
     # PubNub when configured: chat reaches devices there too.
     pubnub: PubNubGateway | None = None
     # Set when events were queued for relaying, so the dispatcher does not wait to poll.
@@ -45,6 +47,7 @@ class Runtime:
             mail=MailQueue(make_backend(settings), settings.mail_max_attempts),
             dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),
             blobs=make_blobs(settings),
+            archive=make_archive(settings),
             relay=RedisRelay(settings.redis_url) if settings.redis_url else LocalRelay(),
             pubnub=_pubnub(settings),
         )

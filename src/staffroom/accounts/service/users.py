@@ -218,6 +218,8 @@ async def reactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestConte
     target = await user_in_org(principal.org_id, user_id)
     if target["role"] == "owner" and principal.role != "owner":
         raise Forbidden("owner_only", "Only an owner can change another owner.")
+    if target["status"] == "erased":
+        raise Conflict("user_erased", "An erased person cannot come back; invite them anew.")
     # Someone pre-provisioned for an access code never had a login to restore.
     never_set_up = not (target["password_hash"] or target["username"] or target["email"])
     await User.update(

@@ -1,0 +1,1 @@
+"""Compliance operations: data export, erasure and its ledger, backups."""
