@@ -1,5 +1,5 @@
-"""The `staffroom` command: serve, migrate, org create, invite import, codes create,
-retention run, audit verify/export."""
+"""The `staffroom` command: serve, migrate, org create, invite import, codes create;
+retention, audit and backup commands come from cli_ops."""
 
 from __future__ import annotations
 
@@ -305,89 +305,9 @@ def codes_create(
     click.echo(str(out))
 
 
-@main.group()
-def retention() -> None:
-    """Data retention."""
+# Operations commands (retention, audit, backup) live in cli_ops; registered here.
+from staffroom.cli_ops import audit, backup, retention  # noqa: E402
 
-
-@retention.command("run")
-def retention_run() -> None:
-    """Delete chat messages older than each org's retention period (also runs on a
-    schedule inside `staffroom serve`)."""
-    from staffroom.chat.service import retention as chat_retention
-
-    async def run(progress: Progress) -> chat_retention.RetentionReport:
-        task = progress.add_task("applying chat retention", total=None)
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        return await chat_retention.run(advance)
-
-    report = _with_progress(run)
-    console.print(
-        f"[green]{report.messages_deleted}[/green] chat messages deleted "
-        f"in {report.orgs} organisations with a retention period."
-    )
-
-
-@main.group()
-def audit() -> None:
-    """The audit trail: verify its hash chains, export it."""
-
-
-@audit.command("verify")
-def audit_verify() -> None:
-    """Check every org's audit chain; exit 1 if an event was edited, inserted or deleted."""
-    from staffroom.core import audit as core_audit
-    from staffroom.core.runtime import Runtime
-
-    rt = Runtime.build(load_settings())
-
-    async def run(progress: Progress) -> core_audit.VerifyReport:
-        task = progress.add_task("verifying audit chains", total=None)
-        try:
-            return await core_audit.verify(
-                lambda done, total: progress.update(task, completed=done, total=total)
-            )
-        finally:
-            await rt.close()
-
-    report = _with_progress(run)
-    for found in report.breaks:
-        console.print(
-            f"[red]{found.problem}[/red] chain {found.chain} at #{found.chain_seq} "
-            f"(event {found.event_id})"
-        )
-    colour = "red" if report.breaks else "green"
-    console.print(
-        f"[{colour}]{len(report.breaks)} problems[/{colour}] in {report.events} events "
-        f"of {report.chains} chains."
-    )
-    sys.exit(1 if report.breaks else 0)
-
-
-@audit.command("export")
-@click.option("--since", type=click.DateTime(), default=None, help="From this time (UTC).")
-@click.option("--org", "org_slug", default=None, help="One org's events (default: all).")
-def audit_export(since: Any, org_slug: str | None) -> None:
-    """Write audit events as JSON Lines to stdout, oldest first, with their chain MACs."""
-    from datetime import UTC
-
-    from staffroom.accounts.tables import Org
-    from staffroom.core import audit as core_audit
-
-    async def run() -> int:
-        org_id = None
-        if org_slug:
-            row = await Org.select(Org.id).where(Org.slug == org_slug).first()
-            if row is None:
-                console.print(f"[red]no organisation {org_slug}[/red]")
-                return 2
-            org_id = row["id"]
-        start = since.replace(tzinfo=UTC) if since else None
-        async for line in core_audit.export(org_id, start):
-            sys.stdout.write(line)
-        return 0
-
-    sys.exit(asyncio.run(run()))
+main.add_command(retention)
+main.add_command(audit)
+main.add_command(backup)

@@ -32,6 +32,18 @@ def use_key(key: bytes) -> None:
     _mac_key = key
 
 
+def _key() -> bytes:
+    """The MAC key: set by the runtime, else read from the configured key file (a CLI
+    command that records events without building a runtime)."""
+    global _mac_key
+    if _mac_key is None:
+        from staffroom.core.crypto import load_keyring
+        from staffroom.settings import load_settings
+
+        _mac_key = load_keyring(load_settings().effective_keys_file).hmac_key
+    return _mac_key
+
+
 def _clean(details: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in details.items() if not any(s in k.lower() for s in _SECRET_KEYS)}
 
@@ -49,8 +61,6 @@ def _stamp(value: Any) -> str:
 
 def mac(row: dict[str, Any]) -> str:
     """The MAC of one event over all its fields and its place in the chain."""
-    if _mac_key is None:
-        raise RuntimeError("audit.use_key was not called")
     fields = [
         chain_of(row["org"]),
         str(row["chain_seq"]),
@@ -68,7 +78,7 @@ def mac(row: dict[str, Any]) -> str:
         json.dumps(row["details"], sort_keys=True, separators=(",", ":"), default=str),
         _stamp(clock.as_utc(row["created_at"])),
     ]
-    return hmac.new(_mac_key, "\x1f".join(fields).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_key(), "\x1f".join(fields).encode(), hashlib.sha256).hexdigest()
 
 
 async def record(

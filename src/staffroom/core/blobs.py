@@ -70,6 +70,12 @@ class BlobStore(Protocol):
     async def remove(self, key: str) -> None:
         """Remove a server object (missing is fine)."""
 
+    async def media_keys(self) -> list[str]:
+        """Every media object's key (for backups)."""
+
+    async def write(self, key: str, data: bytes) -> None:
+        """Store a media object's bytes (uploads and restores)."""
+
 
 def _check(key: str) -> str:
     if not _KEY.match(key):
@@ -157,6 +163,17 @@ class LocalBlobs:
 
     async def remove(self, key: str) -> None:
         await asyncio.to_thread(self._system_path(key).unlink, missing_ok=True)
+
+    async def media_keys(self) -> list[str]:
+        base = self.folder
+
+        def _list() -> list[str]:
+            if not base.is_dir():
+                return []
+            found = (str(p.relative_to(base)) for p in base.glob("*/*") if p.is_file())
+            return sorted(k for k in found if _KEY.match(k))
+
+        return await asyncio.to_thread(_list)
 
 
 class S3Blobs:
@@ -246,6 +263,12 @@ class S3Blobs:
 
     async def remove(self, key: str) -> None:
         await self._call(self.client.delete_object, Bucket=self.bucket, Key=_system(key))
+
+    async def media_keys(self) -> list[str]:
+        return [k for k in await self.keys("") if _KEY.match(k)]
+
+    async def write(self, key: str, data: bytes) -> None:
+        await self._call(self.client.put_object, Bucket=self.bucket, Key=_check(key), Body=data)
 
 
 def make_blobs(settings: Settings) -> BlobStore:

@@ -1,0 +1,201 @@
+"""Operations commands of `staffroom`: retention run, audit verify/export, and backup
+create/list/verify/prune/restore (progress bars for each)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+from rich.progress import Progress
+
+from staffroom.cli import _with_progress, console
+from staffroom.settings import load_settings
+
+T = TypeVar("T")
+
+
+@click.group()
+def retention() -> None:
+    """Data retention."""
+
+
+@retention.command("run")
+def retention_run() -> None:
+    """Delete chat messages older than each org's retention period (also runs on a
+    schedule inside `staffroom serve`)."""
+    from staffroom.chat.service import retention as chat_retention
+
+    async def run(progress: Progress) -> chat_retention.RetentionReport:
+        task = progress.add_task("applying chat retention", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return await chat_retention.run(advance)
+
+    report = _with_progress(run)
+    console.print(
+        f"[green]{report.messages_deleted}[/green] chat messages deleted "
+        f"in {report.orgs} organisations with a retention period."
+    )
+
+
+@click.group()
+def audit() -> None:
+    """The audit trail: verify its hash chains, export it."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check every org's audit chain; exit 1 if an event was edited, inserted or deleted."""
+    from staffroom.core import audit as core_audit
+    from staffroom.core.runtime import Runtime
+
+    rt = Runtime.build(load_settings())
+
+    async def run(progress: Progress) -> core_audit.VerifyReport:
+        task = progress.add_task("verifying audit chains", total=None)
+        try:
+            return await core_audit.verify(
+                lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        finally:
+            await rt.close()
+
+    report = _with_progress(run)
+    for found in report.breaks:
+        console.print(
+            f"[red]{found.problem}[/red] chain {found.chain} at #{found.chain_seq} "
+            f"(event {found.event_id})"
+        )
+    colour = "red" if report.breaks else "green"
+    console.print(
+        f"[{colour}]{len(report.breaks)} problems[/{colour}] in {report.events} events "
+        f"of {report.chains} chains."
+    )
+    sys.exit(1 if report.breaks else 0)
+
+
+@audit.command("export")
+@click.option("--since", type=click.DateTime(), default=None, help="From this time (UTC).")
+@click.option("--org", "org_slug", default=None, help="One org's events (default: all).")
+def audit_export(since: Any, org_slug: str | None) -> None:
+    """Write audit events as JSON Lines to stdout, oldest first, with their chain MACs."""
+    from datetime import UTC
+
+    from staffroom.accounts.tables import Org
+    from staffroom.core import audit as core_audit
+
+    async def run() -> int:
+        org_id = None
+        if org_slug:
+            row = await Org.select(Org.id).where(Org.slug == org_slug).first()
+            if row is None:
+                console.print(f"[red]no organisation {org_slug}[/red]")
+                return 2
+            org_id = row["id"]
+        start = since.replace(tzinfo=UTC) if since else None
+        async for line in core_audit.export(org_id, start):
+            sys.stdout.write(line)
+        return 0
+
+    sys.exit(asyncio.run(run()))
+
+
+@click.group()
+def backup() -> None:
+    """Encrypted backups of the database and media (STAFFROOM_BACKUP_*)."""
+
+
+def _backup_job(job: Callable[[Any, Any], Coroutine[Any, Any, T]]) -> T:
+    """Run a backup job under progress bars, one per stage; refusals exit with 2."""
+    from staffroom.compliance.service.sealing import ArchiveRefused
+    from staffroom.compliance.service.snapshots import RestoreRefused
+    from staffroom.core.runtime import Runtime
+
+    rt = Runtime.build(load_settings())
+
+    async def run(progress: Progress) -> T:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        try:
+            return await job(rt, report)
+        finally:
+            await rt.close()
+
+    try:
+        return _with_progress(run)
+    except (ArchiveRefused, RestoreRefused) as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        sys.exit(2)
+
+
+@backup.command("create")
+def backup_create() -> None:
+    """Snapshot the database and media, encrypt and store them."""
+    from staffroom.compliance.service import backups
+
+    info = _backup_job(backups.create)
+    console.print(f"[green]backup {info.id}[/green]: {info.size:,} bytes, {info.media} media files")
+    click.echo(info.id)
+
+
+@backup.command("list")
+def backup_list() -> None:
+    """The stored backups, newest first."""
+    from rich.table import Table
+
+    from staffroom.compliance.service import backups
+
+    found = _backup_job(lambda rt, report: backups.list_backups(rt))
+    table = Table("id", "created (UTC)", "engine", "size", "media", "tables")
+    for b in found:
+        table.add_row(
+            b.id,
+            f"{b.created_at:%Y-%m-%d %H:%M}",
+            b.engine,
+            f"{b.size:,}",
+            str(b.media),
+            str(b.tables),
+        )
+    console.print(table)
+
+
+@backup.command("verify")
+@click.argument("backup_id")
+def backup_verify(backup_id: str) -> None:
+    """Fetch, decrypt and check a backup against its manifest without restoring it."""
+    from staffroom.compliance.service import backups
+
+    manifest = _backup_job(lambda rt, report: backups.verify(rt, backup_id, report))
+    rows, files = sum(manifest["tables"].values()), len(manifest["files"])
+    console.print(f"[green]backup {backup_id} is intact[/green]: {rows:,} rows, {files} files")
+
+
+@backup.command("prune")
+def backup_prune() -> None:
+    """Delete backups beyond the retention plan (7 daily, 4 weekly, 12 monthly by default)."""
+    from staffroom.compliance.service import backups
+
+    kept, deleted = _backup_job(backups.prune)
+    console.print(f"kept {kept}, deleted {deleted} backups")
+
+
+@backup.command("restore")
+@click.argument("backup_id")
+def backup_restore(backup_id: str) -> None:
+    """Restore a backup into the configured, empty database (and the media store),
+    then erase again everyone in the erasure ledger."""
+    from staffroom.compliance.service import backups
+
+    manifest = _backup_job(lambda rt, report: backups.restore(rt, backup_id, report))
+    rows = sum(manifest["tables"].values())
+    console.print(f"[green]restored {backup_id}[/green]: {rows:,} rows")
