@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from staffroom.feeds.tables import Media
 from tests.support.apps import app_client
 from tests.support.flows import auth
-from tests.support.servers import free_port
 from tests.support.world import World, assert_problem, login
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 56
@@ -97,17 +95,6 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(client, world: Worl
     )
     assert_problem(r, 422, "unknown_media")
     assert await Media.count() == 1
-
-
-@pytest.fixture(scope="module")
-def moto_s3():
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 async def test_s3_presigned_upload_and_download(
