@@ -42,6 +42,7 @@ from staffroom.feeds.controllers import ChannelsController, FeedController, Medi
 from staffroom.feeds.service import events as feed_events
 from staffroom.feeds.service import media as feed_media
 from staffroom.health import HealthController
+from staffroom.metrics import MetricsController, prometheus
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> Litestar:
     realtime.on_topics(chat_access.topics_for)
     chat_hooks.on_attachment_check(feed_media.check_attachments)
 
+    metrics = prometheus(settings)
     return Litestar(
         route_handlers=[
             HealthController,
@@ -125,13 +127,17 @@ def create_app(settings: Settings) -> Litestar:
             MediaController,
             *CHAT_CONTROLLERS,
             ComplianceController,
+            MetricsController,
             realtime_socket,
         ],
         middleware=[
             RequestIdMiddleware,
+            *([metrics.middleware] if metrics else []),
             IpRateLimitMiddleware,
             DefineMiddleware(
-                BearerAuthMiddleware, exclude_from_auth_key=PUBLIC, exclude=["^/schema"]
+                BearerAuthMiddleware,
+                exclude_from_auth_key=PUBLIC,
+                exclude=["^/schema", "^/metrics"],
             ),
         ],
         guards=[full_session],

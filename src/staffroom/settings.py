@@ -14,7 +14,9 @@ import msgspec
 from dotenv import dotenv_values
 
 PREFIX = "STAFFROOM_"
-SECRET_FIELDS = frozenset({"smtp_password", "pubnub_secret_key", "pubnub_publish_key"})
+SECRET_FIELDS = frozenset(
+    {"smtp_password", "pubnub_secret_key", "pubnub_publish_key", "metrics_token"}
+)
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -41,6 +43,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     rate_user_per_second: float = 20.0
     rate_user_burst: int = 200
     max_body_bytes: int = 1024 * 1024
+    # Prometheus /metrics answers only with this bearer token; empty: metrics off.
+    metrics_token: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 

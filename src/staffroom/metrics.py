@@ -1,0 +1,65 @@
+"""Prometheus metrics at /metrics: requests and latencies by route template (Litestar's
+Prometheus middleware), relay outbox depth and mail queue depth, read at scrape time.
+
+Off unless STAFFROOM_METRICS_TOKEN is set; then the scraper sends it as a bearer token.
+Each granian worker keeps its own counters (scrape each, or run one worker per instance).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import REGISTRY, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from staffroom.accounts.guards import PUBLIC
+from staffroom.chat.tables import Outbox
+from staffroom.core.errors import NotFound
+from staffroom.core.tables import MailMessage
+from staffroom.settings import Settings
+
+OUTBOX_DEPTH = Gauge(
+    "staffroom_relay_outbox_depth", "Chat events waiting to be relayed", ["target"]
+)
+MAIL_DEPTH = Gauge("staffroom_mail_queue_depth", "Mails waiting to be delivered")
+
+
+def prometheus(settings: Settings) -> PrometheusConfig | None:
+    """The request metrics middleware, when metrics are on."""
+    if not settings.metrics_token:
+        return None
+    return PrometheusConfig(
+        app_name="staffroom",
+        prefix="staffroom",
+        # Route templates, not raw paths: ids must not explode the label space.
+        group_path=True,
+        exclude=["^/metrics", "^/health"],
+    )
+
+
+async def _queues() -> None:
+    for target in ("socket", "pubnub"):
+        OUTBOX_DEPTH.labels(target=target).set(
+            await Outbox.count().where(Outbox.published_at.is_null() & (Outbox.target == target))
+        )
+    MAIL_DEPTH.set(await MailMessage.count().where(MailMessage.status == "pending"))
+
+
+class MetricsController(Controller):
+    path = "/metrics"
+    include_in_schema = False
+    opt = {PUBLIC: True}  # its own token, not a user's
+
+    @get("")
+    async def scrape(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        settings: Settings = request.app.state.settings
+        expected = settings.metrics_token
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            # The same answer whether metrics are off or the token is wrong.
+            raise NotFound("not_found", "Not found.")
+        await _queues()
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
