@@ -25,8 +25,8 @@ from staffroom.chat.service import access as chat_access
 from staffroom.chat.service import credentials as chat_credentials
 from staffroom.chat.service import hooks as chat_hooks
 from staffroom.chat.service import outbox as chat_outbox
-from staffroom.chat.service import retention as chat_retention
 from staffroom.compliance.controllers import ComplianceController
+from staffroom.compliance.service import retention
 from staffroom.core import realtime
 from staffroom.core.db import close_pool, start_pool
 from staffroom.core.edge import IpRateLimitMiddleware, cors, security_headers
@@ -91,14 +91,14 @@ async def _announce_scheduled(runtime: Runtime) -> None:
 
 
 async def _apply_retention(runtime: Runtime) -> None:
-    """Apply chat retention on a schedule; a failed round is retried next time."""
+    """Apply retention (chat, posts, audit) on a schedule; a failed round is retried later."""
     log = logging.getLogger("staffroom.retention")
     while True:
         try:
-            report = await chat_retention.run()
-            log.info("chat retention: %s messages deleted", report.messages_deleted)
+            report = await retention.run()
+            log.info("retention applied: %s", report)
         except Exception:
-            log.exception("applying chat retention failed")
+            log.exception("applying retention failed")
         await asyncio.sleep(runtime.settings.retention_interval_seconds)
 
 

@@ -24,22 +24,23 @@ def retention() -> None:
 
 @retention.command("run")
 def retention_run() -> None:
-    """Delete chat messages older than each org's retention period (also runs on a
-    schedule inside `staffroom serve`)."""
-    from staffroom.chat.service import retention as chat_retention
+    """Delete chat messages, news posts and audit events older than each org's retention
+    settings (also runs on a schedule inside `staffroom serve`)."""
+    from staffroom.compliance.service import retention as data_retention
 
-    async def run(progress: Progress) -> chat_retention.RetentionReport:
-        task = progress.add_task("applying chat retention", total=None)
+    async def run(progress: Progress) -> data_retention.RetentionReport:
+        task = progress.add_task("applying retention", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return await chat_retention.run(advance)
+        return await data_retention.run(advance)
 
     report = _with_progress(run)
     console.print(
-        f"[green]{report.messages_deleted}[/green] chat messages deleted "
-        f"in {report.orgs} organisations with a retention period."
+        f"[green]{report.messages_deleted}[/green] chat messages, "
+        f"[green]{report.posts_deleted}[/green] posts and "
+        f"[green]{report.audit_events_deleted}[/green] audit events deleted."
     )
 
 

@@ -180,6 +180,8 @@ class OrgOut(msgspec.Struct, kw_only=True):
     invite_daily_cap: int
     restrict_email_domains: bool
     chat_retention_days: int | None
+    post_retention_days: int | None
+    audit_retention_days: int | None
     created_at: datetime
 
 
@@ -193,6 +195,9 @@ class OrgPatch(Input):
     restrict_email_domains: bool | UnsetType = UNSET
     # null keeps chat messages for ever
     chat_retention_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
+    post_retention_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
+    # The audit trail is kept at least 90 days (security investigations need history).
+    audit_retention_days: Annotated[int, Meta(ge=90, le=3650)] | UnsetType | None = UNSET
 
 
 class GroupIn(Input):

@@ -37,6 +37,9 @@ class Org(Table, tablename="org"):
     sso_required = Boolean(default=False)
     # Chat messages older than this many days are deleted (None: kept).
     chat_retention_days = Integer(null=True, default=None)
+    # News posts (with their comments, reactions and reads) and audit events: the same.
+    post_retention_days = Integer(null=True, default=None)
+    audit_retention_days = Integer(null=True, default=None)
     created_at = Timestamptz()
 
 

@@ -193,7 +193,7 @@ async def verify(on_chain: Any = None) -> VerifyReport:
     breaks: list[Break] = []
     events = 0
     for done, head in enumerate(heads, start=1):
-        expected_seq, prev = 1, ""
+        expected_seq, prev = head["base_seq"] + 1, head["base_hash"]
         last_id = ""
         async for row in _chain_events(head["chain"]):
             events += 1
@@ -263,3 +263,27 @@ async def export(
         if len(rows) < batch:
             return
         after = (rows[-1]["created_at"], rows[-1]["id"])
+
+
+async def trim(org_id: uuid.UUID, before: datetime) -> int:
+    """Retention: delete an org's events older than `before`, as a prefix of its chain,
+    and move the chain's base so verification starts after them."""
+    chain = chain_of(org_id)
+    last_old = await (
+        AuditEvent.select(AuditEvent.chain_seq, AuditEvent.hash)
+        .where((AuditEvent.org == org_id) & (AuditEvent.created_at < before))
+        .order_by(AuditEvent.chain_seq, ascending=False)
+        .first()
+    )
+    if last_old is None:
+        return 0
+    async with AuditEvent._meta.db.transaction():
+        await AuditChain.update(
+            {AuditChain.base_seq: last_old["chain_seq"], AuditChain.base_hash: last_old["hash"]}
+        ).where((AuditChain.chain == chain) & (AuditChain.base_seq < last_old["chain_seq"]))
+        gone = await (
+            AuditEvent.delete()
+            .where((AuditEvent.org == org_id) & (AuditEvent.chain_seq <= last_old["chain_seq"]))
+            .returning(AuditEvent.id)
+        )
+    return len(gone)

@@ -38,6 +38,9 @@ class AuditChain(Table, tablename="audit_chain"):
     chain = Varchar(length=40, unique=True)
     last_seq = BigInt(default=0)
     last_hash = Varchar(length=64, default="")
+    # Retention deleted the events up to base_seq; verification starts after it.
+    base_seq = BigInt(default=0)
+    base_hash = Varchar(length=64, default="")
 
 
 class MailMessage(Table, tablename="mail_message"):

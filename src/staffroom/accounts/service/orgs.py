@@ -36,6 +36,8 @@ def org_out(row: dict[str, Any]) -> OrgOut:
         invite_daily_cap=row["invite_daily_cap"],
         restrict_email_domains=row["restrict_email_domains"],
         chat_retention_days=row["chat_retention_days"],
+        post_retention_days=row["post_retention_days"],
+        audit_retention_days=row["audit_retention_days"],
         created_at=row["created_at"],
     )
 

@@ -1,0 +1,55 @@
+"""Retention for every kind of data with an org setting: chat messages (chat's own job),
+news posts (with their comments, reactions, reads and acknowledgements) and audit events
+(a prefix of the org's chain, so verification still holds). `staffroom retention run`
+and the scheduler in `staffroom serve` call `run`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from staffroom.accounts.tables import Org
+from staffroom.chat.service import retention as chat_retention
+from staffroom.core import audit, clock
+from staffroom.feeds.tables import Post
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    messages_deleted: int
+    posts_deleted: int
+    audit_events_deleted: int
+
+
+async def run(on_org: Callable[[int, int], None] | None = None) -> RetentionReport:
+    """Apply every org's retention settings now."""
+    chat = await chat_retention.run()
+    now = clock.utcnow()
+    orgs = await Org.select(Org.id, Org.post_retention_days, Org.audit_retention_days).where(
+        Org.post_retention_days.is_not_null() | Org.audit_retention_days.is_not_null()
+    )
+    posts = events = 0
+    for done, org in enumerate(orgs, start=1):
+        if org["post_retention_days"]:
+            cutoff = now - timedelta(days=org["post_retention_days"])
+            gone = await (
+                Post.delete()
+                .where((Post.org == org["id"]) & (Post.publish_at < cutoff))
+                .returning(Post.id)
+            )
+            posts += len(gone)
+        if org["audit_retention_days"]:
+            trimmed = await audit.trim(org["id"], now - timedelta(days=org["audit_retention_days"]))
+            events += trimmed
+        if on_org is not None:
+            on_org(done, len(orgs))
+    if posts or events:
+        await audit.record(
+            "retention.applied",
+            actor_type="system",
+            details={"posts_deleted": posts, "audit_events_deleted": events},
+        )
+    return RetentionReport(
+        messages_deleted=chat.messages_deleted, posts_deleted=posts, audit_events_deleted=events
+    )
