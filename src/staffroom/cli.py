@@ -306,8 +306,9 @@ def codes_create(
 
 
 # Operations commands (retention, audit, backup) live in cli_ops; registered here.
-from staffroom.cli_ops import audit, backup, retention  # noqa: E402
+from staffroom.cli_ops import audit, backup, keys, retention  # noqa: E402
 
 main.add_command(retention)
 main.add_command(audit)
 main.add_command(backup)
+main.add_command(keys)

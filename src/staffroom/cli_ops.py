@@ -200,3 +200,35 @@ def backup_restore(backup_id: str) -> None:
     manifest = _backup_job(lambda rt, report: backups.restore(rt, backup_id, report))
     rows = sum(manifest["tables"].values())
     console.print(f"[green]restored {backup_id}[/green]: {rows:,} rows")
+
+
+@click.group()
+def keys() -> None:
+    """Encryption keys: rotate the data key, rewrap the key file under KMS."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Start a new data key for new writes; older data stays readable."""
+    from staffroom.core.crypto import rotate_data_key
+    from staffroom.core.kms import master_for
+
+    settings = load_settings()
+    key_id = rotate_data_key(settings.effective_keys_file, master_for(settings))
+    console.print(f"[green]new active data key {key_id}[/green]; restart the API to use it.")
+
+
+@keys.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-encrypt the stored keys under the newest KMS master key (a key file in the clear
+    is moved under KMS)."""
+    from staffroom.core.crypto import rewrap
+    from staffroom.core.kms import master_for
+
+    settings = load_settings()
+    master = master_for(settings)
+    if master is None:
+        console.print("[red]set STAFFROOM_KMS_KEY_ID[/red]: rewrap puts the keys under KMS.")
+        sys.exit(2)
+    count = rewrap(settings.effective_keys_file, master)
+    console.print(f"[green]{count} keys rewrapped[/green] under {master.key_id}.")

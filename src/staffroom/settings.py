@@ -49,6 +49,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_json: bool = True
 
     keys_file: str = ""
+    # AWS KMS key (id, ARN or alias) wrapping the key file's keys; empty: keys in the clear
+    # in the key file (embedded). Region defaults to s3_region; the endpoint is for moto only.
+    kms_key_id: str = ""
+    kms_region: str = ""
+    kms_endpoint_url: str = ""
     bcrypt_rounds: int = 12
 
     access_token_ttl: int = 900

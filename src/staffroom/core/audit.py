@@ -37,10 +37,10 @@ def _key() -> bytes:
     command that records events without building a runtime)."""
     global _mac_key
     if _mac_key is None:
-        from staffroom.core.crypto import load_keyring
+        from staffroom.core.kms import keyring_for
         from staffroom.settings import load_settings
 
-        _mac_key = load_keyring(load_settings().effective_keys_file).hmac_key
+        _mac_key = keyring_for(load_settings()).hmac_key
     return _mac_key
 
 

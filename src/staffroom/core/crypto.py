@@ -1,7 +1,10 @@
-"""Keys and AEAD encryption. The embedded key module is a local key file; KMS comes later.
+"""Keys and AEAD encryption.
 
-Ciphertexts carry the id of the key that sealed them, so adding a new active key
-(rotation) keeps everything sealed under older keys readable.
+Embedded: a local key file (mode 0600) holding the keys themselves. Production: the same
+file holds them only wrapped by AWS KMS (envelope encryption, `core/kms.py`); they are
+unwrapped once at start. Ciphertexts carry the id of the data key that sealed them, so
+`rotate` (a new active data key) keeps older data readable, and `rewrap` re-encrypts the
+stored keys under the newest master key (and moves a local file under KMS).
 """
 
 from __future__ import annotations
@@ -15,11 +18,28 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = "v1"
+# Key file layouts: 1 keys in the clear (embedded), 2 keys wrapped by a master key (KMS).
+_WRAPPED = 2
+
+
+class MasterKey(Protocol):
+    """What wraps the key file's keys (AWS KMS in production)."""
+
+    key_id: str
+
+    def wrap(self, plaintext: bytes, purpose: str) -> str: ...
+
+    def unwrap(self, wrapped: str, purpose: str) -> bytes: ...
+
+    def new_data_key(self, purpose: str) -> tuple[bytes, str]: ...
+
+    def rewrap(self, wrapped: str, purpose: str) -> str: ...
 
 
 class DecryptionFailed(Exception):
@@ -77,47 +97,104 @@ def _new_key_material() -> dict[str, object]:
     }
 
 
-def _parse(doc: dict[str, object]) -> KeyRing:
+def _parse(doc: dict[str, Any], master: MasterKey | None) -> KeyRing:
+    if doc.get("version") == _WRAPPED:
+        if master is None:
+            raise SystemExit("the key file is wrapped by KMS: set STAFFROOM_KMS_KEY_ID")
+
+        def secret(value: str, purpose: str) -> bytes:
+            return master.unwrap(value, purpose)
+
+    else:
+
+        def secret(value: str, purpose: str) -> bytes:
+            return _b64d(value)
+
     keys = doc["data_keys"]
-    assert isinstance(keys, dict)
     return KeyRing(
-        data_keys={str(k): _b64d(str(v)) for k, v in keys.items()},
+        data_keys={str(k): secret(str(v), f"data-key:{k}") for k, v in keys.items()},
         active_key_id=str(doc["active_key_id"]),
-        hmac_key=_b64d(str(doc["hmac_key"])),
-        pepper=_b64d(str(doc["pepper"])),
+        hmac_key=secret(str(doc["hmac_key"]), "hmac-key"),
+        pepper=secret(str(doc["pepper"]), "pepper"),
     )
+
+
+def _new_wrapped_material(master: MasterKey) -> dict[str, Any]:
+    key_id = secrets.token_hex(4)
+    _, wrapped = master.new_data_key(f"data-key:{key_id}")
+    return {
+        "version": _WRAPPED,
+        "kms_key_id": master.key_id,
+        "active_key_id": key_id,
+        "data_keys": {key_id: wrapped},
+        "hmac_key": master.wrap(secrets.token_bytes(32), "hmac-key"),
+        "pepper": master.wrap(secrets.token_bytes(32), "pepper"),
+    }
+
+
+def _write(path: Path, doc: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=2)
+    tmp.replace(path)
 
 
 _lock = threading.Lock()
 _cache: dict[Path, KeyRing] = {}
 
 
-def load_keyring(path: Path) -> KeyRing:
-    """Load the key file, creating it (mode 0600) with fresh keys on first use."""
+def load_keyring(path: Path, master: MasterKey | None = None) -> KeyRing:
+    """Load the key file, creating it (mode 0600) with fresh keys on first use: in the
+    clear without a master key, wrapped by it with one."""
     with _lock:
         if path in _cache:
             return _cache[path]
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            material = _new_key_material() if master is None else _new_wrapped_material(master)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
-                json.dump(_new_key_material(), fh, indent=2)
-        ring = _parse(json.loads(path.read_text()))
+                json.dump(material, fh, indent=2)
+        ring = _parse(json.loads(path.read_text()), master)
         _cache[path] = ring
         return ring
 
 
-def rotate_data_key(path: Path) -> str:
-    """Add a new active data key to the key file; older keys stay for decryption."""
+def rotate_data_key(path: Path, master: MasterKey | None = None) -> str:
+    """Add a new active data key (wrapped if the file is); older keys stay for decryption."""
     with _lock:
         doc = json.loads(path.read_text())
         key_id = secrets.token_hex(4)
-        doc["data_keys"][key_id] = _b64e(AESGCM.generate_key(bit_length=256))
+        if doc.get("version") == _WRAPPED:
+            if master is None:
+                raise SystemExit("the key file is wrapped by KMS: set STAFFROOM_KMS_KEY_ID")
+            doc["data_keys"][key_id] = master.new_data_key(f"data-key:{key_id}")[1]
+        else:
+            doc["data_keys"][key_id] = _b64e(AESGCM.generate_key(bit_length=256))
         doc["active_key_id"] = key_id
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=2)
-        tmp.replace(path)
+        _write(path, doc)
         _cache.pop(path, None)
         return key_id
+
+
+def rewrap(path: Path, master: MasterKey) -> int:
+    """Re-encrypt every stored key under the master key's newest version; a file in the
+    clear is wrapped (moved under KMS). Returns how many keys were rewrapped."""
+    with _lock:
+        doc = json.loads(path.read_text())
+        wrapped = doc.get("version") == _WRAPPED
+
+        def again(value: str, purpose: str) -> str:
+            if wrapped:
+                return master.rewrap(value, purpose)
+            return master.wrap(_b64d(value), purpose)
+
+        doc["data_keys"] = {k: again(v, f"data-key:{k}") for k, v in doc["data_keys"].items()}
+        doc["hmac_key"] = again(doc["hmac_key"], "hmac-key")
+        doc["pepper"] = again(doc["pepper"], "pepper")
+        doc["version"] = _WRAPPED
+        doc["kms_key_id"] = master.key_id
+        _write(path, doc)
+        _cache.pop(path, None)
+        return len(doc["data_keys"]) + 2

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from staffroom.core import audit
 from staffroom.core.blobs import BlobStore, make_archive, make_blobs
-from staffroom.core.crypto import KeyRing, load_keyring
+from staffroom.core.crypto import KeyRing
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
+from staffroom.core.kms import keyring_for
 from staffroom.core.mail import MailQueue, make_backend
 from staffroom.core.ratelimit import RateLimiter, make_limiter
 from staffroom.core.realtime import LocalRelay, Relay
@@ -38,7 +39,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         """Wire the embedded or production implementations chosen by settings."""
-        keys = load_keyring(settings.effective_keys_file)
+        keys = keyring_for(settings)
         audit.use_key(keys.hmac_key)
         return cls(
             settings=settings,
