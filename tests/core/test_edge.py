@@ -102,3 +102,18 @@ async def test_limits_are_shared_across_instances_through_redis(settings, redis_
         assert (await b.get("/api/v1/me")).status_code == 401
         assert (await a.get("/api/v1/me")).status_code == 401
         assert_problem(await b.get("/api/v1/me"), 429)
+
+
+async def test_general_limits_fail_open_when_redis_is_down(settings, world: World):
+    from tests.support.servers import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    async with app_client(settings, redis_url=dead, rate_ip_burst=1) as c:
+        # No limiter store: the API still answers (the login limits would fail closed).
+        assert (await c.get("/api/v1/me")).status_code == 401
+        assert (await c.get("/api/v1/me")).status_code == 401
+        r = await c.post(
+            "/api/v1/auth/login",
+            json={"org": "acme", "login": "member@acme.example", "password": "x" * 12},
+        )
+        assert_problem(r, 503)

@@ -8,12 +8,15 @@ store cannot be reached, callers get a 503 rather than unlimited guessing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from dataclasses import dataclass
 from typing import Protocol
 
 from staffroom.core import clock
 from staffroom.core.errors import RateLimited, Unavailable
+
+log = logging.getLogger("staffroom.ratelimit")
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,15 @@ class RateLimiter:
         await self.store.clear(key)
 
     async def take(self, key: str, bucket: Bucket) -> None:
-        """Take a token from a bucket; RateLimited (with Retry-After) when it is empty."""
-        wait = await self.store.take(key, bucket)
+        """Take a token from a bucket; RateLimited (with Retry-After) when it is empty.
+
+        The general limits fail open: if the shared store is down the API keeps serving
+        (the auth limits, which guard against guessing, still fail closed)."""
+        try:
+            wait = await self.store.take(key, bucket)
+        except Unavailable:
+            log.warning("rate-limit store unreachable; general limit %s not applied", key[:40])
+            return
         if wait > 0:
             raise RateLimited(max(1, math.ceil(wait)))
 
