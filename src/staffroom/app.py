@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, full_session, provide_principal
+from staffroom.accounts.schemas import Input
 from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
@@ -37,6 +38,7 @@ from staffroom.core.web import (
     RequestIdMiddleware,
     provide_context,
     provide_runtime,
+    strict_request_bodies,
 )
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
 from staffroom.feeds.service import events as feed_events
@@ -49,6 +51,7 @@ from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.realtime_ws import realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
+from staffroom.sso.schemas import AttributeMap, GroupRule
 from staffroom.sso.service import login as sso_login
 
 
@@ -116,7 +119,7 @@ def create_app(settings: Settings) -> Litestar:
     chat_hooks.on_attachment_check(feed_media.check_attachments)
 
     metrics = prometheus(settings)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             *CONTROLLERS,
@@ -170,6 +173,8 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    strict_request_bodies(app, (Input, GroupRule, AttributeMap))
+    return app
 
 
 def create_app_from_env() -> Litestar:

@@ -154,6 +154,12 @@ async def test_idp_initiated_single_logout_ends_the_staffroom_sessions(
     forged["Signature"] = forged["Signature"][:-8] + "AAAAAAA="
     assert_problem(await client.get("/sso/acme/saml/sls", params=forged), 422)
     assert (await client.get("/api/v1/me", headers=auth(tokens))).status_code == 200
+    # Messages that are not deflated, or not base64 at all (found by contract fuzzing).
+    for garbage in ("EntO", "AAAA", "f", "%%%"):
+        r = await client.get("/sso/acme/saml/sls", params={"SAMLRequest": garbage})
+        assert_problem(r, 422 if garbage != "%%%" else 400)
+        r = await client.get("/sso/acme/saml/sls", params={"SAMLResponse": garbage})
+        assert_problem(r, 422 if garbage != "%%%" else 400)
 
 
 async def test_sp_initiated_single_logout_round_trip(client, world: World, idp) -> None:

@@ -6,8 +6,9 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
@@ -98,6 +99,29 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }
+
+
+class Accepted(msgspec.Struct, kw_only=True):
+    """The body of a 202: the request was taken; what follows happens out of band."""
+
+    status: Literal["accepted"] = "accepted"
+
+
+ACCEPTED = Accepted()
+
+
+def strict_request_bodies(app: Any, strict: tuple[type, ...]) -> None:
+    """Say in the OpenAPI document what the request structs enforce: no unknown fields
+    (msgspec's forbid_unknown_fields is not carried into the schema by Litestar)."""
+    names = set()
+    pending = list(strict)
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    for name, schema in (app.openapi_schema.components.schemas or {}).items():
+        if name in names or getattr(schema, "title", None) in names:
+            schema.additional_properties = False
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:

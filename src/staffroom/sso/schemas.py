@@ -14,10 +14,23 @@ from staffroom.accounts.schemas import Input
 Preset = Literal["generic", "entra", "okta", "google", "keycloak", "adfs"]
 Url = Annotated[str, Meta(min_length=1, max_length=1000)]
 Field = Literal["email", "given_name", "surname", "display_name", "groups", "employee_id"]
-AttributeMap = Annotated[
-    dict[Field, Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=10)]],
-    Meta(max_length=6),
-]
+Names = Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=10)]
+
+
+class AttributeMap(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """SAML attribute names per profile field, where they differ from the preset's.
+
+    A struct rather than a dict keyed by field name: the OpenAPI document then names the
+    fields (Litestar does not carry a dict's key enum into the schema)."""
+
+    email: Names | None = None
+    given_name: Names | None = None
+    surname: Names | None = None
+    display_name: Names | None = None
+    groups: Names | None = None
+    employee_id: Names | None = None
+
+
 Certificates = Annotated[list[Annotated[str, Meta(max_length=20_000)]], Meta(max_length=5)]
 Domains = Annotated[list[Annotated[str, Meta(max_length=253)]], Meta(max_length=50)]
 
@@ -47,7 +60,7 @@ class IdpIn(Input):
     jit: bool = False
     default_role: Annotated[str, Meta(min_length=1, max_length=64)] = "member"
     preset: Preset = "generic"
-    attribute_map: AttributeMap = {}
+    attribute_map: AttributeMap = msgspec.field(default_factory=AttributeMap)
     group_rules: Rules = []
     enforces_mfa: bool = False
     email_domains: Domains = []

@@ -149,7 +149,7 @@ class GroupsController(Controller):
         operation_id="create_group",
         summary="Create a department, location or team",
         guards=[requires("groups.manage")],
-        responses=errors(401, 403, 409),
+        responses=errors(401, 403, 409, 422),
     )
     async def create_group(self, data: JSONBody[GroupIn], me: Me, ctx: Ctx) -> GroupOut:
         return await groups.create_group(me, data, ctx)
@@ -169,7 +169,7 @@ class GroupsController(Controller):
         operation_id="update_group",
         summary="Rename or describe a group",
         guards=[requires("groups.manage")],
-        responses=errors(401, 403, 404, 409),
+        responses=errors(401, 403, 404, 409, 422),
     )
     async def update_group(
         self, group_id: FromPath[uuid.UUID], data: JSONBody[GroupPatch], me: Me, ctx: Ctx

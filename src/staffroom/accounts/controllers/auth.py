@@ -24,7 +24,7 @@ from staffroom.accounts.schemas import (
 from staffroom.accounts.service import auth, email_change, sessions
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import ACCEPTED, Accepted, errors
 
 
 class AuthController(Controller):
@@ -113,11 +113,11 @@ class AuthController(Controller):
         data: JSONBody[ResetRequestIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         await auth.reset_rate_limit(rt, data.org, data.login, ctx)
         # The work happens after the 202 is sent: no timing difference between accounts.
         task = BackgroundTask(auth.request_password_reset, rt, data.org, data.login, ctx)
-        return Response(b"", status_code=HTTP_202_ACCEPTED, background=task)
+        return Response(ACCEPTED, status_code=HTTP_202_ACCEPTED, background=task)
 
     @post(
         "/email-change/confirm",

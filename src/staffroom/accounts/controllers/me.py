@@ -25,7 +25,7 @@ from staffroom.accounts.schemas import (
 from staffroom.accounts.service import auth, email_change, mfa, sessions, users
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import ACCEPTED, Accepted, errors
 
 
 class MeController(Controller):
@@ -88,8 +88,9 @@ class MeController(Controller):
         me: NamedDependency[Principal],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> None:
+    ) -> Accepted:
         await email_change.request(rt, me, data.email, data.password, ctx)
+        return ACCEPTED
 
     @get(
         "/sessions",

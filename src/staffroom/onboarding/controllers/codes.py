@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -52,6 +61,19 @@ def _deliver(delivery: code_delivery.Delivery) -> Response[Any]:
     )
 
 
+@dataclass
+class CodeSheets(Operation):
+    """The 201 of code batches is JSON, CSV or a PDF of cards (`format`): say so."""
+
+    def __post_init__(self) -> None:
+        created = (self.responses or {}).get("201")
+        if isinstance(created, OpenAPIResponse) and created.content is not None:
+            created.content["text/csv"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            created.content["application/pdf"] = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            )
+
+
 class AccessCodesController(Controller):
     path = "/api/v1/access-codes"
     tags = ["access codes"]
@@ -65,6 +87,7 @@ class AccessCodesController(Controller):
         summary="Create a batch of one-time access codes (optionally one per listed person)",
         description=FORMAT_DOC,
         responses=errors(401, 403, 409, 422),
+        operation_class=CodeSheets,
     )
     async def create(
         self,
@@ -85,6 +108,7 @@ class AccessCodesController(Controller):
         + FORMAT_DOC,
         request_max_body_size=2 * 1024 * 1024,
         responses=errors(401, 403, 409, 413, 422),
+        operation_class=CodeSheets,
     )
     async def import_people(
         self,

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from staffroom.accounts.guards import PUBLIC
 from staffroom.core.context import RequestContext
 from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import ACCEPTED, Accepted, errors
 from staffroom.onboarding.schemas import (
     AcceptedOut,
     SignupCompleteIn,
@@ -39,11 +39,11 @@ class PublicSignupController(Controller):
         "link valid 24 hours is emailed. The answer never says whether that happened.",
         responses=errors(422, 429),
     )
-    async def request(self, data: JSONBody[SignupIn], rt: Rt, ctx: Ctx) -> Response[bytes]:
+    async def request(self, data: JSONBody[SignupIn], rt: Rt, ctx: Ctx) -> Response[Accepted]:
         address = await signup.rate_limit(rt, data.org, data.email, ctx)
         # The work happens after the 202 is sent: no timing difference between addresses.
         task = BackgroundTask(signup.request, rt, data.org, address, ctx)
-        return Response(b"", status_code=HTTP_202_ACCEPTED, background=task)
+        return Response(ACCEPTED, status_code=HTTP_202_ACCEPTED, background=task)
 
     @post(
         "/preview",

@@ -29,6 +29,11 @@ Rt = NamedDependency[Runtime]
 Me = NamedDependency[Principal]
 Slug = Annotated[str, Parameter(min_length=1, max_length=63)]
 Short = Annotated[str | None, Parameter(max_length=2000)]
+_BASE64 = r"^[A-Za-z0-9+/=\s]*$"
+SamlMessage = Annotated[str | None, Parameter(max_length=8000, pattern=_BASE64)]
+SamlSignature = Annotated[str | None, Parameter(max_length=1000, pattern=_BASE64)]
+# RelayState (≤ 80 bytes in the SAML binding spec) and SigAlg (a URI): printable ASCII.
+SamlToken = Annotated[str | None, Parameter(max_length=512, pattern=r"^[\x21-\x7e]*$")]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -92,11 +97,13 @@ class SamlBrowserController(Controller):
         org_slug: FromPath[Slug],
         rt: Rt,
         ctx: Ctx,
-        SAMLRequest: FromQuery[Annotated[str | None, Parameter(max_length=100_000)]] = None,
-        SAMLResponse: FromQuery[Annotated[str | None, Parameter(max_length=100_000)]] = None,
-        RelayState: FromQuery[Short] = None,
-        SigAlg: FromQuery[Short] = None,
-        Signature: FromQuery[Annotated[str | None, Parameter(max_length=4000)]] = None,
+        # Redirect-binding messages are deflated and base64-encoded: a few KB of ASCII. The
+        # limits keep the whole URL under what the HTTP server reads (64 KiB, else a bare 414).
+        SAMLRequest: FromQuery[SamlMessage] = None,
+        SAMLResponse: FromQuery[SamlMessage] = None,
+        RelayState: FromQuery[SamlToken] = None,
+        SigAlg: FromQuery[SamlToken] = None,
+        Signature: FromQuery[SamlSignature] = None,
     ) -> Redirect:
         given = {
             "SAMLRequest": SAMLRequest,
