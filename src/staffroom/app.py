@@ -30,7 +30,12 @@ from staffroom.compliance.controllers import ComplianceController
 from staffroom.compliance.service import retention
 from staffroom.core import realtime
 from staffroom.core.db import close_pool, start_pool
-from staffroom.core.edge import IpRateLimitMiddleware, cors, security_headers
+from staffroom.core.edge import (
+    BodyGuardMiddleware,
+    IpRateLimitMiddleware,
+    cors,
+    security_headers,
+)
 from staffroom.core.logs import configure_logging
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
@@ -137,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
             RequestIdMiddleware,
             *([metrics.middleware] if metrics else []),
             IpRateLimitMiddleware,
+            BodyGuardMiddleware,
             DefineMiddleware(
                 BearerAuthMiddleware,
                 exclude_from_auth_key=PUBLIC,

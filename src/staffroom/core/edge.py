@@ -4,11 +4,13 @@ authentication)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.exceptions import ValidationException
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from staffroom.core.net import client_ip
 from staffroom.core.ratelimit import Bucket
@@ -87,3 +89,70 @@ def cors(settings: Settings) -> CORSConfig | None:
         expose_headers=["X-Request-ID", "Retry-After"],
         max_age=600,
     )
+
+
+# A JSON \u0000 escape (an odd number of backslashes before u0000) or a raw NUL.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000|\x00")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+_TEXT_BODIES = (b"application/json", b"application/x-www-form-urlencoded")
+# Request bodies are flat: a few levels. Deeper ones are refused before decoding.
+MAX_DEPTH = 32
+
+
+def _too_deep(body: bytes) -> bool:
+    depth = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+class BodyGuardMiddleware:
+    """Refuse with a 400 what would otherwise fail deep inside: NUL characters in paths,
+    queries and JSON or form bodies (PostgreSQL cannot store them in text), bodies that
+    are not UTF-8, and JSON nested deeper than any request needs. Binary uploads are not
+    touched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+            raise _nul_refused()
+        content_type = dict(scope["headers"]).get(b"content-type", b"").lower()
+        if not content_type.startswith(_TEXT_BODIES):
+            await self.app(scope, receive, send)
+            return
+        messages: list[ReceiveMessage] = []
+        body = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        if _JSON_NUL.search(body) or (b"%00" in body and b"urlencoded" in content_type):
+            raise _nul_refused()
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationException(detail="The body is not UTF-8.") from None
+        if b"json" in content_type and _too_deep(body):
+            raise ValidationException(detail="The JSON is nested too deeply.")
+
+        async def replay() -> ReceiveMessage:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _nul_refused() -> ValidationException:
+    return ValidationException(detail="NUL characters are not allowed in text.")

@@ -209,7 +209,10 @@ def sp_metadata(sp: SpConfig) -> str:
 
 def login_url(sp: SpConfig, idp: IdpConfig, relay_state: str) -> tuple[str, str]:
     """The IdP URL carrying our AuthnRequest, and the request's ID (to check InResponseTo)."""
-    auth = OneLogin_Saml2_Auth(request_data(sp.acs_url), settings_for(sp, idp))
+    try:
+        auth = OneLogin_Saml2_Auth(request_data(sp.acs_url), settings_for(sp, idp))
+    except OneLogin_Saml2_Error as exc:  # e.g. an IdP stored without a certificate
+        raise Rejected("idp_not_ready", "This identity provider is not fully set up.") from exc
     url = auth.login(return_to=relay_state)
     return str(url), str(auth.get_last_request_id())
 

@@ -151,7 +151,7 @@ class SsoAuthController(Controller):
         operation_id="link_sso_identity",
         summary="Link an identity provider login to this account (opens the IdP)",
         security=[{"bearer": []}],
-        responses=errors(401, 404),
+        responses=errors(401, 404, 422),
     )
     async def link(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> RedirectOut:
         return RedirectOut(redirect_url=await login.start_link(rt, me, idp_id))

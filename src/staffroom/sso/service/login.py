@@ -91,7 +91,10 @@ async def _new_state(
     """(IdP redirect URL, state) for a login or link; the request ID is kept server-side."""
     state = new_token()
     sp = sp_config(rt, org["slug"])
-    url, request_id = await asyncio.to_thread(saml.login_url, sp, idp_config(idp), state)
+    try:
+        url, request_id = await asyncio.to_thread(saml.login_url, sp, idp_config(idp), state)
+    except saml.Rejected as rejected:
+        raise Invalid(rejected.reason, rejected.detail or "") from None
     now = clock.utcnow()
     await SamlLoginState.insert(
         SamlLoginState(
