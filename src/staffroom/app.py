@@ -166,7 +166,9 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Staffroom API",
             version=__version__,
-            description="Employee communications: feeds, chat, onboarding, SSO and 2FA.",
+            description="Employee communications: feeds, chat, onboarding, SSO and 2FA. "
+            "Errors are RFC 9457 problem+json with a stable `code`. Request bodies reject "
+            "unknown fields; text never contains NUL characters (400).",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
             components=Components(

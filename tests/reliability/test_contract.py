@@ -59,6 +59,10 @@ def test_the_api_keeps_its_contract(server: ServeProcess, world: World, who: str
         "--workers",
         "2",
         "--no-color",
+        # The API refuses NUL in text with a 400 (PostgreSQL cannot store it; the bad-input
+        # catalogue covers that), so generated schema-valid strings leave it out.
+        "--generation-allow-x00",
+        "false",
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.support.schemathesis_hooks"}
     env |= {"ST_BASE": server.base, "ST_ORG": "acme", "ST_PASSWORD": PASSWORD}
