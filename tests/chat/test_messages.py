@@ -94,7 +94,8 @@ async def test_history_pages_backwards_and_catches_up_forwards(client, world: Wo
     assert [m["seq"] for m in after["items"]] == [3, 4, 5]
     assert_problem(await client.get(url, params={"after": 1, "before": 3}, headers=member), 422)
     assert_problem(await client.get(url, params={"limit": 0}, headers=member), 400)
-    assert_problem(await client.get(url, params={"before": -1}, headers=member), 400)
+    assert_problem(await client.get(url, params={"before": -1}, headers=member), 422)
+    assert_problem(await client.get(url, params={"after": -5}, headers=member), 422)
 
 
 async def test_edit_own_delete_own_and_moderators_delete_any(client, world: World):

@@ -33,7 +33,8 @@ async def test_garbage_links_and_codes_are_refused_and_audited(client, world: Wo
             f"/api/v1/public/invites/{token.replace('/', '_')}/accept",
             json={"display_name": "Eve", "password": PW},
         )
-        assert r.status_code == 404, r.text
+        # A NUL in the path is refused at the edge (400) before any lookup.
+        assert r.status_code == (400 if token == "%00" else 404), r.text
         r = await client.post(
             "/api/v1/public/access-codes/redeem",
             json={"org": "acme", "code": token[:64], "username": "eve.x", "password": PW},
@@ -41,7 +42,7 @@ async def test_garbage_links_and_codes_are_refused_and_audited(client, world: Wo
         assert_problem(r, 404, "invalid_code")
     assert await User.count() == users
     assert await _failures("signup.completed") == ["signup_not_found"] * len(GARBAGE)
-    assert await _failures("invite.accepted") == ["invite_not_found"] * len(GARBAGE)
+    assert await _failures("invite.accepted") == ["invite_not_found"] * (len(GARBAGE) - 1)
     assert await _failures("access_code.redeemed") == ["invalid_code"] * len(GARBAGE)
 
 

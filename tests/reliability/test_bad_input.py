@@ -9,8 +9,10 @@ that never become paths, confusable addresses) is tested where each is stored: f
 from __future__ import annotations
 
 import json
+import os
 import re
 
+import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
@@ -123,7 +125,8 @@ CATALOGUE: list[tuple[str, bytes, dict[str, str]]] = [
     ("no content type", b'{"name": "x"}', {}),
 ]
 
-WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# Routes that take a body (DELETE routes read none).
+WRITES = {"POST", "PUT", "PATCH"}
 
 
 def _write_routes(app: Litestar) -> list[tuple[str, str, list[str]]]:
@@ -137,6 +140,13 @@ def _write_routes(app: Litestar) -> list[tuple[str, str, list[str]]]:
     return found
 
 
+# Once per make test, on the SQLite run (the PostgreSQL run does the contract fuzzing).
+pytestmark = pytest.mark.skipif(
+    os.environ.get("STAFFROOM_TEST_DB", "sqlite") != "sqlite",
+    reason="the bad-input sweep runs once per make test, on the SQLite run",
+)
+
+
 async def _session(client) -> dict[str, str]:
     owner = await login(client, "acme", "owner@acme.example")
     return {"Authorization": f"Bearer {owner['access_token']}"}
@@ -146,7 +156,7 @@ async def test_no_write_route_answers_bad_input_with_a_server_error(
     app: Litestar, client, world: World
 ):
     routes = _write_routes(app)
-    assert len(routes) > 60
+    assert len(routes) > 50
     failures = []
     for method, template, params in routes:
         values = {

@@ -35,7 +35,8 @@ Ctx = NamedDependency[RequestContext]
 Rt = NamedDependency[Runtime]
 Cursor = Annotated[str | None, Parameter(max_length=300)]
 Limit = Annotated[int, Parameter(ge=1, le=200)]
-# Optional outside Annotated: Litestar keeps the minimum in the OpenAPI schema only so.
+# Optional outside Annotated: Litestar keeps the minimum in the OpenAPI schema only so
+# (it then does not enforce it: the service does).
 Seq = Annotated[int, Parameter(ge=0)] | None
 
 

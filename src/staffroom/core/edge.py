@@ -98,6 +98,17 @@ _BRACKET = re.compile(rb"[\[\]{}]")
 _TEXT_BODIES = (b"application/json", b"application/x-www-form-urlencoded")
 # Request bodies are flat: a few levels. Deeper ones are refused before decoding.
 MAX_DEPTH = 32
+# JSON and form bodies larger than this are not scanned (the app refuses them, 413).
+MAX_SCANNED = 1024 * 1024
+
+
+def replay_after(messages: list[ReceiveMessage], receive: Receive) -> Receive:
+    """A receive that hands out what was read already, then reads on."""
+
+    async def replay() -> ReceiveMessage:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 def _too_deep(body: bytes) -> bool:
@@ -137,8 +148,11 @@ class BodyGuardMiddleware:
             if message["type"] != "http.request":
                 break
             body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+            if not message.get("more_body", False) or len(body) > MAX_SCANNED:
+                break  # beyond the JSON limit Litestar answers 413 anyway: no need to scan
+        if len(body) > MAX_SCANNED:
+            await self.app(scope, replay_after(messages, receive), send)
+            return
         if _JSON_NUL.search(body) or (b"%00" in body and b"urlencoded" in content_type):
             raise _nul_refused()
         try:
@@ -148,10 +162,7 @@ class BodyGuardMiddleware:
         if b"json" in content_type and _too_deep(body):
             raise ValidationException(detail="The JSON is nested too deeply.")
 
-        async def replay() -> ReceiveMessage:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay_after(messages, receive), send)
 
 
 def _nul_refused() -> ValidationException:

@@ -128,6 +128,8 @@ async def history(
 ) -> MessagePage:
     """Newest first (or, with `after`, the ones after a seq oldest first, to catch up)."""
     await access.membership(principal, conversation_id)
+    if (before is not None and before < 0) or (after is not None and after < 0):
+        raise Invalid("invalid_position", "Positions (before, after) are 0 or more.")
     if before is not None and after is not None:
         raise Invalid("before_or_after", "Use either before or after, not both.")
     query = Message.select().where(Message.conversation == conversation_id)
