@@ -13,7 +13,6 @@ from staffroom.accounts.schemas import Input
 
 Preset = Literal["generic", "entra", "okta", "google", "keycloak", "adfs"]
 Url = Annotated[str, Meta(min_length=1, max_length=1000)]
-Field = Literal["email", "given_name", "surname", "display_name", "groups", "employee_id"]
 Names = Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=10)]
 
 

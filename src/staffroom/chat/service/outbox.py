@@ -50,6 +50,36 @@ async def bump(
     return int(rows[0]["last_seq"]), int(rows[0]["last_event"])
 
 
+async def _insert(
+    org_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    position: int,
+    event: str,
+    to: list[str],
+    *,
+    message_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    now = clock.utcnow()
+    await Outbox.insert(
+        *(
+            Outbox(
+                id=uuid.uuid4(),
+                org=org_id,
+                conversation=conversation_id,
+                position=position,
+                target=target,
+                event=event,
+                message=message_id,
+                data=data or {},
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for target in to
+        )
+    )
+
+
 async def enqueue(
     rt: Runtime,
     org_id: uuid.UUID,
@@ -61,23 +91,9 @@ async def enqueue(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Queue an event for every relay target (inside the change's transaction)."""
-    now = clock.utcnow()
-    rows = [
-        Outbox(
-            id=uuid.uuid4(),
-            org=org_id,
-            conversation=conversation_id,
-            position=position,
-            target=target,
-            event=event,
-            message=message_id,
-            data=data or {},
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for target in targets(rt)
-    ]
-    await Outbox.insert(*rows)
+    await _insert(
+        org_id, conversation_id, position, event, targets(rt), message_id=message_id, data=data
+    )
 
 
 async def enqueue_revocation(
@@ -88,19 +104,13 @@ async def enqueue_revocation(
 ) -> None:
     """Queue revoking a PubNub token (only PubNub has tokens). Given a conversation, it
     goes into that conversation's stream: after the removal event, before any later message."""
-    now = clock.utcnow()
-    await Outbox.insert(
-        Outbox(
-            id=uuid.uuid4(),
-            org=org_id,
-            conversation=conversation_id,
-            position=position,
-            target="pubnub",
-            event="token.revoke",
-            data={"token_id": str(token_id)},
-            next_attempt_at=now,
-            created_at=now,
-        )
+    await _insert(
+        org_id,
+        conversation_id,
+        position,
+        "token.revoke",
+        ["pubnub"],
+        data={"token_id": str(token_id)},
     )
 
 
