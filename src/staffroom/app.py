@@ -103,7 +103,7 @@ async def _apply_retention(runtime: Runtime) -> None:
     log = logging.getLogger("staffroom.retention")
     while True:
         try:
-            report = await retention.run()
+            report = await retention.run(runtime)
             log.info("retention applied: %s", report)
         except Exception:
             log.exception("applying retention failed")

@@ -83,6 +83,10 @@ def serve(
         ssl_key=Path(tls_key) if tls_key else None,
         ssl_protocol_min=SSLProtocols.tls12,
         log_access=False,
+        # A worker that dies (OOM, a crash, a kill) is replaced rather than leaving the
+        # server with fewer workers until someone restarts it.
+        respawn_failed_workers=True,
+        respawn_interval=1.0,
     )
     assert ssl.HAS_TLSv1_2
     server.serve()

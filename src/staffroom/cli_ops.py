@@ -27,6 +27,9 @@ def retention_run() -> None:
     """Delete chat messages, news posts and audit events older than each org's retention
     settings (also runs on a schedule inside `staffroom serve`)."""
     from staffroom.compliance.service import retention as data_retention
+    from staffroom.core.runtime import Runtime
+
+    rt = Runtime.build(load_settings())
 
     async def run(progress: Progress) -> data_retention.RetentionReport:
         task = progress.add_task("applying retention", total=None)
@@ -34,13 +37,14 @@ def retention_run() -> None:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return await data_retention.run(advance)
+        return await data_retention.run(rt, advance)
 
     report = _with_progress(run)
     console.print(
         f"[green]{report.messages_deleted}[/green] chat messages, "
         f"[green]{report.posts_deleted}[/green] posts and "
-        f"[green]{report.audit_events_deleted}[/green] audit events deleted."
+        f"[green]{report.audit_events_deleted}[/green] audit events deleted; "
+        f"[green]{report.abandoned_uploads_deleted}[/green] abandoned uploads dropped."
     )
 
 

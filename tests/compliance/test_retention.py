@@ -10,7 +10,7 @@ from staffroom.feeds.tables import Post
 from tests.support.world import World, assert_problem, bearer, login
 
 
-async def test_old_posts_and_audit_events_go_and_the_chain_still_verifies(client, world: World):
+async def test_old_posts_and_audit_events_go_and_the_chain_still_verifies(client, rt, world: World):
     admin = await bearer(client, world.acme, "admin")
     assert_problem(
         await client.patch("/api/v1/org", json={"audit_retention_days": 7}, headers=admin), 400
@@ -36,7 +36,7 @@ async def test_old_posts_and_audit_events_go_and_the_chain_still_verifies(client
         headers=editor,
     )
     globex_before = await AuditEvent.count().where(AuditEvent.org == world.globex.id)
-    report = await retention.run()
+    report = await retention.run(rt)
     assert report.posts_deleted == 1 and report.audit_events_deleted == old_events
     assert [p["title"] for p in await Post.select(Post.title)] == ["New"]
     assert await AuditEvent.count().where(AuditEvent.org == world.globex.id) == globex_before
@@ -56,10 +56,10 @@ async def test_old_posts_and_audit_events_go_and_the_chain_still_verifies(client
     assert {b.problem for b in (await audit.verify()).breaks} == {"missing"}
 
 
-async def test_orgs_without_settings_keep_everything(client, world: World):
+async def test_orgs_without_settings_keep_everything(client, rt, world: World):
     await Org.update({Org.post_retention_days: None}).where(Org.id == world.acme.id)
     before = await AuditEvent.count()
     clock.travel(4000 * 86400)
-    report = await retention.run()
+    report = await retention.run(rt)
     assert report.posts_deleted == 0 and report.audit_events_deleted == 0
     assert await AuditEvent.count() == before

@@ -161,3 +161,40 @@ async def test_a_channel_image_is_an_uploaded_file_of_the_org(client, world: Wor
         f"/api/v1/channels/{channel_id}", json={"image_media_id": None}, headers=admin
     )
     assert r.status_code == 200 and r.json()["image_media_id"] is None
+
+
+async def test_storage_down_is_a_503_with_retry_after_and_no_row(settings, world: World) -> None:
+    from tests.support.servers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with app_client(
+        settings, blob_backend="s3", s3_bucket="staffroom-media", s3_endpoint_url=dead
+    ) as api:
+        h = auth(await login(api, "acme", "editor@acme.example"))
+        r = await api.post(
+            "/api/v1/media/uploads",
+            json={"filename": "rota.pdf", "content_type": "application/pdf", "size": len(PDF)},
+            headers=h,
+        )
+        assert_problem(r, 503, "storage_unavailable")
+        assert int(r.headers["retry-after"]) >= 1
+    assert await Media.count() == 0
+
+
+async def test_abandoned_uploads_are_swept_and_recent_ones_stay(client, rt, world: World) -> None:
+    from staffroom.core import clock
+    from staffroom.feeds.service import media
+
+    h = await _editor(client)
+    announce = {"filename": "a.png", "content_type": "image/png", "size": len(PNG)}
+    old = (await client.post("/api/v1/media/uploads", json=announce, headers=h)).json()
+    done = (await client.post("/api/v1/media/uploads", json=announce, headers=h)).json()
+    r = await client.put(f"/api/v1/media/{done['media_id']}/content", content=PNG, headers=h)
+    assert r.status_code == 200, r.text
+    clock.travel(2 * 3600)
+    h = await _editor(client)
+    fresh = (await client.post("/api/v1/media/uploads", json=announce, headers=h)).json()
+    assert await media.sweep_abandoned(rt) == 1
+    left = {str(m["id"]): m["status"] for m in await Media.select(Media.id, Media.status)}
+    assert left == {done["media_id"]: "ready", fresh["media_id"]: "pending"}
+    assert old["media_id"] not in left

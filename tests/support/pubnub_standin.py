@@ -75,7 +75,9 @@ class PubNubStandIn:
         app.router.add_get("/time/0", self._time)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        # Restarted on its old port after an outage (bench/faults.py), so clients find it.
+        self._closing = False
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

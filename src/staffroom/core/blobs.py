@@ -41,6 +41,9 @@ class BlobInfo:
 class BlobStore(Protocol):
     """Where media bytes live."""
 
+    async def check(self) -> None:
+        """Raise Unavailable when the storage cannot be reached."""
+
     async def upload_target(
         self, key: str, content_type: str, size: int, local_url: str
     ) -> UploadTarget:
@@ -98,6 +101,9 @@ class LocalBlobs:
     def path(self, key: str) -> Path:
         """The file of a key (keys are made by us: two UUIDs)."""
         return self.folder / _check(key)
+
+    async def check(self) -> None:
+        return None
 
     async def upload_target(
         self, key: str, content_type: str, size: int, local_url: str
@@ -188,7 +194,15 @@ class S3Blobs:
             "s3",
             region_name=region,
             endpoint_url=endpoint_url or None,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            # Few, quick retries: a request waiting on storage holds a client and a worker;
+            # an outage is answered with a 503 the client retries.
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"mode": "standard", "max_attempts": 2},
+                connect_timeout=3,
+                read_timeout=20,
+            ),
         )
 
     async def _call(self, fn: Any, **kwargs: Any) -> Any:
@@ -202,6 +216,9 @@ class S3Blobs:
             raise Unavailable("storage_unavailable", "File storage is not reachable.") from exc
         except BotoCoreError as exc:
             raise Unavailable("storage_unavailable", "File storage is not reachable.") from exc
+
+    async def check(self) -> None:
+        await self._call(self.client.head_bucket, Bucket=self.bucket)
 
     async def upload_target(
         self, key: str, content_type: str, size: int, local_url: str

@@ -39,6 +39,21 @@ def is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.UniqueViolationError)
 
 
+def outage_errors() -> tuple[type[Exception], ...]:
+    """Errors meaning the database (or another server) cannot be reached right now: a lost
+    or refused connection, a server shutting down or starting up, a pool that timed out.
+    The API answers them with a 503 and Retry-After; the client's write did not happen."""
+    import asyncpg
+
+    return (
+        ConnectionError,
+        TimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.OperatorInterventionError,
+    )
+
+
 # Piccolo's engine (and so its pool) is process-wide; apps sharing it (several app
 # instances in one process, as the tests make) share the pool, closed by the last one.
 _pool_users: dict[int, int] = {}

@@ -75,8 +75,19 @@ class RateLimited(DomainError):
 
 
 class Unavailable(DomainError):
+    """A dependency is down: the client should retry after a few seconds."""
+
     status = 503
     title = "Service unavailable"
+
+    def __init__(self, code: str, detail: str, *, retry_after: int = 5) -> None:
+        retry_after = max(1, int(retry_after))
+        super().__init__(
+            code,
+            detail,
+            headers={"Retry-After": str(retry_after)},
+            extra={"retry_after": retry_after},
+        )
 
 
 class Problem(msgspec.Struct, omit_defaults=True):

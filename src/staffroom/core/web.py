@@ -17,7 +17,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from staffroom.core.context import RequestContext
-from staffroom.core.errors import DomainError, Problem, problem_type
+from staffroom.core.db import outage_errors
+from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type
 from staffroom.core.logs import request_id_var
 from staffroom.core.net import client_ip
 from staffroom.core.runtime import Runtime
@@ -93,7 +94,16 @@ def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Respons
     )
 
 
+def outage_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """The database or another server is unreachable: a 503 the client can retry, not a 500."""
+    log.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+    return domain_error_handler(
+        _, Unavailable("service_unavailable", "A server we depend on is unavailable; retry.")
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    **dict.fromkeys(outage_errors(), outage_handler),
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
@@ -136,11 +146,12 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         413: "The request body is too large.",
         422: "The request is well-formed but not acceptable.",
         429: "Too many attempts; see Retry-After.",
-        503: "A dependency is unavailable.",
+        503: "A server we depend on is unavailable; retry after Retry-After.",
     }
+    # Any route can meet an outage of the database: every route says so.
     return {
         s: ResponseSpec(data_container=Problem, description=described[s], media_type=PROBLEM_JSON)
-        for s in sorted({400, *statuses})
+        for s in sorted({400, 503, *statuses})
     }
 
 

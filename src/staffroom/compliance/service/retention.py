@@ -12,6 +12,8 @@ from datetime import timedelta
 from staffroom.accounts.tables import Org
 from staffroom.chat.service import retention as chat_retention
 from staffroom.core import audit, clock
+from staffroom.core.runtime import Runtime
+from staffroom.feeds.service import media
 from staffroom.feeds.tables import Post
 
 
@@ -20,11 +22,13 @@ class RetentionReport:
     messages_deleted: int
     posts_deleted: int
     audit_events_deleted: int
+    abandoned_uploads_deleted: int = 0
 
 
-async def run(on_org: Callable[[int, int], None] | None = None) -> RetentionReport:
-    """Apply every org's retention settings now."""
+async def run(rt: Runtime, on_org: Callable[[int, int], None] | None = None) -> RetentionReport:
+    """Apply every org's retention settings now, and drop abandoned uploads."""
     chat = await chat_retention.run()
+    uploads = await media.sweep_abandoned(rt)
     now = clock.utcnow()
     orgs = await Org.select(Org.id, Org.post_retention_days, Org.audit_retention_days).where(
         Org.post_retention_days.is_not_null() | Org.audit_retention_days.is_not_null()
@@ -51,5 +55,8 @@ async def run(on_org: Callable[[int, int], None] | None = None) -> RetentionRepo
             details={"posts_deleted": posts, "audit_events_deleted": events},
         )
     return RetentionReport(
-        messages_deleted=chat.messages_deleted, posts_deleted=posts, audit_events_deleted=events
+        messages_deleted=chat.messages_deleted,
+        posts_deleted=posts,
+        audit_events_deleted=events,
+        abandoned_uploads_deleted=uploads,
     )

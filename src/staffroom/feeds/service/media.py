@@ -7,15 +7,19 @@ are accepted, and a file is usable only once the stored bytes match what was ann
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from staffroom.core import clock
-from staffroom.core.blobs import LocalBlobs
+from staffroom.core.blobs import TTL_SECONDS, LocalBlobs
 from staffroom.core.context import Principal
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.feeds.schemas import MediaOut, UploadIn, UploadOut, UploadTargetOut
 from staffroom.feeds.tables import Media
+
+# Pending uploads older than their URL plus this are abandoned.
+ABANDONED_AFTER = timedelta(hours=1)
 
 # Content types and the first bytes each must start with (checked on local uploads).
 ALLOWED: dict[str, tuple[bytes, ...]] = {
@@ -55,6 +59,9 @@ async def start_upload(rt: Runtime, principal: Principal, data: UploadIn) -> Upl
         raise Invalid(
             "media_too_large", f"Files may be at most {rt.settings.media_max_bytes} bytes."
         )
+    # Presigning needs no network: ask storage first, so an outage is a 503 now rather
+    # than an upload that cannot land and a row left pending.
+    await rt.blobs.check()
     media_id = uuid.uuid4()
     key = f"{principal.org_id}/{media_id}"
     target = await rt.blobs.upload_target(
@@ -81,6 +88,19 @@ async def start_upload(rt: Runtime, principal: Principal, data: UploadIn) -> Upl
         ),
         max_bytes=data.size,
     )
+
+
+async def sweep_abandoned(rt: Runtime) -> int:
+    """Forget uploads announced but never completed once their upload URL has long expired
+    (the client gave up, or storage failed under it); any bytes that did land go too."""
+    cutoff = clock.utcnow() - timedelta(seconds=TTL_SECONDS) - ABANDONED_AFTER
+    rows = await Media.select(Media.id, Media.key).where(
+        (Media.status == "pending") & (Media.created_at < cutoff)
+    )
+    for row in rows:
+        await rt.blobs.delete(row["key"])
+        await Media.delete().where((Media.id == row["id"]) & (Media.status == "pending"))
+    return len(rows)
 
 
 async def put_local(
