@@ -61,7 +61,11 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=token)
 
 
-def full_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain-function guard in a worker thread, a
+# thread hand-off per guard on every request.
+async def full_session(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """An enrolment-only session may reach only the MFA setup routes."""
     if handler.opt.get(PUBLIC) or "user" not in connection.scope:
         return  # public route, or excluded from authentication (the OpenAPI pages)
@@ -85,7 +89,7 @@ def full_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRo
 def requires(*permissions: str) -> Guard:
     """A guard admitting callers holding every named permission."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal: Principal = connection.user
         missing = [p for p in permissions if not principal.can(p)]
         if missing:

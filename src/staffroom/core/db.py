@@ -59,13 +59,20 @@ def outage_errors() -> tuple[type[Exception], ...]:
 _pool_users: dict[int, int] = {}
 
 
+async def _keep_session(_: Any) -> None:
+    """Piccolo takes a pooled connection per query; asyncpg's default reset on release
+    (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET ALL) is one more round trip each
+    time for session state this code never sets. asyncpg still rolls back an open
+    transaction before calling this."""
+
+
 async def start_pool(engine: Engine, max_size: int) -> None:
     """Open the PostgreSQL pool, or join the one already open (SQLite has none)."""
     if not isinstance(engine, PostgresEngine):
         return
     users = _pool_users.get(id(engine), 0)
     if users == 0:
-        await engine.start_connection_pool(max_size=max_size)
+        await engine.start_connection_pool(max_size=max_size, reset=_keep_session)
     _pool_users[id(engine)] = users + 1
 
 

@@ -1,0 +1,134 @@
+"""Results of `make load`, `make faults` and `make bench`: a Markdown table in
+bench/results/, the raw numbers as JSON beside it, and the table printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+RESULTS = Path(__file__).parent / "results"
+console = Console()
+
+
+def machine() -> str:
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · commit {rev or '?'} · "
+        f"{os.cpu_count()} CPUs · Python {platform.python_version()} · PostgreSQL 15"
+    )
+
+
+def table(rows: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "| endpoint | requests | 5xx + timeouts | p50 ms | p95 ms | p99 ms | statuses |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, s in rows.items():
+        statuses = ", ".join(f"{k}: {v}" for k, v in s["statuses"].items())
+        lines.append(
+            f"| {name} | {s['requests']} | {s['failures']} | {s['p50_ms']:.0f} | "
+            f"{s['p95_ms']:.0f} | {s['p99_ms']:.0f} | {statuses} |"
+        )
+    return "\n".join(lines)
+
+
+def save(name: str, markdown: str, data: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(markdown)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+    console.print(Markdown(markdown))
+    console.print(f"written: {RESULTS / name}.md")
+
+
+def write_load(
+    args: Any,
+    total: dict[str, Any],
+    rows: dict[str, dict[str, Any]],
+    queues: dict[str, int],
+    findings: Any,
+    passed: bool,
+    seconds: float,
+) -> None:
+    verdict = "PASS" if passed else "FAIL"
+    rate = total["requests"] / seconds
+    md = f"""# Load: {verdict}
+
+{machine()}
+
+{args.employees} simulated employees for {seconds:.0f} s against `staffroom serve --workers
+{args.workers}` on PostgreSQL 15, Redis, SMTP, S3 (moto) and PubNub (stand-in); think time
+2–6 s between actions; every employee signs in from an address of its own (bcrypt cost 10).
+
+| | measured | target |
+|---|---:|---:|
+| requests | {total["requests"]} ({rate:.0f}/s) | |
+| server errors + timeouts | {total["failures"]} ({total["failure_rate"]:.4%}) | < 0.025 % |
+| p50 / p95 / p99 | {total["p50_ms"]:.0f} / {total["p95_ms"]:.0f} / {total["p99_ms"]:.0f} ms | p99 < 1000 ms |
+| acknowledged writes checked | {findings.facts.get("acknowledged_writes", 0)} | all present |
+| queues after the run | {queues} | empty |
+
+## Per endpoint
+
+{table(rows)}
+
+## Checks after the run
+
+{_problems(findings)}
+"""
+    save("load", md, {"passed": passed, "total": total, "endpoints": rows, "queues": queues,
+                      "problems": findings.problems, "facts": findings.facts})
+
+
+def _problems(findings: Any) -> str:
+    facts = ", ".join(f"{k}: {v}" for k, v in findings.facts.items())
+    if not findings.problems:
+        return f"None failed ({facts})."
+    return "\n".join(f"- {p}" for p in findings.problems) + f"\n\n{facts}"
+
+
+def write_faults(
+    args: Any, results: list[dict[str, Any]], queues: dict[str, int], findings: Any, passed: bool
+) -> None:
+    verdict = "PASS" if passed else "FAIL"
+    lines = [
+        "| fault | down → up (s into the phase) | requests | failures in the outage "
+        "(→ +10 s) | statuses in the outage | p99 ms | verdict |",
+        "|---|---|---:|---:|---|---:|---|",
+    ]
+    for r in results:
+        o, t = r["outage"], r["total"]
+        statuses = ", ".join(f"{k}: {v}" for k, v in o["statuses"].items())
+        verdict_row = "ok" if not r["problems"] else "; ".join(r["problems"])
+        lines.append(
+            f"| {r['fault']} | {r['down_at']:.1f} → {r['up_at']:.1f} | {t['requests']} | "
+            f"{o['failures']} | {statuses} | {t['p99_ms']:.0f} | {verdict_row} |"
+        )
+    md = f"""# Faults: {verdict}
+
+{machine()}
+
+{args.employees} simulated employees, `staffroom serve --workers 2`, PostgreSQL 15, Redis,
+SMTP, S3 (moto) and PubNub (stand-in). Per fault {args.seconds:.0f} s of load with the fault
+injected 15 s in; a eighth of the employees sign in again at that moment. Status 0 is a
+connection lost (the killed worker's), -1 a client timeout (10 s).
+
+{chr(10).join(lines)}
+
+## After every phase: queues drained, then the client-side ledger and the data checked
+
+Queues at the end: {queues}.
+
+{_problems(findings)}
+"""
+    save("faults", md, {"passed": passed, "results": results, "queues": queues,
+                        "problems": findings.problems, "facts": findings.facts})
