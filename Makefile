@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean
+.PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean \
+	load faults bench bench-deps
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +58,22 @@ test: lint system-deps
 	echo "== SQLite (exit $$sr) =="; cat $(VENV)/test-sqlite.log; \
 	echo "== PostgreSQL (exit $$pr) =="; cat $(VENV)/test-postgres.log; \
 	test $$sr -eq 0 && test $$pr -eq 0
+
+# Load, faults and the benchmark: long runs against real servers, never part of `make test`.
+# Results (Markdown + JSON, the benchmark's chart) go to bench/results/.
+load: install system-deps
+	$(BIN)/python -m bench.load
+
+faults: install system-deps
+	$(BIN)/python -m bench.faults
+
+# wrk drives the benchmark's HTTP load (installed here when missing).
+bench-deps:
+	@command -v wrk >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: install system-deps bench-deps
+	$(BIN)/python -m bench.run
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml.
 lock: install

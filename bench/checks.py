@@ -37,7 +37,9 @@ async def drain(stack: Stack, seconds: float = 150) -> dict[str, int]:
             mail = await conn.fetchval(
                 "SELECT count(*) FROM mail_message WHERE status IN ('pending', 'sending')"
             )
-            relay = await conn.fetchval("SELECT count(*) FROM chat_outbox WHERE published_at IS NULL")
+            relay = await conn.fetchval(
+                "SELECT count(*) FROM chat_outbox WHERE published_at IS NULL"
+            )
             if (mail == 0 and relay == 0) or time.monotonic() > deadline:
                 return {"mail_queued": mail, "outbox_pending": relay}
             await asyncio.sleep(2)
@@ -65,10 +67,12 @@ async def verify(stack: Stack, ledger: Ledger, logs: str) -> Findings:
 
 async def _ledger(conn: asyncpg.Connection, ledger: Ledger, found: Findings) -> None:
     ids = [uuid.UUID(m) for m in ledger.messages]
-    have = {r["id"] for r in await conn.fetch("SELECT id FROM chat_message WHERE id = ANY($1)", ids)}
+    have = {
+        r["id"] for r in await conn.fetch("SELECT id FROM chat_message WHERE id = ANY($1)", ids)
+    }
     found.check(len(have) == len(ids), f"{len(ids) - len(have)} acknowledged messages lost")
     for table, pairs in (("post_read", ledger.reads), ("post_ack", ledger.acks)):
-        rows = await conn.fetch(f'SELECT post::text AS post, "user" FROM {table}')  # noqa: S608
+        rows = await conn.fetch(f'SELECT post::text AS post, "user" FROM {table}')
         stored = {(r["post"], r["user"]) for r in rows}
         lost = len(pairs - stored)
         found.check(lost == 0, f"{lost} acknowledged {table} rows lost")
@@ -126,7 +130,9 @@ async def _media(conn: asyncpg.Connection, stack: Stack, ledger: Ledger, found: 
     import boto3
 
     s3 = boto3.client(
-        "s3", region_name="eu-central-1", endpoint_url=f"http://127.0.0.1:{stack.s3_gate.target_port}"
+        "s3",
+        region_name="eu-central-1",
+        endpoint_url=f"http://127.0.0.1:{stack.s3_gate.target_port}",
     )
     listed = s3.list_objects_v2(Bucket="staffroom-bench").get("Contents", [])
     objects = {o["Key"] for o in listed}

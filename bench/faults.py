@@ -33,7 +33,16 @@ from rich.console import Console
 
 from bench import report
 from bench.checks import drain, verify
-from bench.loadgen import Employee, Ledger, Run, Sample, drive, employees, summarise
+from bench.loadgen import (
+    Employee,
+    Ledger,
+    Run,
+    Sample,
+    client_priority,
+    drive,
+    employees,
+    summarise,
+)
 from bench.seed import LOAD, seed
 from bench.stack import Stack
 
@@ -122,18 +131,50 @@ def kill_worker(stack: Stack) -> None:
 
 
 FAULTS = [
-    Fault("postgres", "PostgreSQL stopped 10 s", lambda s: s.pg.down(), lambda s: s.pg.up(), 10,
-          judge_pg),
-    Fault("pubnub", "PubNub down 30 s", Stack.pubnub_down, Stack.pubnub_up, 30,
-          judge_clean(set())),
-    Fault("s3", "S3 (moto) unreachable 20 s", lambda s: s.s3_gate.close(),
-          lambda s: s.s3_gate.open(), 20, judge_clean(UPLOADS, 503), {"upload": 25}),
-    Fault("smtp", "SMTP down 20 s", lambda s: s.smtp.stop(), lambda s: s.smtp.start(), 20,
-          judge_clean(set()), {"invite": 40}),
-    Fault("redis", "Redis down 15 s", lambda s: s.redis.down(), lambda s: s.redis.up(), 15,
-          judge_clean(AUTH, 503)),
-    Fault("worker", "a worker SIGKILLed during writes", kill_worker, lambda s: None, 0,
-          judge_kill, {"send": 40}),
+    Fault(
+        "postgres",
+        "PostgreSQL stopped 10 s",
+        lambda s: s.pg.down(),
+        lambda s: s.pg.up(),
+        10,
+        judge_pg,
+    ),
+    Fault("pubnub", "PubNub down 30 s", Stack.pubnub_down, Stack.pubnub_up, 30, judge_clean(set())),
+    Fault(
+        "s3",
+        "S3 (moto) unreachable 20 s",
+        lambda s: s.s3_gate.close(),
+        lambda s: s.s3_gate.open(),
+        20,
+        judge_clean(UPLOADS, 503),
+        {"upload": 25},
+    ),
+    Fault(
+        "smtp",
+        "SMTP down 20 s",
+        lambda s: s.smtp.stop(),
+        lambda s: s.smtp.start(),
+        20,
+        judge_clean(set()),
+        {"invite": 40},
+    ),
+    Fault(
+        "redis",
+        "Redis down 15 s",
+        lambda s: s.redis.down(),
+        lambda s: s.redis.up(),
+        15,
+        judge_clean(AUTH, 503),
+    ),
+    Fault(
+        "worker",
+        "a worker SIGKILLed during writes",
+        kill_worker,
+        lambda s: None,
+        0,
+        judge_kill,
+        {"send": 40},
+    ),
 ]
 
 
@@ -176,6 +217,7 @@ def main() -> int:
         with console.status("seeding the organisation…"):
             seeded = asyncio.run(seed(LOAD, report=lambda m: console.log(m)))
         stack.start_api(workers=2)
+        client_priority()  # after the server started: it keeps normal priority
         people = employees(seeded, args.employees)
         for fault in FAULTS:
             if args.only and fault.name not in args.only:

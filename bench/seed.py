@@ -303,9 +303,7 @@ async def _chat(
         last[cid] = per
     await conn.copy_records_to_table(
         "chat_conversation",
-        records=[
-            (*r, None, last[r[0]], 0, now, now - timedelta(days=31)) for r in conv_rows
-        ],
+        records=[(*r, None, last[r[0]], 0, now, now - timedelta(days=31)) for r in conv_rows],
         columns=[
             "id",
             "org",
@@ -343,4 +341,3 @@ async def _chat(
         ],
     )
     return conversations
-

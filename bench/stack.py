@@ -98,7 +98,7 @@ class SmtpSink:
     received: list[dict[str, str]] = field(default_factory=list)
     controller: Any = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content)
         parts = [msg] if not msg.is_multipart() else list(msg.walk())
         text = "\n".join(
@@ -274,9 +274,47 @@ class Stack:
             raise RuntimeError(f"staffroom {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
         return out.stdout
 
-    def start_api(self, workers: int = 2) -> ServeProcess:
-        self.serve = ServeProcess.start(workers=workers, env=self.env)
+    def start_api(self, workers: int = 2, env: dict[str, str] | None = None) -> ServeProcess:
+        self.serve = ServeProcess.start(workers=workers, env={**self.env, **(env or {})})
         return self.serve
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the server, PostgreSQL, Redis and this process."""
+
+        def used(pids: list[int]) -> float:
+            ticks = 0
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    ticks += int(fields[11]) + int(fields[12])
+                except (OSError, IndexError):
+                    pass
+            return ticks / os.sysconf("SC_CLK_TCK")
+
+        def pgrep(*args: str) -> list[int]:
+            out = subprocess.run(["pgrep", *args], capture_output=True, text=True, check=False)
+            return [int(p) for p in out.stdout.split()]
+
+        server = [self.serve.proc.pid, *pgrep("-P", str(self.serve.proc.pid))] if self.serve else []
+        return {
+            "server": used(server),
+            "postgres": used(pgrep("-u", "postgres") if os.geteuid() == 0 else pgrep("postgres")),
+            "redis": used([self.redis.server.proc.pid]),
+            "load generator and stand-ins": used([os.getpid()]),
+        }
+
+    def psql(self, sql: str) -> None:
+        """Run one statement on the stack's database."""
+        import asyncpg
+
+        async def run() -> None:
+            conn = await asyncpg.connect(self.pg.url)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
 
     def stop_api(self) -> str:
         output = self.serve.stop() if self.serve is not None else ""
@@ -302,6 +340,6 @@ class Stack:
         ):
             try:
                 step()
-            except Exception:  # noqa: BLE001 - tear down as much as possible
+            except Exception:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -11,6 +11,7 @@ from staffroom.chat.tables import Message, Outbox
 from staffroom.core.crypto import DecryptionFailed, rotate_data_key
 from staffroom.core.tables import AuditEvent
 from tests.chat.helpers import group, heads, say
+from tests.support.queries import count_queries
 from tests.support.world import World, assert_problem
 
 
@@ -168,3 +169,23 @@ async def test_bodies_are_encrypted_at_rest_and_survive_key_rotation(
     ).json()
     assert [m["body"] for m in history["items"]] == ["New key", "The safe code is 4711"]
     assert "4711" not in caplog.text
+
+
+async def test_a_message_page_costs_the_same_queries_whatever_its_size(
+    client, world: World, monkeypatch
+):
+    admin, member = await heads(client, world, "admin", "member")
+    conv = await group(client, world, admin, "member", "editor")
+    for i in range(30):
+        sender = admin if i % 2 else member
+        assert (await say(client, sender, conv["id"], f"Line {i}", f"c-{i}")).status_code == 201
+    counted = count_queries(monkeypatch, Message)
+    sizes = {}
+    for limit in (2, 25):
+        counted.clear()
+        r = await client.get(
+            f"/api/v1/conversations/{conv['id']}/messages", params={"limit": limit}, headers=member
+        )
+        assert r.status_code == 200 and len(r.json()["items"]) == limit, r.text
+        sizes[limit] = len(counted)
+    assert sizes[2] == sizes[25], sizes

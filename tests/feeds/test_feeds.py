@@ -11,6 +11,7 @@ import pytest
 from staffroom.core import clock
 from staffroom.feeds.tables import Post, PostRead
 from tests.support.flows import auth
+from tests.support.queries import count_queries
 from tests.support.world import World, assert_problem, login
 
 
@@ -407,15 +408,7 @@ async def test_a_feed_page_costs_the_same_queries_whatever_its_size(
             f"/api/v1/posts/{made['id']}/comments", json={"body": "x"}, headers=editor
         )
     member = await who(client, "member")
-    engine_type = type(Post._meta.db)
-    original = engine_type.run_querystring
-    counted: list[str] = []
-
-    async def counting(self, querystring, *args, **kwargs):  # type: ignore[no-untyped-def]
-        counted.append(str(querystring)[:60])
-        return await original(self, querystring, *args, **kwargs)
-
-    monkeypatch.setattr(engine_type, "run_querystring", counting)
+    counted = count_queries(monkeypatch, Post)
     sizes = {}
     for limit in (2, 25):
         counted.clear()

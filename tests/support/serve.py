@@ -54,9 +54,17 @@ class ServeProcess:
         tls: bool = False,
         env: Mapping[str, str] | None = None,
         context: ssl.SSLContext | None = None,
+        app: str | None = None,
+        probe: str = "/health/live",
     ) -> ServeProcess:
+        """`staffroom serve`, or granian serving another ASGI app factory (`app`) with the
+        same settings (the benchmark's baselines)."""
         port = free_port()
-        cmd = [sys.executable, "-m", "staffroom", "serve", "--port", str(port)]
+        if app is None:
+            cmd = [sys.executable, "-m", "staffroom", "serve", "--port", str(port)]
+        else:
+            cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory"]
+            cmd += ["--port", str(port), "--respawn-failed-workers", app]
         cmd += ["--workers", str(workers), *args]
         proc = subprocess.Popen(
             cmd,
@@ -68,7 +76,7 @@ class ServeProcess:
         server.reader = threading.Thread(target=server._collect, daemon=True)
         server.reader.start()
         try:
-            wait_for(f"{server.base}/health/live", context)
+            wait_for(f"{server.base}{probe}", context)
             # granian hangs if told to stop while a worker is still starting: wait for all.
             deadline = time.monotonic() + 30
             while server.output.count("Started worker-") < workers:

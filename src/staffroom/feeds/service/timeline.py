@@ -91,7 +91,10 @@ async def posts_out(principal: Principal, rows: list[dict[str, Any]]) -> list[Po
             Acknowledgement.post.is_in(ids) & (Acknowledgement.user == principal.user_id)
         )
     }
-    names = await author_names(rows)
+    if rows and "author_display_name" in rows[0]:  # joined by the page query
+        names = {r["author"]: r["author_display_name"] for r in rows if r["author"]}
+    else:
+        names = await author_names(rows)
     return [
         PostOut(
             id=r["id"],
@@ -141,7 +144,9 @@ async def page(
     """A page of live posts of these channels, pinned first, newest first."""
     if not channel_ids:
         return FeedPage(items=[], next_cursor=None, unread_by_channel={})
-    query = Post.select().where(_live_where(channel_ids))
+    query = Post.select(
+        *Post.all_columns(), Post.author.display_name.as_alias("author_display_name")
+    ).where(_live_where(channel_ids))
     if cursor:
         query = query.where(_after(cursor))
     rows = await (

@@ -1,0 +1,141 @@
+"""The benchmark's results: a table per worker count with ratios to the baselines, the
+targets met or missed, the bulk jobs, a chart; Markdown, JSON and PNG in bench/results/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import RESULTS, machine, save
+from bench.seed import Scale
+
+LABELS = {
+    "hello": "baseline: Litestar hello-world",
+    "raw_feed": "baseline: raw asyncpg, the feed's SQL",
+    "me": "GET /api/v1/me",
+    "feed": "GET /api/v1/feed (first page)",
+    "feed_deep": "GET /api/v1/feed (page 11)",
+    "post": "POST a post to the all-company channel",
+    "messages": "GET a conversation's messages",
+    "send": "POST a message (built-in relay)",
+    "feed_login_storm": "GET /api/v1/feed, 10 sign-ins/s running",
+}
+
+
+def _ratio(row: dict[str, Any], run: dict[str, Any], name: str) -> str:
+    if name in ("hello", "raw_feed"):
+        return ""
+    base = "raw_feed" if name.startswith("feed") else "hello"
+    return f"{row['rps'] / run[base]['rps']:.1%} of {'raw feed' if base == 'raw_feed' else 'hello'}"
+
+
+def _table(run: dict[str, Any]) -> str:
+    lines = [
+        "| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB | ratio |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, label in LABELS.items():
+        row = run[name]
+        lines.append(
+            f"| {label} | {row['rps']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
+            f"{row['errors']} | {row['peak_rss_mb']:.0f} | {_ratio(row, run, name)} |"
+        )
+    return "\n".join(lines)
+
+
+def targets(run: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    bulk = run.get("bulk", {})
+    me = run["me"]["rps"] / run["hello"]["rps"]
+    feed = run["feed"]["rps"] / run["raw_feed"]["rps"]
+    storm = run["feed_login_storm"]["p99_ms"] / run["feed"]["p99_ms"]
+    rows = [
+        ("GET /me ≥ 50 % of hello-world req/s", f"{me:.1%}", me >= 0.5),
+        ("feed first page ≥ 60 % of raw asyncpg req/s", f"{feed:.1%}", feed >= 0.6),
+        (
+            "feed p99 < 50 ms at 32 connections",
+            f"{run['feed']['p99_ms']:.0f} ms",
+            run["feed"]["p99_ms"] < 50,
+        ),
+        ("feed p99 with 10 sign-ins/s ≤ 2× without", f"{storm:.2f}×", storm <= 2),
+        ("message send p50 < 10 ms", f"{run['send']['p50_ms']:.1f} ms", run["send"]["p50_ms"] < 10),
+    ]
+    if bulk:
+        rows += [
+            (
+                "10,000-row invite import < 10 s",
+                f"{bulk['invite_import_10000_s']:.1f} s",
+                bulk["invite_import_10000_s"] < 10,
+            ),
+            (
+                "5,000 access codes < 3 s",
+                f"{bulk['access_codes_5000_s']:.1f} s",
+                bulk["access_codes_5000_s"] < 3,
+            ),
+        ]
+    return rows
+
+
+def chart(runs: dict[int, dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in LABELS if n not in ("hello", "raw_feed")]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    width = 0.38
+    for i, (workers, run) in enumerate(sorted(runs.items())):
+        xs = [k + (i - 0.5) * width for k in range(len(names))]
+        ratios = [
+            run[n]["rps"] / run["raw_feed" if n.startswith("feed") else "hello"]["rps"] * 100
+            for n in names
+        ]
+        left.bar(xs, ratios, width, label=f"{workers} worker(s)")
+        right.bar(xs, [run[n]["p99_ms"] for n in names], width, label=f"{workers} worker(s)")
+    for ax, title in ((left, "req/s as % of its baseline"), (right, "p99 latency, ms")):
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+        ax.set_title(title)
+        ax.legend()
+    left.axhline(50, color="grey", linestyle=":", linewidth=1)
+    fig.suptitle("Staffroom benchmark (32 connections, wrk)")
+    fig.tight_layout()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig.savefig(RESULTS / "latest.png", dpi=110)
+
+
+def write(runs: dict[int, dict[str, Any]], scale: Scale, seed_s: float, seconds: float) -> bool:
+    sections = []
+    for workers, run in sorted(runs.items()):
+        rows = "\n".join(
+            f"| {t} | {v} | {'met' if ok else '**missed**'} |" for t, v, ok in targets(run)
+        )
+        storm = run["feed_login_storm"].get("logins", {})
+        sections.append(
+            f"## {workers} worker(s)\n\n{_table(run)}\n\nSign-ins during the storm: {storm}.\n\n"
+            f"| target | measured | |\n|---|---:|---|\n{rows}\n"
+        )
+    bulk = runs[max(runs)].get("bulk", {})
+    bulk_md = "\n".join(f"| {k} | {v:,.2f} |" for k, v in bulk.items())
+    md = f"""# Benchmark
+
+{machine()}
+
+Organisation seeded in SQL in {seed_s:.0f} s: {scale.users:,} users in {scale.groups} groups,
+{scale.channels} channels, {scale.posts:,} posts, {scale.reads:,} reads, {scale.reactions:,}
+reactions, {scale.conversations:,} conversations, {scale.messages:,} messages.
+`staffroom serve` and the baselines run under granian with the same settings; wrk with 2
+threads and 32 connections, {seconds:.0f} s per scenario, tokens of 32 people rotated; the
+load generator, PostgreSQL 15 and Redis share the machine with the server. Peak RSS is the
+server's processes together. Ratios compare req/s with the baseline measured in the same run.
+
+{chr(10).join(sections)}
+## Bulk jobs (2 workers)
+
+| job | value |
+|---|---:|
+{bulk_md}
+
+![chart](latest.png)
+"""
+    chart(runs)
+    save("latest", md, {"runs": runs, "seed_seconds": seed_s, "scale": scale.__dict__})
+    return all(ok for run in runs.values() for _, _, ok in targets(run))
