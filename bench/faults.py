@@ -34,6 +34,7 @@ from rich.console import Console
 from bench import report
 from bench.checks import drain, verify
 from bench.loadgen import (
+    ARRIVALS,
     Employee,
     Ledger,
     Run,
@@ -77,6 +78,12 @@ def _settles(samples: list[Sample], up: float, within: float = 10.0) -> list[str
     return [f"{len(late)} failures more than {within:.0f} s after recovery"] if late else []
 
 
+def _recovery(samples: list[Sample], up: float) -> float:
+    """Seconds from the dependency's return to the last failed request (0: none after)."""
+    late = [s.at for s in samples if s.at >= up and _failed(s)]
+    return max(late) - up if late else 0.0
+
+
 def judge_pg(samples: list[Sample], down: float, up: float) -> list[str]:
     out = []
     window = [s for s in _during(samples, down, up + 10) if _failed(s)]
@@ -88,7 +95,8 @@ def judge_pg(samples: list[Sample], down: float, up: float) -> list[str]:
         out.append("the outage was not seen: no 503 during it")
     before = [s for s in samples if s.at < down and _failed(s)]
     if before:
-        out.append(f"{len(before)} failures before the outage")
+        kinds = sorted({(s.name, s.status) for s in before})
+        out.append(f"{len(before)} failures before the outage: {kinds[:8]}")
     return out + _settles(samples, up)
 
 
@@ -219,6 +227,9 @@ def main() -> int:
         stack.start_api(workers=2)
         client_priority()  # after the server started: it keeps normal priority
         people = employees(seeded, args.employees)
+        with console.status("warming up: everyone signs in…"):
+            warm = asyncio.run(drive(stack.serve.base, people, ARRIVALS + 10))  # type: ignore[union-attr]
+        ledger.merge(warm.ledger)
         for fault in FAULTS:
             if args.only and fault.name not in args.only:
                 continue
@@ -233,6 +244,7 @@ def main() -> int:
                     "up_at": up,
                     "total": summarise(run.samples),
                     "outage": summarise(_during(run.samples, down, up + 10)),
+                    "recovered_s": _recovery(run.samples, up),
                     "problems": problems,
                 }
             )

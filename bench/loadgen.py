@@ -231,8 +231,10 @@ async def employee(
     think: tuple[float, float],
     overrides: dict[str, int],
 ) -> None:
-    # Arrivals are spread over the first minute, as at the start of a shift.
-    await asyncio.sleep(random.uniform(0, min(ARRIVALS, run.stop_at - run.now())))
+    # Arrivals are spread over the first minute, as at the start of a shift; people
+    # already signed in (a later phase of the fault run) just carry on.
+    spread = ARRIVALS if not emp.token else think[1]
+    await asyncio.sleep(random.uniform(0, min(spread, run.stop_at - run.now())))
     actions = {**ACTIONS, **(ADMIN_ONLY if emp.admin else {})}
     funcs = [f for f, _ in actions.values()]
     weights = [overrides.get(name, w) for name, (_, w) in actions.items()]

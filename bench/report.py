@@ -133,8 +133,8 @@ def write_faults(
     verdict = "PASS" if passed else "FAIL"
     lines = [
         "| fault | down → up (s into the phase) | requests | failures in the outage "
-        "(→ +10 s) | statuses in the outage | p99 ms | verdict |",
-        "|---|---|---:|---:|---|---:|---|",
+        "(→ +10 s) | statuses in the outage | last failure after recovery | p99 ms | verdict |",
+        "|---|---|---:|---:|---|---:|---:|---|",
     ]
     for r in results:
         o, t = r["outage"], r["total"]
@@ -142,7 +142,8 @@ def write_faults(
         verdict_row = "ok" if not r["problems"] else "; ".join(r["problems"])
         lines.append(
             f"| {r['fault']} | {r['down_at']:.1f} → {r['up_at']:.1f} | {t['requests']} | "
-            f"{o['failures']} | {statuses} | {t['p99_ms']:.0f} | {verdict_row} |"
+            f"{o['failures']} | {statuses} | {r['recovered_s']:.1f} s | {t['p99_ms']:.0f} | "
+            f"{verdict_row} |"
         )
     md = f"""# Faults: {verdict}
 
@@ -150,7 +151,8 @@ def write_faults(
 
 {args.employees} simulated employees, `staffroom serve --workers 2`, PostgreSQL 15, Redis,
 SMTP, S3 (moto) and PubNub (stand-in). Per fault {args.seconds:.0f} s of load with the fault
-injected 15 s in; a eighth of the employees sign in again at that moment. Status 0 is a
+injected 15 s in, after a warm-up in which everyone signs in; an eighth of the employees
+sign in again when the fault starts. Status 0 is a
 connection lost (the killed worker's), -1 a client timeout (10 s).
 
 {chr(10).join(lines)}

@@ -195,7 +195,7 @@ async def bulk_jobs(base: str, actors: Actors, seeded: Seeded) -> dict[str, floa
             if r.status != 200:
                 raise RuntimeError(f"import failed: {report}")
         out["invite_import_10000_s"] = time.monotonic() - t
-        out["invites_created"] = float(report.get("counts", {}).get("invited", 0))
+        out["invites_created"] = float(report.get("counts", {}).get("invite", 0))
         t = time.monotonic()
         body = {"label": "Warehouse", "count": 5000, "expires_in_days": 30}
         async with http.post("/api/v1/access-codes", json=body, headers=auth) as r:

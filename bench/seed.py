@@ -208,7 +208,8 @@ async def _feeds(conn: asyncpg.Connection, org: uuid.UUID, scale: Scale) -> uuid
         scale.posts,
         scale.admins,
     )
-    # Reads and reactions on the newer posts, spread over the users; pairs are distinct.
+    # Reads on the newest posts (each read by everyone), reactions 40 a post on the newer
+    # ones; (post, user) pairs are distinct.
     numbered = """
         WITH p AS (SELECT id, row_number() OVER (ORDER BY publish_at DESC) - 1 AS n FROM post
                    WHERE org = $1),
@@ -234,7 +235,7 @@ async def _feeds(conn: asyncpg.Connection, org: uuid.UUID, scale: Scale) -> uuid
         SELECT gen_random_uuid(), $1, p.id, u.id,
             (ARRAY['👍', '🎉', '❤️', '😂'])[1 + i % 4], now()
         FROM generate_series(0, $2 - 1) AS i
-        JOIN u ON u.n = (i * 7) % $3 JOIN p ON p.n = (i / $3) % $4
+        JOIN u ON u.n = (i * 7) % $3 JOIN p ON p.n = (i / 40) % $4
         """,
         org,
         scale.reactions,
