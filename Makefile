@@ -37,8 +37,8 @@ system-deps:
 lint: install
 	@# python3-saml breaks when lxml and xmlsec bundle different libxml2 builds.
 	$(BIN)/python -c "import lxml.etree as e, xmlsec; assert e.LIBXML_VERSION == xmlsec.get_libxml_version()"
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 test-sqlite: install system-deps

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,17 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
             f"{s['p95_ms']:.0f} | {s['p99_ms']:.0f} | {statuses} |"
         )
     return "\n".join(lines)
+
+
+def server_errors(logs: str, name: str) -> None:
+    """The server's ERROR lines, counted by logger and message, and the first few whole
+    (`<name>-server-errors.log`): what a run made the server complain about."""
+    errors = [json.loads(x) for x in logs.splitlines() if x.startswith("{") and '"ERROR"' in x]
+    counts = Counter((e.get("logger", "?"), e.get("message", "?")) for e in errors)
+    lines = [f"{n:6d}  {logger}: {message}" for (logger, message), n in counts.most_common()]
+    firsts = [json.dumps(e) for e in errors[:5]]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}-server-errors.log").write_text("\n".join([*lines, "", *firsts]) + "\n")
 
 
 def save(name: str, markdown: str, data: dict[str, Any]) -> None:

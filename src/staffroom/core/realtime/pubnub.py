@@ -24,6 +24,9 @@ from staffroom.core.realtime import RelayUnavailable
 MAX_TOKEN_MINUTES = 15
 SERVER_UUID = "staffroom-server"
 log = logging.getLogger("staffroom.realtime")
+# The SDK logs an ERROR for every failed request: hundreds a minute while PubNub is down.
+# The outbox keeps each failure (last_error, the queue-depth metric) and retries; quiet it.
+logging.getLogger("pubnub").setLevel(logging.CRITICAL)
 
 
 def _cipher(cipher_key: str) -> AesCbcCryptoModule:
