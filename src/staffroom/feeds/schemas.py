@@ -116,6 +116,7 @@ class PostOut(msgspec.Struct, kw_only=True):
 class FeedPage(msgspec.Struct, kw_only=True):
     items: list[PostOut]
     next_cursor: str | None
+    # Unread live posts per channel id, counted among the newest 1,000 unread posts.
     unread_by_channel: dict[str, int]
 
 

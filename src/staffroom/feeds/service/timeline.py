@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +20,18 @@ from staffroom.feeds.schemas import FeedPage, PostOut
 from staffroom.feeds.service import access
 from staffroom.feeds.tables import Acknowledgement, Comment, Post, PostRead, Reaction
 
+# Unread counts cover the newest this-many unread posts (a badge shows "999+" beyond):
+# counting every unread post of a big org on each feed page would scan them all.
+UNREAD_CAP = 1000
+# The timeline's order; the (org, pinned, publish_at, id) index serves it backwards.
+_NEWEST_FIRST = (Post.pinned, Post.publish_at, Post.id)
 
-def _live_where(channel_ids: list[uuid.UUID]) -> Any:
+
+def _live_where(org_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> Any:
     now = clock.utcnow()
     return (
-        Post.channel.is_in(channel_ids)
+        (Post.org == org_id)
+        & Post.channel.is_in(channel_ids)
         & Post.deleted_at.is_null()
         & (Post.publish_at <= now)
         & (Post.expires_at.is_null() | (Post.expires_at > now))
@@ -123,16 +131,18 @@ async def posts_out(principal: Principal, rows: list[dict[str, Any]]) -> list[Po
 
 
 async def unread_counts(principal: Principal, channel_ids: list[uuid.UUID]) -> dict[str, int]:
-    """Live posts the caller has not read, per channel (one grouped query)."""
+    """Live posts the caller has not read, per channel, among the newest UNREAD_CAP unread
+    ones (one query walking the timeline index, bounded whatever the org's size)."""
     if not channel_ids:
         return {}
     mine = PostRead.select(PostRead.post).where(PostRead.user == principal.user_id)
     rows = await (
-        Post.select(Post.channel, Count())
-        .where(_live_where(channel_ids) & Post.id.not_in(mine))
-        .group_by(Post.channel)
+        Post.select(Post.channel)
+        .where(_live_where(principal.org_id, channel_ids) & Post.id.not_in(mine))
+        .order_by(*_NEWEST_FIRST, ascending=False)
+        .limit(UNREAD_CAP)
     )
-    return {str(r["channel"]): r["count"] for r in rows}
+    return dict(Counter(str(r["channel"]) for r in rows))
 
 
 async def page(
@@ -146,13 +156,11 @@ async def page(
         return FeedPage(items=[], next_cursor=None, unread_by_channel={})
     query = Post.select(
         *Post.all_columns(), Post.author.display_name.as_alias("author_display_name")
-    ).where(_live_where(channel_ids))
+    ).where(_live_where(principal.org_id, channel_ids))
     if cursor:
         query = query.where(_after(cursor))
     rows = await (
-        query.order_by(Post.pinned, Post.publish_at, Post.id, ascending=False)
-        .limit(limit + 1)
-        .output(load_json=True)
+        query.order_by(*_NEWEST_FIRST, ascending=False).limit(limit + 1).output(load_json=True)
     )
     next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
     rows = rows[:limit]
