@@ -13,7 +13,7 @@ Run: BENCH_DATABASE_URL=… granian --interface asgi --factory bench.baseline:cr
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,10 +42,11 @@ COMMENTS = """SELECT post, count(*) FROM post_comment WHERE post = ANY($1)
 AND deleted_at IS NULL GROUP BY post"""
 READ = 'SELECT post FROM post_read WHERE post = ANY($1) AND "user" = $2'
 ACKED = 'SELECT post FROM post_ack WHERE post = ANY($1) AND "user" = $2'
-UNREAD = """SELECT channel FROM post WHERE org = $4 AND channel = ANY($1) AND deleted_at IS NULL
-AND publish_at <= $2 AND (expires_at IS NULL OR expires_at > $2)
+UNREAD = """SELECT channel, count(*) FROM post WHERE id IN (SELECT id FROM post
+WHERE org = $4 AND channel = ANY($1) AND deleted_at IS NULL AND publish_at <= $2
+AND (expires_at IS NULL OR expires_at > $2)
 AND id NOT IN (SELECT post FROM post_read WHERE "user" = $3)
-ORDER BY pinned DESC, publish_at DESC, id DESC LIMIT 1000"""
+ORDER BY pinned DESC, publish_at DESC, id DESC LIMIT 1000) GROUP BY channel"""
 
 
 @get("/hello", sync_to_thread=False)
@@ -73,8 +74,8 @@ async def feed(request: Request[Any, Any, Any]) -> Response[Any]:
         comments = {r["post"]: r["count"] for r in await conn.fetch(COMMENTS, posts)}
         read = {r["post"] for r in await conn.fetch(READ, posts, s["user"])}
         acked = {r["post"] for r in await conn.fetch(ACKED, posts, s["user"])}
-        newest = await conn.fetch(UNREAD, channels, now, s["user"], s["org"])
-        unread = dict(Counter(str(r["channel"]) for r in newest))
+        counts = await conn.fetch(UNREAD, channels, now, s["user"], s["org"])
+        unread = {str(r["channel"]): r["count"] for r in counts}
     items = [
         {
             "id": str(r["id"]),

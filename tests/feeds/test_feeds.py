@@ -416,3 +416,23 @@ async def test_a_feed_page_costs_the_same_queries_whatever_its_size(
         assert len(r.json()["items"]) == limit
         sizes[limit] = len(counted)
     assert sizes[2] == sizes[25], sizes
+
+
+async def test_unread_counts_cover_the_newest_unread_posts(
+    client, world: World, monkeypatch
+) -> None:
+    from staffroom.feeds.service import timeline
+
+    monkeypatch.setattr(timeline, "UNREAD_CAP", 4)
+    admin, editor = await who(client, "admin"), await who(client, "editor")
+    news, shifts = await channel(client, admin), await channel(client, admin, name="Shifts")
+    made = [await post(client, editor, news["id"], title=f"N{i}") for i in range(3)]
+    made += [await post(client, editor, shifts["id"], title=f"S{i}") for i in range(3)]
+    member = await who(client, "member")
+    # The newest unread are S2, S1, S0 and N2: four of the six.
+    feed = (await client.get("/api/v1/feed", headers=member)).json()
+    assert feed["unread_by_channel"] == {shifts["id"]: 3, news["id"]: 1}
+    for p in made[3:]:
+        await client.post(f"/api/v1/posts/{p['id']}/read", headers=member)
+    feed = (await client.get("/api/v1/feed", headers=member)).json()
+    assert feed["unread_by_channel"] == {news["id"]: 3}

@@ -71,7 +71,10 @@ class MailQueue:
         self, messages: list[tuple[str, str, str, dict[str, Any]]], org_id: uuid.UUID | None
     ) -> int:
         """Render and store many (to, template, lang, context) messages in bulk inserts."""
-        rows = [_render_row(to, t, lang, ctx, org_id) for to, t, lang, ctx in messages]
+        # Thousands of renders (an import) would hold the event loop for seconds.
+        rows = await asyncio.to_thread(
+            lambda: [_render_row(to, t, lang, ctx, org_id) for to, t, lang, ctx in messages]
+        )
         for start in range(0, len(rows), 500):
             await MailMessage.insert(*rows[start : start + 500])
         if rows:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -136,13 +135,16 @@ async def unread_counts(principal: Principal, channel_ids: list[uuid.UUID]) -> d
     if not channel_ids:
         return {}
     mine = PostRead.select(PostRead.post).where(PostRead.user == principal.user_id)
-    rows = await (
-        Post.select(Post.channel)
+    newest = (
+        Post.select(Post.id)
         .where(_live_where(principal.org_id, channel_ids) & Post.id.not_in(mine))
         .order_by(*_NEWEST_FIRST, ascending=False)
         .limit(UNREAD_CAP)
     )
-    return dict(Counter(str(r["channel"]) for r in rows))
+    rows = await (
+        Post.select(Post.channel, Count()).where(Post.id.is_in(newest)).group_by(Post.channel)
+    )
+    return {str(r["channel"]): r["count"] for r in rows}
 
 
 async def page(
