@@ -3,10 +3,14 @@ targets met or missed, the bulk jobs, a chart; Markdown, JSON and PNG in bench/r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bench.report import RESULTS, machine, save
 from bench.seed import Scale
+
+# What remains and why: written by hand after reading a run, appended to every report.
+ANALYSIS = Path(__file__).parent / "analysis.md"
 
 LABELS = {
     "hello": "baseline: Litestar hello-world",
@@ -17,6 +21,7 @@ LABELS = {
     "post": "POST a post to the all-company channel",
     "messages": "GET a conversation's messages",
     "send": "POST a message (built-in relay)",
+    "send_alone": "POST a message, 1 connection",
     "feed_login_storm": "GET /api/v1/feed, 10 sign-ins/s running",
 }
 
@@ -135,7 +140,8 @@ server's processes together. Ratios compare req/s with the baseline measured in 
 {bulk_md}
 
 ![chart](latest.png)
-"""
+
+{ANALYSIS.read_text() if ANALYSIS.exists() else ""}"""
     chart(runs)
     save("latest", md, {"runs": runs, "seed_seconds": seed_s, "scale": scale.__dict__})
     return all(ok for run in runs.values() for _, _, ok in targets(run))

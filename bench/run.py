@@ -164,6 +164,10 @@ def measure(stack: Stack, seeded: Seeded, workers: int, seconds: float) -> dict[
         for name, target in scenarios(actors, str(seeded.all_company_channel)).items():
             console.log(f"{workers} worker(s): {name}")
             results[name] = wrk.run(api.base, target, seconds, api.proc.pid)
+        # One phone sending alone: the latency of a send itself, without queueing.
+        console.log(f"{workers} worker(s): send, one connection")
+        one = scenarios(actors, "")["send"]
+        results["send_alone"] = wrk.run(api.base, one, seconds, api.proc.pid, connections=1)
         console.log(f"{workers} worker(s): feed while 10 sign-ins a second run")
         storm = login_storm(api.base, seeded, seconds, 10)
         results["feed_login_storm"] = wrk.run(

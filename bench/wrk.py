@@ -69,8 +69,10 @@ class RssSampler:
         self.thread.join()
 
 
-def run(base: str, target: Target, seconds: float, server_pid: int) -> dict[str, Any]:
-    """wrk at CONNECTIONS connections for `seconds`; its summary plus the server's peak RSS."""
+def run(
+    base: str, target: Target, seconds: float, server_pid: int, connections: int = CONNECTIONS
+) -> dict[str, Any]:
+    """wrk at `connections` for `seconds`; its summary plus the server's peak RSS."""
     script = _LUA % {
         "tokens": _lua_list(target.tokens),
         "paths": _lua_list(target.paths),
@@ -80,7 +82,8 @@ def run(base: str, target: Target, seconds: float, server_pid: int) -> dict[str,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
-    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s", "--timeout", "10s"]
+    threads = min(2, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s"]
     with RssSampler(server_pid) as rss:
         out = subprocess.run(
             [*cmd, "-s", fh.name, base], capture_output=True, text=True, check=False
