@@ -16,6 +16,7 @@ from bench import report
 from bench.checks import drain, verify
 from bench.loadgen import (
     ARRIVALS,
+    THINK,
     by_name,
     client_priority,
     drive,
@@ -36,6 +37,9 @@ def main() -> int:
     parser.add_argument("--employees", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think", type=float, nargs=2, default=THINK, help="seconds between actions"
+    )
     args = parser.parse_args()
     with console.status("starting PostgreSQL, Redis, SMTP, moto, PubNub stand-in…"):
         stack = Stack.start()
@@ -48,7 +52,9 @@ def main() -> int:
         console.log(f"{len(people)} employees for {args.seconds:.0f} s, {args.workers} workers")
         before = stack.cpu()
         with console.status("load running…"):
-            run = asyncio.run(drive(stack.serve.base, people, args.seconds))  # type: ignore[union-attr]
+            run = asyncio.run(
+                drive(stack.serve.base, people, args.seconds, tuple(args.think))  # type: ignore[union-attr, arg-type]
+            )
         cpu = {k: v - before[k] for k, v in stack.cpu().items()}
         with console.status("waiting for mail and chat relay queues to empty…"):
             queues = asyncio.run(drain(stack))

@@ -24,6 +24,8 @@ from bench.seed import PASSWORD, Seeded
 
 TIMEOUT = 10.0
 ARRIVALS = 60.0  # seconds over which the employees sign in
+# Seconds between one employee's actions (uniform): reading a post or typing a reply.
+THINK = (3.0, 9.0)
 _TIMEOUT = aiohttp.ClientTimeout(total=TIMEOUT)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1000
 
@@ -270,7 +272,7 @@ async def drive(
     base: str,
     people: list[Employee],
     seconds: float,
-    think: tuple[float, float] = (2.0, 6.0),
+    think: tuple[float, float] = THINK,
     weights: dict[str, int] | None = None,
 ) -> Run:
     """Run the employees for `seconds`; return every sample and the ledger."""

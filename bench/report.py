@@ -88,7 +88,7 @@ def write_load(
 
 {args.employees} simulated employees for {seconds:.0f} s against `staffroom serve --workers
 {args.workers}` on PostgreSQL 15, Redis, SMTP, S3 (moto) and PubNub (stand-in); think time
-2–6 s between actions; the employees sign in over the first minute (5 a second), each
+{args.think[0]:g}–{args.think[1]:g} s between actions; the employees sign in over the first minute (5 a second), each
 from an address of its own (bcrypt cost 10, 70 ms on this CPU).
 
 | | measured | target |

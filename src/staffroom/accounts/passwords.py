@@ -67,7 +67,10 @@ def _verify_sync(pepper: bytes, password: str, hashed: str) -> bool:
 # bcrypt runs in threads of its own at a lower CPU priority: a storm of sign-ins (a shift
 # starting) then waits for spare CPU instead of slowing every other request down. Two
 # threads per process: bcrypt releases the GIL, more would only queue on the cores.
+# Costs below 10 (the tests' 4) take a millisecond: nothing to protect the server from,
+# and at low priority they would only wait behind everything else.
 _NICE = 10
+_PRODUCTION_COST = 10
 
 
 def _lower_priority() -> None:
@@ -78,23 +81,25 @@ def _lower_priority() -> None:
 _hashing = ThreadPoolExecutor(
     max_workers=2, thread_name_prefix="bcrypt", initializer=_lower_priority
 )
+_quick = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bcrypt-cheap")
 
 
-async def _off_loop(fn: Callable[..., object], *args: object) -> object:
-    return await asyncio.get_running_loop().run_in_executor(_hashing, fn, *args)
+async def _off_loop(rounds: int, fn: Callable[..., object], *args: object) -> object:
+    pool = _hashing if rounds >= _PRODUCTION_COST else _quick
+    return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
 
 async def hash_password(pepper: bytes, password: str, rounds: int) -> str:
     """bcrypt off the event loop: it takes ~0.2 s at cost 12."""
-    return str(await _off_loop(_hash_sync, pepper, password, rounds))
+    return str(await _off_loop(rounds, _hash_sync, pepper, password, rounds))
 
 
 async def verify_password(pepper: bytes, password: str, hashed: str | None, rounds: int) -> bool:
     """Check a password; with no hash, burn the same time on a dummy so timing tells nothing."""
     if hashed is None:
-        await _off_loop(_verify_sync, pepper, password, _dummy_hash(rounds))
+        await _off_loop(rounds, _verify_sync, pepper, password, _dummy_hash(rounds))
         return False
-    return bool(await _off_loop(_verify_sync, pepper, password, hashed))
+    return bool(await _off_loop(rounds, _verify_sync, pepper, password, hashed))
 
 
 @lru_cache(maxsize=4)
