@@ -28,6 +28,12 @@ def engine_for(url: str) -> Engine:
     raise SystemExit(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
 
 
+def as_uuid(value: Any) -> uuid.UUID:
+    """A UUID from a hand-written query: asyncpg returns UUIDs; SQLite returns text where
+    it cannot see the column's declared type."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """True when the error is a unique-constraint violation on either engine."""
     if isinstance(exc, sqlite3.IntegrityError):

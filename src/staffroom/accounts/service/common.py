@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -48,6 +49,16 @@ async def user_in_org(org_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
+def role_permissions(role: str, custom: Any) -> frozenset[str]:
+    """A built-in role's permissions, else those of the custom role's row (its JSON
+    column, as read by a hand-written query; None when the org has no such role)."""
+    if role in BUILTIN_ROLES:
+        return BUILTIN_ROLES[role]
+    if custom is None:
+        return frozenset()
+    return frozenset(json.loads(custom) if isinstance(custom, str | bytes) else custom)
+
+
 async def permissions_for(org_id: uuid.UUID, role: str) -> frozenset[str]:
     """The permissions of a built-in or custom role of the org (none if unknown)."""
     if role in BUILTIN_ROLES:
@@ -82,24 +93,26 @@ async def users_out(rows: list[dict[str, Any]]) -> list[UserOut]:
             TotpFactor.user.is_in(ids) & TotpFactor.confirmed_at.is_not_null()
         ):
             mfa.add(f["user"])
-    return [
-        UserOut(
-            id=r["id"],
-            email=r["email"],
-            username=r["username"],
-            display_name=r["display_name"],
-            employee_id=r["employee_id"],
-            role=r["role"],
-            status=r["status"],
-            locale=r["locale"],
-            group_ids=sorted(groups[r["id"]]),
-            mfa_enabled=r["id"] in mfa,
-            email_verified=r["email_verified_at"] is not None,
-            created_at=r["created_at"],
-            last_login_at=r["last_login_at"],
-        )
-        for r in rows
-    ]
+    return [user_body(r, sorted(groups[r["id"]]), r["id"] in mfa) for r in rows]
+
+
+def user_body(row: dict[str, Any], group_ids: list[uuid.UUID], mfa_enabled: bool) -> UserOut:
+    """The response body of one user row."""
+    return UserOut(
+        id=row["id"],
+        email=row["email"],
+        username=row["username"],
+        display_name=row["display_name"],
+        employee_id=row["employee_id"],
+        role=row["role"],
+        status=row["status"],
+        locale=row["locale"],
+        group_ids=group_ids,
+        mfa_enabled=mfa_enabled,
+        email_verified=row["email_verified_at"] is not None,
+        created_at=row["created_at"],
+        last_login_at=row["last_login_at"],
+    )
 
 
 async def user_out(row: dict[str, Any]) -> UserOut:

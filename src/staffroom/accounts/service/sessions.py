@@ -12,10 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
-from staffroom.accounts.service.common import permissions_for
+from staffroom.accounts.service.common import role_permissions
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db import as_uuid
 from staffroom.core.errors import NotFound, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
@@ -85,19 +86,25 @@ def _live(session: dict[str, Any], now: Any) -> bool:
     )
 
 
+# Every authenticated request runs this, so it is one hand-written statement: the
+# session, its user's role and status, the org's MFA rule and a custom role's
+# permissions (Piccolo builds a joined select in ~1 ms of Python; this runs in ~0.1 ms).
+AUTHENTICATE_SQL = (
+    'SELECT s.id, s.org, s."user", s.scope, s.mfa, s.access_expires_at, s.last_used_at,'
+    " s.idle_expires_at, s.absolute_expires_at, s.revoked_at,"
+    " u.role AS role, u.status AS user_status, o.require_mfa AS org_require_mfa,"
+    " r.permissions AS role_permissions"
+    ' FROM auth_session s JOIN app_user u ON u.id = s."user" JOIN org o ON o.id = s.org'
+    " LEFT JOIN custom_role r ON r.org = s.org AND r.key = u.role"
+    " WHERE s.access_hash = {}"
+)
+
+
 async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
     """The principal behind an access token, or None if it is unknown, expired or revoked."""
     now = clock.utcnow()
-    row = (
-        await AuthSession.select(
-            *AuthSession.all_columns(),
-            AuthSession.user.role.as_alias("role"),
-            AuthSession.user.status.as_alias("user_status"),
-            AuthSession.org.require_mfa.as_alias("org_require_mfa"),
-        )
-        .where(AuthSession.access_hash == _digest(rt, access_token, "access"))
-        .first()
-    )
+    rows = await AuthSession.raw(AUTHENTICATE_SQL, _digest(rt, access_token, "access"))
+    row = rows[0] if rows else None
     if row is None or not _live(row, now) or row["access_expires_at"] <= now:
         return None
     if row["user_status"] != "active":
@@ -105,11 +112,11 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
     if now - row["last_used_at"] > _TOUCH_EVERY:
         await AuthSession.update({AuthSession.last_used_at: now}).where(AuthSession.id == row["id"])
     return Principal(
-        org_id=row["org"],
-        user_id=row["user"],
+        org_id=as_uuid(row["org"]),
+        user_id=as_uuid(row["user"]),
         role=row["role"],
-        permissions=await permissions_for(row["org"], row["role"]),
-        session_id=row["id"],
+        permissions=role_permissions(row["role"], row["role_permissions"]),
+        session_id=as_uuid(row["id"]),
         # An org that turns MFA on restricts sessions that never passed MFA at once.
         scope="enrol" if row["org_require_mfa"] and not row["mfa"] else row["scope"],
     )

@@ -8,9 +8,10 @@ import uuid
 from typing import Any
 
 from staffroom.accounts.tables import User
-from staffroom.chat.tables import Conversation, Member
+from staffroom.chat.tables import Member
 from staffroom.core.context import Principal
 from staffroom.core.crypto import KeyRing
+from staffroom.core.db import as_uuid
 from staffroom.core.errors import Forbidden, Invalid, NotFound
 
 NO_CONVERSATION = "No such conversation."
@@ -20,28 +21,35 @@ def not_found() -> NotFound:
     return NotFound("conversation_not_found", NO_CONVERSATION)
 
 
+# Every chat call asks this first: one hand-written statement for both rows.
+_MEMBERSHIP = (
+    "SELECT c.*, m.id AS member_id, m.role AS member_role, m.read_seq AS member_read_seq,"
+    " m.joined_at AS member_joined_at"
+    " FROM chat_member m JOIN chat_conversation c ON c.id = m.conversation"
+    ' WHERE m.conversation = {} AND m."user" = {} AND m.org = {} AND c.org = {}'
+)
+
+
 async def membership(
     principal: Principal, conversation_id: uuid.UUID
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(conversation, the caller's member row), or 404."""
-    member = (
-        await Member.select()
-        .where(
-            (Member.conversation == conversation_id)
-            & (Member.user == principal.user_id)
-            & (Member.org == principal.org_id)
-        )
-        .first()
+    rows = await Member.raw(
+        _MEMBERSHIP, conversation_id, principal.user_id, principal.org_id, principal.org_id
     )
-    if member is None:
+    if not rows:
         raise not_found()
-    conversation = (
-        await Conversation.select()
-        .where((Conversation.id == conversation_id) & (Conversation.org == principal.org_id))
-        .first()
-    )
-    if conversation is None:
-        raise not_found()
+    conversation = {k: v for k, v in rows[0].items() if not k.startswith("member_")}
+    conversation["id"] = as_uuid(conversation["id"])
+    member = {
+        "id": as_uuid(rows[0]["member_id"]),
+        "org": principal.org_id,
+        "conversation": conversation["id"],
+        "user": principal.user_id,
+        "role": rows[0]["member_role"],
+        "read_seq": int(rows[0]["member_read_seq"]),
+        "joined_at": rows[0]["member_joined_at"],
+    }
     return conversation, member
 
 

@@ -68,32 +68,34 @@ async def send(
     access.may_write(conversation, member)
     body = _clean_body(rt, data.body, data.attachment_id is not None)
     digest = _digest(rt, conversation_id, body, data.attachment_id)
-    earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
-    if earlier is not None:
-        return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
     if data.attachment_id is not None:
+        # A retried send must find its message before the attachment (now in use) is
+        # checked again. Text-only sends skip the look-up: the unique key on
+        # (conversation, sender, client_msg_id) catches a retry below.
+        earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
+        if earlier is not None:
+            return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
         await hooks.check_attachment(principal, data.attachment_id)
     message_id = uuid.uuid4()
     now = clock.utcnow()
     sealed = render.seal_body(rt, conversation_id, message_id, body)
+    message = Message(
+        id=message_id,
+        org=principal.org_id,
+        conversation=conversation_id,
+        sender=principal.user_id,
+        client_msg_id=data.client_msg_id,
+        content_digest=digest,
+        body=sealed,
+        key_id=rt.keys.active_key_id,
+        attachment_id=data.attachment_id,
+        created_at=now,
+    )
     try:
         async with Conversation._meta.db.transaction():
             seq, position = await outbox.bump(conversation_id, message=True, now=now)
-            await Message.insert(
-                Message(
-                    id=message_id,
-                    org=principal.org_id,
-                    conversation=conversation_id,
-                    seq=seq,
-                    sender=principal.user_id,
-                    client_msg_id=data.client_msg_id,
-                    content_digest=digest,
-                    body=sealed,
-                    key_id=rt.keys.active_key_id,
-                    attachment_id=data.attachment_id,
-                    created_at=now,
-                )
-            )
+            message.seq = seq
+            await Message.insert(message)
             # The sender has read their own message.
             await Member.update({Member.read_seq: seq}).where(Member.id == member["id"])
             await outbox.enqueue(
@@ -107,15 +109,14 @@ async def send(
     except Exception as exc:
         if not is_unique_violation(exc):
             raise
-        # The same send arrived twice at once: the other one stored it.
+        # A retry, or the same send arriving twice at once: the first one is stored.
         earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
         if earlier is None:
             raise
         return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
     outbox.wake(rt)
-    row = await Message.select().where(Message.id == message_id).first()
-    assert row is not None
-    return (await render.messages_out(rt, [row]))[0], True
+    # The stored row is what was inserted: no need to read it back.
+    return (await render.messages_out(rt, [message.to_dict()]))[0], True
 
 
 async def history(

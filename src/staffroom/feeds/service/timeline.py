@@ -9,53 +9,41 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from piccolo.query.functions.aggregate import Count
-
 from staffroom.accounts.service import members
 from staffroom.core import clock
 from staffroom.core.context import Principal
+from staffroom.core.db import as_uuid
 from staffroom.core.errors import Invalid
 from staffroom.feeds.schemas import FeedPage, PostOut
 from staffroom.feeds.service import access
-from staffroom.feeds.tables import Acknowledgement, Comment, Post, PostRead, Reaction
+from staffroom.feeds.service import timeline_sql as sql
+from staffroom.feeds.tables import Post
 
 # Unread counts cover the newest this-many unread posts (a badge shows "999+" beyond):
 # counting every unread post of a big org on each feed page would scan them all.
 UNREAD_CAP = 1000
-# The timeline's order; the (org, pinned, publish_at, id) index serves it backwards.
-_NEWEST_FIRST = (Post.pinned, Post.publish_at, Post.id)
-
-
-def _live_where(org_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> Any:
-    now = clock.utcnow()
-    return (
-        (Post.org == org_id)
-        & Post.channel.is_in(channel_ids)
-        & Post.deleted_at.is_null()
-        & (Post.publish_at <= now)
-        & (Post.expires_at.is_null() | (Post.expires_at > now))
-    )
 
 
 def _cursor(post: dict[str, Any]) -> str:
-    raw = json.dumps([post["pinned"], post["publish_at"].isoformat(), str(post["id"])])
+    raw = json.dumps([bool(post["pinned"]), post["publish_at"].isoformat(), str(post["id"])])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _after(cursor: str) -> Any:
-    """Posts after the cursor in (pinned desc, publish_at desc, id desc) order."""
+def _after(cursor: str) -> tuple[bool, datetime, uuid.UUID]:
+    """The (pinned, publish_at, id) of the post a cursor continues after."""
     try:
         pinned, stamp, post_id = json.loads(
             base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         )
-        at, pid = datetime.fromisoformat(stamp), uuid.UUID(post_id)
-        pinned = bool(pinned)
+        return bool(pinned), datetime.fromisoformat(stamp), uuid.UUID(post_id)
     except (ValueError, TypeError) as exc:
         raise Invalid("invalid_cursor", "The cursor is not valid.") from exc
-    older = (Post.publish_at < at) | ((Post.publish_at == at) & (Post.id < pid))
-    if pinned:
-        return (Post.pinned == False) | older  # noqa: E712
-    return (Post.pinned == False) & older  # noqa: E712
+
+
+async def _fetch(statement: sql.Statement) -> list[dict[str, Any]]:
+    text, args = statement
+    rows: list[dict[str, Any]] = await Post.raw(text, *args)
+    return rows
 
 
 async def author_names(rows: list[dict[str, Any]]) -> dict[uuid.UUID, str]:
@@ -64,69 +52,53 @@ async def author_names(rows: list[dict[str, Any]]) -> dict[uuid.UUID, str]:
 
 
 async def posts_out(principal: Principal, rows: list[dict[str, Any]]) -> list[PostOut]:
-    """Response bodies for posts: six grouped queries, whatever the number of posts."""
-    ids = [r["id"] for r in rows]
-    if not ids:
+    """Response bodies for posts, in their order: two queries whatever their number (one
+    when the rows came from the page query, which brings names, comments, reads, acks)."""
+    if not rows:
         return []
+    if "is_read" not in rows[0]:
+        ids = [r["id"] for r in rows]
+        fetched = {
+            as_uuid(r["id"]): r for r in await _fetch(sql.posts_by_id(principal.user_id, ids))
+        }
+        rows = [fetched[r["id"]] for r in rows if r["id"] in fetched]
+    ids = [as_uuid(r["id"]) for r in rows]
     reactions: dict[uuid.UUID, dict[str, int]] = {i: {} for i in ids}
-    for r in (
-        await Reaction.select(Reaction.post, Reaction.emoji, Count())
-        .where(Reaction.post.is_in(ids))
-        .group_by(Reaction.post, Reaction.emoji)
-    ):
-        reactions[r["post"]][r["emoji"]] = r["count"]
     mine: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
-    for r in await Reaction.select(Reaction.post, Reaction.emoji).where(
-        Reaction.post.is_in(ids) & (Reaction.user == principal.user_id)
-    ):
-        mine[r["post"]].append(r["emoji"])
-    comments = {
-        r["post"]: r["count"]
-        for r in await Comment.select(Comment.post, Count())
-        .where(Comment.post.is_in(ids) & Comment.deleted_at.is_null())
-        .group_by(Comment.post)
-    }
-    read = {
-        r["post"]
-        for r in await PostRead.select(PostRead.post).where(
-            PostRead.post.is_in(ids) & (PostRead.user == principal.user_id)
-        )
-    }
-    acked = {
-        r["post"]
-        for r in await Acknowledgement.select(Acknowledgement.post).where(
-            Acknowledgement.post.is_in(ids) & (Acknowledgement.user == principal.user_id)
-        )
-    }
-    if rows and "author_display_name" in rows[0]:  # joined by the page query
-        names = {r["author"]: r["author_display_name"] for r in rows if r["author"]}
-    else:
-        names = await author_names(rows)
-    return [
-        PostOut(
-            id=r["id"],
-            channel_id=r["channel"],
-            author_id=r["author"],
-            author_name=names.get(r["author"]),
-            title=r["title"],
-            body_md=r["body_md"],
-            body_html=r["body_html"],
-            attachment_ids=[uuid.UUID(str(a)) for a in r["attachment_ids"]],
-            publish_at=r["publish_at"],
-            expires_at=r["expires_at"],
-            pinned=r["pinned"],
-            requires_ack=r["requires_ack"],
-            ack_due_at=r["ack_due_at"],
-            created_at=r["created_at"],
-            edited_at=r["edited_at"],
-            reactions=dict(sorted(reactions[r["id"]].items())),
-            my_reactions=sorted(mine[r["id"]]),
-            comment_count=comments.get(r["id"], 0),
-            read=r["id"] in read,
-            acknowledged=r["id"] in acked,
-        )
-        for r in rows
-    ]
+    for r in await _fetch(sql.reactions(principal.user_id, ids)):
+        post = as_uuid(r["post"])
+        reactions[post][r["emoji"]] = int(r["n"])
+        if r["mine"]:
+            mine[post].append(r["emoji"])
+    return [_post_out(r, reactions[i], mine[i]) for i, r in zip(ids, rows, strict=True)]
+
+
+def _post_out(r: dict[str, Any], reactions: dict[str, int], mine: list[str]) -> PostOut:
+    attachments = r["attachment_ids"]
+    if isinstance(attachments, str):
+        attachments = json.loads(attachments)
+    return PostOut(
+        id=as_uuid(r["id"]),
+        channel_id=as_uuid(r["channel"]),
+        author_id=as_uuid(r["author"]) if r["author"] else None,
+        author_name=r["author_display_name"],
+        title=r["title"],
+        body_md=r["body_md"],
+        body_html=r["body_html"],
+        attachment_ids=[uuid.UUID(str(a)) for a in attachments],
+        publish_at=r["publish_at"],
+        expires_at=r["expires_at"],
+        pinned=bool(r["pinned"]),
+        requires_ack=bool(r["requires_ack"]),
+        ack_due_at=r["ack_due_at"],
+        created_at=r["created_at"],
+        edited_at=r["edited_at"],
+        reactions=dict(sorted(reactions.items())),
+        my_reactions=sorted(mine),
+        comment_count=int(r["comment_count"]),
+        read=bool(r["is_read"]),
+        acknowledged=bool(r["is_acked"]),
+    )
 
 
 async def unread_counts(principal: Principal, channel_ids: list[uuid.UUID]) -> dict[str, int]:
@@ -134,17 +106,10 @@ async def unread_counts(principal: Principal, channel_ids: list[uuid.UUID]) -> d
     ones (one query walking the timeline index, bounded whatever the org's size)."""
     if not channel_ids:
         return {}
-    mine = PostRead.select(PostRead.post).where(PostRead.user == principal.user_id)
-    newest = (
-        Post.select(Post.id)
-        .where(_live_where(principal.org_id, channel_ids) & Post.id.not_in(mine))
-        .order_by(*_NEWEST_FIRST, ascending=False)
-        .limit(UNREAD_CAP)
+    statement = sql.unread(
+        principal.org_id, principal.user_id, channel_ids, clock.utcnow(), UNREAD_CAP
     )
-    rows = await (
-        Post.select(Post.channel, Count()).where(Post.id.is_in(newest)).group_by(Post.channel)
-    )
-    return {str(r["channel"]): r["count"] for r in rows}
+    return {str(as_uuid(r["channel"])): int(r["n"]) for r in await _fetch(statement)}
 
 
 async def page(
@@ -156,13 +121,9 @@ async def page(
     """A page of live posts of these channels, pinned first, newest first."""
     if not channel_ids:
         return FeedPage(items=[], next_cursor=None, unread_by_channel={})
-    query = Post.select(
-        *Post.all_columns(), Post.author.display_name.as_alias("author_display_name")
-    ).where(_live_where(principal.org_id, channel_ids))
-    if cursor:
-        query = query.where(_after(cursor))
-    rows = await (
-        query.order_by(*_NEWEST_FIRST, ascending=False).limit(limit + 1).output(load_json=True)
+    after = _after(cursor) if cursor else None
+    rows = await _fetch(
+        sql.page(principal.org_id, principal.user_id, channel_ids, clock.utcnow(), after, limit + 1)
     )
     next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
     rows = rows[:limit]
