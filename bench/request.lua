@@ -3,6 +3,7 @@ local tokens = {%(tokens)s}
 local paths = {%(paths)s}
 local extra = {%(extra)s}
 local method = "%(method)s"
+local run = "%(run)s"
 local body = %(body)s
 local counter = 0
 local id = 0
@@ -20,7 +21,7 @@ request = function()
   local payload = nil
   if body then
     headers["Content-Type"] = "application/json"
-    payload = string.format(body, "w" .. tostring(id) .. "-" .. tostring(counter) .. "-" .. tostring(math.random(1, 1000000000)))
+    payload = string.format(body, run .. "-" .. tostring(id) .. "-" .. tostring(counter))
   end
   return wrk.format(method, paths[i], headers, payload)
 end

@@ -5,6 +5,7 @@ sampled from /proc while it runs."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import tempfile
 import threading
@@ -79,6 +80,9 @@ def run(
         "extra": _lua_list(target.hashes or []),
         "method": target.method,
         "body": json.dumps(target.body) if target.body else "nil",
+        # wrk's Lua random numbers repeat from run to run: without a run id of its own,
+        # a later scenario's "new" messages would be retries of an earlier one's.
+        "run": secrets.token_hex(6),
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)

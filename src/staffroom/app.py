@@ -33,6 +33,7 @@ from staffroom.core.db import close_pool, start_pool
 from staffroom.core.edge import (
     BodyGuardMiddleware,
     IpRateLimitMiddleware,
+    PendingIpLimitMiddleware,
     cors,
     security_headers,
 )
@@ -148,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
                 exclude_from_auth_key=PUBLIC,
                 exclude=["^/schema", "^/metrics"],
             ),
+            PendingIpLimitMiddleware,
         ],
         guards=[full_session],
         dependencies={

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
+import pytest
 
 from staffroom.core import clock
 from tests.support.apps import app_client
@@ -64,6 +67,31 @@ async def test_the_general_per_ip_limit_answers_429_with_retry_after(settings):
         assert (await c.get("/health/live")).status_code == 200
         clock.travel(10)
         assert (await c.get("/api/v1/me")).status_code == 401
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_every_request_pays_its_address_once_signed_in_or_not(
+    settings, world: World, store: str, redis_server
+):
+    """The per-IP token of an authenticated request is taken together with the caller's
+    (one round trip); a public route, a missing and a wrong token each pay it too, once."""
+    changes: dict[str, Any] = {"rate_ip_per_second": 0.01, "rate_ip_burst": 8}
+    if store == "redis":
+        changes["redis_url"] = redis_server.url
+    async with app_client(settings, peer=f"192.0.2.{80 + len(store)}", **changes) as c:
+        headers = await bearer(c, world.acme, "member")  # a sign-in: one token
+        assert (await c.get("/api/v1/me", headers=headers)).status_code == 200
+        assert (await c.get("/api/v1/feed", headers=headers)).status_code == 200
+        assert (await c.get("/api/v1/me")).status_code == 401
+        bad = {"Authorization": "Bearer not-a-token"}
+        assert (await c.get("/api/v1/me", headers=bad)).status_code == 401
+        # A public route (an invite link) with a token that is not an invite's.
+        assert (await c.get("/api/v1/public/invites/nope", headers=headers)).status_code < 500
+        assert (await c.get("/api/v1/me", headers=headers)).status_code == 200
+        assert (await c.get("/api/v1/me", headers=headers)).status_code == 200
+        # Eight paid: the ninth request from this address is refused, whoever sends it.
+        assert_problem(await c.get("/api/v1/me", headers=headers), 429)
+        assert_problem(await c.get("/api/v1/me", headers=bad), 429)
 
 
 async def test_the_per_ip_limit_sees_the_client_behind_a_trusted_proxy(settings):

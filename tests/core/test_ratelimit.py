@@ -6,7 +6,7 @@ import pytest
 
 from staffroom.core.errors import RateLimited, Unavailable
 from staffroom.core.net import client_ip
-from staffroom.core.ratelimit import MemoryStore, RateLimiter, RedisStore, Rule
+from staffroom.core.ratelimit import Bucket, MemoryStore, RateLimiter, RedisStore, Rule
 from tests.support.apps import app_client
 from tests.support.flows import auth
 from tests.support.world import PASSWORD, World, assert_problem, login
@@ -152,6 +152,24 @@ async def test_limiter_window_and_clear(kind: str, redis_server) -> None:
         await limiter.check("k", rule)
     await limiter.clear("k")
     await limiter.check("k", rule)
+    await store.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_buckets_taken_together_stop_at_the_first_empty_one(kind: str, redis_server) -> None:
+    store = (
+        MemoryStore() if kind == "memory" else RedisStore(redis_server.url, prefix=f"tb:{kind}:")
+    )
+    limiter = RateLimiter(store)
+    address, person = ("ip:a", Bucket(rate=0.01, burst=2)), ("user:p", Bucket(0.01, 3))
+    await limiter.take(address, person)
+    await limiter.take(address, person)
+    with pytest.raises(RateLimited) as refused:
+        await limiter.take(address, person)  # the address is empty: the person not charged
+    assert refused.value.extra["retry_after"] >= 1
+    await limiter.take(person)  # the person's third token was still there
+    with pytest.raises(RateLimited):
+        await limiter.take(("ip:b", Bucket(0.01, 5)), person)
     await store.close()
 
 

@@ -12,7 +12,7 @@ from litestar.types import Guard
 
 from staffroom.accounts.service import api_keys, sessions
 from staffroom.core.context import Principal
-from staffroom.core.edge import user_bucket
+from staffroom.core.edge import take_pending_ip, user_bucket
 from staffroom.core.errors import Forbidden, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import provide_context
@@ -36,14 +36,17 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
+        rt: Runtime = connection.app.state.runtime
+        # The caller's address pays for every attempt, signed in or not.
+        address = take_pending_ip(connection.scope, rt.settings)
         token = bearer_token(connection)
         if token is None or len(token) > 256:
+            await rt.limiter.take(*address)
             raise Unauthorized(
                 "authentication_required",
                 "Send a valid access token.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        rt: Runtime = connection.app.state.runtime
         if api_keys.is_api_key(token):
             principal = await api_keys.authenticate(rt, token, provide_context(connection))
             bucket = f"key:{principal.api_key_id}" if principal else ""
@@ -51,13 +54,15 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             principal = await sessions.authenticate(rt, token)
             bucket = f"user:{principal.user_id}" if principal else ""
         if principal is None:
+            await rt.limiter.take(*address)
             raise Unauthorized(
                 "invalid_token",
                 "The access token is not valid or has expired.",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-        # Every caller has its own bucket: a person, or an integration's key.
-        await rt.limiter.take(bucket, user_bucket(rt.settings))
+        # Every caller has its own bucket too (a person, or an integration's key): both
+        # buckets in one round trip to the store.
+        await rt.limiter.take(*address, (bucket, user_bucket(rt.settings)))
         return AuthenticationResult(user=principal, auth=token)
 
 

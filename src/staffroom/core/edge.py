@@ -26,6 +26,8 @@ HTML_CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action *"
 )
 _UNLIMITED = ("/health/",)
+# The scope key of a per-IP limit not yet applied.
+PENDING_IP = "staffroom.pending_ip"
 
 
 def ip_bucket(settings: Settings) -> Bucket:
@@ -73,7 +75,28 @@ class IpRateLimitMiddleware:
         peer = client[0] if client else ""
         forwarded = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode("latin-1")
         ip = client_ip(peer, forwarded or None, settings.trusted_proxies)
-        await state.runtime.limiter.take(f"ip:{ip}", ip_bucket(settings))
+        # Taken further in, with the caller's own bucket where there is a caller (one round
+        # trip to the limiter's store instead of two): see take_pending_ip.
+        scope[PENDING_IP] = f"ip:{ip}"  # type: ignore[literal-required]
+        await self.app(scope, receive, send)
+
+
+def take_pending_ip(scope: Scope, settings: Settings) -> list[tuple[str, Bucket]]:
+    """The per-IP bucket this request still owes, once (an empty list if none)."""
+    key = scope.pop(PENDING_IP, None)  # type: ignore[misc]
+    return [(key, ip_bucket(settings))] if key else []
+
+
+class PendingIpLimitMiddleware:
+    """Innermost: a route without authentication (sign-in, public pages) takes its per-IP
+    token here; an authenticated one already took it with the caller's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: Any = scope["app"].state
+        await state.runtime.limiter.take(*take_pending_ip(scope, state.settings))
         await self.app(scope, receive, send)
 
 

@@ -47,8 +47,9 @@ class CounterStore(Protocol):
     async def clear(self, key: str) -> None:
         """Forget a key (e.g. failures after a successful login)."""
 
-    async def take(self, key: str, bucket: Bucket) -> float:
-        """Take a token; 0 when there was one, else seconds until there is."""
+    async def take(self, buckets: list[tuple[str, Bucket]]) -> float:
+        """Take a token from each bucket in turn, stopping at the first empty one; 0 when
+        every bucket had one, else seconds until the empty one has."""
 
     async def close(self) -> None:
         """Release connections."""
@@ -59,7 +60,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[int, float]] = {}
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[str, tuple[float, float, Bucket]] = {}
         self._lock = asyncio.Lock()
 
     async def incr(self, key: str, window: int) -> tuple[int, float]:
@@ -82,22 +83,23 @@ class MemoryStore:
     async def clear(self, key: str) -> None:
         self._data.pop(key, None)
 
-    async def take(self, key: str, bucket: Bucket) -> float:
+    async def take(self, buckets: list[tuple[str, Bucket]]) -> float:
         async with self._lock:
             now = clock.now_ts()
-            tokens, last = self._buckets.get(key, (float(bucket.burst), now))
-            tokens = min(float(bucket.burst), tokens + (now - last) * bucket.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                wait = 0.0
-            else:
-                self._buckets[key] = (tokens, now)
-                wait = (1 - tokens) / bucket.rate
+            wait = 0.0
+            for key, bucket in buckets:
+                tokens, last, _ = self._buckets.get(key, (float(bucket.burst), now, bucket))
+                tokens = min(float(bucket.burst), tokens + (now - last) * bucket.rate)
+                if tokens < 1:
+                    self._buckets[key] = (tokens, now, bucket)
+                    wait = (1 - tokens) / bucket.rate
+                    break
+                self._buckets[key] = (tokens - 1, now, bucket)
             if len(self._buckets) > 100_000:  # full buckets need no memory
                 self._buckets = {
-                    k: v
-                    for k, v in self._buckets.items()
-                    if v[0] + (now - v[1]) * bucket.rate < bucket.burst
+                    k: (t, ts, b)
+                    for k, (t, ts, b) in self._buckets.items()
+                    if t + (now - ts) * b.rate < b.burst
                 }
             return wait
 
@@ -115,18 +117,24 @@ class RedisStore:
     return {n, redis.call('PTTL', KEYS[1])}
     """
 
-    # A token bucket in one atomic step: refill by elapsed time, take one if there is one.
-    _BUCKET = """
-    local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-    local state = redis.call('HMGET', KEYS[1], 't', 'ts')
-    local tokens = tonumber(state[1]) or burst
-    local last = tonumber(state[2]) or now
-    tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
-    local wait = 0
-    if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-    redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
-    redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-    return tostring(wait)
+    # Token buckets in one atomic step, in order: refill each by the time elapsed and take
+    # one; at the first empty bucket stop and say how long until it has one. Several
+    # buckets (the caller's address and the caller) cost one round trip.
+    _BUCKETS = """
+    local now = tonumber(ARGV[1])
+    for i, key in ipairs(KEYS) do
+      local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+      local state = redis.call('HMGET', key, 't', 'ts')
+      local tokens = tonumber(state[1]) or burst
+      local last = tonumber(state[2]) or now
+      tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+      local wait = 0
+      if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+      redis.call('HSET', key, 't', tostring(tokens), 'ts', tostring(now))
+      redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+      if wait > 0 then return tostring(wait) end
+    end
+    return '0'
     """
 
     def __init__(self, url: str, prefix: str = "staffroom:rl:") -> None:
@@ -135,7 +143,7 @@ class RedisStore:
         self._redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._prefix = prefix
         self._incr = self._redis.register_script(self._SCRIPT)
-        self._bucket = self._redis.register_script(self._BUCKET)
+        self._buckets = self._redis.register_script(self._BUCKETS)
 
     async def incr(self, key: str, window: int) -> tuple[int, float]:
         try:
@@ -160,10 +168,13 @@ class RedisStore:
         except Exception as exc:
             raise Unavailable("rate_limit_store_down", "Please try again shortly.") from exc
 
-    async def take(self, key: str, bucket: Bucket) -> float:
-        args = [bucket.rate, bucket.burst, clock.now_ts()]
+    async def take(self, buckets: list[tuple[str, Bucket]]) -> float:
+        keys = [self._prefix + "b:" + key for key, _ in buckets]
+        args: list[float] = [clock.now_ts()]
+        for _, bucket in buckets:
+            args += [bucket.rate, bucket.burst]
         try:
-            wait = await self._bucket(keys=[self._prefix + "b:" + key], args=args)
+            wait = await self._buckets(keys=keys, args=args)
         except Exception as exc:
             raise Unavailable("rate_limit_store_down", "Please try again shortly.") from exc
         return float(wait)
@@ -194,15 +205,21 @@ class RateLimiter:
         """Reset a key."""
         await self.store.clear(key)
 
-    async def take(self, key: str, bucket: Bucket) -> None:
-        """Take a token from a bucket; RateLimited (with Retry-After) when it is empty.
+    async def take(self, *buckets: tuple[str, Bucket]) -> None:
+        """Take a token from each bucket, in one round trip to the store; RateLimited
+        (with Retry-After) at the first empty one (those before it are charged).
 
         The general limits fail open: if the shared store is down the API keeps serving
         (the auth limits, which guard against guessing, still fail closed)."""
+        if not buckets:
+            return
         try:
-            wait = await self.store.take(key, bucket)
+            wait = await self.store.take(list(buckets))
         except Unavailable:
-            log.warning("rate-limit store unreachable; general limit %s not applied", key[:40])
+            log.warning(
+                "rate-limit store unreachable; general limits %s not applied",
+                ", ".join(key[:40] for key, _ in buckets),
+            )
             return
         if wait > 0:
             raise RateLimited(max(1, math.ceil(wait)))

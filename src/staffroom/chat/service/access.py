@@ -24,8 +24,9 @@ def not_found() -> NotFound:
 # Every chat call asks this first: one hand-written statement for both rows.
 _MEMBERSHIP = (
     "SELECT c.*, m.id AS member_id, m.role AS member_role, m.read_seq AS member_read_seq,"
-    " m.joined_at AS member_joined_at"
+    " m.joined_at AS member_joined_at, u.display_name AS member_display_name"
     " FROM chat_member m JOIN chat_conversation c ON c.id = m.conversation"
+    ' JOIN app_user u ON u.id = m."user"'
     ' WHERE m.conversation = {} AND m."user" = {} AND m.org = {} AND c.org = {}'
 )
 
@@ -33,7 +34,7 @@ _MEMBERSHIP = (
 async def membership(
     principal: Principal, conversation_id: uuid.UUID
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(conversation, the caller's member row), or 404."""
+    """(conversation, the caller's member row with their display name), or 404."""
     rows = await Member.raw(
         _MEMBERSHIP, conversation_id, principal.user_id, principal.org_id, principal.org_id
     )
@@ -49,6 +50,7 @@ async def membership(
         "role": rows[0]["member_role"],
         "read_seq": int(rows[0]["member_read_seq"]),
         "joined_at": rows[0]["member_joined_at"],
+        "display_name": rows[0]["member_display_name"],
     }
     return conversation, member
 

@@ -114,9 +114,12 @@ async def send(
         if earlier is None:
             raise
         return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
-    outbox.wake(rt)
     # The stored row is what was inserted: no need to read it back.
-    return (await render.messages_out(rt, [message.to_dict()]))[0], True
+    names = {principal.user_id: member["display_name"]}
+    out = (await render.messages_out(rt, [message.to_dict()], names))[0]
+    outbox.remember(message_id, conversation, out)
+    outbox.wake(rt)
+    return out, True
 
 
 async def history(

@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
 from staffroom.core import clock
+from staffroom.core.db import as_uuid
 from staffroom.core.realtime import RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -186,24 +188,52 @@ async def _claim(row: dict[str, Any], now: datetime) -> bool:
     return bool(claimed)
 
 
+# Every relayed event reads these: hand-written, as Piccolo's query building cost more
+# than the look-ups.
+_CONVERSATION = "SELECT * FROM chat_conversation WHERE id = {}"
+_MESSAGE = "SELECT * FROM chat_message WHERE id = {}"
+_MEMBERS = 'SELECT "user" AS user_id FROM chat_member WHERE conversation = {}'
+
+
+# Messages this process just sent, as sent, so its dispatcher publishes them without
+# reading them back (bounded; another process's dispatcher, or a restart, reads the rows).
+_FRESH: OrderedDict[uuid.UUID, tuple[dict[str, Any], MessageOut]] = OrderedDict()
+_FRESH_MAX = 2000
+
+
+def remember(message_id: uuid.UUID, conversation: dict[str, Any], out: MessageOut) -> None:
+    """Keep a just-sent message (with its conversation) for this process's dispatcher."""
+    _FRESH[message_id] = (conversation, out)
+    while len(_FRESH) > _FRESH_MAX:
+        _FRESH.popitem(last=False)
+
+
 async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
     if row["event"] == "token.revoke":
         await _revoke(rt, row)
         return
-    conversation = await Conversation.select().where(Conversation.id == row["conversation"]).first()
-    if conversation is None:  # deleted meanwhile: nothing left to tell
-        return
+    fresh = _FRESH.get(row["message"]) if row["message"] is not None else None
+    if fresh is None:
+        found = await Conversation.raw(_CONVERSATION, row["conversation"])
+        if not found:  # deleted meanwhile: nothing left to tell
+            return
+        conversation = found[0]
+    else:
+        conversation = fresh[0]
+    conversation_id = as_uuid(conversation["id"])
     payload: dict[str, Any] = {
         "type": row["event"],
-        "event_id": f"{conversation['id']}:{row['position']}",
-        "conversation_id": str(conversation["id"]),
+        "event_id": f"{conversation_id}:{row['position']}",
+        "conversation_id": str(conversation_id),
         **row["data"],
     }
-    if row["message"] is not None:
-        message = await Message.select().where(Message.id == row["message"]).first()
-        if message is None:  # removed by retention: nothing left to tell
+    if fresh is not None:
+        payload["message"] = render.as_json(fresh[1])
+    elif row["message"] is not None:
+        messages = await Message.raw(_MESSAGE, row["message"])
+        if not messages:  # removed by retention: nothing left to tell
             return
-        out = (await render.messages_out(rt, [message]))[0]
+        out = (await render.messages_out(rt, messages))[0]
         payload["message"] = render.as_json(out)
     if row["target"] == "pubnub":
         if rt.pubnub is None:
@@ -211,12 +241,13 @@ async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
         key = access.cipher_key(rt.keys, conversation)
         await rt.pubnub.publish(conversation["channel"], payload, key)
         return
-    members = await Member.select(Member.user).where(Member.conversation == conversation["id"])
-    audience = {m["user"] for m in members}
+    members = await Member.raw(_MEMBERS, conversation_id)
+    audience = {as_uuid(m["user_id"]) for m in members}
     if row["event"] == "member.removed":  # the removed person learns it too
         audience |= {uuid.UUID(u) for u in row["data"]["user_ids"]}
-    for user_id in audience:
-        await rt.relay.publish(access.user_topic(conversation["org"], user_id), payload)
+    org_id = as_uuid(conversation["org"])
+    topics = sorted(access.user_topic(org_id, user_id) for user_id in audience)
+    await rt.relay.publish_many(topics, payload)
 
 
 async def _revoke(rt: Runtime, row: dict[str, Any]) -> None:

@@ -38,9 +38,13 @@ def open_body(rt: Runtime, row: dict[str, Any]) -> str | None:
         return None
 
 
-async def messages_out(rt: Runtime, rows: list[dict[str, Any]]) -> list[MessageOut]:
-    """Response bodies for messages; deleted ones are tombstones without content."""
-    names = await members.display_names([r["sender"] for r in rows])
+async def messages_out(
+    rt: Runtime, rows: list[dict[str, Any]], names: dict[uuid.UUID, str] | None = None
+) -> list[MessageOut]:
+    """Response bodies for messages; deleted ones are tombstones without content. A caller
+    that knows the senders' names passes them and saves the look-up."""
+    if names is None:
+        names = await members.display_names([r["sender"] for r in rows])
     out = []
     for row in rows:
         deleted = row["deleted_at"] is not None

@@ -31,6 +31,9 @@ class Relay(Protocol):
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         """Send one event to everyone subscribed to the topic."""
 
+    async def publish_many(self, topics: list[str], event: dict[str, Any]) -> None:
+        """Send one event to several topics (a conversation's members) at once."""
+
     def subscribe(
         self, topics: list[str]
     ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
@@ -51,6 +54,10 @@ class LocalRelay:
             if queue.full():
                 queue.get_nowait()
             queue.put_nowait({"topic": topic, **event})
+
+    async def publish_many(self, topics: list[str], event: dict[str, Any]) -> None:
+        for topic in topics:
+            await self.publish(topic, event)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topics: list[str]) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:

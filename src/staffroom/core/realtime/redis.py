@@ -37,6 +37,17 @@ class RedisRelay:
         except (RedisError, OSError) as exc:
             raise RelayUnavailable(f"redis publish failed: {type(exc).__name__}") from exc
 
+    async def publish_many(self, topics: list[str], event: dict[str, Any]) -> None:
+        # One round trip and one JSON encoding for every member of a conversation.
+        data = json.dumps(event, default=str)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for topic in topics:
+                    pipe.publish(PREFIX + topic, data)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise RelayUnavailable(f"redis publish failed: {type(exc).__name__}") from exc
+
     @contextlib.asynccontextmanager
     async def subscribe(self, topics: list[str]) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         if self._listener is None or self._listener.done():
