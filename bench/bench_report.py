@@ -22,6 +22,7 @@ LABELS = {
     "messages": "GET a conversation's messages",
     "send": "POST a message (built-in relay)",
     "send_alone": "POST a message, 1 connection",
+    "send_delivered": "a message until the other member's socket has it, 1 at a time",
     "feed_login_storm": "GET /api/v1/feed, 10 sign-ins/s running",
 }
 
@@ -39,6 +40,8 @@ def _table(run: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, label in LABELS.items():
+        if name not in run:
+            continue
         row = run[name]
         lines.append(
             f"| {label} | {row['rps']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
@@ -61,8 +64,17 @@ def targets(run: dict[str, Any]) -> list[tuple[str, str, bool]]:
             run["feed"]["p99_ms"] < 50,
         ),
         ("feed p99 with 10 sign-ins/s ≤ 2× without", f"{storm:.2f}×", storm <= 2),
-        ("message send p50 < 10 ms", f"{run['send']['p50_ms']:.1f} ms", run["send"]["p50_ms"] < 10),
     ]
+    # The send's own latency (one phone), its whole trip through the built-in relay, and
+    # the p50 under 32 connections, where queueing decides (connections ÷ throughput).
+    for name, what in (
+        ("send_alone", "answered, one phone"),
+        ("send_delivered", "in the other member's socket, one phone"),
+        ("send", "answered, 32 connections"),
+    ):
+        if name in run:
+            p50 = run[name]["p50_ms"]
+            rows.append((f"message send p50 < 10 ms: {what}", f"{p50:.1f} ms", p50 < 10))
     if bulk:
         rows += [
             (
@@ -85,7 +97,11 @@ def chart(runs: dict[int, dict[str, Any]]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [n for n in LABELS if n not in ("hello", "raw_feed")]
+    names = [
+        n
+        for n in LABELS
+        if n not in ("hello", "raw_feed") and all(n in run for run in runs.values())
+    ]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     width = 0.38
     for i, (workers, run) in enumerate(sorted(runs.items())):

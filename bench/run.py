@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from rich.console import Console
 
-from bench import wrk
+from bench import delivery, wrk
 from bench.bench_report import write
 from bench.seed import FULL, LOAD, PASSWORD, Seeded, seed
 from bench.stack import Stack
@@ -168,6 +168,10 @@ def measure(stack: Stack, seeded: Seeded, workers: int, seconds: float) -> dict[
         console.log(f"{workers} worker(s): send, one connection")
         one = scenarios(actors, "")["send"]
         results["send_alone"] = wrk.run(api.base, one, seconds, api.proc.pid, connections=1)
+        console.log(f"{workers} worker(s): messages until the other member's socket has them")
+        results["send_delivered"] = delivery.measure(
+            api.base, actors.members[0], actors.members[1], api.proc.pid
+        )
         console.log(f"{workers} worker(s): feed while 10 sign-ins a second run")
         storm = login_storm(api.base, seeded, seconds, 10)
         results["feed_login_storm"] = wrk.run(

@@ -34,6 +34,17 @@ def as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+def insert_statement(tablename: str, rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """A hand-written INSERT of complete rows (every column named) for Piccolo's raw():
+    `{}` placeholders, one tuple per row."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join("{}" for _ in columns) + ")"
+    args = [row[c] for row in rows for c in columns]
+    values = ", ".join([one] * len(rows))
+    return f"INSERT INTO {tablename} ({names}) VALUES {values}", args  # noqa: S608 (names only)
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """True when the error is a unique-constraint violation on either engine."""
     if isinstance(exc, sqlite3.IntegrityError):

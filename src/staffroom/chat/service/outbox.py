@@ -11,6 +11,7 @@ event, and every event carries its `event_id` for devices to drop a repeat.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections import OrderedDict, defaultdict
@@ -21,7 +22,7 @@ from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
 from staffroom.core import clock
-from staffroom.core.db import as_uuid
+from staffroom.core.db import as_uuid, insert_statement
 from staffroom.core.realtime import RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -36,19 +37,29 @@ def targets(rt: Runtime) -> list[str]:
     return ["socket", "pubnub"] if rt.pubnub is not None else ["socket"]
 
 
+# The statements of every send and every relayed event, written by hand (Piccolo's
+# query building cost more Python than they take in the database).
+_BUMP = (
+    "UPDATE chat_conversation SET last_event = last_event + 1{message}"
+    " WHERE id = {{}} RETURNING last_seq, last_event"
+)
+_BUMP_MESSAGE = ", last_seq = last_seq + 1, last_message_at = {}"
+_CLAIM = (
+    "UPDATE chat_outbox SET attempts = attempts + 1, next_attempt_at = {}"
+    " WHERE id = {} AND published_at IS NULL AND next_attempt_at <= {} RETURNING id"
+)
+_PUBLISHED = "UPDATE chat_outbox SET published_at = {} WHERE id = {}"
+
+
 async def bump(
     conversation_id: uuid.UUID, *, message: bool = False, now: datetime | None = None
 ) -> tuple[int, int]:
     """Inside a transaction: lock the conversation and return (last_seq, event position)."""
-    values: dict[Any, Any] = {Conversation.last_event: Conversation.last_event + 1}
     if message:
-        values[Conversation.last_seq] = Conversation.last_seq + 1
-        values[Conversation.last_message_at] = now or clock.utcnow()
-    rows = await (
-        Conversation.update(values)
-        .where(Conversation.id == conversation_id)
-        .returning(Conversation.last_seq, Conversation.last_event)
-    )
+        sql = _BUMP.format(message=_BUMP_MESSAGE)
+        rows = await Conversation.raw(sql, now or clock.utcnow(), conversation_id)
+    else:
+        rows = await Conversation.raw(_BUMP.format(message=""), conversation_id)
     return int(rows[0]["last_seq"]), int(rows[0]["last_event"])
 
 
@@ -63,23 +74,30 @@ async def _insert(
     data: dict[str, Any] | None = None,
 ) -> None:
     now = clock.utcnow()
-    await Outbox.insert(
-        *(
-            Outbox(
-                id=uuid.uuid4(),
-                org=org_id,
-                conversation=conversation_id,
-                position=position,
-                target=target,
-                event=event,
-                message=message_id,
-                data=data or {},
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for target in to
-        )
-    )
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "org": org_id,
+            "conversation": conversation_id,
+            "position": position,
+            "target": target,
+            "event": event,
+            "message": message_id,
+            "data": json.dumps(data or {}),
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "published_at": None,
+            "created_at": now,
+        }
+        for target in to
+    ]
+    await Outbox.raw(*_statement(insert_statement("chat_outbox", rows)))
+
+
+def _statement(statement: tuple[str, list[Any]]) -> list[Any]:
+    text, args = statement
+    return [text, *args]
 
 
 async def enqueue(
@@ -165,27 +183,14 @@ async def _run_stream(rt: Runtime, rows: list[dict[str, Any]]) -> int:
                 }
             ).where(Outbox.id == row["id"])
             break
-        await Outbox.update({Outbox.published_at: clock.utcnow()}).where(Outbox.id == row["id"])
+        await Outbox.raw(_PUBLISHED, clock.utcnow(), row["id"])
         sent += 1
     return sent
 
 
 async def _claim(row: dict[str, Any], now: datetime) -> bool:
-    claimed = await (
-        Outbox.update(
-            {
-                Outbox.attempts: Outbox.attempts + 1,
-                Outbox.next_attempt_at: now + timedelta(seconds=CLAIM_SECONDS),
-            }
-        )
-        .where(
-            (Outbox.id == row["id"])
-            & Outbox.published_at.is_null()
-            & (Outbox.next_attempt_at <= now)
-        )
-        .returning(Outbox.id)
-    )
-    return bool(claimed)
+    later = now + timedelta(seconds=CLAIM_SECONDS)
+    return bool(await Outbox.raw(_CLAIM, later, row["id"], now))
 
 
 # Every relayed event reads these: hand-written, as Piccolo's query building cost more
