@@ -6,13 +6,16 @@ import base64
 import json
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from piccolo.columns import JSON, JSONB
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
 
 from staffroom.core.errors import Invalid
 
@@ -43,6 +46,26 @@ def insert_statement(tablename: str, rows: list[dict[str, Any]]) -> tuple[str, l
     args = [row[c] for row in rows for c in columns]
     values = ", ".join([one] * len(rows))
     return f"INSERT INTO {tablename} ({names}) VALUES {values}", args  # noqa: S608 (names only)
+
+
+async def bulk_insert(table: type[Table], rows: Sequence[Table]) -> None:
+    """Insert many rows in one hand-written statement. Piccolo builds a bulk INSERT value
+    by value in Python (about a second per 5,000 rows here); this binds the same values."""
+    if not rows:
+        return
+    columns = table._meta.columns
+    as_json = {c._meta.name for c in columns if isinstance(c, JSON | JSONB)}
+    dicts = []
+    for row in rows:
+        values = {}
+        for column in columns:
+            value = getattr(row, column._meta.name)
+            if column._meta.name in as_json and not isinstance(value, str):
+                value = json.dumps(value)
+            values[column._meta.db_column_name] = value
+        dicts.append(values)
+    text, args = insert_statement(table._meta.tablename, dicts)
+    await table.raw(text, *args)
 
 
 def is_unique_violation(exc: BaseException) -> bool:

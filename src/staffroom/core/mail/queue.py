@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from staffroom.core import clock
+from staffroom.core.db import bulk_insert
 from staffroom.core.mail.backends import Email, MailBackend
 from staffroom.core.mail.templates import render
 from staffroom.core.tables import MailMessage
@@ -76,7 +77,7 @@ class MailQueue:
             lambda: [_render_row(to, t, lang, ctx, org_id) for to, t, lang, ctx in messages]
         )
         for start in range(0, len(rows), 500):
-            await MailMessage.insert(*rows[start : start + 500])
+            await bulk_insert(MailMessage, rows[start : start + 500])
         if rows:
             self._wake.set()
         return len(rows)

@@ -19,7 +19,7 @@ from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import page_filter, page_of
+from staffroom.core.db import bulk_insert, page_filter, page_of
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_code, normalize_code
@@ -151,7 +151,7 @@ async def create_batch(
             for seq, code in enumerate(codes, start=1)
         ]
         for start in range(0, len(rows), _CHUNK):
-            await AccessCode.insert(*rows[start : start + _CHUNK])
+            await bulk_insert(AccessCode, rows[start : start + _CHUNK])
     await audit.record(
         "access_codes.created",
         ctx=ctx,

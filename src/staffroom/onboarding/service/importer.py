@@ -21,6 +21,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import ImportOutcome, ImportReport, ImportRow
 
 __all__ = ["ImportReport", "cli_principal", "parse_csv", "plan", "run_import"]
+from staffroom.core.db import bulk_insert
 from staffroom.onboarding.service.common import refused
 from staffroom.onboarding.service.invites import (
     check_daily_cap,
@@ -211,7 +212,7 @@ async def _create_all(
             for r in batch
         ]
         async with Invite._meta.db.transaction():
-            await Invite.insert(*[invite for invite, _ in made])
+            await bulk_insert(Invite, [invite for invite, _ in made])
             await rt.mail.enqueue_many(
                 [
                     (
