@@ -37,17 +37,6 @@ def as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def insert_statement(tablename: str, rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
-    """A hand-written INSERT of complete rows (every column named) for Piccolo's raw():
-    `{}` placeholders, one tuple per row."""
-    columns = list(rows[0])
-    names = ", ".join(f'"{c}"' for c in columns)
-    one = "(" + ", ".join("{}" for _ in columns) + ")"
-    args = [row[c] for row in rows for c in columns]
-    values = ", ".join([one] * len(rows))
-    return f"INSERT INTO {tablename} ({names}) VALUES {values}", args  # noqa: S608 (names only)
-
-
 async def bulk_insert(table: type[Table], rows: Sequence[Table]) -> None:
     """Insert many rows in one hand-written statement. Piccolo builds a bulk INSERT value
     by value in Python, seconds of a worker for an import; this binds the same values."""
@@ -55,17 +44,18 @@ async def bulk_insert(table: type[Table], rows: Sequence[Table]) -> None:
         return
     columns = table._meta.columns
     as_json = {c._meta.name for c in columns if isinstance(c, JSON | JSONB)}
-    dicts = []
+    args: list[Any] = []
     for row in rows:
-        values = {}
         for column in columns:
             value = getattr(row, column._meta.name)
             if column._meta.name in as_json and not isinstance(value, str):
                 value = json.dumps(value)
-            values[column._meta.db_column_name] = value
-        dicts.append(values)
-    text, args = insert_statement(table._meta.tablename, dicts)
-    await table.raw(text, *args)
+            args.append(value)
+    names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+    one = "(" + ", ".join("{}" for _ in columns) + ")"
+    tuples = ", ".join([one] * len(rows))
+    sql = f"INSERT INTO {table._meta.tablename} ({names}) VALUES {tuples}"  # noqa: S608 (names)
+    await table.raw(sql, *args)
 
 
 def is_unique_violation(exc: BaseException) -> bool:

@@ -14,7 +14,7 @@ from staffroom.chat.service import access, hooks, outbox, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import insert_statement, is_unique_violation
+from staffroom.core.db import bulk_insert, is_unique_violation
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -98,8 +98,7 @@ async def send(
             seq, position = await outbox.bump(conversation_id, message=True, now=now)
             message.seq = seq
             # Hand-written like the rest of a send's statements: it runs on every message.
-            text, args = insert_statement("chat_message", [message.to_dict()])
-            await Message.raw(text, *args)
+            await bulk_insert(Message, [message])
             # The sender has read their own message.
             await Member.raw(_READ_OWN, seq, member["id"])
             await outbox.enqueue(

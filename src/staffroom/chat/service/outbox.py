@@ -11,7 +11,6 @@ event, and every event carries its `event_id` for devices to drop a repeat.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections import OrderedDict, defaultdict
@@ -22,7 +21,7 @@ from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
 from staffroom.core import clock
-from staffroom.core.db import as_uuid, insert_statement
+from staffroom.core.db import as_uuid, bulk_insert
 from staffroom.core.realtime import RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -75,29 +74,21 @@ async def _insert(
 ) -> None:
     now = clock.utcnow()
     rows = [
-        {
-            "id": uuid.uuid4(),
-            "org": org_id,
-            "conversation": conversation_id,
-            "position": position,
-            "target": target,
-            "event": event,
-            "message": message_id,
-            "data": json.dumps(data or {}),
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "published_at": None,
-            "created_at": now,
-        }
+        Outbox(
+            id=uuid.uuid4(),
+            org=org_id,
+            conversation=conversation_id,
+            position=position,
+            target=target,
+            event=event,
+            message=message_id,
+            data=data or {},
+            next_attempt_at=now,
+            created_at=now,
+        )
         for target in to
     ]
-    await Outbox.raw(*_statement(insert_statement("chat_outbox", rows)))
-
-
-def _statement(statement: tuple[str, list[Any]]) -> list[Any]:
-    text, args = statement
-    return [text, *args]
+    await bulk_insert(Outbox, rows)
 
 
 async def enqueue(
