@@ -32,10 +32,7 @@ class RedisRelay:
         self._listening = asyncio.Event()
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
-        try:
-            await self._redis.publish(PREFIX + topic, json.dumps(event, default=str))
-        except (RedisError, OSError) as exc:
-            raise RelayUnavailable(f"redis publish failed: {type(exc).__name__}") from exc
+        await self.publish_many([topic], event)
 
     async def publish_many(self, topics: list[str], event: dict[str, Any]) -> None:
         # One round trip and one JSON encoding for every member of a conversation.
