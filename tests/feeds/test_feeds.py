@@ -415,7 +415,8 @@ async def test_a_feed_page_costs_the_same_queries_whatever_its_size(
         r = await client.get("/api/v1/feed", params={"limit": limit}, headers=member)
         assert len(r.json()["items"]) == limit
         sizes[limit] = len(counted)
-    assert sizes[2] == sizes[25], sizes
+    # Counted at all (auth included), and no more for a longer page.
+    assert sizes[2] == sizes[25] >= 3, sizes
 
 
 async def test_unread_counts_cover_the_newest_unread_posts(

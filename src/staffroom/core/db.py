@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import sqlite3
+import string
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -37,6 +39,43 @@ def as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+@functools.lru_cache(maxsize=1024)
+def numbered(sql: str) -> str:
+    """A statement's `{}` placeholders as PostgreSQL's $1, $2, … (parsed as Piccolo's
+    raw() parses them: `{{` and `}}` are literal braces)."""
+    out: list[str] = []
+    n = 0
+    for literal, field, _, _ in string.Formatter().parse(sql):
+        out.append(literal)
+        if field is not None:
+            n += 1
+            out.append(f"${n}")
+    return "".join(out)
+
+
+async def _pg_fetch(engine: PostgresEngine, text: str, args: Sequence[Any]) -> list[Any]:
+    """Run a statement on the current transaction's connection, else a pooled one."""
+    transaction = engine.current_transaction.get()
+    if transaction is not None:
+        return list(await transaction.connection.fetch(text, *args))
+    assert engine.pool is not None  # fetch() comes here only with the pool open
+    async with engine.pool.acquire() as connection:
+        return list(await connection.fetch(text, *args))
+
+
+async def fetch(table: type[Table], sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows of a hand-written statement (`{}` placeholders), as `table.raw(sql, *args)`
+    gives them. On PostgreSQL it goes straight to asyncpg on the same pool and
+    transaction: Piccolo's query object around a raw statement (building and compiling
+    a QueryString, then copying rows) cost a worker ~0.2 ms of Python per statement, as
+    much as the statement itself on the hot paths that run four or five."""
+    engine = table._meta.db
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        return [dict(r) for r in await _pg_fetch(engine, numbered(sql), args)]
+    rows: list[dict[str, Any]] = await table.raw(sql, *args)
+    return rows
+
+
 async def bulk_insert(table: type[Table], rows: Sequence[Table]) -> None:
     """Insert many rows in one hand-written statement. Piccolo builds a bulk INSERT value
     by value in Python, seconds of a worker for an import; this binds the same values."""
@@ -55,7 +94,7 @@ async def bulk_insert(table: type[Table], rows: Sequence[Table]) -> None:
     one = "(" + ", ".join("{}" for _ in columns) + ")"
     tuples = ", ".join([one] * len(rows))
     sql = f"INSERT INTO {table._meta.tablename} ({names}) VALUES {tuples}"  # noqa: S608 (names)
-    await table.raw(sql, *args)
+    await fetch(table, sql, *args)
 
 
 def is_unique_violation(exc: BaseException) -> bool:

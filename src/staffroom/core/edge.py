@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
@@ -40,23 +39,42 @@ def user_bucket(settings: Settings) -> Bucket:
     return Bucket(settings.rate_user_per_second, settings.rate_user_burst)
 
 
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_OURS = {name for name, _ in _ALWAYS} | {b"content-security-policy", b"strict-transport-security"}
+
+
 async def security_headers(message: Message, scope: Scope) -> None:
     """A `before_send` hook, so every response has them, errors and unknown routes too:
-    HSTS (HTTPS deployments), nosniff, frame denial, referrer policy and a CSP."""
+    HSTS (HTTPS deployments), nosniff, frame denial, referrer policy and a CSP. Ours
+    replace any a handler set; a handler's Cache-Control stays."""
     if message["type"] != "http.response.start":
         return
     settings: Settings = scope["app"].state.settings
-    headers = MutableScopeHeaders.from_message(message)
-    html = headers.get("content-type", "").startswith("text/html")
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers["Content-Security-Policy"] = HTML_CSP if html else API_CSP
+    # Raw header pairs in one pass: Litestar's MutableScopeHeaders scans the list again
+    # for every header set, a tenth of a small request's time.
+    headers: list[tuple[bytes, bytes]] = []
+    html = cache_control = False
+    for name, value in message.get("headers", ()):
+        lower = name.lower()
+        if lower == b"content-type":
+            html = value.startswith(b"text/html")
+        elif lower == b"cache-control":
+            cache_control = True
+        if lower not in _OURS:
+            headers.append((name, value))
+    headers.extend(_ALWAYS)
+    headers.append((b"content-security-policy", (HTML_CSP if html else API_CSP).encode()))
     if settings.public_url.startswith("https://") and settings.hsts_seconds:
-        headers["Strict-Transport-Security"] = f"max-age={settings.hsts_seconds}; includeSubDomains"
-    if not html and "cache-control" not in headers:
-        headers["Cache-Control"] = "no-store"
+        hsts = f"max-age={settings.hsts_seconds}; includeSubDomains"
+        headers.append((b"strict-transport-security", hsts.encode()))
+    if not html and not cache_control:
+        headers.append((b"cache-control", b"no-store"))
+    message["headers"] = headers
 
 
 class IpRateLimitMiddleware:

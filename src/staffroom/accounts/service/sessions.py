@@ -16,7 +16,7 @@ from staffroom.accounts.service.common import role_permissions
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid
+from staffroom.core.db import as_uuid, fetch
 from staffroom.core.errors import NotFound, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
@@ -103,7 +103,7 @@ AUTHENTICATE_SQL = (
 async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
     """The principal behind an access token, or None if it is unknown, expired or revoked."""
     now = clock.utcnow()
-    rows = await AuthSession.raw(AUTHENTICATE_SQL, _digest(rt, access_token, "access"))
+    rows = await fetch(AuthSession, AUTHENTICATE_SQL, _digest(rt, access_token, "access"))
     row = rows[0] if rows else None
     if row is None or not _live(row, now) or row["access_expires_at"] <= now:
         return None

@@ -21,7 +21,7 @@ from staffroom.accounts.service.common import (
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, icontains, page_filter, page_of
+from staffroom.core.db import as_uuid, fetch, icontains, page_filter, page_of
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 # Every app start and refresh asks for /me: two hand-written statements (the user with
@@ -38,11 +38,11 @@ _MY_GROUPS = 'SELECT "group" AS group_id FROM group_member WHERE "user" = {} AND
 async def me(principal: Principal) -> MeOut:
     """The caller's own profile with org and permissions."""
     ids = (principal.user_id, principal.org_id)
-    rows = await User.raw(_ME, *ids)
+    rows = await fetch(User, _ME, *ids)
     if not rows:
         raise NotFound("user_not_found", "No such user.")
     row = rows[0]
-    groups = sorted(as_uuid(g["group_id"]) for g in await GroupMember.raw(_MY_GROUPS, *ids))
+    groups = sorted(as_uuid(g["group_id"]) for g in await fetch(GroupMember, _MY_GROUPS, *ids))
     base = user_body(row, groups, bool(row["mfa_on"]))
     return MeOut(
         **{f: getattr(base, f) for f in base.__struct_fields__},

@@ -11,7 +11,7 @@ from staffroom.accounts.tables import User
 from staffroom.chat.tables import Member
 from staffroom.core.context import Principal
 from staffroom.core.crypto import KeyRing
-from staffroom.core.db import as_uuid
+from staffroom.core.db import as_uuid, fetch
 from staffroom.core.errors import Forbidden, Invalid, NotFound
 
 NO_CONVERSATION = "No such conversation."
@@ -35,8 +35,8 @@ async def membership(
     principal: Principal, conversation_id: uuid.UUID
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(conversation, the caller's member row with their display name), or 404."""
-    rows = await Member.raw(
-        _MEMBERSHIP, conversation_id, principal.user_id, principal.org_id, principal.org_id
+    rows = await fetch(
+        Member, _MEMBERSHIP, conversation_id, principal.user_id, principal.org_id, principal.org_id
     )
     if not rows:
         raise not_found()

@@ -19,7 +19,7 @@ from staffroom.chat.service import access, credentials, outbox
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import decode_cursor, encode_cursor, is_unique_violation
+from staffroom.core.db import decode_cursor, encode_cursor, fetch, is_unique_violation
 from staffroom.core.errors import Forbidden, Invalid
 from staffroom.core.runtime import Runtime
 
@@ -145,7 +145,8 @@ async def _outs(principal: Principal, rows: list[dict[str, Any]]) -> list[Conver
 
 async def unread_counts(principal: Principal, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Messages from others after the caller's read position, per conversation, one query."""
-    rows = await Message.raw(
+    rows = await fetch(
+        Message,
         "SELECT m.conversation AS conversation, COUNT(*) AS unread"
         " FROM chat_message m JOIN chat_member b"
         ' ON b.conversation = m.conversation AND b."user" = {}'

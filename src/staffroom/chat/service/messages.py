@@ -14,7 +14,7 @@ from staffroom.chat.service import access, hooks, outbox, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import bulk_insert, is_unique_violation
+from staffroom.core.db import bulk_insert, fetch, is_unique_violation
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -100,7 +100,7 @@ async def send(
             # Hand-written like the rest of a send's statements: it runs on every message.
             await bulk_insert(Message, [message])
             # The sender has read their own message.
-            await Member.raw(_READ_OWN, seq, member["id"])
+            await fetch(Member, _READ_OWN, seq, member["id"])
             await outbox.enqueue(
                 rt,
                 principal.org_id,

@@ -21,7 +21,7 @@ from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
 from staffroom.core import clock
-from staffroom.core.db import as_uuid, bulk_insert
+from staffroom.core.db import as_uuid, bulk_insert, fetch
 from staffroom.core.realtime import RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -56,9 +56,9 @@ async def bump(
     """Inside a transaction: lock the conversation and return (last_seq, event position)."""
     if message:
         sql = _BUMP.format(message=_BUMP_MESSAGE)
-        rows = await Conversation.raw(sql, now or clock.utcnow(), conversation_id)
+        rows = await fetch(Conversation, sql, now or clock.utcnow(), conversation_id)
     else:
-        rows = await Conversation.raw(_BUMP.format(message=""), conversation_id)
+        rows = await fetch(Conversation, _BUMP.format(message=""), conversation_id)
     return int(rows[0]["last_seq"]), int(rows[0]["last_event"])
 
 
@@ -174,14 +174,14 @@ async def _run_stream(rt: Runtime, rows: list[dict[str, Any]]) -> int:
                 }
             ).where(Outbox.id == row["id"])
             break
-        await Outbox.raw(_PUBLISHED, clock.utcnow(), row["id"])
+        await fetch(Outbox, _PUBLISHED, clock.utcnow(), row["id"])
         sent += 1
     return sent
 
 
 async def _claim(row: dict[str, Any], now: datetime) -> bool:
     later = now + timedelta(seconds=CLAIM_SECONDS)
-    return bool(await Outbox.raw(_CLAIM, later, row["id"], now))
+    return bool(await fetch(Outbox, _CLAIM, later, row["id"], now))
 
 
 # Every relayed event reads these: hand-written, as Piccolo's query building cost more
@@ -210,7 +210,7 @@ async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
         return
     fresh = _FRESH.get(row["message"]) if row["message"] is not None else None
     if fresh is None:
-        found = await Conversation.raw(_CONVERSATION, row["conversation"])
+        found = await fetch(Conversation, _CONVERSATION, row["conversation"])
         if not found:  # deleted meanwhile: nothing left to tell
             return
         conversation = found[0]
@@ -226,7 +226,7 @@ async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
     if fresh is not None:
         payload["message"] = render.as_json(fresh[1])
     elif row["message"] is not None:
-        messages = await Message.raw(_MESSAGE, row["message"])
+        messages = await fetch(Message, _MESSAGE, row["message"])
         if not messages:  # removed by retention: nothing left to tell
             return
         out = (await render.messages_out(rt, messages))[0]
@@ -237,7 +237,7 @@ async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
         key = access.cipher_key(rt.keys, conversation)
         await rt.pubnub.publish(conversation["channel"], payload, key)
         return
-    members = await Member.raw(_MEMBERS, conversation_id)
+    members = await fetch(Member, _MEMBERS, conversation_id)
     audience = {as_uuid(m["user_id"]) for m in members}
     if row["event"] == "member.removed":  # the removed person learns it too
         audience |= {uuid.UUID(u) for u in row["data"]["user_ids"]}

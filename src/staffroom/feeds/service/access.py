@@ -12,7 +12,7 @@ from typing import Any
 from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid
+from staffroom.core.db import as_uuid, fetch
 from staffroom.core.errors import NotFound
 from staffroom.feeds.service import timeline_sql
 from staffroom.feeds.tables import Channel, ChannelGroup, Post
@@ -34,7 +34,7 @@ async def visible_channel_ids(principal: Principal) -> list[uuid.UUID]:
     text, args = timeline_sql.visible_channels(
         principal.org_id, principal.user_id, every_channel=principal.can("feeds.manage")
     )
-    return sorted(as_uuid(r["id"]) for r in await Channel.raw(text, *args))
+    return sorted(as_uuid(r["id"]) for r in await fetch(Channel, text, *args))
 
 
 async def channel_for_reader(principal: Principal, channel_id: uuid.UUID) -> dict[str, Any]:

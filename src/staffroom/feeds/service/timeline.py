@@ -12,7 +12,7 @@ from typing import Any
 from staffroom.accounts.service import members
 from staffroom.core import clock
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid
+from staffroom.core.db import as_uuid, fetch
 from staffroom.core.errors import Invalid
 from staffroom.feeds.schemas import FeedPage, PostOut
 from staffroom.feeds.service import access
@@ -42,7 +42,7 @@ def _after(cursor: str) -> tuple[bool, datetime, uuid.UUID]:
 
 async def _fetch(statement: sql.Statement) -> list[dict[str, Any]]:
     text, args = statement
-    rows: list[dict[str, Any]] = await Post.raw(text, *args)
+    rows: list[dict[str, Any]] = await fetch(Post, text, *args)
     return rows
 
 
