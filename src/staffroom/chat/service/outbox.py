@@ -11,6 +11,7 @@ event, and every event carries its `event_id` for devices to drop a repeat.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections import OrderedDict, defaultdict
@@ -48,6 +49,11 @@ _CLAIM = (
     " WHERE id = {} AND published_at IS NULL AND next_attempt_at <= {} RETURNING id"
 )
 _PUBLISHED = "UPDATE chat_outbox SET published_at = {} WHERE id = {}"
+# Every send wakes the dispatcher, which starts with this.
+_PENDING = (
+    "SELECT * FROM chat_outbox WHERE published_at IS NULL"
+    " ORDER BY created_at, position LIMIT {}"
+)
 
 
 async def bump(
@@ -132,16 +138,11 @@ def wake(rt: Runtime) -> None:
 
 async def dispatch_once(rt: Runtime, limit: int = BATCH) -> int:
     """Publish what is due; returns how many events went out."""
-    pending = await (
-        Outbox.select()
-        .where(Outbox.published_at.is_null())
-        .order_by(Outbox.created_at)
-        .order_by(Outbox.position)
-        .limit(limit)
-        .output(load_json=True)
-    )
+    pending = await fetch(Outbox, _PENDING, limit)
     streams: dict[tuple[str, Any], list[dict[str, Any]]] = defaultdict(list)
     for row in pending:
+        if isinstance(row["data"], str):
+            row["data"] = json.loads(row["data"])
         key = row["conversation"] if row["conversation"] is not None else row["id"]
         streams[(row["target"], key)].append(row)
     results = await asyncio.gather(
