@@ -51,8 +51,7 @@ _CLAIM = (
 _PUBLISHED = "UPDATE chat_outbox SET published_at = {} WHERE id = {}"
 # Every send wakes the dispatcher, which starts with this.
 _PENDING = (
-    "SELECT * FROM chat_outbox WHERE published_at IS NULL"
-    " ORDER BY created_at, position LIMIT {}"
+    "SELECT * FROM chat_outbox WHERE published_at IS NULL ORDER BY created_at, position LIMIT {}"
 )
 
 
