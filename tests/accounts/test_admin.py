@@ -101,6 +101,30 @@ async def test_last_owner_stays_and_only_owners_touch_owners(client, world: Worl
     )
 
 
+async def test_me_lists_every_group_of_the_caller_and_only_theirs(client, world: World) -> None:
+    hr = await _as(client, "acme", "hr_admin")
+    gids = []
+    for name in ("Night shift", "Berlin depot", "Forklift licence"):
+        r = await client.post("/api/v1/groups", json={"name": name}, headers=hr)
+        gids.append(r.json()["id"])
+    member, frontline = str(world.acme["member"].id), str(world.acme["frontline"].id)
+    for gid in gids[:2]:
+        r = await client.post(
+            f"/api/v1/groups/{gid}/members", json={"user_ids": [member]}, headers=hr
+        )
+        assert r.status_code in (200, 201), r.text
+    r = await client.post(
+        f"/api/v1/groups/{gids[2]}/members", json={"user_ids": [frontline]}, headers=hr
+    )
+    assert r.status_code in (200, 201), r.text
+    me = (await client.get("/api/v1/me", headers=await _as(client, "acme", "member"))).json()
+    # Each group once (one row per group comes back), the caller's only, in id order.
+    assert me["group_ids"] == sorted(gids[:2])
+    assert me["email"] == "member@acme.example" and me["org"]["slug"] == "acme"
+    editor = (await client.get("/api/v1/me", headers=await _as(client, "acme", "editor"))).json()
+    assert editor["group_ids"] == [] and editor["email"] == "editor@acme.example"
+
+
 async def test_groups_crud_and_members(client, world: World) -> None:
     hr = await _as(client, "acme", "hr_admin")
     r = await client.post(
