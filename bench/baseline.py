@@ -21,21 +21,15 @@ import asyncpg
 from litestar import Litestar, Request, Response, get
 
 from staffroom.accounts.service import sessions
+from staffroom.core.db import numbered
 from staffroom.feeds.service import timeline_sql as sql
 from staffroom.feeds.service.timeline import UNREAD_CAP
 
 
-def numbered(statement: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
-    """The app's `{}` placeholders as asyncpg's $1, $2, …"""
-    text, args = statement
-    parts = text.split("{}")
-    out = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-    return out, args
-
-
 async def fetch(conn: asyncpg.Connection, statement: tuple[str, list[Any]]) -> list[Any]:
-    text, args = numbered(statement)
-    return list(await conn.fetch(text, *args))
+    """The app's statement, its `{}` placeholders numbered as the app numbers them."""
+    text, args = statement
+    return list(await conn.fetch(numbered(text), *args))
 
 
 @get("/hello", sync_to_thread=False)

@@ -39,7 +39,8 @@ def as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-@functools.lru_cache(maxsize=1024)
+# Bounded: bulk inserts and IN lists make a statement per row or list count.
+@functools.lru_cache(maxsize=256)
 def numbered(sql: str) -> str:
     """A statement's `{}` placeholders as PostgreSQL's $1, $2, … (parsed as Piccolo's
     raw() parses them: `{{` and `}}` are literal braces)."""
