@@ -2,6 +2,11 @@
 
 The access token comes as the first message, never in the URL (URLs reach logs):
 `{"type": "auth", "access_token": "…"}` within 10 s, else the socket closes with 4401.
+The session is checked again before events are passed on (at most every
+`realtime_recheck_seconds`): once it is signed out, revoked or its access token expired,
+the socket closes with 4401 instead. An app keeps its socket across token refreshes by
+sending the same auth message with the new token (answered `{"type": "renewed"}`); a
+token of somebody else closes it.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -17,26 +23,63 @@ from litestar.exceptions import WebSocketDisconnect
 from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.service import sessions
 from staffroom.core import realtime
+from staffroom.core.context import Principal
+from staffroom.core.db import outage_errors
 from staffroom.core.runtime import Runtime
 
 AUTH_SECONDS = 10
 UNAUTHORIZED = 4401
+TRY_AGAIN_LATER = 1013
 
 
-async def _authenticate(socket: WebSocket[Any, Any, Any], rt: Runtime) -> Any:
+def _auth(text: str) -> tuple[bool, str | None]:
+    """(whether this is an auth message, its access token if it carries a plausible one)."""
     try:
-        first = await asyncio.wait_for(socket.receive_text(), timeout=AUTH_SECONDS)
-        hello = json.loads(first)
-    except (TimeoutError, ValueError, WebSocketDisconnect):
-        return None  # silence, garbage or a closed socket: not authenticated
+        hello = json.loads(text)
+    except ValueError:
+        return False, None
     if not isinstance(hello, dict) or hello.get("type") != "auth":
-        return None
+        return False, None
     token = hello.get("access_token")
-    if not isinstance(token, str) or not 0 < len(token) <= 256:
-        return None
-    principal = await sessions.authenticate(rt, token)
+    return True, token if isinstance(token, str) and 0 < len(token) <= 256 else None
+
+
+async def _principal(rt: Runtime, token: str | None) -> Principal | None:
+    principal = await sessions.authenticate(rt, token) if token else None
     # An MFA-enrolment-only session may not read anything yet.
     return principal if principal is not None and principal.scope == "full" else None
+
+
+class _Session:
+    """The socket's session: checked again when its last check is older than allowed."""
+
+    def __init__(self, rt: Runtime, token: str, principal: Principal) -> None:
+        self.rt, self.token, self.principal = rt, token, principal
+        self.checked = time.monotonic()
+
+    async def renew(self, token: str | None) -> bool:
+        """Take a refreshed token of the same person; False for anything else."""
+        principal = await _principal(self.rt, token)
+        if token is None or principal is None or principal.user_id != self.principal.user_id:
+            return False
+        self.token, self.principal, self.checked = token, principal, time.monotonic()
+        return True
+
+    async def live(self) -> bool:
+        if time.monotonic() - self.checked < self.rt.settings.realtime_recheck_seconds:
+            return True
+        if await _principal(self.rt, self.token) is None:
+            return False
+        self.checked = time.monotonic()
+        return True
+
+
+async def _close(
+    socket: WebSocket[Any, Any, Any], code: int = UNAUTHORIZED, reason: str = "unauthorized"
+) -> None:
+    with contextlib.suppress(Exception):
+        await socket.send_json({"type": "error", "code": reason})
+        await socket.close(code=code)
 
 
 @websocket(["/api/v1/realtime/ws", "/api/v1/chat/ws"], opt={PUBLIC: True})
@@ -44,27 +87,56 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Authenticate, subscribe to the user's topics, forward events until either side leaves."""
     rt: Runtime = socket.app.state.runtime
     await socket.accept()
-    principal = await _authenticate(socket, rt)
-    if principal is None:
-        with contextlib.suppress(Exception):
-            await socket.send_json({"type": "error", "code": "unauthorized"})
-            await socket.close(code=UNAUTHORIZED)
+    try:
+        _, token = _auth(await asyncio.wait_for(socket.receive_text(), timeout=AUTH_SECONDS))
+    except (TimeoutError, WebSocketDisconnect):
+        token = None  # silence or a closed socket: not authenticated
+    principal = await _principal(rt, token)
+    if token is None or principal is None:
+        await _close(socket)
         return
+    session = _Session(rt, token, principal)
     topics = await realtime.topics_for(principal)
     async with rt.relay.subscribe(topics) as events:
         await socket.send_json({"type": "ready", "topics": len(topics)})
 
-        async def forward() -> None:
+        async def forward() -> tuple[int, str] | None:
             async for event in events:
+                try:
+                    live = await session.live()
+                except outage_errors():
+                    # The session cannot be checked: the app reconnects when we are back.
+                    return TRY_AGAIN_LATER, "service_unavailable"
+                if not live:
+                    return UNAUTHORIZED, "unauthorized"
                 await socket.send_json(event)
+            return None
 
-        forwarding = asyncio.create_task(forward())
+        async def listen() -> tuple[int, str] | None:
+            try:
+                while True:  # pings and other text are ignored; a close ends the loop
+                    is_auth, token = _auth(await socket.receive_text())
+                    if is_auth:
+                        if not await session.renew(token):
+                            return UNAUTHORIZED, "unauthorized"
+                        await socket.send_json({"type": "renewed"})
+            except WebSocketDisconnect:
+                return None
+            except outage_errors():
+                return TRY_AGAIN_LATER, "service_unavailable"
+
+        # Whichever ends first ends the socket; the close is sent from here, once the
+        # other side is no longer reading or writing it.
+        tasks = {asyncio.create_task(forward()), asyncio.create_task(listen())}
         try:
-            while True:  # the client may ping; a close ends the loop
-                await socket.receive_text()
-        except WebSocketDisconnect:
-            pass
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            forwarding.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await forwarding
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        first = next(iter(done))
+        ending = None if first.cancelled() or first.exception() else first.result()
+        if ending is not None:
+            await _close(socket, *ending)

@@ -119,6 +119,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     chat_max_message_bytes: int = 8192
     # How often the outbox dispatcher looks for events when nothing woke it.
     relay_poll_seconds: float = 1.0
+    # An open socket checks its session again before passing an event on once its last
+    # check is older than this: a signed-out, revoked or expired session stops receiving
+    # within it (a socket that receives nothing costs no check).
+    realtime_recheck_seconds: float = 5.0
     # How often the scheduler applies the chat retention of every org.
     retention_interval_seconds: float = 3600.0
 

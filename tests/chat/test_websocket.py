@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.chat.helpers import group, say
 from tests.support.serve import ServeProcess
@@ -70,3 +71,64 @@ async def test_a_message_sent_through_one_instance_reaches_a_socket_on_another(
             b.stop()
     finally:
         a.stop()
+
+
+async def _closed(socket: ClientConnection) -> tuple[dict[str, Any], int | None]:
+    """The error event a closing socket sends, and its close code."""
+    event = await _next(socket)
+    try:
+        extra = await asyncio.wait_for(socket.recv(), 10)
+    except ConnectionClosed:
+        extra = None
+    assert extra is None, extra
+    return event, socket.close_code
+
+
+async def test_an_open_socket_ends_with_its_session_and_lives_on_a_refreshed_token(
+    world: World, redis_server: RedisServer
+):
+    # Checked before every event here (the default allows 5 s between checks).
+    env = {
+        "STAFFROOM_REDIS_URL": redis_server.url,
+        "STAFFROOM_SCHEDULER": "true",
+        "STAFFROOM_REALTIME_RECHECK_SECONDS": "0",
+    }
+    server = ServeProcess.start(env=env)
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as api:
+            admin = await bearer(api, world.acme, "admin")
+            phone = await bearer(api, world.acme, "member")  # the socket's first session
+            tablet = await bearer(api, world.acme, "member")  # a second one of the same person
+            editor = await bearer(api, world.acme, "editor")
+            conv = await group(api, world, admin, "member", "editor")
+
+            socket = await _socket(server.base, phone)
+            assert (await say(api, admin, conv["id"], "one", "s1")).status_code == 201
+            assert (await _next(socket))["message"]["body"] == "one"
+            # A refreshed token of the same person keeps the socket…
+            token = tablet["Authorization"].removeprefix("Bearer ")
+            await socket.send(json.dumps({"type": "auth", "access_token": token}))
+            assert (await _next(socket))["type"] == "renewed"
+            # …so ending the first session no longer concerns it.
+            assert (await api.post("/api/v1/auth/logout", headers=phone)).status_code == 204
+            assert (await say(api, admin, conv["id"], "two", "s2")).status_code == 201
+            assert (await _next(socket))["message"]["body"] == "two"
+            # Signed out: the next event closes the socket instead of reaching it.
+            assert (await api.post("/api/v1/auth/logout", headers=tablet)).status_code == 204
+            assert (await say(api, admin, conv["id"], "three", "s3")).status_code == 201
+            assert await _closed(socket) == ({"type": "error", "code": "unauthorized"}, 4401)
+
+            # Somebody else's token is no renewal: the socket closes.
+            other = await _socket(server.base, await bearer(api, world.acme, "member"))
+            token = editor["Authorization"].removeprefix("Bearer ")
+            await other.send(json.dumps({"type": "auth", "access_token": token}))
+            assert await _closed(other) == ({"type": "error", "code": "unauthorized"}, 4401)
+            # Pings and other text are ignored, as before.
+            third = await _socket(server.base, await bearer(api, world.acme, "member"))
+            await third.send("ping")
+            await third.send(json.dumps({"type": "hello", "note": "auth"}))
+            assert (await say(api, admin, conv["id"], "four", "s4")).status_code == 201
+            assert (await _next(third))["message"]["body"] == "four"
+            await third.close()
+    finally:
+        server.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import asyncpg
 import pytest
 
@@ -44,3 +46,33 @@ async def test_a_programming_error_is_still_a_500(client, world: World, monkeypa
 
     monkeypatch.setattr(users, "me", broken)
     assert_problem(await client.get("/api/v1/me", headers=h), 500, "internal_error")
+
+
+@pytest.mark.skipif(
+    os.environ.get("STAFFROOM_TEST_DB", "sqlite") != "postgres", reason="PostgreSQL's pool"
+)
+async def test_a_pooled_connection_whose_protocol_broke_is_closed_not_reused(
+    client, world: World, monkeypatch
+) -> None:
+    # What a session terminated mid-operation leaves behind (PostgreSQL stopping): asyncpg
+    # believes an operation is still in progress on that connection.
+    h = auth(await login(client, "acme", "member@acme.example"))
+    original = asyncpg.Connection.fetch
+    broken: list[asyncpg.Connection] = []
+
+    async def breaks_once(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not broken:
+            broken.append(self)
+            raise asyncpg.exceptions.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            )
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", breaks_once)
+    r = await client.get("/api/v1/me", headers=h)
+    assert_problem(r, 503, "service_unavailable")
+    assert int(r.headers["retry-after"]) >= 1
+    # Closed, so the pool replaces it rather than handing it out again.
+    assert broken and broken[0].is_closed()
+    for _ in range(3):
+        assert (await client.get("/api/v1/me", headers=h)).status_code == 200

@@ -129,6 +129,37 @@ def outage_errors() -> tuple[type[Exception], ...]:
 _pool_users: dict[int, int] = {}
 
 
+class BrokenConnection(ConnectionError):
+    """A pooled connection whose protocol state broke (an outage is a ConnectionError)."""
+
+
+def _guarded_connection_class() -> type:
+    """asyncpg's connection, closed for good when its protocol state breaks. A session the
+    server terminates mid-operation (PostgreSQL stopping, a killed backend) can leave
+    asyncpg's protocol believing an operation is still in progress; with our no-op reset
+    on release, nothing else would notice, and the pool would hand that connection out
+    again and again ("cannot switch to state …; another operation is in progress", seen as
+    500s in the fault run). Closed, the pool replaces it; the request gets a 503."""
+    import asyncpg
+
+    class GuardedConnection(asyncpg.Connection):
+        async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await super().fetch(*args, **kwargs)
+            except asyncpg.exceptions.InternalClientError as exc:
+                self.terminate()
+                raise BrokenConnection(str(exc)) from exc
+
+        async def execute(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await super().execute(*args, **kwargs)
+            except asyncpg.exceptions.InternalClientError as exc:
+                self.terminate()
+                raise BrokenConnection(str(exc)) from exc
+
+    return GuardedConnection
+
+
 async def _keep_session(_: Any) -> None:
     """Piccolo takes a pooled connection per query; asyncpg's default reset on release
     (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET ALL) is one more round trip each
@@ -142,7 +173,9 @@ async def start_pool(engine: Engine, max_size: int) -> None:
         return
     users = _pool_users.get(id(engine), 0)
     if users == 0:
-        await engine.start_connection_pool(max_size=max_size, reset=_keep_session)
+        await engine.start_connection_pool(
+            max_size=max_size, reset=_keep_session, connection_class=_guarded_connection_class()
+        )
     _pool_users[id(engine)] = users + 1
 
 
