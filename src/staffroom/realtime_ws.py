@@ -4,7 +4,8 @@ The access token comes as the first message, never in the URL (URLs reach logs):
 `{"type": "auth", "access_token": "…"}` within 10 s, else the socket closes with 4401.
 The session is checked again before events are passed on (at most every
 `realtime_recheck_seconds`): once it is signed out, revoked or its access token expired,
-the socket closes with 4401 instead. An app keeps its socket across token refreshes by
+the socket closes with 4401 instead; once the topics it may read changed (a channel's
+audience, the person's groups), with 4000: the app reconnects and gets the new ones. An app keeps its socket across token refreshes by
 sending the same auth message with the new token (answered `{"type": "renewed"}`); a
 token of somebody else closes it.
 """
@@ -29,7 +30,10 @@ from staffroom.core.runtime import Runtime
 
 AUTH_SECONDS = 10
 UNAUTHORIZED = 4401
+# What the socket may read changed (a channel or group membership): the app reconnects.
+RECONNECT = 4000
 TRY_AGAIN_LATER = 1013
+Ending = tuple[int, str]
 
 
 def _auth(text: str) -> tuple[bool, str | None]:
@@ -51,10 +55,11 @@ async def _principal(rt: Runtime, token: str | None) -> Principal | None:
 
 
 class _Session:
-    """The socket's session: checked again when its last check is older than allowed."""
+    """The socket's session and topics: checked again when the last check is older than
+    allowed."""
 
-    def __init__(self, rt: Runtime, token: str, principal: Principal) -> None:
-        self.rt, self.token, self.principal = rt, token, principal
+    def __init__(self, rt: Runtime, token: str, principal: Principal, topics: list[str]) -> None:
+        self.rt, self.token, self.principal, self.topics = rt, token, principal, topics
         self.checked = time.monotonic()
 
     async def renew(self, token: str | None) -> bool:
@@ -65,13 +70,17 @@ class _Session:
         self.token, self.principal, self.checked = token, principal, time.monotonic()
         return True
 
-    async def live(self) -> bool:
+    async def check(self) -> Ending | None:
+        """Why the socket must end now, if it must."""
         if time.monotonic() - self.checked < self.rt.settings.realtime_recheck_seconds:
-            return True
-        if await _principal(self.rt, self.token) is None:
-            return False
-        self.checked = time.monotonic()
-        return True
+            return None
+        principal = await _principal(self.rt, self.token)
+        if principal is None:
+            return UNAUTHORIZED, "unauthorized"
+        if await realtime.topics_for(principal) != self.topics:
+            return RECONNECT, "reconnect"
+        self.principal, self.checked = principal, time.monotonic()
+        return None
 
 
 async def _close(
@@ -95,24 +104,24 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if token is None or principal is None:
         await _close(socket)
         return
-    session = _Session(rt, token, principal)
     topics = await realtime.topics_for(principal)
+    session = _Session(rt, token, principal, topics)
     async with rt.relay.subscribe(topics) as events:
         await socket.send_json({"type": "ready", "topics": len(topics)})
 
-        async def forward() -> tuple[int, str] | None:
+        async def forward() -> Ending | None:
             async for event in events:
                 try:
-                    live = await session.live()
+                    ending = await session.check()
                 except outage_errors():
                     # The session cannot be checked: the app reconnects when we are back.
                     return TRY_AGAIN_LATER, "service_unavailable"
-                if not live:
-                    return UNAUTHORIZED, "unauthorized"
+                if ending is not None:
+                    return ending
                 await socket.send_json(event)
             return None
 
-        async def listen() -> tuple[int, str] | None:
+        async def listen() -> Ending | None:
             try:
                 while True:  # pings and other text are ignored; a close ends the loop
                     is_auth, token = _auth(await socket.receive_text())

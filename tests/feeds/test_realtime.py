@@ -122,3 +122,64 @@ async def test_the_websocket_relays_to_the_audience_only(world: World) -> None:
                         assert closed.rcvd is not None and closed.rcvd.code == 4401
     finally:
         server.stop()
+
+
+async def test_a_socket_whose_channels_changed_asks_the_app_to_reconnect(world: World) -> None:
+    # Checked before every event here (the default allows 5 s between checks).
+    server = ServeProcess.start(env={"STAFFROOM_REALTIME_RECHECK_SECONDS": "0"})
+    ws_url = server.base.replace("http", "ws") + "/api/v1/realtime/ws"
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as api:
+            admin = auth(await login(api, "acme", "admin@acme.example"))
+            member = await login(api, "acme", "member@acme.example")
+            group = (await api.post("/api/v1/groups", json={"name": "HQ"}, headers=admin)).json()
+            ids = {"user_ids": [str(world.acme["member"].id)]}
+            r = await api.post(f"/api/v1/groups/{group['id']}/members", json=ids, headers=admin)
+            assert r.status_code in (200, 201), r.text
+            news = (await api.post("/api/v1/channels", json={"name": "News"}, headers=admin)).json()
+            body = {"name": "HQ", "audience": "groups", "audience_group_ids": [group["id"]]}
+            hq = (await api.post("/api/v1/channels", json=body, headers=admin)).json()
+
+            async def publish(channel: dict, title: str) -> str:
+                r = await api.post(
+                    f"/api/v1/channels/{channel['id']}/posts",
+                    json={"title": title, "body": "x"},
+                    headers=admin,
+                )
+                assert r.status_code == 201, r.text
+                return str(r.json()["id"])
+
+            async def opened():  # type: ignore[no-untyped-def]
+                socket = await connect(ws_url)
+                await socket.send(
+                    json.dumps({"type": "auth", "access_token": member["access_token"]})
+                )
+                return socket, json.loads(await asyncio.wait_for(socket.recv(), 5))
+
+            socket, ready = await opened()
+            assert ready == {"type": "ready", "topics": 3}  # News, HQ, their chat topic
+            first = await publish(hq, "for HQ")
+            assert json.loads(await asyncio.wait_for(socket.recv(), 5))["post_id"] == first
+            # Out of the group: the next event does not reach the socket; it asks to reconnect.
+            r = await api.delete(
+                f"/api/v1/groups/{group['id']}/members/{world.acme['member'].id}", headers=admin
+            )
+            assert r.status_code in (200, 204), r.text
+            await publish(hq, "HQ only, now")
+            ending = json.loads(await asyncio.wait_for(socket.recv(), 5))
+            assert ending == {"type": "error", "code": "reconnect"}
+            try:
+                await asyncio.wait_for(socket.recv(), 5)
+                raise AssertionError("the socket should have been closed")
+            except ConnectionClosed as closed:
+                assert closed.rcvd is not None and closed.rcvd.code == 4000
+            # Reconnected: the channels it may read now.
+            socket, ready = await opened()
+            assert ready == {"type": "ready", "topics": 2}
+            await publish(hq, "still HQ only")
+            public = await publish(news, "for everyone")
+            event = json.loads(await asyncio.wait_for(socket.recv(), 5))
+            assert event["channel_id"] == news["id"] and event["post_id"] == public
+            await socket.close()
+    finally:
+        server.stop()
