@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.chat.helpers import group, say
 from tests.support.serve import ServeProcess
 from tests.support.servers import RedisServer
+from tests.support.sockets import ended
 from tests.support.world import World, bearer
 
 
@@ -73,17 +73,6 @@ async def test_a_message_sent_through_one_instance_reaches_a_socket_on_another(
         a.stop()
 
 
-async def _closed(socket: ClientConnection) -> tuple[dict[str, Any], int | None]:
-    """The error event a closing socket sends, and its close code."""
-    event = await _next(socket)
-    try:
-        extra = await asyncio.wait_for(socket.recv(), 10)
-    except ConnectionClosed:
-        extra = None
-    assert extra is None, extra
-    return event, socket.close_code
-
-
 async def test_an_open_socket_ends_with_its_session_and_lives_on_a_refreshed_token(
     world: World, redis_server: RedisServer
 ):
@@ -116,13 +105,13 @@ async def test_an_open_socket_ends_with_its_session_and_lives_on_a_refreshed_tok
             # Signed out: the next event closes the socket instead of reaching it.
             assert (await api.post("/api/v1/auth/logout", headers=tablet)).status_code == 204
             assert (await say(api, admin, conv["id"], "three", "s3")).status_code == 201
-            assert await _closed(socket) == ({"type": "error", "code": "unauthorized"}, 4401)
+            assert await ended(socket) == ("unauthorized", 4401)
 
             # Somebody else's token is no renewal: the socket closes.
             other = await _socket(server.base, await bearer(api, world.acme, "member"))
             token = editor["Authorization"].removeprefix("Bearer ")
             await other.send(json.dumps({"type": "auth", "access_token": token}))
-            assert await _closed(other) == ({"type": "error", "code": "unauthorized"}, 4401)
+            assert await ended(other) == ("unauthorized", 4401)
             # Pings and other text are ignored, as before.
             third = await _socket(server.base, await bearer(api, world.acme, "member"))
             await third.send("ping")

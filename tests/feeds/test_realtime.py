@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import httpx
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from staffroom.core import clock
 from staffroom.core.realtime import LocalRelay
 from staffroom.feeds.service import events
 from tests.support.flows import auth
 from tests.support.serve import ServeProcess
+from tests.support.sockets import ended
 from tests.support.world import World, login
 
 
@@ -113,13 +113,7 @@ async def test_the_websocket_relays_to_the_audience_only(world: World) -> None:
             ):
                 async with connect(ws_url) as socket:
                     await socket.send(hello)
-                    refused = json.loads(await socket.recv())
-                    assert refused == {"type": "error", "code": "unauthorized"}
-                    try:
-                        await asyncio.wait_for(socket.recv(), 5)
-                        raise AssertionError("the socket should have been closed")
-                    except ConnectionClosed as closed:
-                        assert closed.rcvd is not None and closed.rcvd.code == 4401
+                    assert await ended(socket) == ("unauthorized", 4401)
     finally:
         server.stop()
 
@@ -166,13 +160,7 @@ async def test_a_socket_whose_channels_changed_asks_the_app_to_reconnect(world: 
             )
             assert r.status_code in (200, 204), r.text
             await publish(hq, "HQ only, now")
-            ending = json.loads(await asyncio.wait_for(socket.recv(), 5))
-            assert ending == {"type": "error", "code": "reconnect"}
-            try:
-                await asyncio.wait_for(socket.recv(), 5)
-                raise AssertionError("the socket should have been closed")
-            except ConnectionClosed as closed:
-                assert closed.rcvd is not None and closed.rcvd.code == 4000
+            assert await ended(socket) == ("reconnect", 4000)
             # Reconnected: the channels it may read now.
             socket, ready = await opened()
             assert ready == {"type": "ready", "topics": 2}

@@ -8,7 +8,7 @@ import json
 import sqlite3
 import string
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -143,19 +143,18 @@ def _guarded_connection_class() -> type:
     import asyncpg
 
     class GuardedConnection(asyncpg.Connection):
-        async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        async def _guarded(self, operation: Awaitable[Any]) -> Any:
             try:
-                return await super().fetch(*args, **kwargs)
+                return await operation
             except asyncpg.exceptions.InternalClientError as exc:
                 self.terminate()
                 raise BrokenConnection(str(exc)) from exc
 
+        async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+            return await self._guarded(super().fetch(*args, **kwargs))
+
         async def execute(self, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return await super().execute(*args, **kwargs)
-            except asyncpg.exceptions.InternalClientError as exc:
-                self.terminate()
-                raise BrokenConnection(str(exc)) from exc
+            return await self._guarded(super().execute(*args, **kwargs))
 
     return GuardedConnection
 
