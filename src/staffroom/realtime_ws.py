@@ -5,9 +5,9 @@ The access token comes as the first message, never in the URL (URLs reach logs):
 The session is checked again before events are passed on (at most every
 `realtime_recheck_seconds`): once it is signed out, revoked or its access token expired,
 the socket closes with 4401 instead; once the topics it may read changed (a channel's
-audience, the person's groups), with 4000: the app reconnects and gets the new ones. An app keeps its socket across token refreshes by
-sending the same auth message with the new token (answered `{"type": "renewed"}`); a
-token of somebody else closes it.
+audience, the person's groups), with 4000: the app reconnects and gets the new ones.
+An app keeps its socket across token refreshes by sending the same auth message with
+the new token (answered `{"type": "renewed"}`); a token of somebody else closes it.
 """
 
 from __future__ import annotations
