@@ -90,6 +90,32 @@ async def test_request_id_is_echoed_and_logs_are_json_without_secrets(
     assert "Secret-Guess-123" not in text and body["access_token"] not in text
 
 
+async def test_answers_from_outside_the_handlers_carry_the_request_id_and_are_logged(
+    client, world: World, caplog
+) -> None:
+    from staffroom.core.logs import JsonFormatter
+
+    caplog.set_level(logging.INFO)
+    # Refused by the authentication middleware, and a route that does not exist.
+    cases = [
+        ("/api/v1/me", {"Authorization": "Bearer not-a-token"}, 401),
+        ("/api/v1/no-such-route", {}, 404),
+    ]
+    for n, (path, headers, status) in enumerate(cases):
+        rid = f"outside-{n}-0123456789"
+        r = await client.get(path, headers={**headers, "X-Request-ID": rid})
+        assert r.status_code == status, r.text
+        assert r.headers["x-request-id"] == rid
+        assert r.headers["x-frame-options"] == "DENY"
+        lines = [json.loads(JsonFormatter().format(rec)) for rec in caplog.records]
+        access = [a for a in lines if a["message"] == "request" and a.get("request_id") == rid]
+        assert [(a["path"], a["status"]) for a in access] == [(path, status)]
+    # A malformed id is replaced by one of ours.
+    r = await client.get("/api/v1/me", headers={"X-Request-ID": "bad id!"})
+    assert r.status_code == 401 and r.headers["x-request-id"] != "bad id!"
+    assert len(r.headers["x-request-id"]) >= 16
+
+
 async def test_unexpected_errors_are_a_generic_500_problem(
     app, client, world: World, monkeypatch
 ) -> None:

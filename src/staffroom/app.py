@@ -45,6 +45,7 @@ from staffroom.core.web import (
     RequestIdMiddleware,
     provide_context,
     provide_runtime,
+    request_done,
     strict_request_bodies,
 )
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
@@ -160,7 +161,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors(settings),
-        before_send=[security_headers],
+        before_send=[security_headers, request_done],
         lifespan=[lifespan],
         state=State({"settings": settings, "runtime": runtime}),
         # Our JSON logging (core/logs.py) is the only logging configuration.

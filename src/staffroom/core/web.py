@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 from litestar import Request, Response
@@ -166,8 +166,23 @@ def provide_context(request: ASGIConnection[Any, Any, Any, Any]) -> RequestConte
     )
 
 
+# Scope keys of a request's id and start: the response hook below reads them.
+_REQUEST_ID = "staffroom.request_id"
+_STARTED = "staffroom.started"
+
+
+def _request_id(scope: Scope) -> str:
+    """The request's id: the client's X-Request-ID if well-formed, else a new one."""
+    rid = cast("str | None", scope.get(_REQUEST_ID))
+    if rid is None:
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _RID.match(incoming) else uuid.uuid4().hex
+        scope[_REQUEST_ID] = rid  # type: ignore[literal-required]
+    return rid
+
+
 class RequestIdMiddleware:
-    """Gives every request an id (echoed as X-Request-ID) and writes one access log line."""
+    """Gives every request an id, for its log lines and its response (see `request_done`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -176,36 +191,40 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _RID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(rid)
-        started = time.perf_counter()
-        status = 0
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *(h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"),
-                    (b"x-request-id", rid.encode("latin-1")),
-                ]
-            await send(message)
-
+        scope[_STARTED] = time.perf_counter()  # type: ignore[literal-required]
+        token = request_id_var.set(_request_id(scope))
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send)
         finally:
+            request_id_var.reset(token)
+
+
+async def request_done(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: echo the request's id as X-Request-ID and write the access log
+    line. A hook, not the middleware, so that it also sees what is answered outside our
+    middleware: errors raised in middleware (401, 403, 429) and unknown routes."""
+    if message["type"] != "http.response.start":
+        return
+    rid = _request_id(scope)
+    message["headers"] = [
+        *(h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"),
+        (b"x-request-id", rid.encode("latin-1")),
+    ]
+    if access_log.isEnabledFor(logging.INFO):
+        started = cast("float | None", scope.get(_STARTED))
+        token = request_id_var.set(rid)
+        try:
             # Path only: query strings may carry things that must not be logged.
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "request",
-                    extra={
-                        "method": scope.get("method"),
-                        "path": _SECRET_PATH.sub(r"\1***", scope.get("path", "")),
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": _SECRET_PATH.sub(r"\1***", scope.get("path", "")),
+                    "status": message["status"],
+                    "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                },
+            )
+        finally:
             request_id_var.reset(token)
 
 
