@@ -77,24 +77,32 @@ async def fetch(table: type[Table], sql: str, *args: Any) -> list[dict[str, Any]
     return rows
 
 
+@functools.cache
+def _insert_shape(table: type[Table]) -> tuple[tuple[str, ...], frozenset[str], str, str]:
+    """A table's column attributes, its JSON ones, the INSERT's column list and one row's
+    placeholders: the same for every insert into it (a send makes two)."""
+    columns = table._meta.columns
+    names = tuple(c._meta.name for c in columns)
+    as_json = frozenset(c._meta.name for c in columns if isinstance(c, JSON | JSONB))
+    listed = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+    return names, as_json, listed, "(" + ", ".join("{}" for _ in columns) + ")"
+
+
 async def bulk_insert(table: type[Table], rows: Sequence[Table]) -> None:
     """Insert many rows in one hand-written statement. Piccolo builds a bulk INSERT value
     by value in Python, seconds of a worker for an import; this binds the same values."""
     if not rows:
         return
-    columns = table._meta.columns
-    as_json = {c._meta.name for c in columns if isinstance(c, JSON | JSONB)}
+    names, as_json, listed, one = _insert_shape(table)
     args: list[Any] = []
     for row in rows:
-        for column in columns:
-            value = getattr(row, column._meta.name)
-            if column._meta.name in as_json and not isinstance(value, str):
+        for name in names:
+            value = getattr(row, name)
+            if name in as_json and not isinstance(value, str):
                 value = json.dumps(value)
             args.append(value)
-    names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
-    one = "(" + ", ".join("{}" for _ in columns) + ")"
     tuples = ", ".join([one] * len(rows))
-    sql = f"INSERT INTO {table._meta.tablename} ({names}) VALUES {tuples}"  # noqa: S608 (names)
+    sql = f"INSERT INTO {table._meta.tablename} ({listed}) VALUES {tuples}"  # noqa: S608 (names)
     await fetch(table, sql, *args)
 
 
