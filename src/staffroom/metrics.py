@@ -1,5 +1,6 @@
 """Prometheus metrics at /metrics: requests and latencies by route template (Litestar's
-Prometheus middleware), relay outbox depth and mail queue depth, read at scrape time.
+Prometheus middleware), relay outbox depth, chat events the dispatcher gave up on, and
+mail queue depth, read at scrape time.
 
 Off unless STAFFROOM_METRICS_TOKEN is set; then the scraper sends it as a bearer token.
 Each granian worker keeps its own counters (scrape each, or run one worker per instance).
@@ -24,6 +25,11 @@ from staffroom.settings import Settings
 OUTBOX_DEPTH = Gauge(
     "staffroom_relay_outbox_depth", "Chat events waiting to be relayed", ["target"]
 )
+OUTBOX_ABANDONED = Gauge(
+    "staffroom_relay_outbox_abandoned",
+    "Chat events given up on (refused by the relay, failing every try, or a day old); kept a week",
+    ["target"],
+)
 MAIL_DEPTH = Gauge("staffroom_mail_queue_depth", "Mails waiting to be delivered")
 
 
@@ -42,8 +48,12 @@ def prometheus(settings: Settings) -> PrometheusConfig | None:
 
 async def _queues() -> None:
     for target in ("socket", "pubnub"):
+        unpublished = Outbox.published_at.is_null() & (Outbox.target == target)
         OUTBOX_DEPTH.labels(target=target).set(
-            await Outbox.count().where(Outbox.published_at.is_null() & (Outbox.target == target))
+            await Outbox.count().where(unpublished & Outbox.abandoned_at.is_null())
+        )
+        OUTBOX_ABANDONED.labels(target=target).set(
+            await Outbox.count().where(unpublished & Outbox.abandoned_at.is_not_null())
         )
     MAIL_DEPTH.set(await MailMessage.count().where(MailMessage.status == "pending"))
 

@@ -20,7 +20,7 @@ from pubnub.pubnub_asyncio import PubNubAsyncio
 
 from staffroom.app import create_app, lifespan
 from staffroom.chat.service import outbox
-from staffroom.chat.tables import DeviceToken
+from staffroom.chat.tables import DeviceToken, Outbox
 from staffroom.core import clock
 from tests.chat.helpers import group, say
 from tests.support.pubnub_standin import PubNubStandIn
@@ -262,3 +262,73 @@ async def test_a_wrong_secret_key_is_refused_and_the_message_waits(
         await say(client, admin, conv["id"], "hello", "h1")
         assert await outbox.dispatch_once(rt) == 1  # the built-in relay only
         assert standin.messages == [] and standin.unsigned_requests >= 2
+
+
+async def test_a_message_too_long_for_pubnub_arrives_there_without_its_body(
+    settings, world: World, standin: PubNubStandIn
+):
+    # Messages up to 64 KiB allowed (the default 8 KiB always fits in PubNub's 32 KiB).
+    settings = msgspec.structs.replace(settings, chat_max_message_bytes=65536)
+    async with pubnub_app(settings, standin) as (client, rt):
+        admin = await bearer(client, world.acme, "admin")
+        member = await bearer(client, world.acme, "member")
+        conv = await group(client, world, admin, "member")
+        creds = (await credentials(client, member))["pubnub"]
+        async with device(standin, creds, creds["channels"][0]) as phone:
+            long = "Schichtplan für die Woche 🎉 " * 1200  # ~40,000 bytes
+            assert (await say(client, admin, conv["id"], long, "l1")).status_code == 201
+            await say(client, admin, conv["id"], "Grüße 👋", "s1")  # sealed as UTF-8
+            assert await outbox.dispatch_once(rt) == 4  # both, to both relays
+            first, second = await phone.next(), await phone.next()
+            assert first["body_omitted"] is True and first["message"]["body"] is None
+            assert first["message"]["seq"] == 1
+            assert second["message"]["body"] == "Grüße 👋" and "body_omitted" not in second
+            r = await client.get(f"/api/v1/conversations/{conv['id']}/messages", headers=member)
+            assert long.strip() in [m["body"] for m in r.json()["items"]]  # the app reads it here
+            await phone.assert_quiet()
+        # Never sent over the limit (PubNub, like the stand-in, would refuse it).
+        assert standin.rejected_publishes == 0
+
+
+async def test_an_event_pubnub_refuses_is_abandoned_and_the_next_one_goes(
+    settings, world: World, standin: PubNubStandIn
+):
+    async with pubnub_app(settings, standin) as (client, rt):
+        admin = await bearer(client, world.acme, "admin")
+        member = await bearer(client, world.acme, "member")
+        conv = await group(client, world, admin, "member")
+        creds = (await credentials(client, member))["pubnub"]
+        async with device(standin, creds, creds["channels"][0]) as phone:
+            standin.failing = 400  # PubNub: malformed, and it would be again
+            await say(client, admin, conv["id"], "refused", "r1")
+            assert await outbox.dispatch_once(rt) == 1  # the built-in relay only
+            standin.failing = None
+            await say(client, admin, conv["id"], "next", "n1")
+            assert await outbox.dispatch_once(rt) == 2  # no waiting behind the refused one
+            assert (await phone.next())["message"]["body"] == "next"
+            await phone.assert_quiet()
+        assert standin.failed_publishes == 1  # tried once, not retried
+        row = await Outbox.select().where(Outbox.abandoned_at.is_not_null()).first()
+        assert row is not None and row["target"] == "pubnub" and row["attempts"] == 1
+        assert "RelayRejected" in row["last_error"]
+
+
+async def test_a_process_without_pubnub_leaves_its_events_to_one_with_it(
+    settings, world: World, standin: PubNubStandIn
+):
+    async with pubnub_app(settings, standin) as (client, rt):
+        admin = await bearer(client, world.acme, "admin")
+        member = await bearer(client, world.acme, "member")
+        conv = await group(client, world, admin, "member")
+        creds = (await credentials(client, member))["pubnub"]
+        async with device(standin, creds, creds["channels"][0]) as phone:
+            await say(client, admin, conv["id"], "hello", "h1")
+            gateway, rt.pubnub = rt.pubnub, None  # as a process configured without PubNub
+            assert await outbox.dispatch_once(rt) == 1  # the built-in relay's event only
+            waiting = await Outbox.select().where(Outbox.published_at.is_null())
+            assert [(w["target"], w["attempts"], w["abandoned_at"]) for w in waiting] == [
+                ("pubnub", 0, None)
+            ]
+            rt.pubnub = gateway
+            assert await outbox.dispatch_once(rt) == 1
+            assert (await phone.next())["message"]["body"] == "hello"

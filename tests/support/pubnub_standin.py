@@ -24,6 +24,8 @@ from aiohttp import web
 from pubnub.utils import prepare_pam_arguments
 
 READ = 1
+# PubNub refuses a message over 32 KiB (channel name included) with a 400.
+MAX_MESSAGE_BYTES = 32 * 1024
 
 
 @dataclass
@@ -54,6 +56,7 @@ class PubNubStandIn:
     # While set, publish answers this HTTP status (a PubNub outage).
     failing: int | None = None
     failed_publishes: int = 0
+    rejected_publishes: int = 0
     unsigned_requests: int = 0
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
@@ -123,6 +126,9 @@ class PubNubStandIn:
         raw = body or urllib.parse.unquote(request.match_info["message"])
         channel = urllib.parse.unquote(request.match_info["channel"])
         tt = self._timetoken()
+        if len(raw.encode()) + len(channel) > MAX_MESSAGE_BYTES:  # as PubNub answers it
+            self.rejected_publishes += 1
+            return web.json_response([0, "Message Too Large", str(tt)], status=400)
         self.messages.append(
             {
                 "a": "1",

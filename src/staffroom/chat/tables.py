@@ -95,6 +95,9 @@ class Outbox(Table, tablename="chat_outbox"):
     next_attempt_at = Timestamptz()
     last_error = Varchar(length=300, default="")
     published_at = Timestamptz(null=True, default=None, index=True)
+    # Given up on (refused by the relay, or failing every try): its stream goes on without
+    # it; the message itself stays in the conversation.
+    abandoned_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
 
 

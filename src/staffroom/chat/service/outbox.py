@@ -6,6 +6,12 @@ of a conversation in position order, claims a row before publishing it (so two
 dispatchers never publish the same row) and backs off while a relay is down. A row whose
 publication succeeded is marked at once; only a crash between the two could repeat an
 event, and every event carries its `event_id` for devices to drop a repeat.
+
+A stream waiting for a retry is left out of the batch, so it cannot crowd out the others.
+An outage (relay or database unreachable) is retried for as long as it lasts. An event the
+relay refuses, or one failing every try for another reason, is abandoned after
+`MAX_ATTEMPTS` (logged, counted in the metrics) and its stream goes on: the message itself
+is stored, and apps fetch what they missed.
 """
 
 from __future__ import annotations
@@ -22,14 +28,19 @@ from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
 from staffroom.core import clock
-from staffroom.core.db import as_uuid, bulk_insert, fetch
-from staffroom.core.realtime import RelayUnavailable
+from staffroom.core.db import as_uuid, bulk_insert, fetch, outage_errors
+from staffroom.core.realtime import PayloadTooLarge, RelayRejected, RelayUnavailable
 from staffroom.core.runtime import Runtime
 
 log = logging.getLogger("staffroom.chat.outbox")
 CLAIM_SECONDS = 30
 MAX_BACKOFF_SECONDS = 60
 BATCH = 500
+# Tries of an event that fails for a reason other than an outage (about four minutes of
+# backing off) before it is abandoned.
+MAX_ATTEMPTS = 8
+# A relay or the database unreachable: retried for as long as it lasts.
+_OUTAGES: tuple[type[Exception], ...] = (RelayUnavailable, *outage_errors())
 
 
 def targets(rt: Runtime) -> list[str]:
@@ -49,10 +60,23 @@ _CLAIM = (
     " WHERE id = {} AND published_at IS NULL AND next_attempt_at <= {} RETURNING id"
 )
 _PUBLISHED = "UPDATE chat_outbox SET published_at = {} WHERE id = {}"
-# Every send wakes the dispatcher, which starts with this.
+_RETRY = "UPDATE chat_outbox SET next_attempt_at = {}, last_error = {} WHERE id = {}"
+_ABANDON = "UPDATE chat_outbox SET abandoned_at = {}, last_error = {} WHERE id = {}"
+# Every send wakes the dispatcher, which starts with this: the due rows of this process's
+# targets, leaving out every stream (a conversation's rows for one target) whose head is
+# waiting for a retry or is being published by another dispatcher. A target this process
+# does not have (PubNub not configured here) is left to a process that has it.
 _PENDING = (
-    "SELECT * FROM chat_outbox WHERE published_at IS NULL ORDER BY created_at, position LIMIT {}"
+    "SELECT * FROM chat_outbox o WHERE o.published_at IS NULL AND o.abandoned_at IS NULL"
+    " AND o.target IN ({targets}) AND o.next_attempt_at <= {{}}"
+    " AND NOT EXISTS (SELECT 1 FROM chat_outbox b WHERE b.conversation = o.conversation"
+    " AND b.target = o.target AND b.published_at IS NULL AND b.abandoned_at IS NULL"
+    " AND b.next_attempt_at > {{}}) ORDER BY o.created_at, o.position LIMIT {{}}"
 )
+_PENDING_FOR = {
+    tuple(to): _PENDING.format(targets=", ".join(f"'{t}'" for t in to))
+    for to in (["socket"], ["socket", "pubnub"])
+}
 
 
 async def bump(
@@ -137,7 +161,8 @@ def wake(rt: Runtime) -> None:
 
 async def dispatch_once(rt: Runtime, limit: int = BATCH) -> int:
     """Publish what is due; returns how many events went out."""
-    pending = await fetch(Outbox, _PENDING, limit)
+    now = clock.utcnow()
+    pending = await fetch(Outbox, _PENDING_FOR[tuple(targets(rt))], now, now, limit)
     streams: dict[tuple[str, Any], list[dict[str, Any]]] = defaultdict(list)
     for row in pending:
         if isinstance(row["data"], str):
@@ -163,20 +188,43 @@ async def _run_stream(rt: Runtime, rows: list[dict[str, Any]]) -> int:
             break  # waiting for a retry, or another dispatcher has it: keep the order
         try:
             await _publish(rt, row)
+        except _OUTAGES as exc:
+            await _retry_later(row, exc)  # an outage: for as long as it lasts
+            break
         except Exception as exc:
-            delay = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
-            if not isinstance(exc, RelayUnavailable):
-                log.exception("relaying chat event %s failed", row["id"])
-            await Outbox.update(
-                {
-                    Outbox.next_attempt_at: clock.utcnow() + timedelta(seconds=delay),
-                    Outbox.last_error: f"{type(exc).__name__}: {exc}"[:300],
-                }
-            ).where(Outbox.id == row["id"])
+            if isinstance(exc, RelayRejected) or row["attempts"] + 1 >= MAX_ATTEMPTS:
+                await _abandon(row, exc)
+                continue
+            log.exception("relaying chat event %s failed", row["id"])
+            await _retry_later(row, exc)
             break
         await fetch(Outbox, _PUBLISHED, clock.utcnow(), row["id"])
         sent += 1
     return sent
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+async def _retry_later(row: dict[str, Any], exc: Exception) -> None:
+    delay = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
+    later = clock.utcnow() + timedelta(seconds=delay)
+    await fetch(Outbox, _RETRY, later, _reason(exc), row["id"])
+
+
+async def _abandon(row: dict[str, Any], exc: Exception) -> None:
+    log.error(
+        "chat event %s (%s to %s, conversation %s) abandoned after %d tries: %s",
+        row["id"],
+        row["event"],
+        row["target"],
+        row["conversation"],
+        row["attempts"] + 1,
+        _reason(exc),
+        exc_info=not isinstance(exc, RelayRejected),
+    )
+    await fetch(Outbox, _ABANDON, clock.utcnow(), _reason(exc), row["id"])
 
 
 async def _claim(row: dict[str, Any], now: datetime) -> bool:
@@ -235,7 +283,15 @@ async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
         if rt.pubnub is None:
             raise RelayUnavailable("PubNub is not configured any more")
         key = access.cipher_key(rt.keys, conversation)
-        await rt.pubnub.publish(conversation["channel"], payload, key)
+        try:
+            await rt.pubnub.publish(conversation["channel"], payload, key)
+        except PayloadTooLarge:
+            if "message" not in payload:
+                raise
+            # Over PubNub's limit (a long message): it goes without its body, which the
+            # app fetches from the conversation's messages.
+            slim = {**payload, "message": {**payload["message"], "body": None}}
+            await rt.pubnub.publish(conversation["channel"], {**slim, "body_omitted": True}, key)
         return
     members = await fetch(Member, _MEMBERS, conversation_id)
     audience = {as_uuid(m["user_id"]) for m in members}

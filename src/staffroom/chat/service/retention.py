@@ -1,9 +1,11 @@
 """Chat retention: each org may keep messages for a number of days; older ones are deleted
 (`staffroom retention run`, and on a schedule inside `staffroom serve`). Relayed outbox
-rows and expired device tokens are cleared on the same run."""
+rows and expired device tokens are cleared on the same run, and events left unrelayed
+for a day are abandoned."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,8 +14,13 @@ from staffroom.accounts.tables import Org
 from staffroom.chat.tables import DeviceToken, Message, Outbox
 from staffroom.core import audit, clock
 
-# Published outbox rows and expired tokens are kept a day for diagnosis.
+# Published outbox rows and expired tokens are kept a day for diagnosis. An event not
+# relayed within a day is abandoned (a relay down that long, or a target no process serves
+# any more): apps have long since fetched what they missed, and a day-old push is noise.
 HOUSEKEEPING = timedelta(days=1)
+# Abandoned events are kept a week, for whoever looks into why.
+ABANDONED_KEPT = timedelta(days=7)
+log = logging.getLogger("staffroom.chat.retention")
 
 
 @dataclass(frozen=True)
@@ -49,5 +56,17 @@ async def run(on_org: Callable[[int, int], None] | None = None) -> RetentionRepo
         if on_org is not None:
             on_org(done, len(orgs))
     await Outbox.delete().where(Outbox.published_at < now - HOUSEKEEPING)
+    stale = await (
+        Outbox.update({Outbox.abandoned_at: now, Outbox.last_error: "not relayed within a day"})
+        .where(
+            Outbox.published_at.is_null()
+            & Outbox.abandoned_at.is_null()
+            & (Outbox.created_at < now - HOUSEKEEPING)
+        )
+        .returning(Outbox.id)
+    )
+    if stale:
+        log.warning("%d chat events not relayed within a day abandoned", len(stale))
+    await Outbox.delete().where(Outbox.abandoned_at < now - ABANDONED_KEPT)
     await DeviceToken.delete().where(DeviceToken.expires_at < now - HOUSEKEEPING)
     return RetentionReport(orgs=len(orgs), messages_deleted=total)

@@ -21,6 +21,14 @@ class RelayUnavailable(Exception):
     """The relay could not take an event now; the caller keeps it and retries later."""
 
 
+class RelayRejected(Exception):
+    """The relay refused this event and would refuse it again (too large, malformed)."""
+
+
+class PayloadTooLarge(RelayRejected):
+    """The event is over the relay's size limit (PubNub: 32 KiB)."""
+
+
 # A slow or stuck client loses its oldest events rather than holding memory forever.
 QUEUE_SIZE = 256
 

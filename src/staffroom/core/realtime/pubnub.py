@@ -18,7 +18,7 @@ from pubnub.models.consumer.v3.channel import Channel
 from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub_asyncio import PubNubAsyncio
 
-from staffroom.core.realtime import RelayUnavailable
+from staffroom.core.realtime import PayloadTooLarge, RelayRejected, RelayUnavailable
 
 # PubNub's Access Manager counts token lifetimes in minutes.
 MAX_TOKEN_MINUTES = 15
@@ -35,9 +35,17 @@ def _cipher(cipher_key: str) -> AesCbcCryptoModule:
     return AesCbcCryptoModule(conf)
 
 
+# PubNub refuses a message over 32 KiB, counting the channel name and some of the request
+# around it; we keep well clear of the edge.
+MAX_MESSAGE_BYTES = 32 * 1024
+ENVELOPE_BYTES = 512
+
+
 def seal(cipher_key: str, payload: dict[str, Any]) -> str:
     """Encrypt a payload the way a PubNub client with this cipher key decrypts it."""
-    return str(_cipher(cipher_key).encrypt(json.dumps(payload, default=str)))
+    # UTF-8 rather than \u escapes: a message of emoji would triple in size otherwise.
+    plain = json.dumps(payload, default=str, ensure_ascii=False)
+    return str(_cipher(cipher_key).encrypt(plain))
 
 
 def unseal(cipher_key: str, sealed: str) -> Any:
@@ -86,16 +94,24 @@ class PubNubGateway:
         return f"PubNubGateway(subscribe_key={self.subscribe_key!r})"
 
     async def publish(self, channel: str, payload: dict[str, Any], cipher_key: str) -> None:
-        """Publish one sealed event; any failure is RelayUnavailable (the caller retries)."""
+        """Publish one sealed event. PayloadTooLarge before sending when it is over PubNub's
+        limit; RelayRejected when PubNub refuses it as malformed or too large (it would
+        again); RelayUnavailable for anything else (the caller retries)."""
+        sealed = seal(cipher_key, payload)
+        if len(sealed) + len(channel) + ENVELOPE_BYTES > MAX_MESSAGE_BYTES:
+            raise PayloadTooLarge(f"{len(sealed)} bytes sealed, over PubNub's message limit")
         envelope = await (
             self._pn.publish()
             .channel(channel)
-            .message(seal(cipher_key, payload))
+            .message(sealed)
             .use_post(True)
             .should_store(False)
             .future()
         )
         if envelope.is_error():
+            status = getattr(envelope.status, "status_code", None)
+            if status in (400, 413, 414):
+                raise RelayRejected(f"pubnub refused the event: {_reason(envelope)}")
             raise RelayUnavailable(f"pubnub publish failed: {_reason(envelope)}")
 
     async def grant(self, user_uuid: str, channels: list[str], minutes: int) -> str:
