@@ -8,6 +8,8 @@ the socket closes with 4401 instead; once the topics it may read changed (a chan
 audience, the person's groups), with 4000: the app reconnects and gets the new ones.
 An app keeps its socket across token refreshes by sending the same auth message with
 the new token (answered `{"type": "renewed"}`); a token of somebody else closes it.
+While the database cannot be reached to check a session, the socket closes with 1013
+(try again later).
 """
 
 from __future__ import annotations
@@ -100,11 +102,15 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
         _, token = _auth(await asyncio.wait_for(socket.receive_text(), timeout=AUTH_SECONDS))
     except (TimeoutError, WebSocketDisconnect):
         token = None  # silence or a closed socket: not authenticated
-    principal = await _principal(rt, token)
+    try:
+        principal = await _principal(rt, token)
+        topics = await realtime.topics_for(principal) if principal is not None else []
+    except outage_errors():  # the database cannot be reached: the app tries again later
+        await _close(socket, TRY_AGAIN_LATER, "service_unavailable")
+        return
     if token is None or principal is None:
         await _close(socket)
         return
-    topics = await realtime.topics_for(principal)
     session = _Session(rt, token, principal, topics)
     async with rt.relay.subscribe(topics) as events:
         await socket.send_json({"type": "ready", "topics": len(topics)})

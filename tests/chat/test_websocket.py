@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from staffroom.chat.service import access
+from staffroom.core.realtime.redis import RedisRelay
 from tests.chat.helpers import group, say
+from tests.support.gate import Gate, Loop
 from tests.support.serve import ServeProcess
 from tests.support.servers import RedisServer
 from tests.support.sockets import ended
@@ -121,3 +127,48 @@ async def test_an_open_socket_ends_with_its_session_and_lives_on_a_refreshed_tok
             await third.close()
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(
+    os.environ.get("STAFFROOM_TEST_DB", "sqlite") != "postgres", reason="a database server"
+)
+async def test_a_socket_closes_with_try_again_later_while_the_database_is_unreachable(
+    world: World, redis_server: RedisServer
+):
+    # The server reaches PostgreSQL through a gate the test can shut (PostgreSQL itself,
+    # shared by the whole run, keeps going).
+    database = urlsplit(os.environ["STAFFROOM_DATABASE_URL"])
+    gate = Gate(Loop(), database.port or 5432)
+    gate.open()
+    env = {
+        "STAFFROOM_REDIS_URL": redis_server.url,
+        "STAFFROOM_DATABASE_URL": database._replace(
+            netloc=f"{database.netloc.split('@')[0]}@127.0.0.1:{gate.port}"
+        ).geturl(),
+        "STAFFROOM_REALTIME_RECHECK_SECONDS": "0",
+    }
+    server = ServeProcess.start(env=env)
+    relay = RedisRelay(redis_server.url)
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as api:
+            member = await bearer(api, world.acme, "member")
+            socket = await _socket(server.base, member)
+            gate.close()
+            topic = access.user_topic(world.acme.id, world.acme["member"].id)
+            await relay.publish(topic, {"type": "message.created", "note": "during the outage"})
+            assert await ended(socket) == ("service_unavailable", 1013)
+            # A new socket is told the same, not left hanging or failed with 1011.
+            fresh = await connect(server.base.replace("http", "ws", 1) + "/api/v1/chat/ws")
+            token = member["Authorization"].removeprefix("Bearer ")
+            await fresh.send(json.dumps({"type": "auth", "access_token": token}))
+            assert await ended(fresh) == ("service_unavailable", 1013)
+            # Back: the app reconnects and is served.
+            gate.open()
+            again = await _socket(server.base, member)
+            await relay.publish(topic, {"type": "message.created", "note": "after"})
+            assert (await _next(again))["note"] == "after"
+            await again.close()
+    finally:
+        await relay.close()
+        server.stop()
+        gate.close()
