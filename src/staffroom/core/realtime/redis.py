@@ -66,17 +66,15 @@ class RedisRelay:
                         if message["type"] != "pmessage":
                             continue
                         topic = message["channel"].decode()[len(PREFIX) :]
-                        await self._local.publish(topic, json.loads(message["data"]))
+                        # Every process hears every topic: decode only what is listened to here.
+                        if self._local.subscriber_count(topic):
+                            await self._local.publish(topic, json.loads(message["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception:  # a dropped connection: listen again shortly
                 log.warning("redis relay listener lost its connection; reconnecting")
                 self._listening.clear()
                 await asyncio.sleep(1)
-
-    def subscriber_count(self, topic: str) -> int:
-        """How many local connections listen to a topic."""
-        return self._local.subscriber_count(topic)
 
     async def close(self) -> None:
         if self._listener is not None:
