@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from staffroom.chat.service import conversations
 from staffroom.chat.tables import Conversation, Member
 from staffroom.core.tables import AuditEvent
 from tests.chat.helpers import group, heads, say
-from tests.support.world import World, assert_problem
+from tests.support.queries import count_queries
+from tests.support.world import World, add_user, assert_problem
 
 
 async def test_a_direct_conversation_is_found_again_whoever_starts_it(client, world: World):
@@ -154,3 +156,83 @@ async def test_the_conversation_list_counts_unread_messages(client, world: World
 async def test_guests_cannot_chat(client, world: World):
     (guest,) = await heads(client, world, "guest")
     assert_problem(await client.get("/api/v1/conversations", headers=guest), 403)
+
+
+async def test_a_large_conversation_shows_its_first_members_and_pages_the_rest(
+    client, world: World, rt
+):
+    hr, member, editor = await heads(client, world, "hr_admin", "member", "editor")
+    staff = [
+        await add_user(
+            rt, world.acme.id, email=f"p{i}@acme.example", name=f"Person {i:02}", password=None
+        )
+        for i in range(60)
+    ]
+    everyone = [*staff, world.acme["member"].id]
+    r = await client.post(
+        "/api/v1/conversations",
+        json={"kind": "announcement", "title": "All staff", "user_ids": [str(u) for u in everyone]},
+        headers=hr,
+    )
+    assert r.status_code == 201, r.text
+    conv = r.json()
+    assert conv["member_count"] == 62 and len(conv["members"]) == conversations.MEMBERS_SHOWN
+    # Listed the same way, with the caller's own role whether shown or not.
+    listed = (await client.get("/api/v1/conversations", headers=member)).json()["items"]
+    assert [(c["member_count"], len(c["members"]), c["my_role"]) for c in listed] == [
+        (62, conversations.MEMBERS_SHOWN, "member")
+    ]
+    # Every member, once, page by page (61 joined at the same instant: ties keep order).
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 25, **({"cursor": cursor} if cursor else {})}
+        r = await client.get(
+            f"/api/v1/conversations/{conv['id']}/members", params=params, headers=member
+        )
+        assert r.status_code == 200, r.text
+        seen += r.json()["items"]
+        pages += 1
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and len(seen) == 62
+    assert {m["user_id"] for m in seen} == {str(u) for u in [*everyone, world.acme["hr_admin"].id]}
+    names = {m["user_id"]: m["display_name"] for m in seen}
+    assert names[str(staff[7])] == "Person 07"
+    roles = {m["user_id"]: m["role"] for m in seen}
+    assert roles[str(world.acme["hr_admin"].id)] == "admin"
+    # The first page of members is what the conversation shows.
+    first = (
+        await client.get(
+            f"/api/v1/conversations/{conv['id']}/members", params={"limit": 50}, headers=member
+        )
+    ).json()["items"]
+    assert first == conv["members"]
+    # Not a member: 404; a bad cursor or limit: refused.
+    members_url = f"/api/v1/conversations/{conv['id']}/members"
+    assert_problem(await client.get(members_url, headers=editor), 404, "conversation_not_found")
+    assert_problem(
+        await client.get(members_url, params={"cursor": "garbage!"}, headers=member), 422
+    )
+    assert_problem(await client.get(members_url, params={"limit": 0}, headers=member), 400)
+
+
+async def test_the_conversation_list_costs_the_same_queries_whatever_its_length(
+    client, world: World, monkeypatch
+):
+    admin, member = await heads(client, world, "admin", "member")
+    for i in range(12):
+        conv = await group(client, world, admin, "member", "editor", title=f"Team {i}")
+        await say(client, admin, conv["id"], f"hello {i}", f"h{i}")
+    counted = count_queries(monkeypatch, Conversation)
+    sizes = {}
+    for limit in (2, 12):
+        counted.clear()
+        r = await client.get("/api/v1/conversations", params={"limit": limit}, headers=member)
+        items = r.json()["items"]
+        assert r.status_code == 200 and len(items) == limit, r.text
+        # Most recently active first, each with its unread message.
+        assert [c["title"] for c in items] == [f"Team {i}" for i in range(11, 11 - limit, -1)]
+        assert {c["unread"] for c in items} == {1}
+        sizes[limit] = len(counted)
+    assert sizes[2] == sizes[12] >= 3, sizes

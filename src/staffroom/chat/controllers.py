@@ -17,6 +17,7 @@ from staffroom.chat.schemas import (
     ConversationOut,
     ConversationPatch,
     CredentialsOut,
+    MemberPage,
     MembersIn,
     MessageIn,
     MessageOut,
@@ -94,6 +95,21 @@ class ConversationsController(Controller):
         ctx: Ctx,
     ) -> ConversationOut:
         return await conversations.patch(rt, me, conversation_id, data, ctx)
+
+    @get(
+        "/{conversation_id:uuid}/members",
+        operation_id="list_conversation_members",
+        summary="A conversation's members in the order they joined, a page at a time",
+        responses=errors(401, 403, 404, 422),
+    )
+    async def list_members(
+        self,
+        conversation_id: FromPath[uuid.UUID],
+        me: Me,
+        cursor: FromQuery[Cursor] = None,
+        limit: FromQuery[Limit] = 100,
+    ) -> MemberPage:
+        return await conversations.list_members(me, conversation_id, cursor, limit)
 
     @post(
         "/{conversation_id:uuid}/members",

@@ -39,11 +39,19 @@ class MemberOut(msgspec.Struct, kw_only=True):
     role: str
 
 
+class MemberPage(msgspec.Struct, kw_only=True):
+    items: list[MemberOut]
+    next_cursor: str | None
+
+
 class ConversationOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     kind: str
     title: str
+    # All members of a conversation of up to 50, else the first 50 to join: the rest come
+    # from GET /api/v1/conversations/{id}/members.
     members: list[MemberOut]
+    member_count: int
     my_role: str
     last_seq: int
     read_seq: int

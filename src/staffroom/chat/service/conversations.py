@@ -6,20 +6,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from staffroom.accounts.service import members as people
 from staffroom.chat.schemas import (
     ConversationIn,
     ConversationList,
     ConversationOut,
     ConversationPatch,
     MemberOut,
+    MemberPage,
     MembersIn,
 )
 from staffroom.chat.service import access, credentials, outbox
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import decode_cursor, encode_cursor, fetch, is_unique_violation
+from staffroom.core.db import as_uuid, decode_cursor, encode_cursor, fetch, is_unique_violation
 from staffroom.core.errors import Forbidden, Invalid
 from staffroom.core.runtime import Runtime
 
@@ -108,96 +108,148 @@ async def _add(
     )
 
 
-async def _outs(principal: Principal, rows: list[dict[str, Any]]) -> list[ConversationOut]:
-    ids = [r["id"] for r in rows]
+# The members shown with a conversation: all of a smaller one, the first to join of a
+# larger one (an announcement to the whole company has thousands); the rest come a page
+# at a time from GET …/members.
+MEMBERS_SHOWN = 50
+
+
+def _in_list(values: list[Any]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+# Each conversation's first members with their names and every conversation's member
+# count, in one statement.
+_SHOWN = (
+    'SELECT s.conversation, s."user" AS user_id, s.role, s.total, u.display_name FROM ('
+    'SELECT m.conversation, m."user", m.role,'
+    " ROW_NUMBER() OVER (PARTITION BY m.conversation ORDER BY m.joined_at, m.id) AS n,"
+    " COUNT(*) OVER (PARTITION BY m.conversation) AS total"
+    " FROM chat_member m WHERE m.conversation IN ({ids})) s"
+    ' LEFT JOIN app_user u ON u.id = s."user" WHERE s.n <= {{}} ORDER BY s.conversation, s.n'
+)
+# The caller's role and read position come with each conversation.
+Mine = dict[uuid.UUID, tuple[str, int]]
+
+
+async def _outs(
+    principal: Principal, rows: list[dict[str, Any]], mine: Mine
+) -> list[ConversationOut]:
+    ids = [as_uuid(r["id"]) for r in rows]
     if not ids:
         return []
-    all_members = await Member.select().where(Member.conversation.is_in(ids))
-    names = await people.display_names([m["user"] for m in all_members])
+    shown = await fetch(Member, _SHOWN.format(ids=_in_list(ids)), *ids, MEMBERS_SHOWN)
     unread = await unread_counts(principal, ids)
-    by_conv: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
-    for m in all_members:
-        by_conv[m["conversation"]].append(m)
-    out = []
-    for row in rows:
-        mine = next(m for m in by_conv[row["id"]] if m["user"] == principal.user_id)
-        out.append(
-            ConversationOut(
-                id=row["id"],
-                kind=row["kind"],
-                title=row["title"],
-                members=[
-                    MemberOut(
-                        user_id=m["user"], display_name=names.get(m["user"], ""), role=m["role"]
-                    )
-                    for m in sorted(by_conv[row["id"]], key=lambda m: m["joined_at"])
-                ],
-                my_role=mine["role"],
-                last_seq=row["last_seq"],
-                read_seq=mine["read_seq"],
-                unread=unread.get(row["id"], 0),
-                last_message_at=row["last_message_at"],
-                created_at=row["created_at"],
+    members: dict[uuid.UUID, list[MemberOut]] = {i: [] for i in ids}
+    counts: dict[uuid.UUID, int] = {}
+    for m in shown:
+        conversation = as_uuid(m["conversation"])
+        members[conversation].append(
+            MemberOut(
+                user_id=as_uuid(m["user_id"]), display_name=m["display_name"] or "", role=m["role"]
             )
         )
-    return out
+        counts[conversation] = int(m["total"])
+    return [
+        ConversationOut(
+            id=conversation_id,
+            kind=row["kind"],
+            title=row["title"],
+            members=members[conversation_id],
+            member_count=counts.get(conversation_id, 0),
+            my_role=mine[conversation_id][0],
+            last_seq=row["last_seq"],
+            read_seq=mine[conversation_id][1],
+            unread=unread.get(conversation_id, 0),
+            last_message_at=row["last_message_at"],
+            created_at=row["created_at"],
+        )
+        for conversation_id, row in zip(ids, rows, strict=True)
+    ]
+
+
+_UNREAD = (
+    "SELECT m.conversation AS conversation, COUNT(*) AS unread"
+    " FROM chat_message m JOIN chat_member b"
+    ' ON b.conversation = m.conversation AND b."user" = {{}}'
+    " WHERE m.conversation IN ({ids}) AND m.seq > b.read_seq"
+    " AND m.deleted_at IS NULL AND (m.sender IS NULL OR m.sender <> {{}})"
+    " GROUP BY m.conversation"
+)
 
 
 async def unread_counts(principal: Principal, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Messages from others after the caller's read position, per conversation, one query."""
-    rows = await fetch(
-        Message,
-        "SELECT m.conversation AS conversation, COUNT(*) AS unread"
-        " FROM chat_message m JOIN chat_member b"
-        ' ON b.conversation = m.conversation AND b."user" = {}'
-        " WHERE m.seq > b.read_seq AND m.deleted_at IS NULL"
-        " AND (m.sender IS NULL OR m.sender <> {})"
-        " GROUP BY m.conversation",
-        principal.user_id,
-        principal.user_id,
-    )
-    wanted = set(ids)
-    result = {}
-    for r in rows:
-        conversation = r["conversation"]
-        conversation = (
-            conversation if isinstance(conversation, uuid.UUID) else uuid.UUID(conversation)
-        )
-        if conversation in wanted:
-            result[conversation] = int(r["unread"])
-    return result
+    """Messages from others after the caller's read position in these conversations."""
+    sql = _UNREAD.format(ids=_in_list(ids))
+    rows = await fetch(Message, sql, principal.user_id, *ids, principal.user_id)
+    return {as_uuid(r["conversation"]): int(r["unread"]) for r in rows}
 
 
 async def get(principal: Principal, conversation_id: uuid.UUID) -> ConversationOut:
     """One conversation of the caller's."""
-    conversation, _ = await access.membership(principal, conversation_id)
-    return (await _outs(principal, [conversation]))[0]
+    conversation, member = await access.membership(principal, conversation_id)
+    mine = {conversation["id"]: (member["role"], member["read_seq"])}
+    return (await _outs(principal, [conversation], mine))[0]
+
+
+# The caller's conversations, most recently active first (keyset pages).
+_ACTIVE = "COALESCE(c.last_message_at, c.created_at)"
+_MINE = (
+    "SELECT c.*, b.role AS my_role, b.read_seq AS my_read_seq"
+    " FROM chat_member b JOIN chat_conversation c ON c.id = b.conversation"
+    ' WHERE b."user" = {} AND b.org = {} AND c.org = {}'
+)
+_MINE_AFTER = f" AND ({_ACTIVE} < {{}} OR ({_ACTIVE} = {{}} AND c.id < {{}}))"
+_MINE_ORDER = f" ORDER BY {_ACTIVE} DESC, c.id DESC LIMIT {{}}"
 
 
 async def list_mine(principal: Principal, cursor: str | None, limit: int) -> ConversationList:
     """The caller's conversations, most recently active first, with unread counts."""
-    mine = await Member.select(Member.conversation).where(
-        (Member.user == principal.user_id) & (Member.org == principal.org_id)
-    )
-    if not mine:
-        return ConversationList(items=[], next_cursor=None)
-    rows = await Conversation.select().where(
-        Conversation.id.is_in([m["conversation"] for m in mine])
-    )
-
-    def activity(row: dict[str, Any]) -> tuple[Any, str]:
-        return (row["last_message_at"] or row["created_at"], str(row["id"]))
-
-    rows.sort(key=activity, reverse=True)
+    sql, args = _MINE, list[Any]([principal.user_id, principal.org_id, principal.org_id])
     if cursor:
         stamp, after_id = decode_cursor(cursor)
-        rows = [r for r in rows if activity(r) < (stamp, str(after_id))]
+        sql, args = sql + _MINE_AFTER, [*args, stamp, stamp, after_id]
+    rows = await fetch(Conversation, sql + _MINE_ORDER, *args, limit + 1)
     page = rows[:limit]
+    mine = {as_uuid(r["id"]): (r["my_role"], int(r["my_read_seq"])) for r in page}
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = encode_cursor(last["last_message_at"] or last["created_at"], last["id"])
-    return ConversationList(items=await _outs(principal, page), next_cursor=next_cursor)
+        next_cursor = encode_cursor(
+            last["last_message_at"] or last["created_at"], as_uuid(last["id"])
+        )
+    return ConversationList(items=await _outs(principal, page, mine), next_cursor=next_cursor)
+
+
+_MEMBER_PAGE = (
+    'SELECT m.id, m."user" AS user_id, m.role, m.joined_at, u.display_name'
+    ' FROM chat_member m LEFT JOIN app_user u ON u.id = m."user" WHERE m.conversation = {}'
+)
+_MEMBER_AFTER = " AND (m.joined_at > {} OR (m.joined_at = {} AND m.id > {}))"
+_MEMBER_ORDER = " ORDER BY m.joined_at, m.id LIMIT {}"
+
+
+async def list_members(
+    principal: Principal, conversation_id: uuid.UUID, cursor: str | None, limit: int
+) -> MemberPage:
+    """A conversation's members in the order they joined (its members only)."""
+    await access.membership(principal, conversation_id)
+    sql, args = _MEMBER_PAGE, list[Any]([conversation_id])
+    if cursor:
+        stamp, after_id = decode_cursor(cursor)
+        sql, args = sql + _MEMBER_AFTER, [*args, stamp, stamp, after_id]
+    rows = await fetch(Member, sql + _MEMBER_ORDER, *args, limit + 1)
+    page = rows[:limit]
+    items = [
+        MemberOut(
+            user_id=as_uuid(r["user_id"]), display_name=r["display_name"] or "", role=r["role"]
+        )
+        for r in page
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(page[-1]["joined_at"], as_uuid(page[-1]["id"]))
+    return MemberPage(items=items, next_cursor=next_cursor)
 
 
 async def patch(
