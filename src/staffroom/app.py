@@ -38,7 +38,7 @@ from staffroom.core.edge import (
     cors,
     security_headers,
 )
-from staffroom.core.logs import configure_logging
+from staffroom.core.logs import configure_logging, round_failed
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
     EXCEPTION_HANDLERS,
@@ -96,8 +96,8 @@ async def _announce_scheduled(runtime: Runtime) -> None:
     while True:
         try:
             await feed_events.announce_due(runtime.relay)
-        except Exception:
-            log.exception("announcing scheduled posts failed")
+        except Exception as exc:
+            round_failed(log, "announcing scheduled posts failed", exc)
         await asyncio.sleep(runtime.settings.scheduler_poll_seconds)
 
 
@@ -108,8 +108,8 @@ async def _apply_retention(runtime: Runtime) -> None:
         try:
             report = await retention.run(runtime)
             log.info("retention applied: %s", report)
-        except Exception:
-            log.exception("applying retention failed")
+        except Exception as exc:
+            round_failed(log, "applying retention failed", exc)
         await asyncio.sleep(runtime.settings.retention_interval_seconds)
 
 

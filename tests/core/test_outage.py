@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import asyncpg
 import pytest
 
 from staffroom.accounts.service import users
+from staffroom.core.logs import round_failed
 from tests.support.flows import auth
 from tests.support.world import World, assert_problem, login
 
@@ -76,3 +78,24 @@ async def test_a_pooled_connection_whose_protocol_broke_is_closed_not_reused(
     assert broken and broken[0].is_closed()
     for _ in range(3):
         assert (await client.get("/api/v1/me", headers=h)).status_code == 200
+
+
+def test_a_background_round_logs_an_outage_as_one_line_and_a_fault_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The dispatcher, mail worker, scheduler and retention loops retry every round: an
+    # outage must not bury the log in tracebacks, a bug must keep its traceback.
+    log = logging.getLogger("staffroom.test.rounds")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        round_failed(log, "chat outbox round failed", ConnectionRefusedError(111, "refused"))
+        try:
+            raise KeyError("bug")
+        except KeyError as exc:
+            round_failed(log, "chat outbox round failed", exc)
+    outage, fault = caplog.records
+    assert outage.levelname == "WARNING" and outage.exc_info is None
+    assert outage.getMessage() == (
+        "chat outbox round failed: unreachable (ConnectionRefusedError), retrying"
+    )
+    assert fault.levelname == "ERROR" and fault.exc_info is not None
+    assert fault.exc_info[0] is KeyError

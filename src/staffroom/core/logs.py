@@ -8,6 +8,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from staffroom.core.db import outage_errors
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -56,3 +58,13 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     # httpx logs whole URLs, which may carry secrets in query strings.
     for noisy in ("uvicorn.access", "granian.access", "aiosqlite", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def round_failed(log: logging.Logger, what: str, exc: BaseException) -> None:
+    """A background loop's round failed and will be retried. An outage (the database or
+    another server unreachable) is one warning line per round, expected while it lasts;
+    anything else is an error with its traceback, so real faults are not buried."""
+    if isinstance(exc, outage_errors()):
+        log.warning("%s: unreachable (%s), retrying", what, type(exc).__name__)
+    else:
+        log.error("%s", what, exc_info=exc)

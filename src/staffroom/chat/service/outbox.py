@@ -29,6 +29,7 @@ from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
 from staffroom.core import clock
 from staffroom.core.db import as_uuid, bulk_insert, fetch, outage_errors
+from staffroom.core.logs import round_failed
 from staffroom.core.realtime import PayloadTooLarge, RelayRejected, RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -316,8 +317,8 @@ async def run(rt: Runtime) -> None:
         try:
             while await dispatch_once(rt) == BATCH:
                 pass
-        except Exception:
-            log.exception("chat outbox round failed")
+        except Exception as exc:
+            round_failed(log, "chat outbox round failed", exc)
         try:
             await asyncio.wait_for(rt.relay_wakeup.wait(), rt.settings.relay_poll_seconds)
         except TimeoutError:

@@ -11,6 +11,7 @@ from typing import Any
 
 from staffroom.core import clock
 from staffroom.core.db import bulk_insert
+from staffroom.core.logs import round_failed
 from staffroom.core.mail.backends import Email, MailBackend
 from staffroom.core.mail.templates import render
 from staffroom.core.tables import MailMessage
@@ -153,7 +154,7 @@ class MailQueue:
             self._wake.clear()
             try:
                 await self.deliver_due()
-            except Exception:
-                log.exception("mail worker pass failed")
+            except Exception as exc:
+                round_failed(log, "mail worker pass failed", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
