@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from staffroom.cli import _shared_metrics
 from tests.chat.helpers import group, say
 from tests.support.apps import app_client
+from tests.support.serve import ServeProcess
 from tests.support.world import World, assert_problem, bearer
 
 TOKEN = "scrape-token-0123456789"
@@ -33,3 +42,50 @@ async def test_metrics_count_routes_and_show_queue_depths(settings, world: World
         assert 'staffroom_relay_outbox_depth{target="socket"} 3.0' in text
         assert "staffroom_mail_queue_depth" in text
         assert TOKEN not in text
+
+
+def _requests_to(text: str, path: str) -> float:
+    """The requests counted for a route template, summed over methods and statuses."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("staffroom_requests_total{") and f'path="{path}"' in line
+    )
+
+
+async def test_a_scrape_counts_the_requests_every_worker_served(world: World, tmp_path):
+    server = ServeProcess.start(
+        workers=2,
+        env={"STAFFROOM_METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+    )
+    try:
+        # A connection per request, many at once: both workers take some.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=server.base, limits=fresh) as api:
+            member = await bearer(api, world.acme, "member")
+            for _ in range(4):
+                answers = await asyncio.gather(
+                    *(api.get("/api/v1/me", headers=member) for _ in range(10))
+                )
+                assert {r.status_code for r in answers} == {200}
+            scrape = {"Authorization": f"Bearer {TOKEN}"}
+            totals = [
+                _requests_to((await api.get("/metrics", headers=scrape)).text, "/api/v1/me")
+                for _ in range(6)
+            ]
+        workers = {p.stem.rsplit("_", 1)[1] for p in tmp_path.glob("counter_*.db")}
+        assert len(workers) == 2, workers  # both counted requests…
+        assert totals == [40.0] * 6  # …and any scrape, whichever worker answers, has them all
+    finally:
+        server.stop()
+
+
+def test_serve_gives_its_workers_a_fresh_metrics_folder_when_metrics_are_on(settings, monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    on = msgspec.structs.replace(settings, metrics_token=TOKEN)
+    with _shared_metrics(on):
+        folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        assert folder.is_dir() and not any(folder.iterdir())
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ and not folder.exists()
+    with _shared_metrics(settings):  # metrics off: nothing to share
+        assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ

@@ -4,9 +4,12 @@ retention, audit and backup commands come from cli_ops."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import ssl
 import sys
-from collections.abc import Callable, Coroutine
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from staffroom.settings import load_settings
+from staffroom.settings import Settings, load_settings
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -89,7 +92,28 @@ def serve(
         respawn_interval=1.0,
     )
     assert ssl.HAS_TLSv1_2
-    server.serve()
+    with _shared_metrics(settings):
+        server.serve()
+
+
+@contextlib.contextmanager
+def _shared_metrics(settings: Settings) -> Iterator[None]:
+    """With metrics on, one folder where every worker keeps its counts (prometheus_client's
+    multiprocess mode), so a scrape answered by any worker covers them all. Set before the
+    workers start (they read it on import); a fresh folder each start, removed at the end:
+    counts from an earlier run would be added to this one's."""
+    # Not imported from staffroom.metrics: prometheus_client must not be loaded here
+    # before the variable is set (forked workers would inherit it without).
+    variable = "PROMETHEUS_MULTIPROC_DIR"
+    if not settings.metrics_token or os.environ.get(variable):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="staffroom-metrics-") as folder:
+        os.environ[variable] = folder
+        try:
+            yield
+        finally:
+            del os.environ[variable]
 
 
 @main.group()

@@ -3,17 +3,20 @@ Prometheus middleware), relay outbox depth, chat events the dispatcher gave up o
 mail queue depth, read at scrape time.
 
 Off unless STAFFROOM_METRICS_TOKEN is set; then the scraper sends it as a bearer token.
-Each granian worker keeps its own counters (scrape each, or run one worker per instance).
+`staffroom serve` gives its workers one folder for prometheus_client's multiprocess mode
+(PROMETHEUS_MULTIPROC_DIR), so whichever worker answers a scrape reports the counts of
+all of them.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.plugins.prometheus import PrometheusConfig
-from prometheus_client import REGISTRY, Gauge, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from staffroom.accounts.guards import PUBLIC
@@ -22,15 +25,20 @@ from staffroom.core.errors import NotFound
 from staffroom.core.tables import MailMessage
 from staffroom.settings import Settings
 
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# Read from the database at scrape time by the worker answering it: across workers, the
+# most recent reading is the value.
+_QUEUE: dict[str, Any] = {"multiprocess_mode": "mostrecent"}
 OUTBOX_DEPTH = Gauge(
-    "staffroom_relay_outbox_depth", "Chat events waiting to be relayed", ["target"]
+    "staffroom_relay_outbox_depth", "Chat events waiting to be relayed", ["target"], **_QUEUE
 )
 OUTBOX_ABANDONED = Gauge(
     "staffroom_relay_outbox_abandoned",
     "Chat events given up on (refused by the relay, failing every try, or a day old); kept a week",
     ["target"],
+    **_QUEUE,
 )
-MAIL_DEPTH = Gauge("staffroom_mail_queue_depth", "Mails waiting to be delivered")
+MAIL_DEPTH = Gauge("staffroom_mail_queue_depth", "Mails waiting to be delivered", **_QUEUE)
 
 
 def prometheus(settings: Settings) -> PrometheusConfig | None:
@@ -72,4 +80,13 @@ class MetricsController(Controller):
             # The same answer whether metrics are off or the token is wrong.
             raise NotFound("not_found", "Not found.")
         await _queues()
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    """Every worker's metrics under `staffroom serve`; this process's own otherwise."""
+    if not os.environ.get(MULTIPROC_DIR):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
