@@ -39,6 +39,11 @@ def as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+def in_list(values: list[Any]) -> str:
+    """`{}` placeholders for an IN list (never empty: callers check)."""
+    return ", ".join("{}" for _ in values)
+
+
 # Bounded: bulk inserts and IN lists make a statement per row or list count.
 @functools.lru_cache(maxsize=256)
 def numbered(sql: str) -> str:

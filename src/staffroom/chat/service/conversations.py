@@ -19,7 +19,14 @@ from staffroom.chat.service import access, credentials, outbox
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, decode_cursor, encode_cursor, fetch, is_unique_violation
+from staffroom.core.db import (
+    as_uuid,
+    decode_cursor,
+    encode_cursor,
+    fetch,
+    in_list,
+    is_unique_violation,
+)
 from staffroom.core.errors import Forbidden, Invalid
 from staffroom.core.runtime import Runtime
 
@@ -114,10 +121,6 @@ async def _add(
 MEMBERS_SHOWN = 50
 
 
-def _in_list(values: list[Any]) -> str:
-    return ", ".join("{}" for _ in values)
-
-
 # Each conversation's first members with their names and every conversation's member
 # count, in one statement.
 _SHOWN = (
@@ -138,7 +141,7 @@ async def _outs(
     ids = [as_uuid(r["id"]) for r in rows]
     if not ids:
         return []
-    shown = await fetch(Member, _SHOWN.format(ids=_in_list(ids)), *ids, MEMBERS_SHOWN)
+    shown = await fetch(Member, _SHOWN.format(ids=in_list(ids)), *ids, MEMBERS_SHOWN)
     unread = await unread_counts(principal, ids)
     members: dict[uuid.UUID, list[MemberOut]] = {i: [] for i in ids}
     counts: dict[uuid.UUID, int] = {}
@@ -180,7 +183,7 @@ _UNREAD = (
 
 async def unread_counts(principal: Principal, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Messages from others after the caller's read position in these conversations."""
-    sql = _UNREAD.format(ids=_in_list(ids))
+    sql = _UNREAD.format(ids=in_list(ids))
     rows = await fetch(Message, sql, principal.user_id, *ids, principal.user_id)
     return {as_uuid(r["conversation"]): int(r["unread"]) for r in rows}
 

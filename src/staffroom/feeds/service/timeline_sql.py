@@ -13,12 +13,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from staffroom.core.db import in_list
+
 Statement = tuple[str, list[Any]]
-
-
-def in_list(values: list[Any]) -> str:
-    """Placeholders for an IN list (never empty: callers check)."""
-    return ", ".join("{}" for _ in values)
 
 
 def visible_channels(org_id: uuid.UUID, user_id: uuid.UUID, *, every_channel: bool) -> Statement:
