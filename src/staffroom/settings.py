@@ -116,6 +116,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     pubnub_origin: str = ""
     pubnub_ssl: bool = True
     pubnub_token_minutes: int = 15
+    # A person in more conversations than this is sent to the built-in WebSocket: every
+    # channel makes their token and subscribe URL longer (~180 bytes each, ~32 KiB at most)
+    # and PubNub advises multiplexing a few dozen channels, not hundreds.
+    pubnub_max_channels: int = 100
     chat_max_message_bytes: int = 8192
     # How often the outbox dispatcher looks for events when nothing woke it.
     relay_poll_seconds: float = 1.0

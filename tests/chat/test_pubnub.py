@@ -332,3 +332,27 @@ async def test_a_process_without_pubnub_leaves_its_events_to_one_with_it(
             rt.pubnub = gateway
             assert await outbox.dispatch_once(rt) == 1
             assert (await phone.next())["message"]["body"] == "hello"
+
+
+async def test_a_person_in_more_conversations_than_pubnub_should_carry_uses_the_socket(
+    settings, world: World, standin: PubNubStandIn
+):
+    settings = msgspec.structs.replace(settings, pubnub_max_channels=2)
+    async with pubnub_app(settings, standin) as (client, _rt):
+        admin = await bearer(client, world.acme, "admin")
+        member = await bearer(client, world.acme, "member")
+        editor = await bearer(client, world.acme, "editor")
+        await group(client, world, admin, "member", "editor", title="One")
+        await group(client, world, admin, "member", title="Two")
+        assert len((await credentials(client, member))["pubnub"]["channels"]) == 2
+        grants = len(standin.grant_requests)
+        await group(client, world, admin, "member", title="Three")
+        r = await client.get("/api/v1/chat/credentials", headers=member)
+        assert r.status_code == 200 and r.json() == {
+            "relay": "websocket",
+            "websocket_url": "wss://staffroom.test/api/v1/chat/ws",
+            "pubnub": None,
+        }
+        assert len(standin.grant_requests) == grants  # no token for them at all
+        # Somebody in fewer conversations, one of them shared, keeps PubNub.
+        assert len((await credentials(client, editor))["pubnub"]["channels"]) == 1

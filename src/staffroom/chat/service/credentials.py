@@ -47,9 +47,13 @@ async def for_device(rt: Runtime, principal: Principal) -> CredentialsOut:
         if memberships
         else []
     )
+    channels = [c["channel"] for c in conversations]
+    if len(channels) > rt.settings.pubnub_max_channels:
+        # Too many to multiplex on PubNub: this person's events reach them on the socket
+        # (every event goes there too); no token is granted.
+        return CredentialsOut(relay="websocket", websocket_url=ws_url)
     minutes = max(1, min(rt.settings.pubnub_token_minutes, MAX_TOKEN_MINUTES))
     user_uuid = pubnub_uuid(principal.org_id, principal.user_id)
-    channels = [c["channel"] for c in conversations]
     try:
         # PubNub refuses a grant without resources: a user without conversations gets a
         # token for their own (empty) inbox channel.
