@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import msgspec
+from prometheus_client import CollectorRegistry, multiprocess
 
 from staffroom.cli import _shared_metrics
+from staffroom.metrics import forget_dead_workers
 from tests.chat.helpers import group, say
 from tests.support.apps import app_client
 from tests.support.serve import ServeProcess
@@ -89,3 +94,25 @@ def test_serve_gives_its_workers_a_fresh_metrics_folder_when_metrics_are_on(sett
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ and not folder.exists()
     with _shared_metrics(settings):  # metrics off: nothing to share
         assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+def test_a_dead_workers_requests_in_progress_are_forgotten_and_its_counts_kept(tmp_path):
+    # A worker that had 3 requests in progress and had served 5 when it was killed.
+    died = (
+        "from prometheus_client import Counter, Gauge\n"
+        "Gauge('inflight', 'x', multiprocess_mode='livesum').inc(3)\n"
+        "Counter('served', 'x').inc(5)\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", died], env=env, check=True)
+    (dead,) = tmp_path.glob("gauge_livesum_*.db")
+    # A live worker's gauge (this process stands in for it) must stay.
+    alive = tmp_path / f"gauge_livesum_{os.getpid()}.db"
+    shutil.copy(dead, alive)
+    assert forget_dead_workers(str(tmp_path)) == [int(dead.stem.rsplit("_", 1)[1])]
+    assert not dead.exists() and alive.exists()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
+    assert registry.get_sample_value("served_total") == 5
+    assert registry.get_sample_value("inflight") == 3  # the live one's only, not 6
+    assert forget_dead_workers(str(tmp_path)) == []

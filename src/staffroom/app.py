@@ -52,7 +52,7 @@ from staffroom.feeds.controllers import ChannelsController, FeedController, Medi
 from staffroom.feeds.service import events as feed_events
 from staffroom.feeds.service import media as feed_media
 from staffroom.health import HealthController
-from staffroom.metrics import MetricsController, prometheus
+from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
@@ -191,6 +191,7 @@ def create_app(settings: Settings) -> Litestar:
 def create_app_from_env() -> Litestar:
     """Factory for the ASGI server (each worker calls it): settings from the environment."""
     app = create_app(load_settings())
+    forget_dead_workers()  # a respawned worker replaces one that died
     # What exists now (modules, routes, schemas: ~190,000 objects) lives as long as the
     # worker. Frozen, the garbage collector stops walking it on every full collection,
     # which was the long tail of a worker's latencies (A/B on the benchmark's organisation,

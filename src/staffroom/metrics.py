@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -81,6 +82,33 @@ class MetricsController(Controller):
             raise NotFound("not_found", "Not found.")
         await _queues()
         return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def forget_dead_workers(folder: str | None = None) -> list[int]:
+    """Drop the live gauges (requests in progress) of workers that are gone, so a killed
+    and respawned worker's last readings do not count for ever; their counters stay (they
+    are totals). Each worker runs this as it starts, which is when a dead one is replaced.
+    Returns the pids forgotten."""
+    folder = folder or os.environ.get(MULTIPROC_DIR)
+    if not folder:
+        return []
+    gone = []
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            multiprocess.mark_process_dead(pid, folder)
+            gone.append(pid)
+    return sorted(set(gone))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process: alive
+        return True
+    return True
 
 
 def _registry() -> CollectorRegistry:
