@@ -102,6 +102,17 @@ async def device(standin: PubNubStandIn, creds: dict[str, Any], channel: dict[st
         await phone.stop()
 
 
+@contextlib.asynccontextmanager
+async def member_phone(client: httpx.AsyncClient, world: World, standin: PubNubStandIn) -> Any:
+    """An admin's group with the member in it, and the member's phone subscribed to it."""
+    admin = await bearer(client, world.acme, "admin")
+    member = await bearer(client, world.acme, "member")
+    conv = await group(client, world, admin, "member")
+    creds = (await credentials(client, member))["pubnub"]
+    async with device(standin, creds, creds["channels"][0]) as phone:
+        yield admin, member, conv, phone
+
+
 async def credentials(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
     r = await client.get("/api/v1/chat/credentials", headers=headers)
     assert r.status_code == 200, r.text
@@ -270,11 +281,7 @@ async def test_a_message_too_long_for_pubnub_arrives_there_without_its_body(
     # Messages up to 64 KiB allowed (the default 8 KiB always fits in PubNub's 32 KiB).
     settings = msgspec.structs.replace(settings, chat_max_message_bytes=65536)
     async with pubnub_app(settings, standin) as (client, rt):
-        admin = await bearer(client, world.acme, "admin")
-        member = await bearer(client, world.acme, "member")
-        conv = await group(client, world, admin, "member")
-        creds = (await credentials(client, member))["pubnub"]
-        async with device(standin, creds, creds["channels"][0]) as phone:
+        async with member_phone(client, world, standin) as (admin, member, conv, phone):
             long = "Schichtplan für die Woche 🎉 " * 1200  # ~40,000 bytes
             assert (await say(client, admin, conv["id"], long, "l1")).status_code == 201
             await say(client, admin, conv["id"], "Grüße 👋", "s1")  # sealed as UTF-8
@@ -294,11 +301,7 @@ async def test_an_event_pubnub_refuses_is_abandoned_and_the_next_one_goes(
     settings, world: World, standin: PubNubStandIn
 ):
     async with pubnub_app(settings, standin) as (client, rt):
-        admin = await bearer(client, world.acme, "admin")
-        member = await bearer(client, world.acme, "member")
-        conv = await group(client, world, admin, "member")
-        creds = (await credentials(client, member))["pubnub"]
-        async with device(standin, creds, creds["channels"][0]) as phone:
+        async with member_phone(client, world, standin) as (admin, _member, conv, phone):
             standin.failing = 400  # PubNub: malformed, and it would be again
             await say(client, admin, conv["id"], "refused", "r1")
             assert await outbox.dispatch_once(rt) == 1  # the built-in relay only
@@ -317,11 +320,7 @@ async def test_a_process_without_pubnub_leaves_its_events_to_one_with_it(
     settings, world: World, standin: PubNubStandIn
 ):
     async with pubnub_app(settings, standin) as (client, rt):
-        admin = await bearer(client, world.acme, "admin")
-        member = await bearer(client, world.acme, "member")
-        conv = await group(client, world, admin, "member")
-        creds = (await credentials(client, member))["pubnub"]
-        async with device(standin, creds, creds["channels"][0]) as phone:
+        async with member_phone(client, world, standin) as (admin, _member, conv, phone):
             await say(client, admin, conv["id"], "hello", "h1")
             gateway, rt.pubnub = rt.pubnub, None  # as a process configured without PubNub
             assert await outbox.dispatch_once(rt) == 1  # the built-in relay's event only
