@@ -76,7 +76,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     mail_from: str = "Staffroom <no-reply@staffroom.local>"
     mail_worker: bool = True
     mail_poll_seconds: float = 5.0
-    mail_max_attempts: int = 12
+    # How long undeliverable mail (a server down, a temporary refusal) is retried, from
+    # its queueing, before it is marked failed; a permanent refusal fails at once.
+    mail_retry_hours: float = 72.0
     # Announce scheduled posts when their time comes (off only in tests, which call it).
     scheduler: bool = True
     scheduler_poll_seconds: float = 5.0

@@ -33,6 +33,14 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 No such user here"
+        if address.startswith("full@"):
+            return "452 4.2.2 Mailbox full, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
@@ -119,16 +127,51 @@ async def test_a_failed_send_is_kept_and_retried_not_lost(smtp) -> None:
     assert row["status"] == "sent" and row["attempts"] == 2
 
 
-async def test_after_max_attempts_the_mail_is_marked_failed_but_kept(smtp) -> None:
+async def test_an_outage_longer_than_a_night_delays_mail_without_losing_it(smtp) -> None:
+    controller, inbox, smtp_settings = smtp
+    queue = MailQueue(make_backend(smtp_settings))  # retried for 72 hours
+    msg_id = await queue.enqueue("mia@acme.example", "account_setup", "en", CTX | {"ttl_days": 7})
+    for _ in range(30):  # 29 hours of a server that does not answer
+        await queue.deliver_due()
+        clock.travel(3600)
+    row = await MailMessage.select().where(MailMessage.id == msg_id).first()
+    assert row["status"] == "pending" and row["attempts"] == 30
+    controller.start()
+    assert await queue.deliver_due() == 1 and len(inbox.messages) == 1
+
+
+async def test_after_the_retry_window_the_mail_is_marked_failed_but_kept(smtp) -> None:
     _, _, smtp_settings = smtp
-    queue = MailQueue(make_backend(smtp_settings), max_attempts=2)
+    queue = MailQueue(make_backend(smtp_settings), retry_hours=2)
     msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
     await queue.deliver_due()
     clock.travel(3600)
     await queue.deliver_due()
     row = await MailMessage.select().where(MailMessage.id == msg_id).first()
-    assert row["status"] == "failed" and row["attempts"] == 2
+    assert row["status"] == "pending" and row["attempts"] == 2  # an hour in: still trying
+    clock.travel(2 * 3600)
+    await queue.deliver_due()
+    row = await MailMessage.select().where(MailMessage.id == msg_id).first()
+    assert row["status"] == "failed" and row["attempts"] == 3
     assert row["text_body"]  # still there for an operator to resend
+
+
+async def test_a_mailbox_the_server_refuses_for_good_fails_at_once(smtp) -> None:
+    controller, inbox, smtp_settings = smtp
+    controller.start()
+    queue = MailQueue(make_backend(smtp_settings))
+    gone = await queue.enqueue("gone@acme.example", "password_reset", "en", CTX)
+    full = await queue.enqueue("full@acme.example", "password_reset", "en", CTX)
+    mia = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
+    assert await queue.deliver_due() == 1
+    rows = {r["id"]: r for r in await MailMessage.select()}
+    assert rows[gone]["status"] == "failed" and "550" in rows[gone]["last_error"]
+    assert rows[full]["status"] == "pending"  # 4xx: the server asks us to come back
+    assert rows[mia]["status"] == "sent" and len(inbox.messages) == 1
+    clock.travel(3600)
+    assert await queue.deliver_due() == 0  # the refused one is not tried again
+    row = await MailMessage.select().where(MailMessage.id == gone).first()
+    assert row["attempts"] == 1
 
 
 async def test_the_worker_delivers_queued_mail_in_the_background(settings, world: World) -> None:

@@ -41,11 +41,17 @@ class Email:
         return msg
 
 
+class MailRejected(Exception):
+    """The mail service refused this message for good (an unknown mailbox, content it
+    will not take): retrying cannot deliver it. Anything else a backend raises (a server
+    down, a temporary refusal, wrong credentials) is worth retrying."""
+
+
 class MailBackend(Protocol):
     """Sends one message or raises."""
 
     async def send(self, email: Email) -> None:
-        """Deliver the message; raise on any failure so it is retried."""
+        """Deliver the message; MailRejected when it never can be, else raise to retry."""
 
 
 class OutboxBackend:
@@ -80,17 +86,29 @@ class SmtpBackend:
     async def send(self, email: Email) -> None:
         s = self.settings
         security = s.smtp_security
-        await aiosmtplib.send(
-            email.to_message(s.mail_from),
-            hostname=s.smtp_host,
-            port=s.smtp_port,
-            username=s.smtp_username or None,
-            password=s.smtp_password or None,
-            use_tls=security == "tls",
-            start_tls=True if security == "starttls" else False,
-            tls_context=self._tls_context() if security != "none" else None,
-            timeout=s.smtp_timeout,
-        )
+        try:
+            await aiosmtplib.send(
+                email.to_message(s.mail_from),
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username or None,
+                password=s.smtp_password or None,
+                use_tls=security == "tls",
+                start_tls=True if security == "starttls" else False,
+                tls_context=self._tls_context() if security != "none" else None,
+                timeout=s.smtp_timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            # One recipient a message: a 5xx for it is final, a 4xx is "try later".
+            if all(r.code >= 500 for r in exc.recipients):
+                codes = ", ".join(str(r.code) for r in exc.recipients)
+                raise MailRejected(f"recipient refused ({codes})") from exc
+            raise
+        except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
+            # The sender's or our credentials' refusals are settings to fix: retried.
+            if exc.code >= 500:
+                raise MailRejected(f"refused ({exc.code})") from exc
+            raise
 
 
 class SesBackend:
@@ -108,7 +126,9 @@ class SesBackend:
 
     async def send(self, email: Email) -> None:
         raw = bytes(email.to_message(self.sender))
-        # Recipients come from the To header we built: the one stored address.
+        # Recipients come from the To header we built: the one stored address. SES takes
+        # mail for an unknown mailbox and bounces it later; what it refuses at once
+        # (MessageRejected) is mostly its own settings, an unverified sender: retried.
         await asyncio.to_thread(self.client.send_raw_email, RawMessage={"Data": raw})
 
 

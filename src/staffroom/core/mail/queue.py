@@ -12,7 +12,7 @@ from typing import Any
 from staffroom.core import clock
 from staffroom.core.db import bulk_insert
 from staffroom.core.logs import round_failed
-from staffroom.core.mail.backends import Email, MailBackend
+from staffroom.core.mail.backends import Email, MailBackend, MailRejected
 from staffroom.core.mail.templates import render
 from staffroom.core.tables import MailMessage
 
@@ -50,9 +50,9 @@ def _render_row(
 class MailQueue:
     """Renders, stores and delivers email through one backend."""
 
-    def __init__(self, backend: MailBackend, max_attempts: int = 12) -> None:
+    def __init__(self, backend: MailBackend, retry_hours: float = 72) -> None:
         self.backend = backend
-        self.max_attempts = max_attempts
+        self.retry_for = timedelta(hours=retry_hours)
         self._wake = asyncio.Event()
 
     async def enqueue(
@@ -123,12 +123,21 @@ class MailQueue:
         )
         try:
             await self.backend.send(email)
-        except Exception as exc:  # any delivery failure is retried later
+        except Exception as exc:
+            # Refused for good: failed now. Anything else (a server down, a temporary
+            # refusal, settings to fix) is retried for retry_hours from its queueing, so an
+            # outage of a night or a weekend delays mail rather than losing it.
             attempts = row["attempts"] + 1
-            status = "failed" if attempts >= self.max_attempts else "pending"
+            given_up = clock.utcnow() - row["created_at"] > self.retry_for
+            status = "failed" if isinstance(exc, MailRejected) or given_up else "pending"
             log.warning(
                 "mail delivery failed",
-                extra={"mail_id": str(msg_id), "attempts": attempts, "error": type(exc).__name__},
+                extra={
+                    "mail_id": str(msg_id),
+                    "attempts": attempts,
+                    "error": type(exc).__name__,
+                    "status": status,
+                },
             )
             await MailMessage.update(
                 {
