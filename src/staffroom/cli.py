@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from staffroom.settings import Settings, load_settings
+from staffroom.settings import Settings, load_settings, unknown_settings
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -91,6 +91,8 @@ def serve(
         respawn_failed_workers=True,
         respawn_interval=1.0,
     )
+    for key in unknown_settings():
+        console.print(f"[yellow]ignored: {key} is not a setting (see .env.example)[/yellow]")
     assert ssl.HAS_TLSv1_2
     with _shared_metrics(settings):
         server.serve()

@@ -199,10 +199,7 @@ def load_settings(
     environ: typing.Mapping[str, str] | None = None, env_file: str | None = ".env"
 ) -> Settings:
     """Read settings from `.env` then the environment (the environment wins)."""
-    raw: dict[str, str | None] = {}
-    if env_file and Path(env_file).is_file():
-        raw.update(dotenv_values(env_file))
-    raw.update(os.environ if environ is None else environ)
+    raw = _raw(environ, env_file)
     hints = typing.get_type_hints(Settings)
     values: dict[str, object] = {}
     for key, value in raw.items():
@@ -219,3 +216,24 @@ def load_settings(
         return msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid setting: {exc}") from exc
+
+
+def _raw(environ: typing.Mapping[str, str] | None, env_file: str | None) -> dict[str, str | None]:
+    raw: dict[str, str | None] = {}
+    if env_file and Path(env_file).is_file():
+        raw.update(dotenv_values(env_file))
+    raw.update(os.environ if environ is None else environ)
+    return raw
+
+
+def unknown_settings(
+    environ: typing.Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> list[str]:
+    """STAFFROOM_ variables that name no setting (a typo, or one that was replaced): they
+    are ignored, and `staffroom serve` says so rather than run silently without them."""
+    hints = typing.get_type_hints(Settings)
+    return sorted(
+        key
+        for key in _raw(environ, env_file)
+        if key.startswith(PREFIX) and key[len(PREFIX) :].lower() not in hints
+    )

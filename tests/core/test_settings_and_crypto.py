@@ -12,7 +12,7 @@ from staffroom.core.crypto import DecryptionFailed, load_keyring, rotate_data_ke
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Invalid
 from staffroom.core.tokens import CROCKFORD, new_code, new_token, normalize_code
-from staffroom.settings import load_settings
+from staffroom.settings import load_settings, unknown_settings
 
 
 def test_settings_come_from_env_and_dotenv(tmp_path: Path) -> None:
@@ -34,6 +34,19 @@ def test_settings_come_from_env_and_dotenv(tmp_path: Path) -> None:
     assert s.effective_database_url.startswith("sqlite:///")
     with pytest.raises(SystemExit):
         load_settings({"STAFFROOM_PORT": "many"}, env_file=None)
+
+
+def test_variables_that_name_no_setting_are_listed_for_serve_to_warn(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("STAFFROOM_PORT=9001\nSTAFFROOM_MAIL_MAX_ATTEMPTS=12\n")
+    environ = {"STAFFROOM_PUBNUB_SECRET_KEYS": "typo", "STAFFROOM_LOG_JSON": "true", "HOME": "/"}
+    assert unknown_settings(environ, env_file=str(env_file)) == [
+        "STAFFROOM_MAIL_MAX_ATTEMPTS",
+        "STAFFROOM_PUBNUB_SECRET_KEYS",
+    ]
+    # Every variable .env.example documents is a setting.
+    example = str(Path(__file__).parents[2] / ".env.example")
+    assert unknown_settings({}, env_file=example) == []
 
 
 def test_env_example_documents_every_setting() -> None:
