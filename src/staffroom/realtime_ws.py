@@ -9,7 +9,8 @@ audience, the person's groups), with 4000: the app reconnects and gets the new o
 An app keeps its socket across token refreshes by sending the same auth message with
 the new token (answered `{"type": "renewed"}`); a token of somebody else closes it.
 While the database cannot be reached to check a session, the socket closes with 1013
-(try again later).
+(try again later). A session that ends (sign-out, revocation, deactivation) is announced
+on the relay: its sockets close with 4401 at once, without waiting for an event.
 """
 
 from __future__ import annotations
@@ -112,11 +113,16 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await _close(socket)
         return
     session = _Session(rt, token, principal, topics)
-    async with rt.relay.subscribe(topics) as events:
+    ended_topic = realtime.session_topic(principal.org_id, principal.user_id)
+    async with rt.relay.subscribe([*topics, ended_topic]) as events:
         await socket.send_json({"type": "ready", "topics": len(topics)})
 
         async def forward() -> Ending | None:
             async for event in events:
+                if event.get("topic") == ended_topic:  # never passed on
+                    if str(session.principal.session_id) in event.get("session_ids", ()):
+                        return UNAUTHORIZED, "unauthorized"
+                    continue  # another session of the same person
                 try:
                     ending = await session.check()
                 except outage_errors():

@@ -172,3 +172,40 @@ async def test_a_socket_closes_with_try_again_later_while_the_database_is_unreac
         await relay.close()
         server.stop()
         gate.close()
+
+
+async def test_a_socket_closes_as_soon_as_its_session_ends_with_no_event_needed(
+    world: World, redis_server: RedisServer
+):
+    # Two instances sharing Redis, the default re-check (5 s, and only before events):
+    # the announcement of the ended session closes the socket, wherever it is held.
+    env = {"STAFFROOM_REDIS_URL": redis_server.url}
+    a = ServeProcess.start(env=env)
+    try:
+        b = ServeProcess.start(env=env)
+        try:
+            async with (
+                httpx.AsyncClient(base_url=a.base) as api_a,
+                httpx.AsyncClient(base_url=b.base) as api_b,
+            ):
+                phone = await bearer(api_a, world.acme, "member")
+                tablet = await bearer(api_a, world.acme, "member")
+                admin = await bearer(api_a, world.acme, "admin")
+                on_phone = await _socket(b.base, phone)
+                on_tablet = await _socket(a.base, tablet)
+                # Signing out on the phone ends the phone's socket (held by the other
+                # instance), not the tablet's.
+                r = await api_a.post("/api/v1/auth/logout", headers=phone)
+                assert r.status_code == 204
+                assert await ended(on_phone) == ("unauthorized", 4401)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(on_tablet.recv(), 1)
+                # Deactivation ends every session of the person: the tablet's socket too.
+                url = f"/api/v1/users/{world.acme['member'].id}/deactivate"
+                r = await api_b.post(url, headers=admin)
+                assert r.status_code in (200, 204), r.text
+                assert await ended(on_tablet) == ("unauthorized", 4401)
+        finally:
+            b.stop()
+    finally:
+        a.stop()

@@ -98,8 +98,10 @@ class UsersController(Controller):
         guards=[requires("users.manage")],
         responses=errors(401, 403, 404, 409),
     )
-    async def deactivate(self, user_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> UserOut:
-        return await users.deactivate(me, user_id, ctx)
+    async def deactivate(
+        self, user_id: FromPath[uuid.UUID], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
+    ) -> UserOut:
+        return await users.deactivate(rt, me, user_id, ctx)
 
     @post(
         "/{user_id:uuid}/reactivate",

@@ -97,9 +97,12 @@ class AuthController(Controller):
         responses=errors(401),
     )
     async def logout(
-        self, me: NamedDependency[Principal], ctx: NamedDependency[RequestContext]
+        self,
+        me: NamedDependency[Principal],
+        rt: NamedDependency[Runtime],
+        ctx: NamedDependency[RequestContext],
     ) -> None:
-        await auth.logout(me, ctx)
+        await auth.logout(rt, me, ctx)
 
     @post(
         "/password-reset",

@@ -113,9 +113,10 @@ class MeController(Controller):
         self,
         session_id: FromPath[uuid.UUID],
         me: NamedDependency[Principal],
+        rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> None:
-        await sessions.revoke_own(me, session_id, ctx)
+        await sessions.revoke_own(rt, me, session_id, ctx)
 
     @post(
         "/mfa/totp",

@@ -175,10 +175,10 @@ async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestConte
     return pair
 
 
-async def logout(principal: Principal, ctx: RequestContext) -> None:
+async def logout(rt: Runtime, principal: Principal, ctx: RequestContext) -> None:
     """End the caller's current session server-side."""
     if principal.session_id is not None:
-        await sessions.revoke(principal.session_id, "logout")
+        await sessions.revoke(rt, principal.session_id, "logout")
     await audit.record(
         "auth.logout",
         ctx=ctx,
@@ -340,7 +340,7 @@ async def confirm_password_token(
         # The link went to this address, so following it proves the address.
         values[User.email_verified_at] = now
     await User.update(values).where(User.id == user["id"])
-    revoked = await sessions.revoke_user(user["id"], "password_reset")
+    revoked = await sessions.revoke_user(rt, user["id"], "password_reset")
     await audit.record(
         "auth.password_set" if row["purpose"] == "setup" else "auth.password_reset",
         ctx=ctx,
@@ -393,7 +393,9 @@ async def change_password(
     await User.update({User.password_hash: hashed, User.updated_at: clock.utcnow()}).where(
         User.id == user["id"]
     )
-    revoked = await sessions.revoke_user(user["id"], "password_changed", keep=principal.session_id)
+    revoked = await sessions.revoke_user(
+        rt, user["id"], "password_changed", keep=principal.session_id
+    )
     await audit.record(
         "auth.password_change",
         ctx=ctx,

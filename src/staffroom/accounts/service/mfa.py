@@ -189,7 +189,7 @@ async def confirm(
     )
     codes = await _new_recovery_codes(rt, user)
     # A factor change ends every other session; this one now counts as MFA-verified.
-    await sessions.revoke_user(user["id"], "mfa_changed", keep=principal.session_id)
+    await sessions.revoke_user(rt, user["id"], "mfa_changed", keep=principal.session_id)
     if principal.session_id is not None:
         await AuthSession.update({AuthSession.scope: "full", AuthSession.mfa: True}).where(
             AuthSession.id == principal.session_id
@@ -216,7 +216,7 @@ async def disable(
         await _audit(ctx, principal, "mfa.disable", "failure", user["id"])
         raise
     await _remove_factor(user["id"])
-    await sessions.revoke_user(user["id"], "mfa_changed", keep=principal.session_id)
+    await sessions.revoke_user(rt, user["id"], "mfa_changed", keep=principal.session_id)
     if principal.session_id is not None:
         # No factor any more: where the org requires one, this session may only re-enrol.
         await AuthSession.update({AuthSession.mfa: False}).where(
@@ -248,7 +248,7 @@ async def admin_reset(
     if not await TotpFactor.exists().where(TotpFactor.user == user["id"]):
         raise NotFound("mfa_not_enabled", "This user has no second factor.")
     await _remove_factor(user["id"])
-    await sessions.revoke_user(user["id"], "mfa_reset")
+    await sessions.revoke_user(rt, user["id"], "mfa_reset")
     await _audit(ctx, principal, "mfa.admin_reset", "success", user["id"])
 
 

@@ -3,6 +3,8 @@
 A session is one login on one device and the family of its refresh tokens. Each
 refresh rotates both tokens; presenting a refresh token that was already used means
 it was stolen or replayed, so the whole family (the session) is revoked.
+
+Every revocation is announced to the user's open sockets, which close at once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
 from staffroom.accounts.service.common import role_permissions
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import as_uuid, fetch
 from staffroom.core.errors import NotFound, Unauthorized
@@ -141,7 +143,7 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
             .first()
         )
         if known is not None:
-            await revoke(known["session"], "refresh_reuse")
+            await revoke(rt, known["session"], "refresh_reuse")
             await audit.record(
                 "session.refresh_reuse",
                 outcome="denied",
@@ -187,14 +189,21 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
     )
 
 
-async def revoke(session_id: uuid.UUID, reason: str) -> None:
+async def revoke(rt: Runtime, session_id: uuid.UUID, reason: str) -> None:
     """Revoke one session (idempotent)."""
-    await AuthSession.update(
-        {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: reason}
-    ).where((AuthSession.id == session_id) & AuthSession.revoked_at.is_null())
+    rows = (
+        await AuthSession.update(
+            {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: reason}
+        )
+        .where((AuthSession.id == session_id) & AuthSession.revoked_at.is_null())
+        .returning(AuthSession.id, AuthSession.org, AuthSession.user)
+    )
+    await _announce(rt, rows)
 
 
-async def revoke_user(user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None) -> int:
+async def revoke_user(
+    rt: Runtime, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+) -> int:
     """Revoke every live session of a user, except `keep`; returns how many."""
     where = (AuthSession.user == user_id) & AuthSession.revoked_at.is_null()
     if keep is not None:
@@ -204,9 +213,18 @@ async def revoke_user(user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None
             {AuthSession.revoked_at: clock.utcnow(), AuthSession.revoke_reason: reason}
         )
         .where(where)
-        .returning(AuthSession.id)
+        .returning(AuthSession.id, AuthSession.org, AuthSession.user)
     )
+    await _announce(rt, rows)
     return len(rows)
+
+
+async def _announce(rt: Runtime, revoked: list[dict[str, Any]]) -> None:
+    """Open sockets of the revoked sessions close now, not at their next re-check."""
+    if revoked:
+        org_id, user_id = revoked[0]["org"], revoked[0]["user"]  # one user's sessions
+        ids = [r["id"] for r in revoked]
+        await realtime.announce_sessions_ended(rt.relay, org_id, user_id, ids)
 
 
 async def list_own(principal: Principal) -> list[SessionOut]:
@@ -237,7 +255,9 @@ async def list_own(principal: Principal) -> list[SessionOut]:
     ]
 
 
-async def revoke_own(principal: Principal, session_id: uuid.UUID, ctx: RequestContext) -> None:
+async def revoke_own(
+    rt: Runtime, principal: Principal, session_id: uuid.UUID, ctx: RequestContext
+) -> None:
     """Revoke one of the caller's own sessions; anyone else's is not found."""
     rows = (
         await AuthSession.update(
@@ -249,10 +269,11 @@ async def revoke_own(principal: Principal, session_id: uuid.UUID, ctx: RequestCo
             & (AuthSession.org == principal.org_id)
             & AuthSession.revoked_at.is_null()
         )
-        .returning(AuthSession.id)
+        .returning(AuthSession.id, AuthSession.org, AuthSession.user)
     )
     if not rows:
         raise NotFound("session_not_found", "No such session.")
+    await _announce(rt, rows)
     await audit.record(
         "session.revoked",
         ctx=ctx,

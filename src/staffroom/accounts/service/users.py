@@ -23,6 +23,7 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import as_uuid, fetch, icontains, page_filter, page_of
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
+from staffroom.core.runtime import Runtime
 
 # Every app start and refresh asks for /me: one hand-written statement (the user with org,
 # MFA state and, one row each, their groups) instead of four built by Piccolo.
@@ -201,7 +202,9 @@ async def patch_user(
     return await get_user(principal, user_id)
 
 
-async def deactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestContext) -> UserOut:
+async def deactivate(
+    rt: Runtime, principal: Principal, user_id: uuid.UUID, ctx: RequestContext
+) -> UserOut:
     """Block a user and end every session at once."""
     target = await user_in_org(principal.org_id, user_id)
     if target["id"] == principal.user_id:
@@ -211,7 +214,7 @@ async def deactivate(principal: Principal, user_id: uuid.UUID, ctx: RequestConte
     await User.update(
         {User.status: "deactivated", User.deactivated_at: now, User.updated_at: now}
     ).where((User.id == user_id) & (User.org == principal.org_id))
-    revoked = await sessions.revoke_user(user_id, "deactivated")
+    revoked = await sessions.revoke_user(rt, user_id, "deactivated")
     for hook in hooks.deactivation_hooks:
         await hook(principal.org_id, user_id)
     await audit.record(

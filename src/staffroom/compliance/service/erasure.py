@@ -76,7 +76,7 @@ async def erase(
 
 async def apply(rt: Runtime, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """The erasure itself (idempotent): used when erasing and when re-applying."""
-    await sessions.revoke_user(user_id, "erased")
+    await sessions.revoke_user(rt, user_id, "erased")
     # Invites, access codes, chat tokens and API keys end as on deactivation.
     for hook in hooks.deactivation_hooks:
         await hook(org_id, user_id)

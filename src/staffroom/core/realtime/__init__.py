@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
@@ -61,7 +63,7 @@ class LocalRelay:
         for queue in list(self._queues.get(topic, ())):
             if queue.full():
                 queue.get_nowait()
-            queue.put_nowait({"topic": topic, **event})
+            queue.put_nowait({**event, "topic": topic})  # the relay's topic, always
 
     async def publish_many(self, topics: list[str], event: dict[str, Any]) -> None:
         for topic in topics:
@@ -93,6 +95,32 @@ class LocalRelay:
     def subscriber_count(self, topic: str) -> int:
         """How many connections listen to a topic (for tests and metrics)."""
         return len(self._queues.get(topic, ()))
+
+
+# Sessions that end (sign-out, revocation, deactivation, a password or MFA change) are
+# announced on their user's session topic: open sockets of those sessions close at once.
+# Only the server publishes there, and the socket never passes these events on.
+SESSION_ENDED = "session.ended"
+log = logging.getLogger("staffroom.realtime")
+
+
+def session_topic(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """Where the end of a user's sessions is announced to their open sockets."""
+    return f"org:{org_id}:sessions:{user_id}"
+
+
+async def announce_sessions_ended(
+    relay: Relay, org_id: uuid.UUID, user_id: uuid.UUID, session_ids: list[uuid.UUID]
+) -> None:
+    """Tell open sockets of these sessions to close. Best effort: the revocation is
+    already stored, and a socket checks its session again before passing events on."""
+    if not session_ids:
+        return
+    event = {"type": SESSION_ENDED, "session_ids": sorted(str(i) for i in session_ids)}
+    try:
+        await relay.publish(session_topic(org_id, user_id), event)
+    except RelayUnavailable:
+        log.warning("could not announce ended sessions; open sockets re-check on their own")
 
 
 # What a connection listens to, per domain: feeds registers the channels a user may read.

@@ -27,7 +27,7 @@ async def sp_logout(rt: Runtime, principal: Principal, ctx: RequestContext) -> R
         link = (
             await SsoSession.select().where(SsoSession.auth_session == principal.session_id).first()
         )
-    await auth.logout(principal, ctx)
+    await auth.logout(rt, principal, ctx)
     if link is None:
         return RedirectOut(redirect_url="")
     idp = (
@@ -90,7 +90,7 @@ async def sls(rt: Runtime, org_slug: str, get_data: dict[str, str], ctx: Request
             result = await asyncio.to_thread(
                 saml.process_logout, sp, idp_config(idp), get_data, None
             )
-            ended = await _end_sessions(idp, result)
+            ended = await _end_sessions(rt, idp, result)
             await audit.record(
                 "auth.sso_logout",
                 ctx=ctx,
@@ -125,12 +125,12 @@ async def _logout_state(rt: Runtime, org_id: uuid.UUID, relay_state: str | None)
     return dict(row)
 
 
-async def _end_sessions(idp: dict[str, Any], result: saml.LogoutResult) -> int:
+async def _end_sessions(rt: Runtime, idp: dict[str, Any], result: saml.LogoutResult) -> int:
     """Revoke the Staffroom sessions of that NameID (and SessionIndex, when given)."""
     where = (SsoSession.idp == idp["id"]) & (SsoSession.name_id == result.name_id)
     if result.session_indexes:
         where = where & SsoSession.session_index.is_in(result.session_indexes)
     links = await SsoSession.select(SsoSession.auth_session).where(where)
     for link in links:
-        await sessions.revoke(link["auth_session"], "sso_logout")
+        await sessions.revoke(rt, link["auth_session"], "sso_logout")
     return len(links)
