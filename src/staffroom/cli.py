@@ -335,10 +335,11 @@ def codes_create(
     click.echo(str(out))
 
 
-# Operations commands (retention, audit, backup) live in cli_ops; registered here.
-from staffroom.cli_ops import audit, backup, keys, retention  # noqa: E402
+# Operations commands (retention, audit, backup, keys, relay) live in cli_ops; registered here.
+from staffroom.cli_ops import audit, backup, keys, relay, retention  # noqa: E402
 
 main.add_command(retention)
 main.add_command(audit)
 main.add_command(backup)
 main.add_command(keys)
+main.add_command(relay)

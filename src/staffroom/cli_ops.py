@@ -1,5 +1,5 @@
-"""Operations commands of `staffroom`: retention run, audit verify/export, and backup
-create/list/verify/prune/restore (progress bars for each)."""
+"""Operations commands of `staffroom`: retention run, audit verify/export, backup
+create/list/verify/prune/restore (progress bars for each), and the chat relay's queue."""
 
 from __future__ import annotations
 
@@ -236,3 +236,58 @@ def keys_rewrap() -> None:
         sys.exit(2)
     count = rewrap(settings.effective_keys_file, master)
     console.print(f"[green]{count} keys rewrapped[/green] under {master.key_id}.")
+
+
+@click.group()
+def relay() -> None:
+    """The chat relay's queue of events (outbox)."""
+
+
+@relay.command("status")
+def relay_status() -> None:
+    """Events waiting per target and those given up on, with their errors."""
+    from rich.table import Table
+
+    from staffroom.chat.service import outbox
+
+    report = asyncio.run(outbox.status())
+    table = Table("target", "waiting", "oldest waiting (UTC)", "abandoned (last 7 days)")
+    for row in report:
+        oldest = row["oldest_waiting"]
+        table.add_row(
+            row["target"],
+            f"{row['waiting']:,}",
+            f"{oldest:%Y-%m-%d %H:%M:%S}" if oldest else "-",
+            f"{row['abandoned']:,}",
+        )
+    console.print(table)
+    latest = [(row["target"], a) for row in report for a in row["latest_abandoned"]]
+    if latest:
+        errors = Table("target", "abandoned (UTC)", "event", "conversation", "last error")
+        for target, a in latest:
+            errors.add_row(
+                target,
+                f"{a['abandoned_at']:%Y-%m-%d %H:%M:%S}",
+                a["event"],
+                str(a["conversation"] or "-"),
+                a["last_error"],
+            )
+        console.print(errors)
+
+
+@relay.command("requeue")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    help="Events abandoned within this many hours (default 24).",
+)
+def relay_requeue(hours: float) -> None:
+    """Relay again the events given up on recently (once their cause is fixed)."""
+    from datetime import timedelta
+
+    from staffroom.chat.service import outbox
+    from staffroom.core import clock
+
+    count = asyncio.run(outbox.requeue_abandoned(clock.utcnow() - timedelta(hours=hours)))
+    console.print(f"[green]{count} events[/green] queued again; the dispatcher relays them.")

@@ -6,11 +6,16 @@ import os
 import ssl
 import subprocess
 import sys
+import uuid
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from staffroom.accounts.tables import Org, User
+from staffroom.chat.tables import Outbox
+from staffroom.core import clock
 from tests.support.certs import self_signed
 from tests.support.flows import token_from_link
 from tests.support.serve import ServeProcess, wait_for
@@ -107,3 +112,34 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
     finally:
         out = server.stop()
     assert "/schema" in out  # the banner tells where the API docs are
+
+
+async def test_relay_status_shows_what_was_given_up_and_requeue_sends_it_again(world) -> None:
+    now = clock.utcnow()
+
+    def event(**extra: Any) -> Outbox:
+        return Outbox(
+            id=uuid.uuid4(),
+            org=world.acme.id,
+            position=1,
+            target=extra.pop("target", "socket"),
+            event="message.created",
+            data={},
+            next_attempt_at=now,
+            created_at=now - timedelta(days=3),
+            **extra,
+        )
+
+    recent = event(abandoned_at=now - timedelta(hours=2), last_error="ValueError: cannot encode")
+    old = event(target="pubnub", abandoned_at=now - timedelta(days=3), last_error="RelayRejected")
+    await Outbox.insert(event(), recent, old)
+    result = staffroom("relay", "status")
+    assert result.returncode == 0, result.stderr
+    assert "ValueError" in result.stderr and "RelayRejected" in result.stderr
+    result = staffroom("relay", "requeue")  # the last 24 hours
+    assert result.returncode == 0 and "1 events" in result.stderr, result.stderr
+    again = await Outbox.select().where(Outbox.id == recent.id).first()
+    assert again["abandoned_at"] is None and again["attempts"] == 0 and again["last_error"] == ""
+    still = await Outbox.select().where(Outbox.id == old.id).first()
+    assert still["abandoned_at"] is not None
+    assert staffroom("relay", "requeue", "--hours", "0").returncode == 2

@@ -323,3 +323,60 @@ async def run(rt: Runtime) -> None:
             await asyncio.wait_for(rt.relay_wakeup.wait(), rt.settings.relay_poll_seconds)
         except TimeoutError:
             pass
+
+
+async def status() -> list[dict[str, Any]]:
+    """Per relay target: events waiting, the oldest of them, events abandoned (kept a week)
+    and the latest abandoned ones with their errors (for `staffroom relay status`)."""
+    report = []
+    for target in ("socket", "pubnub"):
+        unpublished = Outbox.published_at.is_null() & (Outbox.target == target)
+        waiting = unpublished & Outbox.abandoned_at.is_null()
+        oldest = (
+            await Outbox.select(Outbox.created_at)
+            .where(waiting)
+            .order_by(Outbox.created_at)
+            .first()
+        )
+        abandoned = unpublished & Outbox.abandoned_at.is_not_null()
+        latest = (
+            await Outbox.select(
+                Outbox.id,
+                Outbox.event,
+                Outbox.conversation,
+                Outbox.abandoned_at,
+                Outbox.last_error,
+            )
+            .where(abandoned)
+            .order_by(Outbox.abandoned_at, ascending=False)
+            .limit(5)
+        )
+        report.append(
+            {
+                "target": target,
+                "waiting": await Outbox.count().where(waiting),
+                "oldest_waiting": oldest["created_at"] if oldest else None,
+                "abandoned": await Outbox.count().where(abandoned),
+                "latest_abandoned": latest,
+            }
+        )
+    return report
+
+
+async def requeue_abandoned(since: datetime) -> int:
+    """Relay again the events abandoned since then (once the cause is fixed). They go out
+    after later events of their conversation already did: apps order messages by seq and
+    drop repeats by event_id."""
+    rows = (
+        await Outbox.update(
+            {
+                Outbox.abandoned_at: None,
+                Outbox.attempts: 0,
+                Outbox.next_attempt_at: clock.utcnow(),
+                Outbox.last_error: "",
+            }
+        )
+        .where(Outbox.abandoned_at.is_not_null() & (Outbox.abandoned_at >= since))
+        .returning(Outbox.id)
+    )
+    return len(rows)
