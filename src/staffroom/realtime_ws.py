@@ -10,7 +10,9 @@ An app keeps its socket across token refreshes by sending the same auth message 
 the new token (answered `{"type": "renewed"}`); a token of somebody else closes it.
 While the database cannot be reached to check a session, the socket closes with 1013
 (try again later). A session that ends (sign-out, revocation, deactivation) is announced
-on the relay: its sockets close with 4401 at once, without waiting for an event.
+on the relay: its sockets close with 4401 at once, without waiting for an event; so is a
+change to what someone may read (groups, role, a channel's audience): their sockets check
+at once and close with 4000 if their topics changed.
 """
 
 from __future__ import annotations
@@ -73,9 +75,10 @@ class _Session:
         self.token, self.principal, self.checked = token, principal, time.monotonic()
         return True
 
-    async def check(self) -> Ending | None:
-        """Why the socket must end now, if it must."""
-        if time.monotonic() - self.checked < self.rt.settings.realtime_recheck_seconds:
+    async def check(self, *, now: bool = False) -> Ending | None:
+        """Why the socket must end now, if it must (`now`: whenever it was last checked)."""
+        recent = time.monotonic() - self.checked < self.rt.settings.realtime_recheck_seconds
+        if recent and not now:
             return None
         principal = await _principal(self.rt, self.token)
         if principal is None:
@@ -113,24 +116,29 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await _close(socket)
         return
     session = _Session(rt, token, principal, topics)
-    ended_topic = realtime.session_topic(principal.org_id, principal.user_id)
-    async with rt.relay.subscribe([*topics, ended_topic]) as events:
+    control = {
+        realtime.user_control_topic(principal.org_id, principal.user_id),
+        realtime.org_control_topic(principal.org_id),
+    }
+    async with rt.relay.subscribe([*topics, *sorted(control)]) as events:
         await socket.send_json({"type": "ready", "topics": len(topics)})
 
         async def forward() -> Ending | None:
             async for event in events:
-                if event.get("topic") == ended_topic:  # never passed on
+                control_event = event.get("topic") in control  # never passed on
+                if control_event and event.get("type") == realtime.SESSION_ENDED:
                     if str(session.principal.session_id) in event.get("session_ids", ()):
                         return UNAUTHORIZED, "unauthorized"
                     continue  # another session of the same person
                 try:
-                    ending = await session.check()
+                    ending = await session.check(now=control_event)
                 except outage_errors():
                     # The session cannot be checked: the app reconnects when we are back.
                     return TRY_AGAIN_LATER, "service_unavailable"
                 if ending is not None:
                     return ending
-                await socket.send_json(event)
+                if not control_event:
+                    await socket.send_json(event)
             return None
 
         async def listen() -> Ending | None:

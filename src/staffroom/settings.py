@@ -125,10 +125,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     chat_max_message_bytes: int = 8192
     # How often the outbox dispatcher looks for events when nothing woke it.
     relay_poll_seconds: float = 1.0
-    # An open socket checks its session again before passing an event on once its last
-    # check is older than this: a signed-out, revoked or expired session stops receiving
-    # within it (a socket that receives nothing costs no check).
-    realtime_recheck_seconds: float = 5.0
+    # Ended sessions and changes to what someone may read are announced to open sockets,
+    # which act at once. Besides, a socket checks its session again before passing an event
+    # on once its last check is older than this: an expired session, or an announcement the
+    # relay could not carry (Redis down), stops it within this time. A socket that receives
+    # nothing costs no check; a company-wide post makes every socket due check at once.
+    realtime_recheck_seconds: float = 30.0
     # How often the scheduler applies the chat retention of every org.
     retention_interval_seconds: float = 3600.0
 

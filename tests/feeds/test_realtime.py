@@ -171,3 +171,61 @@ async def test_a_socket_whose_channels_changed_asks_the_app_to_reconnect(world: 
             await socket.close()
     finally:
         server.stop()
+
+
+async def test_a_change_to_what_someone_may_read_reaches_their_socket_at_once(
+    world: World,
+) -> None:
+    # The default re-check (30 s) and no post sent: the announcements alone act.
+    server = ServeProcess.start()
+    ws_url = server.base.replace("http", "ws") + "/api/v1/realtime/ws"
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as api:
+            admin = auth(await login(api, "acme", "admin@acme.example"))
+            member = await login(api, "acme", "member@acme.example")
+            group = (await api.post("/api/v1/groups", json={"name": "HQ"}, headers=admin)).json()
+            members_url = f"/api/v1/groups/{group['id']}/members"
+            ids = {"user_ids": [str(world.acme["member"].id)]}
+            assert (await api.post(members_url, json=ids, headers=admin)).status_code == 200
+            body = {"name": "HQ", "audience": "groups", "audience_group_ids": [group["id"]]}
+            hq = (await api.post("/api/v1/channels", json=body, headers=admin)).json()
+
+            async def opened():  # type: ignore[no-untyped-def]
+                socket = await connect(ws_url)
+                await socket.send(
+                    json.dumps({"type": "auth", "access_token": member["access_token"]})
+                )
+                return socket, json.loads(await asyncio.wait_for(socket.recv(), 5))
+
+            async def quiet(socket) -> None:  # type: ignore[no-untyped-def]
+                try:
+                    extra = await asyncio.wait_for(socket.recv(), 1)
+                except TimeoutError:
+                    return
+                raise AssertionError(f"the socket should have stayed open, it sent {extra!r}")
+
+            socket, ready = await opened()
+            assert ready == {"type": "ready", "topics": 2}  # HQ and their chat topic
+            # Somebody else joining a group concerns only them.
+            ids = {"user_ids": [str(world.acme["editor"].id)]}
+            assert (await api.post(members_url, json=ids, headers=admin)).status_code == 200
+            await quiet(socket)
+            # Out of the group: told to reconnect at once.
+            r = await api.delete(f"{members_url}/{world.acme['member'].id}", headers=admin)
+            assert r.status_code == 204, r.text
+            assert await ended(socket) == ("reconnect", 4000)
+            socket, ready = await opened()
+            assert ready == {"type": "ready", "topics": 1}
+            # A channel archived that they could not read changes nothing for them…
+            r = await api.delete(f"/api/v1/channels/{hq['id']}", headers=admin)
+            assert r.status_code == 204, r.text
+            await quiet(socket)
+            # …a new all-company channel does.
+            r = await api.post("/api/v1/channels", json={"name": "Canteen"}, headers=admin)
+            assert r.status_code == 201, r.text
+            assert await ended(socket) == ("reconnect", 4000)
+            socket, ready = await opened()
+            assert ready == {"type": "ready", "topics": 2}
+            await socket.close()
+    finally:
+        server.stop()

@@ -60,8 +60,8 @@ class ChannelsController(Controller):
         guards=[requires("feeds.manage")],
         responses=errors(401, 403, 422),
     )
-    async def create(self, data: JSONBody[ChannelIn], me: Me, ctx: Ctx) -> ChannelOut:
-        return await channels.create(me, data, ctx)
+    async def create(self, data: JSONBody[ChannelIn], me: Me, rt: Rt, ctx: Ctx) -> ChannelOut:
+        return await channels.create(rt, me, data, ctx)
 
     @get(
         "",
@@ -89,9 +89,14 @@ class ChannelsController(Controller):
         responses=errors(401, 403, 404, 422),
     )
     async def update(
-        self, channel_id: FromPath[uuid.UUID], data: JSONBody[ChannelPatch], me: Me, ctx: Ctx
+        self,
+        channel_id: FromPath[uuid.UUID],
+        data: JSONBody[ChannelPatch],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> ChannelOut:
-        return await channels.patch(me, channel_id, data, ctx)
+        return await channels.patch(rt, me, channel_id, data, ctx)
 
     @delete(
         "/{channel_id:uuid}",
@@ -101,8 +106,8 @@ class ChannelsController(Controller):
         guards=[requires("feeds.manage")],
         responses=errors(401, 403, 404),
     )
-    async def archive(self, channel_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> None:
-        await channels.archive(me, channel_id, ctx)
+    async def archive(self, channel_id: FromPath[uuid.UUID], me: Me, rt: Rt, ctx: Ctx) -> None:
+        await channels.archive(rt, me, channel_id, ctx)
 
     @post(
         "/{channel_id:uuid}/posts",

@@ -86,9 +86,14 @@ class UsersController(Controller):
         responses=errors(401, 403, 404, 409, 422),
     )
     async def update_user(
-        self, user_id: FromPath[uuid.UUID], data: JSONBody[UserPatch], me: Me, ctx: Ctx
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[UserPatch],
+        me: Me,
+        rt: NamedDependency[Runtime],
+        ctx: Ctx,
     ) -> UserOut:
-        return await users.patch_user(me, user_id, data, ctx)
+        return await users.patch_user(rt, me, user_id, data, ctx)
 
     @post(
         "/{user_id:uuid}/deactivate",
@@ -186,8 +191,10 @@ class GroupsController(Controller):
         guards=[requires("groups.manage")],
         responses=errors(401, 403, 404),
     )
-    async def delete_group(self, group_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> None:
-        await groups.delete_group(me, group_id, ctx)
+    async def delete_group(
+        self, group_id: FromPath[uuid.UUID], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
+    ) -> None:
+        await groups.delete_group(rt, me, group_id, ctx)
 
     @get(
         "/{group_id:uuid}/members",
@@ -214,9 +221,14 @@ class GroupsController(Controller):
         responses=errors(401, 403, 404, 422),
     )
     async def add_members(
-        self, group_id: FromPath[uuid.UUID], data: JSONBody[GroupMembersIn], me: Me, ctx: Ctx
+        self,
+        group_id: FromPath[uuid.UUID],
+        data: JSONBody[GroupMembersIn],
+        me: Me,
+        rt: NamedDependency[Runtime],
+        ctx: Ctx,
     ) -> GroupOut:
-        return await groups.add_members(me, group_id, data.user_ids, ctx)
+        return await groups.add_members(rt, me, group_id, data.user_ids, ctx)
 
     @delete(
         "/{group_id:uuid}/members/{user_id:uuid}",
@@ -227,9 +239,14 @@ class GroupsController(Controller):
         responses=errors(401, 403, 404),
     )
     async def remove_member(
-        self, group_id: FromPath[uuid.UUID], user_id: FromPath[uuid.UUID], me: Me, ctx: Ctx
+        self,
+        group_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
+        me: Me,
+        rt: NamedDependency[Runtime],
+        ctx: Ctx,
     ) -> None:
-        await groups.remove_member(me, group_id, user_id, ctx)
+        await groups.remove_member(rt, me, group_id, user_id, ctx)
 
 
 class OrgController(Controller):

@@ -11,10 +11,11 @@ from staffroom.accounts.schemas import GroupIn, GroupOut, GroupPatch, UserPage
 from staffroom.accounts.service.common import clean_name, user_in_org
 from staffroom.accounts.service.users import list_users
 from staffroom.accounts.tables import Group, GroupMember, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import is_unique_violation
 from staffroom.core.errors import Conflict, Invalid, NotFound
+from staffroom.core.runtime import Runtime
 
 
 async def _group(org_id: uuid.UUID, group_id: uuid.UUID) -> dict[str, Any]:
@@ -118,10 +119,14 @@ async def patch_group(
     return await get_group(principal, group_id)
 
 
-async def delete_group(principal: Principal, group_id: uuid.UUID, ctx: RequestContext) -> None:
+async def delete_group(
+    rt: Runtime, principal: Principal, group_id: uuid.UUID, ctx: RequestContext
+) -> None:
     """Delete a group (its memberships go with it)."""
     await _group(principal.org_id, group_id)
+    members = await GroupMember.select(GroupMember.user).where(GroupMember.group == group_id)
     await Group.delete().where((Group.id == group_id) & (Group.org == principal.org_id))
+    await realtime.announce_topics_changed(rt.relay, principal.org_id, [m["user"] for m in members])
     await audit.record(
         "group.deleted",
         ctx=ctx,
@@ -143,7 +148,11 @@ async def list_members(
 
 
 async def add_members(
-    principal: Principal, group_id: uuid.UUID, user_ids: list[uuid.UUID], ctx: RequestContext
+    rt: Runtime,
+    principal: Principal,
+    group_id: uuid.UUID,
+    user_ids: list[uuid.UUID],
+    ctx: RequestContext,
 ) -> GroupOut:
     """Add users of the org to a group (already-members are left as they are)."""
     await _group(principal.org_id, group_id)
@@ -171,6 +180,7 @@ async def add_members(
                 for u in new
             ]
         )
+        await realtime.announce_topics_changed(rt.relay, principal.org_id, new)
         await audit.record(
             "group.members_added",
             ctx=ctx,
@@ -184,7 +194,7 @@ async def add_members(
 
 
 async def remove_member(
-    principal: Principal, group_id: uuid.UUID, user_id: uuid.UUID, ctx: RequestContext
+    rt: Runtime, principal: Principal, group_id: uuid.UUID, user_id: uuid.UUID, ctx: RequestContext
 ) -> None:
     """Take a user out of a group."""
     await _group(principal.org_id, group_id)
@@ -200,6 +210,7 @@ async def remove_member(
     )
     if not removed:
         raise NotFound("member_not_found", "This user is not in the group.")
+    await realtime.announce_topics_changed(rt.relay, principal.org_id, [user_id])
     await audit.record(
         "group.member_removed",
         ctx=ctx,

@@ -19,7 +19,7 @@ from staffroom.accounts.service.common import (
     users_out,
 )
 from staffroom.accounts.tables import Group, GroupMember, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import as_uuid, fetch, icontains, page_filter, page_of
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -161,7 +161,7 @@ async def set_groups(org_id: uuid.UUID, user_id: uuid.UUID, group_ids: list[uuid
 
 
 async def patch_user(
-    principal: Principal, user_id: uuid.UUID, data: UserPatch, ctx: RequestContext
+    rt: Runtime, principal: Principal, user_id: uuid.UUID, data: UserPatch, ctx: RequestContext
 ) -> UserOut:
     """Change a user's name, role or groups, within the actor's own powers."""
     target = await user_in_org(principal.org_id, user_id)
@@ -179,6 +179,8 @@ async def patch_user(
         await User.update(values).where((User.id == user_id) & (User.org == principal.org_id))
     if data.group_ids is not UNSET:
         await set_groups(principal.org_id, user_id, data.group_ids)
+    if data.group_ids is not UNSET or User.role in values:  # what they may read changed
+        await realtime.announce_topics_changed(rt.relay, principal.org_id, [user_id])
     if User.role in values:
         await audit.record(
             "user.role_changed",

@@ -97,16 +97,42 @@ class LocalRelay:
         return len(self._queues.get(topic, ()))
 
 
-# Sessions that end (sign-out, revocation, deactivation, a password or MFA change) are
-# announced on their user's session topic: open sockets of those sessions close at once.
-# Only the server publishes there, and the socket never passes these events on.
+# Control events for open sockets, on a topic of each user and one of each org: sessions
+# that end (sign-out, revocation, deactivation, a password or MFA change) close their
+# sockets at once; a change to what someone may read (their groups or role, a channel's
+# audience) makes their sockets check it at once. Only the server publishes there, and
+# the socket never passes these events on.
 SESSION_ENDED = "session.ended"
+TOPICS_CHANGED = "topics.changed"
 log = logging.getLogger("staffroom.realtime")
 
 
-def session_topic(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
-    """Where the end of a user's sessions is announced to their open sockets."""
-    return f"org:{org_id}:sessions:{user_id}"
+def user_control_topic(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """Control events for one person's open sockets."""
+    return f"org:{org_id}:control:{user_id}"
+
+
+def org_control_topic(org_id: uuid.UUID) -> str:
+    """Control events for every open socket of an org."""
+    return f"org:{org_id}:control"
+
+
+async def announce_topics_changed(
+    relay: Relay, org_id: uuid.UUID, user_ids: list[uuid.UUID] | None
+) -> None:
+    """What these people (None: anyone in the org) may read may have changed: their open
+    sockets check now rather than at their next re-check. Best effort, as below."""
+    topics = (
+        [org_control_topic(org_id)]
+        if user_ids is None
+        else [user_control_topic(org_id, u) for u in sorted(set(user_ids))]
+    )
+    if not topics:
+        return
+    try:
+        await relay.publish_many(topics, {"type": TOPICS_CHANGED})
+    except RelayUnavailable:
+        log.warning("could not announce changed topics; open sockets re-check on their own")
 
 
 async def announce_sessions_ended(
@@ -118,7 +144,7 @@ async def announce_sessions_ended(
         return
     event = {"type": SESSION_ENDED, "session_ids": sorted(str(i) for i in session_ids)}
     try:
-        await relay.publish(session_topic(org_id, user_id), event)
+        await relay.publish(user_control_topic(org_id, user_id), event)
     except RelayUnavailable:
         log.warning("could not announce ended sessions; open sockets re-check on their own")
 

@@ -9,9 +9,10 @@ from msgspec import UNSET
 
 from staffroom.accounts.service.common import clean_name
 from staffroom.accounts.service.users import check_groups
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Invalid, NotFound
+from staffroom.core.runtime import Runtime
 from staffroom.feeds.schemas import ChannelIn, ChannelList, ChannelOut, ChannelPatch
 from staffroom.feeds.service import access, media
 from staffroom.feeds.service.timeline import unread_counts
@@ -69,7 +70,9 @@ async def _out(principal: Principal, row: dict[str, Any], unread: int) -> Channe
     )
 
 
-async def create(principal: Principal, data: ChannelIn, ctx: RequestContext) -> ChannelOut:
+async def create(
+    rt: Runtime, principal: Principal, data: ChannelIn, ctx: RequestContext
+) -> ChannelOut:
     """Create a channel with its audience and posting policy."""
     _check_policy(data.audience, data.audience_group_ids, data.posting, data.poster_group_ids)
     await _check_image(principal, data.image_media_id)
@@ -93,6 +96,8 @@ async def create(principal: Principal, data: ChannelIn, ctx: RequestContext) -> 
             await _set_groups(principal, channel_id, "audience", data.audience_group_ids)
         if data.posting == "groups":
             await _set_groups(principal, channel_id, "poster", data.poster_group_ids)
+    # Its audience's open sockets reconnect to receive it.
+    await realtime.announce_topics_changed(rt.relay, principal.org_id, None)
     await audit.by(principal, ctx, "channel.created", ("channel", channel_id))
     return await get(principal, channel_id)
 
@@ -124,7 +129,11 @@ async def _managed(principal: Principal, channel_id: uuid.UUID) -> dict[str, Any
 
 
 async def patch(
-    principal: Principal, channel_id: uuid.UUID, data: ChannelPatch, ctx: RequestContext
+    rt: Runtime,
+    principal: Principal,
+    channel_id: uuid.UUID,
+    data: ChannelPatch,
+    ctx: RequestContext,
 ) -> ChannelOut:
     """Change a channel; its audience applies to every post in it at once."""
     row = await _managed(principal, channel_id)
@@ -153,12 +162,17 @@ async def patch(
             principal, channel_id, "audience", audience_groups if audience == "groups" else []
         )
         await _set_groups(principal, channel_id, "poster", posters if posting == "groups" else [])
+    # Its audience may have changed: everyone's open sockets check what they may read.
+    await realtime.announce_topics_changed(rt.relay, principal.org_id, None)
     await audit.by(principal, ctx, "channel.changed", ("channel", channel_id))
     return await get(principal, channel_id)
 
 
-async def archive(principal: Principal, channel_id: uuid.UUID, ctx: RequestContext) -> None:
+async def archive(
+    rt: Runtime, principal: Principal, channel_id: uuid.UUID, ctx: RequestContext
+) -> None:
     """Archive a channel: it and its posts disappear from every feed."""
     await _managed(principal, channel_id)
     await Channel.update({Channel.archived_at: clock.utcnow()}).where(Channel.id == channel_id)
+    await realtime.announce_topics_changed(rt.relay, principal.org_id, None)
     await audit.by(principal, ctx, "channel.archived", ("channel", channel_id))
