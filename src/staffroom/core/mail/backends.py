@@ -67,7 +67,10 @@ class OutboxBackend:
     def _write(self, email: Email) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{email.id}.eml"
-        path.write_bytes(bytes(email.to_message(self.sender)))
+        # Written aside and renamed: whoever watches the folder never reads half a message.
+        partial = self.folder / f".{email.id}.eml.part"
+        partial.write_bytes(bytes(email.to_message(self.sender)))
+        partial.replace(path)
         # The path, never the link inside: links carry secrets that must not reach logs.
         log.info("mail written to outbox", extra={"path": str(path), "subject": email.subject})
 
