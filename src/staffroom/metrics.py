@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_lates
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from staffroom.accounts.guards import PUBLIC
-from staffroom.chat.tables import Outbox
+from staffroom.chat.service import outbox
 from staffroom.core.errors import NotFound
 from staffroom.core.tables import MailMessage
 from staffroom.settings import Settings
@@ -56,14 +56,10 @@ def prometheus(settings: Settings) -> PrometheusConfig | None:
 
 
 async def _queues() -> None:
-    for target in ("socket", "pubnub"):
-        unpublished = Outbox.published_at.is_null() & (Outbox.target == target)
-        OUTBOX_DEPTH.labels(target=target).set(
-            await Outbox.count().where(unpublished & Outbox.abandoned_at.is_null())
-        )
-        OUTBOX_ABANDONED.labels(target=target).set(
-            await Outbox.count().where(unpublished & Outbox.abandoned_at.is_not_null())
-        )
+    for target in outbox.ALL_TARGETS:
+        waiting, abandoned = await outbox.depth(target)
+        OUTBOX_DEPTH.labels(target=target).set(waiting)
+        OUTBOX_ABANDONED.labels(target=target).set(abandoned)
     MAIL_DEPTH.set(await MailMessage.count().where(MailMessage.status == "pending"))
 
 

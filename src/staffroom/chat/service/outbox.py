@@ -44,6 +44,10 @@ MAX_ATTEMPTS = 8
 _OUTAGES: tuple[type[Exception], ...] = (RelayUnavailable, *outage_errors())
 
 
+# Every relay target there is (a process may have fewer: PubNub when configured).
+ALL_TARGETS = ("socket", "pubnub")
+
+
 def targets(rt: Runtime) -> list[str]:
     """Where events go: the built-in relay always, PubNub when configured."""
     return ["socket", "pubnub"] if rt.pubnub is not None else ["socket"]
@@ -325,20 +329,31 @@ async def run(rt: Runtime) -> None:
             pass
 
 
+def _unpublished(target: str, *, abandoned: bool) -> Any:
+    where = Outbox.published_at.is_null() & (Outbox.target == target)
+    return where & (
+        Outbox.abandoned_at.is_not_null() if abandoned else Outbox.abandoned_at.is_null()
+    )
+
+
+async def depth(target: str) -> tuple[int, int]:
+    """(events waiting, events abandoned and kept) for one relay target (the metrics)."""
+    waiting = await Outbox.count().where(_unpublished(target, abandoned=False))
+    return waiting, await Outbox.count().where(_unpublished(target, abandoned=True))
+
+
 async def status() -> list[dict[str, Any]]:
     """Per relay target: events waiting, the oldest of them, events abandoned (kept a week)
     and the latest abandoned ones with their errors (for `staffroom relay status`)."""
     report = []
-    for target in ("socket", "pubnub"):
-        unpublished = Outbox.published_at.is_null() & (Outbox.target == target)
-        waiting = unpublished & Outbox.abandoned_at.is_null()
+    for target in ALL_TARGETS:
+        waiting, abandoned = await depth(target)
         oldest = (
             await Outbox.select(Outbox.created_at)
-            .where(waiting)
+            .where(_unpublished(target, abandoned=False))
             .order_by(Outbox.created_at)
             .first()
         )
-        abandoned = unpublished & Outbox.abandoned_at.is_not_null()
         latest = (
             await Outbox.select(
                 Outbox.id,
@@ -347,16 +362,16 @@ async def status() -> list[dict[str, Any]]:
                 Outbox.abandoned_at,
                 Outbox.last_error,
             )
-            .where(abandoned)
+            .where(_unpublished(target, abandoned=True))
             .order_by(Outbox.abandoned_at, ascending=False)
             .limit(5)
         )
         report.append(
             {
                 "target": target,
-                "waiting": await Outbox.count().where(waiting),
+                "waiting": waiting,
                 "oldest_waiting": oldest["created_at"] if oldest else None,
-                "abandoned": await Outbox.count().where(abandoned),
+                "abandoned": abandoned,
                 "latest_abandoned": latest,
             }
         )
