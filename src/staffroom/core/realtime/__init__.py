@@ -127,12 +127,7 @@ async def announce_topics_changed(
         if user_ids is None
         else [user_control_topic(org_id, u) for u in sorted(set(user_ids))]
     )
-    if not topics:
-        return
-    try:
-        await relay.publish_many(topics, {"type": TOPICS_CHANGED})
-    except RelayUnavailable:
-        log.warning("could not announce changed topics; open sockets re-check on their own")
+    await _control(relay, topics, {"type": TOPICS_CHANGED})
 
 
 async def announce_sessions_ended(
@@ -140,13 +135,19 @@ async def announce_sessions_ended(
 ) -> None:
     """Tell open sockets of these sessions to close. Best effort: the revocation is
     already stored, and a socket checks its session again before passing events on."""
-    if not session_ids:
+    if session_ids:
+        event = {"type": SESSION_ENDED, "session_ids": sorted(str(i) for i in session_ids)}
+        await _control(relay, [user_control_topic(org_id, user_id)], event)
+
+
+async def _control(relay: Relay, topics: list[str], event: dict[str, Any]) -> None:
+    # A relay down loses the announcement, not the change: sockets re-check on their own.
+    if not topics:
         return
-    event = {"type": SESSION_ENDED, "session_ids": sorted(str(i) for i in session_ids)}
     try:
-        await relay.publish(user_control_topic(org_id, user_id), event)
+        await relay.publish_many(topics, event)
     except RelayUnavailable:
-        log.warning("could not announce ended sessions; open sockets re-check on their own")
+        log.warning("could not announce %s; open sockets re-check on their own", event["type"])
 
 
 # What a connection listens to, per domain: feeds registers the channels a user may read.
