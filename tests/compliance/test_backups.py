@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +18,10 @@ import asyncpg
 import msgspec
 import pytest
 
-from staffroom.compliance.service import backups
+from staffroom.compliance.service import backups, sealing
 from staffroom.compliance.service.backups import BackupInfo, plan_prune
 from staffroom.compliance.service.sealing import ArchiveRefused
+from staffroom.core import blobs
 from staffroom.core.runtime import Runtime
 from tests.chat.helpers import group, say
 from tests.support.world import World, bearer
@@ -200,6 +202,33 @@ async def test_a_tampered_archive_or_a_wrong_key_fails_closed(rt: Runtime, setti
     assert other.returncode == 2 and "wrong key" in other.stderr
     with pytest.raises(ArchiveRefused):
         await backups.verify(rt, "../../etc/passwd")
+    await rt.archive.remove(key)
+    with pytest.raises(ArchiveRefused, match="missing"):
+        await backups.verify(rt, info.id)
+
+
+MIB = 1024 * 1024
+
+
+async def test_an_archive_goes_file_to_file_never_whole_through_memory(rt: Runtime):
+    # 24 MiB of pictures: the archive is larger than anything the server may hold at once.
+    earlier = len(await rt.blobs.media_keys())  # the media folder outlives a test
+    for _ in range(4):
+        await rt.blobs.write(f"{uuid.uuid4()}/{uuid.uuid4()}", os.urandom(6 * MIB))
+    tracemalloc.start()
+    try:
+        info = await backups.create(rt)
+        _, created_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        manifest = await backups.verify(rt, info.id)
+        _, verified_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.size > 24 * MIB and info.media == earlier + 4
+    assert len([n for n in manifest["files"] if n.startswith("media/")]) == earlier + 4
+    # A sealed chunk and its plain text (4 MiB each) at a time, and change.
+    assert created_peak < 2 * sealing.CHUNK + 2 * MIB, created_peak
+    assert verified_peak < 2 * sealing.CHUNK + 2 * MIB, verified_peak
 
 
 def _at(day: datetime) -> BackupInfo:
@@ -241,7 +270,9 @@ async def test_prune_deletes_from_the_store(rt: Runtime, settings):
     assert first.created_at < second.created_at and remaining == [second.id]
 
 
-async def test_backups_go_to_s3_through_boto3(rt: Runtime, settings, moto_s3, monkeypatch):
+async def test_backups_go_to_s3_through_boto3(
+    rt: Runtime, settings, moto_s3, monkeypatch, tmp_path: Path
+):
     import boto3
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -250,23 +281,48 @@ async def test_backups_go_to_s3_through_boto3(rt: Runtime, settings, moto_s3, mo
         Bucket="staffroom-backups",
         CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
     )
+    s3_client = boto3.client("s3", region_name="eu-central-1", endpoint_url=moto_s3)
+    s3_client.create_bucket(
+        Bucket="staffroom-media",
+        CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
+    )
+    # Parts of 5 MiB (S3's least): a 7 MiB picture makes the archive go up in two parts.
+    monkeypatch.setattr(blobs, "TRANSFER_CHUNK", 5 * MIB)
     s3 = Runtime.build(
         msgspec.structs.replace(
             settings,
+            blob_backend="s3",
+            s3_bucket="staffroom-media",
             backup_backend="s3",
             backup_bucket="staffroom-backups",
             s3_endpoint_url=moto_s3,
         )
     )
+    picture = os.urandom(7 * MIB)
+    key = f"{uuid.uuid4()}/{uuid.uuid4()}"
     try:
+        await s3.blobs.write(key, picture)
         info = await backups.create(s3)
-        listed = boto3.client(
-            "s3", region_name="eu-central-1", endpoint_url=moto_s3
-        ).list_objects_v2(Bucket="staffroom-backups")
+        listed = s3_client.list_objects_v2(Bucket="staffroom-backups")
         assert {o["Key"] for o in listed["Contents"]} == {
             f"backups/{info.id}.srbk",
             f"backups/{info.id}.json",
         }
-        assert (await backups.verify(s3, info.id))["id"] == info.id
+        head = s3_client.head_object(Bucket="staffroom-backups", Key=f"backups/{info.id}.srbk")
+        assert head["ETag"].strip('"').endswith("-2")  # a multipart upload of two parts
+        assert head["ContentLength"] == info.size
+        manifest = await backups.verify(s3, info.id)
+        assert manifest["id"] == info.id and f"media/{key}" in manifest["files"]
+        # Media restore back to S3 from a file.
+        copy = tmp_path / "picture"
+        await s3.blobs.media_to_file(key, copy)
+        await s3.blobs.delete(key)
+        await s3.blobs.media_from_file(key, copy)
+        assert await s3.blobs.read(key) == picture
+        with pytest.raises(ArchiveRefused, match="no backup"):
+            await backups.verify(s3, "20260101T000000Z-abcdef")
+        s3_client.delete_object(Bucket="staffroom-backups", Key=f"backups/{info.id}.srbk")
+        with pytest.raises(ArchiveRefused, match="missing"):
+            await backups.verify(s3, info.id)
     finally:
         await s3.close()

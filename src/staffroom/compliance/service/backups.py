@@ -55,6 +55,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+async def _pack(tar: tarfile.TarFile, path: Path, name: str) -> str:
+    """Add a file to the archive; returns its SHA-256."""
+    await asyncio.to_thread(tar.add, path, arcname=name)
+    return await asyncio.to_thread(_sha256, path)
+
+
 def _aad(backup_id: str) -> bytes:
     return f"backup-key:{backup_id}".encode()
 
@@ -70,16 +76,16 @@ async def create(rt: Runtime, report: Report = _quiet) -> BackupInfo:
         snapshot, counts = await snapshots.dump(url, work)
         report("database snapshot", 1, 1)
         media_keys = await rt.blobs.media_keys()
-        files: dict[str, str] = {snapshot.name: await asyncio.to_thread(_sha256, snapshot)}
+        files: dict[str, str] = {}
         tar_path = work / "archive.tar"
+        # Everything goes file to file (the tar, the sealing, the upload): an archive may
+        # be larger than memory, and tar and hashing run off the event loop.
         with tarfile.open(tar_path, "w") as tar:
-            tar.add(snapshot, arcname=snapshot.name)
+            files[snapshot.name] = await _pack(tar, snapshot, snapshot.name)
+            member = work / "media.bin"
             for done, key in enumerate(media_keys, start=1):
-                data = await rt.blobs.read(key)
-                member = work / "media.part"
-                member.write_bytes(data)
-                files[f"media/{key}"] = hashlib.sha256(data).hexdigest()
-                tar.add(member, arcname=f"media/{key}")
+                await rt.blobs.media_to_file(key, member)
+                files[f"media/{key}"] = await _pack(tar, member, f"media/{key}")
                 report("media", done, len(media_keys))
             manifest = {
                 "id": backup_id,
@@ -90,11 +96,13 @@ async def create(rt: Runtime, report: Report = _quiet) -> BackupInfo:
             }
             raw = work / "manifest.json"
             raw.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-            tar.add(raw, arcname="manifest.json")
+            await _pack(tar, raw, "manifest.json")
         report("encrypting", 0, 1)
         data_key = os.urandom(32)
         sealed = work / "archive.srbk"
         await asyncio.to_thread(sealing.seal_file, tar_path, sealed, data_key, backup_id)
+        tar_path.unlink()  # the temporary folder holds one copy of the archive at a time
+        snapshot.unlink()
         report("encrypting", 1, 1)
         index = {
             "id": backup_id,
@@ -107,9 +115,7 @@ async def create(rt: Runtime, report: Report = _quiet) -> BackupInfo:
             "tables": len(counts),
         }
         report("storing", 0, 1)
-        await rt.archive.put(
-            f"{PREFIX}{backup_id}.srbk", await asyncio.to_thread(sealed.read_bytes)
-        )
+        await rt.archive.put_file(f"{PREFIX}{backup_id}.srbk", sealed)
         await rt.archive.put(f"{PREFIX}{backup_id}.json", json.dumps(index).encode())
         report("storing", 1, 1)
     await audit.record("backup.created", actor_type="system", details={"backup": backup_id})
@@ -152,26 +158,26 @@ async def _unpack(rt: Runtime, backup_id: str, work: Path, report: Report) -> di
     """Fetch, check, decrypt and unpack a backup into work; returns its manifest."""
     index = await _index(rt, backup_id)
     report("fetching", 0, 1)
-    sealed_bytes = await rt.archive.get(f"{PREFIX}{backup_id}.srbk")
-    if sealed_bytes is None:
+    sealed, tar_path = work / "archive.srbk", work / "archive.tar"
+    if not await rt.archive.get_file(f"{PREFIX}{backup_id}.srbk", sealed):
         raise ArchiveRefused("the archive object is missing")
-    if hashlib.sha256(sealed_bytes).hexdigest() != index["sha256"]:
+    if await asyncio.to_thread(_sha256, sealed) != index["sha256"]:
         raise ArchiveRefused("the archive does not match its checksum (tampered?)")
     report("fetching", 1, 1)
     try:
         data_key = rt.keys.decrypt(index["wrapped_key"], _aad(backup_id))
     except DecryptionFailed as exc:
         raise ArchiveRefused("the backup key does not open (wrong key file?)") from exc
-    sealed, tar_path = work / "archive.srbk", work / "archive.tar"
-    await asyncio.to_thread(sealed.write_bytes, sealed_bytes)
     report("decrypting", 0, 1)
     await asyncio.to_thread(sealing.open_file, sealed, tar_path, data_key, backup_id)
+    sealed.unlink()
     report("decrypting", 1, 1)
     out = work / "unpacked"
 
     def _extract() -> None:
         with tarfile.open(tar_path) as tar:
             tar.extractall(out, filter="data")  # no links, no paths outside out
+        tar_path.unlink()
 
     await asyncio.to_thread(_extract)
     manifest: dict[str, Any] = json.loads((out / "manifest.json").read_text())
@@ -218,8 +224,7 @@ async def restore(rt: Runtime, backup_id: str, report: Report = _quiet) -> dict[
             raise ArchiveRefused("restored row counts differ from the manifest")
         media = [n for n in manifest["files"] if n.startswith("media/")]
         for done, name in enumerate(media, start=1):
-            data = await asyncio.to_thread((unpacked / name).read_bytes)
-            await rt.blobs.write(name.removeprefix("media/"), data)
+            await rt.blobs.media_from_file(name.removeprefix("media/"), unpacked / name)
             report("restoring media", done, len(media))
     again = await erasure.reapply(rt)
     await audit.record(

@@ -37,7 +37,11 @@ def seal_file(src: Path, dst: Path, data_key: bytes, backup_id: str) -> None:
             plain = fin.read(CHUNK)
             nonce = os.urandom(12)
             sealed = aead.encrypt(nonce, plain, _aad(backup_id, index, index == chunks - 1))
-            fout.write(struct.pack(">I", len(sealed)) + nonce + sealed)
+            del plain
+            fout.write(struct.pack(">I", len(sealed)) + nonce)
+            fout.write(sealed)  # not concatenated: that would copy the chunk again
+            # Dropped before the next chunk is read: one chunk and its seal in memory at most.
+            del sealed
 
 
 def _frames(fin: BinaryIO) -> Iterator[tuple[bytes, bytes, bool]]:
@@ -55,6 +59,7 @@ def _frames(fin: BinaryIO) -> Iterator[tuple[bytes, bytes, bool]]:
             raise ArchiveRefused("truncated")
         header = fin.read(4)
         yield nonce, sealed, not header
+        del sealed  # before the next chunk is read (the caller drops its reference too)
 
 
 def open_file(src: Path, dst: Path, data_key: bytes, backup_id: str) -> None:
@@ -63,6 +68,9 @@ def open_file(src: Path, dst: Path, data_key: bytes, backup_id: str) -> None:
     with src.open("rb") as fin, dst.open("wb") as fout:
         for index, (nonce, sealed, last) in enumerate(_frames(fin)):
             try:
-                fout.write(aead.decrypt(nonce, sealed, _aad(backup_id, index, last)))
+                plain = aead.decrypt(nonce, sealed, _aad(backup_id, index, last))
             except InvalidTag as exc:
                 raise ArchiveRefused(f"chunk {index} does not open") from exc
+            del sealed
+            fout.write(plain)
+            del plain
