@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
@@ -33,12 +34,15 @@ class ComplianceController(Controller):
         responses=errors(401, 429),
         media_type="application/zip",
     )
-    async def export_mine(self, me: Me, rt: Rt, ctx: Ctx) -> Response[bytes]:
-        data = await export.build(rt, me, ctx)
-        return Response(
-            data,
+    async def export_mine(self, me: Me, rt: Rt, ctx: Ctx) -> Stream:
+        done = await export.build(rt, me, ctx)
+        return Stream(
+            done.chunks(),
             media_type="application/zip",
-            headers={"Content-Disposition": 'attachment; filename="staffroom-export.zip"'},
+            headers={
+                "Content-Disposition": 'attachment; filename="staffroom-export.zip"',
+                "Content-Length": str(done.size),
+            },
         )
 
     @post(

@@ -4,12 +4,14 @@ README explaining them (Art. 15 and 20)."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
+import tempfile
 import zipfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePosixPath
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
 from staffroom.accounts.tables import AuthSession, GroupMember, User
 from staffroom.chat.service import render
@@ -23,6 +25,7 @@ from staffroom.feeds.tables import Acknowledgement, Comment, Media, Post, PostRe
 
 # Building an export is heavy: a few a day is plenty for a person.
 EXPORT_RULE = Rule(5, 24 * 3600)
+CHUNK = 1024 * 1024  # read out a MiB at a time
 _PRIVATE = {"password_hash", "access_hash", "secret_hash", "token", "content_digest"}
 
 README = """Your data in Staffroom
@@ -86,34 +89,56 @@ async def collect(rt: Runtime, principal: Principal) -> dict[str, Any]:
     }
 
 
-async def build(rt: Runtime, principal: Principal, ctx: RequestContext) -> bytes:
-    """The ZIP of the caller's data (limited per person; the export is audited)."""
+@dataclass
+class Export:
+    """A finished export: a ZIP in an unnamed temporary file (gone from the disk once it
+    is closed, however the download ends), read out in chunks."""
+
+    file: BinaryIO
+    size: int
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(self.file.read, CHUNK):
+                yield chunk
+        finally:
+            self.file.close()
+
+
+async def build(rt: Runtime, principal: Principal, ctx: RequestContext) -> Export:
+    """The ZIP of the caller's data (limited per person; the export is audited). Built on
+    disk, media copied file to file: a person's uploads can outgrow the server's memory."""
     await rt.limiter.hit(f"gdpr-export:{principal.user_id}", EXPORT_RULE)
     files = await collect(rt, principal)
-    media = []
-    for row in files["media.json"]:
-        if row["status"] == "ready":
-            media.append(
-                (f"media/{row['id']}-{_safe(row['filename'])}", await rt.blobs.read(row["key"]))
-            )
     who = files["profile.json"][0]["display_name"] if files["profile.json"] else ""
     readme = README.format(when=clock.utcnow().isoformat(timespec="seconds"), who=who)
+    out = tempfile.TemporaryFile(prefix="staffroom-export-")
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="staffroom-export-") as tmp,
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
 
-    def _zip() -> bytes:
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("README.txt", readme)
-            for name, rows in files.items():
-                archive.writestr(name, _json(rows))
-            for name, data in media:
-                archive.writestr(name, data)
-        return out.getvalue()
+            def _rows() -> None:
+                archive.writestr("README.txt", readme)
+                for name, rows in files.items():
+                    archive.writestr(name, _json(rows))
 
-    data = await asyncio.to_thread(_zip)
-    await audit.by(
-        principal, ctx, "gdpr.exported", ("user", principal.user_id), {"bytes": len(data)}
-    )
-    return data
+            await asyncio.to_thread(_rows)
+            member = Path(tmp) / "media.bin"
+            for row in files["media.json"]:
+                if row["status"] == "ready":
+                    await rt.blobs.media_to_file(row["key"], member)
+                    # Pictures and videos are compressed already: stored as they are.
+                    name = f"media/{row['id']}-{_safe(row['filename'])}"
+                    await asyncio.to_thread(archive.write, member, name, zipfile.ZIP_STORED)
+        size = out.tell()
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    await audit.by(principal, ctx, "gdpr.exported", ("user", principal.user_id), {"bytes": size})
+    return Export(file=out, size=size)
 
 
 def _safe(name: str) -> str:
