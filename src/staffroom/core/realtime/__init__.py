@@ -60,6 +60,10 @@ class LocalRelay:
         self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
+        self.deliver(topic, event)
+
+    def deliver(self, topic: str, event: dict[str, Any]) -> None:
+        """Hand an event to this process's subscribers of a topic (never blocks)."""
         for queue in list(self._queues.get(topic, ())):
             if queue.full():
                 queue.get_nowait()
