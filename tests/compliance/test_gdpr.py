@@ -88,6 +88,25 @@ async def test_the_export_holds_the_subjects_data_only(client, world: World, rt)
     assert len(exported) == 1 and exported[0]["actor_id"] == world.acme["member"].id
 
 
+async def test_an_export_is_read_and_written_a_batch_at_a_time(
+    client, world: World, rt, monkeypatch
+):
+    monkeypatch.setattr(export, "BATCH", 2)  # a person's years of reads and messages
+    admin = await bearer(client, world.acme, "admin")
+    member = await bearer(client, world.acme, "member")
+    conv = await group(client, world, admin, "member")
+    said = [f"message {n} ✓" for n in range(5)]
+    for n, text in enumerate(said):
+        await say(client, member, conv["id"], text, f"b{n}")
+    r = await client.get("/api/v1/me/export", headers=member)
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    messages = json.loads(archive.read("messages.json"))
+    assert sorted(m["body"] for m in messages) == said  # all five, whole, once each
+    assert len({m["id"] for m in messages}) == 5
+    assert json.loads(archive.read("posts.json")) == []  # an empty file is an empty list
+    assert [p["email"] for p in json.loads(archive.read("profile.json"))] == ["member@acme.example"]
+
+
 async def test_an_export_of_many_uploads_goes_file_to_file(client, world: World, rt):
     """A person's uploads can outgrow memory: the ZIP is built on disk and read out a chunk
     at a time (the HTTP route streams the same chunks)."""

@@ -7,7 +7,7 @@ import asyncio
 import json
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -26,6 +26,7 @@ from staffroom.feeds.tables import Acknowledgement, Comment, Media, Post, PostRe
 # Building an export is heavy: a few a day is plenty for a person.
 EXPORT_RULE = Rule(5, 24 * 3600)
 CHUNK = 1024 * 1024  # read out a MiB at a time
+BATCH = 1000  # rows fetched and written at a time
 _PRIVATE = {"password_hash", "access_hash", "secret_hash", "token", "content_digest"}
 
 README = """Your data in Staffroom
@@ -46,6 +47,7 @@ messages.json          chat messages you wrote (decrypted for you)
 audit_events.json      security events you caused or that concern you
 media.json             files you uploaded; the files themselves are in media/
 
+Each file is a JSON list; rows carry their own dates and come in no particular order.
 Passwords, second factors and tokens are stored only as one-way digests or sealed
 secrets and are never exported. Ask your administrator about corrections or erasure.
 """
@@ -55,38 +57,89 @@ def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k not in _PRIVATE} for r in rows]
 
 
-def _json(rows: Any) -> bytes:
-    def default(value: Any) -> str:
-        return value.isoformat() if isinstance(value, datetime) else str(value)
-
-    return json.dumps(rows, indent=2, default=default, ensure_ascii=False).encode()
+def _default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-async def collect(rt: Runtime, principal: Principal) -> dict[str, Any]:
-    """The subject's rows, per file (their own org only)."""
+Rows = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+
+
+async def _as_is(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return rows
+
+
+def _sources(rt: Runtime, principal: Principal) -> dict[str, tuple[Any, Any, Rows]]:
+    """Per file: the table, the subject's rows of it (their own org only), and what is
+    done to each batch before it is written."""
     me, org = principal.user_id, principal.org_id
-    profile = await User.select().where((User.id == me) & (User.org == org))
-    messages = await Message.select().where((Message.sender == me) & (Message.org == org))
-    opened = await render.messages_out(rt, messages)
-    about_me = (AuditEvent.actor_id == me) | (AuditEvent.target_id == str(me))
+
+    async def cleaned(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _clean(rows)
+
+    async def opened(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [render.as_json(m) for m in await render.messages_out(rt, rows)]
+
     return {
-        "profile.json": _clean(profile),
-        "groups.json": await GroupMember.select().where(GroupMember.user == me),
-        "sessions.json": _clean(await AuthSession.select().where(AuthSession.user == me)),
-        "posts.json": await Post.select().where((Post.author == me) & (Post.org == org)),
-        "comments.json": await Comment.select().where(
-            (Comment.author == me) & (Comment.org == org)
+        "profile.json": (User, (User.id == me) & (User.org == org), cleaned),
+        "groups.json": (GroupMember, GroupMember.user == me, _as_is),
+        "sessions.json": (AuthSession, AuthSession.user == me, cleaned),
+        "posts.json": (Post, (Post.author == me) & (Post.org == org), _as_is),
+        "comments.json": (Comment, (Comment.author == me) & (Comment.org == org), _as_is),
+        "reactions.json": (Reaction, Reaction.user == me, _as_is),
+        "reads.json": (PostRead, PostRead.user == me, _as_is),
+        "acknowledgements.json": (Acknowledgement, Acknowledgement.user == me, _as_is),
+        "conversations.json": (Member, Member.user == me, _as_is),
+        "messages.json": (Message, (Message.sender == me) & (Message.org == org), opened),
+        "audit_events.json": (
+            AuditEvent,
+            (AuditEvent.org == org)
+            & ((AuditEvent.actor_id == me) | (AuditEvent.target_id == str(me))),
+            _as_is,
         ),
-        "reactions.json": await Reaction.select().where(Reaction.user == me),
-        "reads.json": await PostRead.select().where(PostRead.user == me),
-        "acknowledgements.json": await Acknowledgement.select().where(Acknowledgement.user == me),
-        "conversations.json": await Member.select().where(Member.user == me),
-        "messages.json": [render.as_json(m) for m in opened],
-        "audit_events.json": await AuditEvent.select()
-        .where((AuditEvent.org == org) & about_me)
-        .output(load_json=True),
-        "media.json": await Media.select().where((Media.uploader == me) & (Media.org == org)),
+        "media.json": (Media, (Media.uploader == me) & (Media.org == org), _as_is),
     }
+
+
+async def _batches(table: Any, where: Any) -> AsyncIterator[list[dict[str, Any]]]:
+    """The rows in id order, BATCH at a time: a person's reads or messages can run to
+    hundreds of thousands of rows over the years."""
+    last = None
+    while True:
+        query = table.select().where(where if last is None else where & (table.id > last))
+        rows = await query.order_by(table.id).limit(BATCH).output(load_json=table is AuditEvent)
+        if rows:
+            yield rows
+        if len(rows) < BATCH:
+            return
+        last = rows[-1]["id"]
+
+
+async def _write_list(
+    archive: zipfile.ZipFile,
+    name: str,
+    table: Any,
+    where: Any,
+    shape: Rows,
+    keep: list[dict[str, Any]] | None,
+) -> None:
+    """One file of the archive: a JSON list written a batch at a time (the rows also
+    added to `keep` when given)."""
+    with archive.open(name, "w") as member:
+        written = 0
+        await asyncio.to_thread(member.write, b"[")
+        async for rows in _batches(table, where):
+            shaped = await shape(rows)
+            if keep is not None:
+                keep += shaped
+            text = "".join(
+                ("," if written + i else "")
+                + "\n"
+                + json.dumps(row, indent=2, default=_default, ensure_ascii=False)
+                for i, row in enumerate(shaped)
+            )
+            await asyncio.to_thread(member.write, text.encode())
+            written += len(shaped)
+        await asyncio.to_thread(member.write, b"\n]\n")
 
 
 @dataclass
@@ -109,29 +162,24 @@ async def build(rt: Runtime, principal: Principal, ctx: RequestContext) -> Expor
     """The ZIP of the caller's data (limited per person; the export is audited). Built on
     disk, media copied file to file: a person's uploads can outgrow the server's memory."""
     await rt.limiter.hit(f"gdpr-export:{principal.user_id}", EXPORT_RULE)
-    files = await collect(rt, principal)
-    who = files["profile.json"][0]["display_name"] if files["profile.json"] else ""
-    readme = README.format(when=clock.utcnow().isoformat(timespec="seconds"), who=who)
     out = tempfile.TemporaryFile(prefix="staffroom-export-")
     try:
         with (
             tempfile.TemporaryDirectory(prefix="staffroom-export-") as tmp,
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
         ):
-
-            def _rows() -> None:
-                archive.writestr("README.txt", readme)
-                for name, rows in files.items():
-                    archive.writestr(name, _json(rows))
-
-            await asyncio.to_thread(_rows)
-            member = Path(tmp) / "media.bin"
-            for row in files["media.json"]:
-                if row["status"] == "ready":
-                    await rt.blobs.media_to_file(row["key"], member)
-                    # Pictures and videos are compressed already: stored as they are.
-                    name = f"media/{row['id']}-{_safe(row['filename'])}"
-                    await asyncio.to_thread(archive.write, member, name, zipfile.ZIP_STORED)
+            kept: dict[str, list[dict[str, Any]]] = {"profile.json": [], "media.json": []}
+            for name, (table, where, shape) in _sources(rt, principal).items():
+                await _write_list(archive, name, table, where, shape, kept.get(name))
+            who = kept["profile.json"][0]["display_name"] if kept["profile.json"] else ""
+            readme = README.format(when=clock.utcnow().isoformat(timespec="seconds"), who=who)
+            archive.writestr("README.txt", readme)
+            media = Path(tmp) / "media.bin"
+            for row in (m for m in kept["media.json"] if m["status"] == "ready"):
+                await rt.blobs.media_to_file(row["key"], media)
+                # Pictures and videos are compressed already: stored as they are.
+                name = f"media/{row['id']}-{_safe(row['filename'])}"
+                await asyncio.to_thread(archive.write, media, name, zipfile.ZIP_STORED)
         size = out.tell()
         out.seek(0)
     except BaseException:
