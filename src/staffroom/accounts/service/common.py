@@ -64,12 +64,9 @@ async def permissions_for(org_id: uuid.UUID, role: str) -> frozenset[str]:
     if role in BUILTIN_ROLES:
         return BUILTIN_ROLES[role]
     row = (
-        await Role.select(Role.permissions)
-        .where((Role.org == org_id) & (Role.key == role))
-        .output(load_json=True)
-        .first()
+        await Role.select(Role.permissions).where((Role.org == org_id) & (Role.key == role)).first()
     )
-    return frozenset(row["permissions"]) if row else frozenset()
+    return role_permissions(role, row["permissions"] if row else None)
 
 
 async def role_exists(org_id: uuid.UUID, role: str) -> bool:
