@@ -22,7 +22,7 @@ import pytest
 from staffroom.compliance.service import backups, sealing
 from staffroom.compliance.service.backups import BackupInfo, plan_prune
 from staffroom.compliance.service.sealing import ArchiveRefused
-from staffroom.core import blobs
+from staffroom.core.blobs import s3 as s3_blobs
 from staffroom.core.runtime import Runtime
 from tests.chat.helpers import group, say
 from tests.support.world import World, bearer
@@ -288,7 +288,7 @@ async def test_backups_go_to_s3_through_boto3(
         CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
     )
     # Parts of 5 MiB (S3's least): a 7 MiB picture makes the archive go up in two parts.
-    monkeypatch.setattr(blobs, "TRANSFER_CHUNK", 5 * MIB)
+    monkeypatch.setattr(s3_blobs, "TRANSFER_CHUNK", 5 * MIB)
     s3 = Runtime.build(
         msgspec.structs.replace(
             settings,
