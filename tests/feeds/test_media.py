@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from staffroom.feeds.tables import Media
@@ -198,3 +200,30 @@ async def test_abandoned_uploads_are_swept_and_recent_ones_stay(client, rt, worl
     left = {str(m["id"]): m["status"] for m in await Media.select(Media.id, Media.status)}
     assert left == {done["media_id"]: "ready", fresh["media_id"]: "pending"}
     assert old["media_id"] not in left
+
+
+async def test_a_file_named_in_any_script_downloads_under_its_name(client, world: World) -> None:
+    h = await _editor(client)
+    announce = {"filename": "写真 Ünïcode.png", "content_type": "image/png", "size": len(PNG)}
+    r = await client.post("/api/v1/media/uploads", json=announce, headers=h)
+    path = r.json()["upload"]["url"].removeprefix("https://staffroom.test")
+    assert (await client.put(path, content=PNG, headers=h)).status_code == 200
+    r = await client.get(path, headers=h)
+    assert r.status_code == 200 and r.content == PNG
+    # RFC 6266: an ASCII fallback for old clients, the exact name for the rest.
+    assert r.headers["content-disposition"] == (
+        'attachment; filename="__ _n_code.png"; '
+        "filename*=UTF-8''%E5%86%99%E7%9C%9F%20%C3%9Cn%C3%AFcode.png"
+    )
+
+
+async def test_a_file_lost_from_storage_is_a_503_not_a_crash(client, rt, world: World) -> None:
+    h = await _editor(client)
+    announce = {"filename": "gone.png", "content_type": "image/png", "size": len(PNG)}
+    r = await client.post("/api/v1/media/uploads", json=announce, headers=h)
+    media_id = r.json()["media_id"]
+    path = r.json()["upload"]["url"].removeprefix("https://staffroom.test")
+    assert (await client.put(path, content=PNG, headers=h)).status_code == 200
+    row = await Media.select(Media.key).where(Media.id == uuid.UUID(media_id)).first()
+    rt.blobs.path(row["key"]).unlink()
+    assert_problem(await client.get(path, headers=h), 503, "storage_unavailable")

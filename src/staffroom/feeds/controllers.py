@@ -8,9 +8,11 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
+from litestar.response import File
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
+from staffroom.core.blobs import attachment
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
@@ -352,16 +354,15 @@ class MediaController(Controller):
         operation_id="download_media",
         summary="Download a file (embedded storage; S3 files come from their presigned URL)",
         media_type="application/octet-stream",
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 503),
     )
-    async def content(self, media_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> Response[bytes]:
-        data, content_type, filename = await media.read_local(rt, me, media_id)
-        quoted = filename.replace('"', "")
-        return Response(
-            data,
+    async def content(self, media_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> File:
+        path, content_type, filename = await media.read_local(rt, me, media_id)
+        return File(
+            path=path,
             media_type=content_type,
             headers={
-                "Content-Disposition": f'attachment; filename="{quoted}"',
+                "content-disposition": attachment(filename),
                 "X-Content-Type-Options": "nosniff",
                 "Cache-Control": "private, max-age=300",
             },

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from staffroom.core.blobs.base import TTL_SECONDS, BlobInfo, BlobStore, UploadTarget
+from staffroom.core.blobs.base import TTL_SECONDS, BlobInfo, BlobStore, UploadTarget, attachment
 from staffroom.core.blobs.local import LocalBlobs
 from staffroom.core.blobs.s3 import S3Blobs
 from staffroom.settings import Settings
@@ -22,6 +22,7 @@ __all__ = [
     "LocalBlobs",
     "S3Blobs",
     "UploadTarget",
+    "attachment",
     "make_archive",
     "make_blobs",
 ]

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 MEDIA_KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}$")
 # Objects the server itself writes (backups, the erasure ledger): fixed top folders.
@@ -83,6 +84,16 @@ class BlobStore(Protocol):
 
     async def media_from_file(self, key: str, path: Path) -> None:
         """Store a media object from a file (restores)."""
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition offering a download under its name (RFC 6266): the name
+    percent-encoded for clients that read `filename*`, an ASCII stand-in for the rest
+    (HTTP header values are Latin-1: a name in another script cannot go in as it is)."""
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in filename)
+    if fallback == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def copy_file(src: Path, dst: Path) -> None:

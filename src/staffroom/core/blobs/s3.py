@@ -11,6 +11,7 @@ from staffroom.core.blobs.base import (
     TTL_SECONDS,
     BlobInfo,
     UploadTarget,
+    attachment,
     check_media_key,
     check_system_key,
 )
@@ -98,7 +99,7 @@ class S3Blobs:
             Params={
                 "Bucket": self.bucket,
                 "Key": check_media_key(key),
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentDisposition": attachment(filename),
             },
             ExpiresIn=TTL_SECONDS,
         )

@@ -6,14 +6,16 @@ are accepted, and a file is usable only once the stored bytes match what was ann
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from staffroom.core import clock
 from staffroom.core.blobs import TTL_SECONDS, LocalBlobs
 from staffroom.core.context import Principal
-from staffroom.core.errors import Conflict, Invalid, NotFound
+from staffroom.core.errors import Conflict, Invalid, NotFound, Unavailable
 from staffroom.core.runtime import Runtime
 from staffroom.feeds.schemas import MediaOut, UploadIn, UploadOut, UploadTargetOut
 from staffroom.feeds.tables import Media
@@ -158,12 +160,16 @@ async def get(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> MediaOu
 
 async def read_local(
     rt: Runtime, principal: Principal, media_id: uuid.UUID
-) -> tuple[bytes, str, str]:
-    """(bytes, content type, file name) of a ready file (embedded backend)."""
+) -> tuple[Path, str, str]:
+    """(file, content type, file name) of a ready file (embedded backend): the route
+    streams it from disk rather than holding it in memory."""
     row = await _own(principal, media_id)
     if row["status"] != "ready" or not isinstance(rt.blobs, LocalBlobs):
         raise NotFound("media_not_found", "No such file.")
-    return await rt.blobs.read(row["key"]), row["content_type"], row["filename"]
+    path = rt.blobs.path(row["key"])
+    if not await asyncio.to_thread(path.is_file):
+        raise Unavailable("storage_unavailable", "A stored file is missing.")
+    return path, row["content_type"], row["filename"]
 
 
 async def check_attachments(principal: Principal, ids: list[uuid.UUID]) -> list[str]:
