@@ -211,6 +211,22 @@ async def test_a_tampered_archive_or_a_wrong_key_fails_closed(rt: Runtime, setti
 MIB = 1024 * 1024
 
 
+async def test_a_media_object_deleted_while_the_backup_runs_is_left_out(rt: Runtime, monkeypatch):
+    key = f"{uuid.uuid4()}/{uuid.uuid4()}"
+    await rt.blobs.write(key, b"\x89PNG stays")
+    listed = await rt.blobs.media_keys()
+    gone = f"{uuid.uuid4()}/{uuid.uuid4()}"  # listed, then erased before it was copied
+
+    async def listing() -> list[str]:
+        return sorted([*listed, gone])
+
+    monkeypatch.setattr(rt.blobs, "media_keys", listing)
+    info = await backups.create(rt)
+    manifest = await backups.verify(rt, info.id)
+    assert f"media/{key}" in manifest["files"] and f"media/{gone}" not in manifest["files"]
+    assert info.media == len(listed)
+
+
 async def test_an_archive_goes_file_to_file_never_whole_through_memory(rt: Runtime):
     # 24 MiB of pictures: the archive is larger than anything the server may hold at once.
     earlier = len(await rt.blobs.media_keys())  # the media folder outlives a test

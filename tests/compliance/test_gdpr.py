@@ -142,6 +142,24 @@ async def test_an_export_of_many_uploads_goes_file_to_file(client, world: World,
     assert len(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == 16
 
 
+async def test_a_file_lost_from_storage_leaves_the_rest_of_the_export_whole(
+    client, world: World, rt
+):
+    kept = await _media(rt, world, "member", b"\x89PNG kept")
+    lost = await _media(rt, world, "member", b"\x89PNG lost")
+    row = await Media.select(Media.key).where(Media.id == lost).first()
+    rt.blobs.path(row["key"]).unlink()
+    r = await client.get("/api/v1/me/export", headers=await bearer(client, world.acme, "member"))
+    assert r.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    assert [n for n in archive.namelist() if n.startswith("media/")] == [f"media/{kept}-passwd.png"]
+    assert len(json.loads(archive.read("media.json"))) == 2  # both still listed
+    assert (
+        "1 of the files listed in media.json could not be found"
+        in archive.read("README.txt").decode()
+    )
+
+
 async def test_exports_are_limited_per_person(client, world: World):
     member = await bearer(client, world.acme, "member")
     for _ in range(5):

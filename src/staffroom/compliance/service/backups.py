@@ -84,8 +84,9 @@ async def create(rt: Runtime, report: Report = _quiet) -> BackupInfo:
             files[snapshot.name] = await _pack(tar, snapshot, snapshot.name)
             member = work / "media.bin"
             for done, key in enumerate(media_keys, start=1):
-                await rt.blobs.media_to_file(key, member)
-                files[f"media/{key}"] = await _pack(tar, member, f"media/{key}")
+                # An object deleted since the listing (an erasure, a swept upload) is gone.
+                if await rt.blobs.media_to_file(key, member):
+                    files[f"media/{key}"] = await _pack(tar, member, f"media/{key}")
                 report("media", done, len(media_keys))
             manifest = {
                 "id": backup_id,
@@ -111,7 +112,7 @@ async def create(rt: Runtime, report: Report = _quiet) -> BackupInfo:
             "size": sealed.stat().st_size,
             "sha256": await asyncio.to_thread(_sha256, sealed),
             "wrapped_key": rt.keys.encrypt(data_key, _aad(backup_id)),
-            "media": len(media_keys),
+            "media": len(files) - 1,  # the database snapshot is the other file
             "tables": len(counts),
         }
         report("storing", 0, 1)

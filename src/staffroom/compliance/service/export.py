@@ -51,6 +51,10 @@ Each file is a JSON list; rows carry their own dates and come in no particular o
 Passwords, second factors and tokens are stored only as one-way digests or sealed
 secrets and are never exported. Ask your administrator about corrections or erasure.
 """
+MISSING = """
+{count} of the files listed in media.json could not be found in storage and are not
+included; your administrator can look into it.
+"""
 
 
 def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -171,15 +175,19 @@ async def build(rt: Runtime, principal: Principal, ctx: RequestContext) -> Expor
             kept: dict[str, list[dict[str, Any]]] = {"profile.json": [], "media.json": []}
             for name, (table, where, shape) in _sources(rt, principal).items():
                 await _write_list(archive, name, table, where, shape, kept.get(name))
-            who = kept["profile.json"][0]["display_name"] if kept["profile.json"] else ""
-            readme = README.format(when=clock.utcnow().isoformat(timespec="seconds"), who=who)
-            archive.writestr("README.txt", readme)
-            media = Path(tmp) / "media.bin"
+            media, missing = Path(tmp) / "media.bin", 0
             for row in (m for m in kept["media.json"] if m["status"] == "ready"):
-                await rt.blobs.media_to_file(row["key"], media)
+                if not await rt.blobs.media_to_file(row["key"], media):
+                    missing += 1  # lost from storage: the export goes on without it
+                    continue
                 # Pictures and videos are compressed already: stored as they are.
                 name = f"media/{row['id']}-{_safe(row['filename'])}"
                 await asyncio.to_thread(archive.write, media, name, zipfile.ZIP_STORED)
+            who = kept["profile.json"][0]["display_name"] if kept["profile.json"] else ""
+            readme = README.format(when=clock.utcnow().isoformat(timespec="seconds"), who=who)
+            if missing:
+                readme += MISSING.format(count=missing)
+            archive.writestr("README.txt", readme)
         size = out.tell()
         out.seek(0)
     except BaseException:

@@ -79,8 +79,8 @@ class BlobStore(Protocol):
     async def get_file(self, key: str, path: Path) -> bool:
         """Copy a server object into a file; False when there is none."""
 
-    async def media_to_file(self, key: str, path: Path) -> None:
-        """Copy a media object into a file."""
+    async def media_to_file(self, key: str, path: Path) -> bool:
+        """Copy a media object into a file; False when there is none (deleted, or lost)."""
 
     async def media_from_file(self, key: str, path: Path) -> None:
         """Store a media object from a file (restores)."""

@@ -118,8 +118,16 @@ class LocalBlobs:
 
         return await asyncio.to_thread(_get)
 
-    async def media_to_file(self, key: str, path: Path) -> None:
-        await asyncio.to_thread(copy_file, self.path(key), path)
+    async def media_to_file(self, key: str, path: Path) -> bool:
+        source = self.path(key)
+
+        def _get() -> bool:
+            if not source.is_file():
+                return False
+            copy_file(source, path)
+            return True
+
+        return await asyncio.to_thread(_get)
 
     async def media_from_file(self, key: str, path: Path) -> None:
         await asyncio.to_thread(copy_file, path, self.path(key))

@@ -153,9 +153,8 @@ class S3Blobs:
     async def get_file(self, key: str, path: Path) -> bool:
         return await self._download(check_system_key(key), path)
 
-    async def media_to_file(self, key: str, path: Path) -> None:
-        if not await self._download(check_media_key(key), path):
-            raise Unavailable("storage_unavailable", "A stored file is missing.")
+    async def media_to_file(self, key: str, path: Path) -> bool:
+        return await self._download(check_media_key(key), path)
 
     async def media_from_file(self, key: str, path: Path) -> None:
         await self._upload(check_media_key(key), path)
