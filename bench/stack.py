@@ -82,13 +82,9 @@ class Postgres:
         self._ctl("stop", "-m", "fast", "-w")
 
     def up(self) -> None:
-        opts = (
-            f"-p {self.server.port} -k {self.server.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=512MB -c work_mem=16MB"
-        )
-        log = str(self.server.root / "log")
-        self._ctl("start", "-w", "-o", opts, "-l", log)
+        # Back with the settings it started with (it came back with bigger buffers before).
+        opts = self.server.options(self.server.port, self.server.root)
+        self._ctl("start", "-w", "-o", opts, "-l", str(self.server.root / "log"))
 
 
 @dataclass

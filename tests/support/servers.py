@@ -37,6 +37,14 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    @staticmethod
+    def options(port: int, root: Path) -> str:
+        """The server's settings: its own port and socket folder, durability off."""
+        return (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+
     @classmethod
     def start(cls) -> PostgresServer:
         if not (PG_BIN / "initdb").exists():
@@ -63,10 +71,6 @@ class PostgresServer:
                     "UTF8",
                 ]
             )
-            opts = (
-                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-            )
             run(
                 [
                     str(PG_BIN / "pg_ctl"),
@@ -75,7 +79,7 @@ class PostgresServer:
                     "-D",
                     str(data),
                     "-o",
-                    opts,
+                    cls.options(port, root),
                     "-l",
                     str(root / "log"),
                 ]
