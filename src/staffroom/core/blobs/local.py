@@ -108,26 +108,18 @@ class LocalBlobs:
         await asyncio.to_thread(copy_file, path, self._system_path(key))
 
     async def get_file(self, key: str, path: Path) -> bool:
-        source = self._system_path(key)
-
-        def _get() -> bool:
-            if not source.is_file():
-                return False
-            copy_file(source, path)
-            return True
-
-        return await asyncio.to_thread(_get)
+        return await asyncio.to_thread(_copy_if_there, self._system_path(key), path)
 
     async def media_to_file(self, key: str, path: Path) -> bool:
-        source = self.path(key)
-
-        def _get() -> bool:
-            if not source.is_file():
-                return False
-            copy_file(source, path)
-            return True
-
-        return await asyncio.to_thread(_get)
+        return await asyncio.to_thread(_copy_if_there, self.path(key), path)
 
     async def media_from_file(self, key: str, path: Path) -> None:
         await asyncio.to_thread(copy_file, path, self.path(key))
+
+
+def _copy_if_there(source: Path, path: Path) -> bool:
+    """Copy source to path; False when there is no source (blocking)."""
+    if not source.is_file():
+        return False
+    copy_file(source, path)
+    return True
