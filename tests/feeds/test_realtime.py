@@ -25,6 +25,20 @@ async def _opened(ws_url: str, token: str):  # type: ignore[no-untyped-def]
     return socket, json.loads(await asyncio.wait_for(socket.recv(), 5))
 
 
+async def _hq_with_member(api: httpx.AsyncClient, world: World):  # type: ignore[no-untyped-def]
+    """(admin headers, the member's sign-in, the HQ group with the member in it, the HQ
+    channel whose audience is that group)."""
+    admin = auth(await login(api, "acme", "admin@acme.example"))
+    member = await login(api, "acme", "member@acme.example")
+    group = (await api.post("/api/v1/groups", json={"name": "HQ"}, headers=admin)).json()
+    ids = {"user_ids": [str(world.acme["member"].id)]}
+    r = await api.post(f"/api/v1/groups/{group['id']}/members", json=ids, headers=admin)
+    assert r.status_code == 200, r.text
+    body = {"name": "HQ", "audience": "groups", "audience_group_ids": [group["id"]]}
+    hq = (await api.post("/api/v1/channels", json=body, headers=admin)).json()
+    return admin, member, group, hq
+
+
 async def _next(events_iter, seconds: float = 5.0):
     return await asyncio.wait_for(anext(events_iter), timeout=seconds)
 
@@ -131,15 +145,8 @@ async def test_a_socket_whose_channels_changed_asks_the_app_to_reconnect(world: 
     ws_url = server.base.replace("http", "ws") + "/api/v1/realtime/ws"
     try:
         async with httpx.AsyncClient(base_url=server.base) as api:
-            admin = auth(await login(api, "acme", "admin@acme.example"))
-            member = await login(api, "acme", "member@acme.example")
-            group = (await api.post("/api/v1/groups", json={"name": "HQ"}, headers=admin)).json()
-            ids = {"user_ids": [str(world.acme["member"].id)]}
-            r = await api.post(f"/api/v1/groups/{group['id']}/members", json=ids, headers=admin)
-            assert r.status_code in (200, 201), r.text
+            admin, member, group, hq = await _hq_with_member(api, world)
             news = (await api.post("/api/v1/channels", json={"name": "News"}, headers=admin)).json()
-            body = {"name": "HQ", "audience": "groups", "audience_group_ids": [group["id"]]}
-            hq = (await api.post("/api/v1/channels", json=body, headers=admin)).json()
 
             async def publish(channel: dict, title: str) -> str:
                 r = await api.post(
@@ -181,14 +188,8 @@ async def test_a_change_to_what_someone_may_read_reaches_their_socket_at_once(
     ws_url = server.base.replace("http", "ws") + "/api/v1/realtime/ws"
     try:
         async with httpx.AsyncClient(base_url=server.base) as api:
-            admin = auth(await login(api, "acme", "admin@acme.example"))
-            member = await login(api, "acme", "member@acme.example")
-            group = (await api.post("/api/v1/groups", json={"name": "HQ"}, headers=admin)).json()
+            admin, member, group, hq = await _hq_with_member(api, world)
             members_url = f"/api/v1/groups/{group['id']}/members"
-            ids = {"user_ids": [str(world.acme["member"].id)]}
-            assert (await api.post(members_url, json=ids, headers=admin)).status_code == 200
-            body = {"name": "HQ", "audience": "groups", "audience_group_ids": [group["id"]]}
-            hq = (await api.post("/api/v1/channels", json=body, headers=admin)).json()
 
             async def quiet(socket) -> None:  # type: ignore[no-untyped-def]
                 try:
