@@ -8,8 +8,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean \
 	load faults bench bench-deps
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# The pinned pip first: Debian's (23.2) fetches the newest release of a dependency that
+	@# another asks for with extras (piccolo's pydantic[email]) and fails the hash check.
+	$(BIN)/pip install -q --require-hashes -r requirements-pip.lock
 	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
@@ -79,6 +82,8 @@ bench: install system-deps bench-deps
 lock: install
 	$(BIN)/uv pip compile pyproject.toml requirements-build.in --extra dev --generate-hashes \
 	  --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile requirements-pip.in --generate-hashes --python-version 3.11 \
+	  -o requirements-pip.lock
 
 clean:
 	rm -rf $(VENV) var
