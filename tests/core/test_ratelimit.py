@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from staffroom.core import clock
 from staffroom.core.errors import RateLimited, Unavailable
 from staffroom.core.net import client_ip
 from staffroom.core.ratelimit import Bucket, MemoryStore, RateLimiter, RedisStore, Rule
@@ -200,3 +201,110 @@ async def test_mfa_step_is_limited_per_ip(settings, world: World) -> None:
             assert_problem(r, 401, "invalid_mfa_token")
         r = await c.post("/api/v1/auth/mfa", json={"mfa_token": "garbage", "code": "123456"})
         assert_problem(r, 429, "rate_limited")
+
+
+class _Counted:
+    """A store's bucket script, counting its round trips to Redis."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self.script, self.calls = store._buckets, 0
+        store._buckets = self  # type: ignore[assignment]
+
+    async def __call__(self, **kwargs: object) -> object:
+        self.calls += 1
+        return await self.script(**kwargs)
+
+
+def _instances(redis_server, prefix: str, n: int = 2) -> list[RedisStore]:
+    return [RedisStore(redis_server.url, prefix=prefix) for _ in range(n)]
+
+
+async def test_leased_tokens_never_exceed_the_shared_bucket(redis_server) -> None:
+    """Two instances taking from one bucket of 40 (leases of 4) get 40 tokens between
+    them, however their requests interleave, and both are refused after."""
+    one, two = _instances(redis_server, "lease-total:")
+    counted = _Counted(one)
+    limiter = [RateLimiter(one), RateLimiter(two)]
+    person = ("user:p", Bucket(rate=0.001, burst=40))
+    given = refused = 0
+    for i in range(60):
+        try:
+            await limiter[i % 3 == 0].take(person)
+            given += 1
+        except RateLimited:
+            refused += 1
+    assert given == 40 and refused == 20
+    for each in limiter:
+        with pytest.raises(RateLimited):
+            await each.take(person)
+    # The first instance asked Redis once per lease of 4, not once per request.
+    assert counted.calls < 40 / 4 + 3
+    for store in (one, two):
+        await store.close()
+
+
+async def test_a_lease_is_one_round_trip_for_several_requests(redis_server) -> None:
+    (store,) = _instances(redis_server, "lease-trips:", 1)
+    counted = _Counted(store)
+    limiter = RateLimiter(store)
+    address, person = ("ip:a", Bucket(50, 300)), ("user:p", Bucket(20, 200))
+    for _ in range(60):
+        await limiter.take(address, person)
+    # Leases of 30 (the address's, at requests 1 and 31) and 20 tokens (the person's, at
+    # 1, 21 and 41): 60 requests are four round trips, not sixty.
+    assert counted.calls == 4
+    await store.close()
+
+
+async def test_a_refusal_is_remembered_until_the_bucket_refills(redis_server) -> None:
+    (store,) = _instances(redis_server, "lease-refused:", 1)
+    counted = _Counted(store)
+    limiter = RateLimiter(store)
+    person = ("user:p", Bucket(rate=0.1, burst=20))  # leases of 2; a token every 10 s
+    for _ in range(20):
+        await limiter.take(person)
+    with pytest.raises(RateLimited) as first:
+        await limiter.take(person)
+    calls = counted.calls
+    clock.travel(4)
+    with pytest.raises(RateLimited) as again:
+        await limiter.take(person)
+    # Refused here without asking Redis, with what is left of the wait.
+    assert counted.calls == calls
+    assert again.value.extra["retry_after"] < first.value.extra["retry_after"]
+    clock.travel(7)
+    await limiter.take(person)  # a token has come back
+    assert counted.calls == calls + 1
+    await store.close()
+
+
+async def test_a_leased_token_behind_an_empty_bucket_is_not_charged(redis_server) -> None:
+    (store,) = _instances(redis_server, "lease-order:", 1)
+    limiter = RateLimiter(store)
+    person = ("user:p", Bucket(rate=0.001, burst=20))  # leases of 2
+    await limiter.take(person)  # leased: one spent, one held
+    empty = ("ip:x", Bucket(rate=0.001, burst=1))
+    await limiter.take(empty)
+    with pytest.raises(RateLimited):
+        await limiter.take(empty, person)  # the address is empty: the person not charged
+    for _ in range(19):
+        await limiter.take(person)  # the held token and 18 more: 20 in all
+    with pytest.raises(RateLimited):
+        await limiter.take(person)
+    await store.close()
+
+
+async def test_small_buckets_are_never_leased(redis_server) -> None:
+    """Below a burst of 20 every token comes from Redis itself: instances share strict
+    limits (login-sized ones) exactly."""
+    one, two = _instances(redis_server, "lease-small:")
+    counted = _Counted(one)
+    bucket = ("ip:s", Bucket(rate=0.001, burst=6))
+    for _ in range(3):
+        await RateLimiter(one).take(bucket)
+        await RateLimiter(two).take(bucket)
+    assert counted.calls == 3
+    for store in (one, two):
+        with pytest.raises(RateLimited):
+            await RateLimiter(store).take(bucket)
+        await store.close()
