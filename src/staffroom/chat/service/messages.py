@@ -14,7 +14,7 @@ from staffroom.chat.service import access, hooks, outbox, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import bulk_insert, fetch, is_unique_violation
+from staffroom.core.db import as_uuid, bulk_insert, fetch, is_unique_violation
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -139,18 +139,38 @@ async def history(
         raise Invalid("invalid_position", "Positions (before, after) are 0 or more.")
     if before is not None and after is not None:
         raise Invalid("before_or_after", "Use either before or after, not both.")
-    query = Message.select().where(Message.conversation == conversation_id)
     if after is not None:
-        query = query.where(Message.seq > after).order_by(Message.seq)
-    else:
-        if before is not None:
-            query = query.where(Message.seq < before)
-        query = query.order_by(Message.seq, ascending=False)
-    rows = await query.limit(limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+        sql, position = _PAGE.format(seq=">", order="ASC"), after
+    elif before is not None:
+        sql, position = _PAGE.format(seq="<", order="DESC"), before
+    else:  # every seq is positive: "below the largest bigint" is the newest page
+        sql, position = _PAGE.format(seq="<", order="DESC"), _NEWEST
+    found = await fetch(Message, sql, conversation_id, principal.org_id, position, limit + 1)
+    rows = [_message_row(r) for r in found[:limit]]
+    names = {r["sender"]: r["sender_name"] for r in rows if r["sender"] is not None}
+    more = len(found) > limit
     next_before = rows[-1]["seq"] if rows and more and after is None else None
-    return MessagePage(items=await render.messages_out(rt, rows), next_before=next_before)
+    return MessagePage(items=await render.messages_out(rt, rows, names), next_before=next_before)
+
+
+# A page of history is one hand-written statement with the senders' names (Piccolo built
+# two selects, ~1 ms of a worker's Python a page). `{seq}` and `{order}` are constants.
+_PAGE = (
+    "SELECT m.id, m.conversation, m.seq, m.sender, m.client_msg_id, m.body, m.key_id,"
+    " m.attachment_id, m.created_at, m.edited_at, m.deleted_at, u.display_name AS sender_name"
+    " FROM chat_message m LEFT JOIN app_user u ON u.id = m.sender"
+    " WHERE m.conversation = {{}} AND m.org = {{}} AND m.seq {seq} {{}}"
+    " ORDER BY m.seq {order} LIMIT {{}}"
+)
+_NEWEST = 2**63 - 1
+
+
+def _message_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A page row with its ids as UUIDs (SQLite gives a joined select's ids as text)."""
+    for key in ("id", "conversation", "sender", "attachment_id"):
+        if row[key] is not None:
+            row[key] = as_uuid(row[key])
+    return row
 
 
 async def _own_message(principal: Principal, message_id: uuid.UUID) -> dict[str, Any]:
