@@ -23,6 +23,9 @@ def _trusted(addr: str, networks: Iterable[Network]) -> bool:
     return any(ip in net for net in networks)
 
 
+# Every request asks (twice with a request context); parsing its addresses cost more
+# than the answer's look-up. Bounded: forwarded headers are the client's to invent.
+@lru_cache(maxsize=4096)
 def client_ip(peer: str, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
     """The real client: walk X-Forwarded-For from the right past trusted proxies."""
     networks = parse_networks(trusted)
