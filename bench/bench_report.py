@@ -36,16 +36,19 @@ def _ratio(row: dict[str, Any], run: dict[str, Any], name: str) -> str:
 
 def _table(run: dict[str, Any]) -> str:
     lines = [
-        "| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB | ratio |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB | ratio "
+        "| CPU µs a request: server · PostgreSQL · Redis |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for name, label in LABELS.items():
         if name not in run:
             continue
         row = run[name]
+        cpu = row.get("cpu_us")
+        spent = " · ".join(f"{cpu[p]:,.0f}" for p in ("server", "postgres", "redis")) if cpu else ""
         lines.append(
             f"| {label} | {row['rps']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
-            f"{row['errors']} | {row['peak_rss_mb']:.0f} | {_ratio(row, run, name)} |"
+            f"{row['errors']} | {row['peak_rss_mb']:.0f} | {_ratio(row, run, name)} | {spent} |"
         )
     return "\n".join(lines)
 
@@ -147,6 +150,8 @@ reactions, {scale.conversations:,} conversations, {scale.messages:,} messages.
 threads and 32 connections, {seconds:.0f} s per scenario, tokens of 32 people rotated; the
 load generator, PostgreSQL 15 and Redis share the machine with the server. Peak RSS is the
 server's processes together. Ratios compare req/s with the baseline measured in the same run.
+CPU a request is what the server's processes, PostgreSQL and Redis used during a scenario,
+divided by its requests: it moves less from run to run than req/s on these shared cores.
 
 {chr(10).join(sections)}
 ## Bulk jobs (2 workers)

@@ -146,6 +146,21 @@ def login_storm(base: str, seeded: Seeded, seconds: float, per_second: float) ->
     return done
 
 
+def cpu_per_request(
+    stack: Stack, server: ServeProcess, target: wrk.Target, seconds: float, **kw: Any
+) -> dict[str, Any]:
+    """wrk's result plus the CPU each request cost the server, PostgreSQL and Redis (µs):
+    steadier than req/s on a machine whose two cores the load generator shares."""
+    before = stack.cpu(server)
+    result = wrk.run(server.base, target, seconds, server.proc.pid, **kw)
+    after = stack.cpu(server)
+    done = max(result["requests"], 1)
+    result["cpu_us"] = {
+        part: (after[part] - before[part]) / done * 1e6 for part in ("server", "postgres", "redis")
+    }
+    return result
+
+
 def measure(stack: Stack, seeded: Seeded, workers: int, seconds: float) -> dict[str, Any]:
     results: dict[str, Any] = {}
     base_env = {**stack.env, "BENCH_DATABASE_URL": stack.pg.url}
@@ -159,23 +174,23 @@ def measure(stack: Stack, seeded: Seeded, workers: int, seconds: float) -> dict[
         hello = wrk.Target(actors.members, ["/hello"] * len(actors.members))
         raw = wrk.Target(actors.members, ["/feed"] * len(actors.members), hashes=actors.hashes)
         console.log(f"{workers} worker(s): baselines")
-        results["hello"] = wrk.run(baseline.base, hello, seconds, baseline.proc.pid)
-        results["raw_feed"] = wrk.run(baseline.base, raw, seconds, baseline.proc.pid)
+        results["hello"] = cpu_per_request(stack, baseline, hello, seconds)
+        results["raw_feed"] = cpu_per_request(stack, baseline, raw, seconds)
         for name, target in scenarios(actors, str(seeded.all_company_channel)).items():
             console.log(f"{workers} worker(s): {name}")
-            results[name] = wrk.run(api.base, target, seconds, api.proc.pid)
+            results[name] = cpu_per_request(stack, api, target, seconds)
         # One phone sending alone: the latency of a send itself, without queueing.
         console.log(f"{workers} worker(s): send, one connection")
         one = scenarios(actors, "")["send"]
-        results["send_alone"] = wrk.run(api.base, one, seconds, api.proc.pid, connections=1)
+        results["send_alone"] = cpu_per_request(stack, api, one, seconds, connections=1)
         console.log(f"{workers} worker(s): messages until the other member's socket has them")
         results["send_delivered"] = delivery.measure(
             api.base, actors.members[0], actors.members[1], api.proc.pid
         )
         console.log(f"{workers} worker(s): feed while 10 sign-ins a second run")
         storm = login_storm(api.base, seeded, seconds, 10)
-        results["feed_login_storm"] = wrk.run(
-            api.base, scenarios(actors, "")["feed"], seconds, api.proc.pid
+        results["feed_login_storm"] = cpu_per_request(
+            stack, api, scenarios(actors, "")["feed"], seconds
         )
         storm["thread"].join()
         results["feed_login_storm"]["logins"] = {k: storm[k] for k in ("ok", "failed")}

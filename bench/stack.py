@@ -212,8 +212,9 @@ class Stack:
         self.serve = ServeProcess.start(workers=workers, env={**self.env, **(env or {})})
         return self.serve
 
-    def cpu(self) -> dict[str, float]:
-        """CPU seconds used so far by the server, PostgreSQL, Redis and this process."""
+    def cpu(self, server: ServeProcess | None = None) -> dict[str, float]:
+        """CPU seconds used so far by the server (ours, or another such as a baseline),
+        PostgreSQL, Redis and this process."""
 
         def used(pids: list[int]) -> float:
             ticks = 0
@@ -229,9 +230,10 @@ class Stack:
             out = subprocess.run(["pgrep", *args], capture_output=True, text=True, check=False)
             return [int(p) for p in out.stdout.split()]
 
-        server = [self.serve.proc.pid, *pgrep("-P", str(self.serve.proc.pid))] if self.serve else []
+        serving = server or self.serve
+        pids = [serving.proc.pid, *pgrep("-P", str(serving.proc.pid))] if serving else []
         return {
-            "server": used(server),
+            "server": used(pids),
             "postgres": used(pgrep("-u", "postgres") if os.geteuid() == 0 else pgrep("postgres")),
             "redis": used([self.redis.server.proc.pid]),
             "load generator and stand-ins": used([os.getpid()]),
