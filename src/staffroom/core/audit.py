@@ -18,6 +18,7 @@ from typing import Any
 
 from staffroom.core import clock
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db import bulk_insert, fetch
 from staffroom.core.tables import AuditChain, AuditEvent
 
 # Keys that must never be written into details, whatever a caller passes.
@@ -113,22 +114,32 @@ async def record(
         "created_at": clock.utcnow(),
     }
     chain = chain_of(org_id)
-    await AuditChain.insert(AuditChain(id=uuid.uuid4(), chain=chain)).on_conflict(
-        action="DO NOTHING"
-    )
     async with AuditEvent._meta.db.transaction():
-        head = await (
-            AuditChain.update({AuditChain.last_seq: AuditChain.last_seq + 1})
-            .where(AuditChain.chain == chain)
-            .returning(AuditChain.last_seq, AuditChain.last_hash)
-        )
+        # Taking the next place locks the chain's head until commit: events of one
+        # chain line up one after another. A chain's first event makes its head.
+        head = await fetch(AuditChain, _NEXT_PLACE, chain)
+        if not head:
+            await fetch(AuditChain, _NEW_CHAIN, uuid.uuid4(), chain)
+            head = await fetch(AuditChain, _NEXT_PLACE, chain)
         row["chain_seq"] = int(head[0]["last_seq"])
         row["prev_hash"] = head[0]["last_hash"]
         row["hash"] = mac(row)
-        await AuditEvent.insert(AuditEvent(**row))
-        await AuditChain.update({AuditChain.last_hash: row["hash"]}).where(
-            AuditChain.chain == chain
-        )
+        # Stored as Piccolo stores a JSON column (json.dumps, default=str): verify reads it.
+        stored = {**row, "details": json.dumps(row["details"], default=str)}
+        await bulk_insert(AuditEvent, [AuditEvent(**stored)])
+        await fetch(AuditChain, _NEW_HEAD, row["hash"], chain)
+
+
+# Every security event is recorded on the request's path (sign-ins, invites, posts …):
+# three hand-written statements, where Piccolo built four at ~0.5 ms of Python each.
+_NEXT_PLACE = (
+    "UPDATE audit_chain SET last_seq = last_seq + 1 WHERE chain = {} RETURNING last_seq, last_hash"
+)
+_NEW_CHAIN = (
+    "INSERT INTO audit_chain (id, chain, last_seq, last_hash, base_seq, base_hash)"
+    " VALUES ({}, {}, 0, '', 0, '') ON CONFLICT (chain) DO NOTHING"
+)
+_NEW_HEAD = "UPDATE audit_chain SET last_hash = {} WHERE chain = {}"
 
 
 async def by(
