@@ -47,6 +47,9 @@ def migrate() -> None:
     console.print("[green]database is up to date[/green]")
 
 
+SHUTDOWN_GRACE_SECONDS = 20
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default STAFFROOM_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default STAFFROOM_PORT).")
@@ -90,6 +93,10 @@ def serve(
         # server with fewer workers until someone restarts it.
         respawn_failed_workers=True,
         respawn_interval=1.0,
+        # A worker gets this long to finish its requests after SIGTERM, then it is killed:
+        # granian otherwise waits for ever on one stuck in start-up or shutdown, and a
+        # deploy's restart with it (seen once in the suite under load).
+        workers_kill_timeout=SHUTDOWN_GRACE_SECONDS,
     )
     for key in unknown_settings():
         console.print(f"[yellow]ignored: {key} is not a setting (see .env.example)[/yellow]")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import ssl
 import subprocess
 import sys
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -112,6 +114,25 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
     finally:
         out = server.stop()
     assert "/schema" in out  # the banner tells where the API docs are
+
+
+def test_serve_stops_even_when_a_worker_cannot() -> None:
+    """A worker that does not stop on SIGTERM (here: frozen with SIGSTOP) is killed after
+    the grace period, so stopping the server, and a deploy's restart, never hangs."""
+    from staffroom.cli import SHUTDOWN_GRACE_SECONDS
+
+    server = ServeProcess.start(workers=2)
+    found = subprocess.run(
+        ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True, check=False
+    )
+    workers = [int(pid) for pid in found.stdout.split()]
+    assert len(workers) == 2
+    os.kill(workers[-1], signal.SIGSTOP)
+    started = time.monotonic()
+    out = server.stop()  # fails the test if the server is still up 30 s after SIGTERM
+    assert time.monotonic() - started >= SHUTDOWN_GRACE_SECONDS - 1
+    assert "refused to gracefully stop" in out
+    assert server.proc.returncode is not None
 
 
 async def test_relay_status_shows_what_was_given_up_and_requeue_sends_it_again(world) -> None:
