@@ -308,3 +308,16 @@ async def test_small_buckets_are_never_leased(redis_server) -> None:
         with pytest.raises(RateLimited):
             await RateLimiter(store).take(bucket)
         await store.close()
+
+
+def test_leases_stay_bounded_when_many_addresses_come_at_once() -> None:
+    """150,000 addresses within a lease's lifetime: a process keeps at most MAX_HELD keys,
+    sweeping rarely (not on every new one), and holds the newest."""
+    from staffroom.core.ratelimit import MAX_HELD, Leases
+
+    leases, now = Leases(), clock.now_ts()
+    for n in range(150_000):
+        leases.lease(f"ip:{n}", 5, now)
+    assert len(leases._held) <= MAX_HELD
+    assert leases.spend("ip:149999", now)
+    assert not leases.spend("ip:0", now)  # forgotten: its next request asks Redis

@@ -117,6 +117,8 @@ LEASE_SHARE = 10
 LEASE_MAX = 100
 # Unspent leased tokens lapse after this long (memory; they were taken from the bucket).
 LEASE_SECONDS = 10.0
+# Keys a process keeps leases and refusals for at most.
+MAX_HELD = 100_000
 
 
 def lease_size(bucket: Bucket) -> int:
@@ -170,8 +172,15 @@ class Leases:
         self._forget_lapsed(now)
 
     def _forget_lapsed(self, now: float) -> None:
-        if len(self._held) > 100_000:
-            self._held = {k: v for k, v in self._held.items() if max(v[1], v[2]) > now}
+        if len(self._held) <= MAX_HELD:
+            return
+        kept = {k: v for k, v in self._held.items() if max(v[1], v[2]) > now}
+        if len(kept) > MAX_HELD // 2:
+            # Still crowded (many addresses at once): forget the oldest half, so the next
+            # sweep is 50,000 keys away rather than at every new one. Forgetting is safe:
+            # a lease's tokens are forfeited, a forgotten refusal is asked of Redis again.
+            kept = dict(list(kept.items())[len(kept) - MAX_HELD // 2 :])
+        self._held = kept
 
 
 class RedisStore:
