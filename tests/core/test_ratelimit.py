@@ -321,3 +321,15 @@ def test_leases_stay_bounded_when_many_addresses_come_at_once() -> None:
     assert len(leases._held) <= MAX_HELD
     assert leases.spend("ip:149999", now)
     assert not leases.spend("ip:0", now)  # forgotten: its next request asks Redis
+
+
+def test_a_long_forwarded_chain_is_walked_but_not_cached() -> None:
+    from staffroom.core import net
+
+    trusted = ("10.0.0.0/8",)
+    chain = ", ".join(["6.6.6.6", "1.2.3.4"] + [f"10.0.{i}.1" for i in range(40)])
+    before = net._cached_walk.cache_info().currsize
+    assert client_ip("10.0.0.5", chain, trusted) == "1.2.3.4"
+    assert net._cached_walk.cache_info().currsize == before
+    assert client_ip("10.0.0.5", "198.51.100.23, 10.0.0.9", trusted) == "198.51.100.23"
+    assert net._cached_walk.cache_info().currsize == before + 1

@@ -23,11 +23,17 @@ def _trusted(addr: str, networks: Iterable[Network]) -> bool:
     return any(ip in net for net in networks)
 
 
-# Every request asks (twice with a request context); parsing its addresses cost more
-# than the answer's look-up. Bounded: forwarded headers are the client's to invent.
-@lru_cache(maxsize=4096)
 def client_ip(peer: str, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
     """The real client: walk X-Forwarded-For from the right past trusted proxies."""
+    # Every request asks (twice with a request context), and parsing its addresses cost
+    # more than a look-up. Only ordinary headers are cached: they are the client's to
+    # invent, and long unique ones would fill the cache with kilobytes each.
+    if forwarded_for is not None and len(forwarded_for) > 200:
+        return _walk(peer, forwarded_for, trusted)
+    return _cached_walk(peer, forwarded_for, trusted)
+
+
+def _walk(peer: str, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
     networks = parse_networks(trusted)
     if not forwarded_for or not _trusted(peer, networks):
         return peer
@@ -39,3 +45,6 @@ def client_ip(peer: str, forwarded_for: str | None, trusted: tuple[str, ...]) ->
             except ValueError:
                 return peer
     return hops[0] if hops else peer
+
+
+_cached_walk = lru_cache(maxsize=4096)(_walk)

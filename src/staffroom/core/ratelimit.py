@@ -132,8 +132,8 @@ class Leases:
 
     The shared bucket never gives out more tokens than it holds, so every process
     together still stays within the limit (leases only move a token's spending in time,
-    by at most LEASE_SECONDS); one process may spend tokens another leased but does not
-    use, at most `lease_size` per process. A refusal is final until its wait is over:
+    by at most LEASE_SECONDS); tokens a process leased but does not use are lost to the
+    others, at most `lease_size` per process. A refusal is final until its wait is over:
     only time refills a bucket, so no process could be given a token before then."""
 
     def __init__(self) -> None:
