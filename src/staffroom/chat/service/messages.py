@@ -140,11 +140,9 @@ async def history(
     if before is not None and after is not None:
         raise Invalid("before_or_after", "Use either before or after, not both.")
     if after is not None:
-        sql, position = _PAGE.format(seq=">", order="ASC"), after
-    elif before is not None:
-        sql, position = _PAGE.format(seq="<", order="DESC"), before
+        sql, position = _PAGE_AFTER, after
     else:  # every seq is positive: "below the largest bigint" is the newest page
-        sql, position = _PAGE.format(seq="<", order="DESC"), _NEWEST
+        sql, position = _PAGE_BEFORE, _NEWEST if before is None else before
     found = await fetch(Message, sql, conversation_id, principal.org_id, position, limit + 1)
     rows = [_message_row(r) for r in found[:limit]]
     names = {r["sender"]: r["sender_name"] for r in rows if r["sender"] is not None}
@@ -154,14 +152,16 @@ async def history(
 
 
 # A page of history is one hand-written statement with the senders' names (Piccolo built
-# two selects, ~1 ms of a worker's Python a page). `{seq}` and `{order}` are constants.
+# two selects, ~1 ms of a worker's Python a page): catching up after a position, oldest
+# first, or going back before one, newest first.
 _PAGE = (
     "SELECT m.id, m.conversation, m.seq, m.sender, m.client_msg_id, m.body, m.key_id,"
     " m.attachment_id, m.created_at, m.edited_at, m.deleted_at, u.display_name AS sender_name"
     " FROM chat_message m LEFT JOIN app_user u ON u.id = m.sender"
-    " WHERE m.conversation = {{}} AND m.org = {{}} AND m.seq {seq} {{}}"
-    " ORDER BY m.seq {order} LIMIT {{}}"
+    " WHERE m.conversation = {} AND m.org = {} AND m.seq "
 )
+_PAGE_AFTER = _PAGE + "> {} ORDER BY m.seq ASC LIMIT {}"
+_PAGE_BEFORE = _PAGE + "< {} ORDER BY m.seq DESC LIMIT {}"
 _NEWEST = 2**63 - 1
 
 
