@@ -51,6 +51,7 @@ from staffroom.core.web import (
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
 from staffroom.feeds.service import events as feed_events
 from staffroom.feeds.service import media as feed_media
+from staffroom.feeds.service import media_access as feed_media_access
 from staffroom.health import HealthController
 from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
@@ -125,6 +126,8 @@ def create_app(settings: Settings) -> Litestar:
     realtime.on_topics(feed_events.topics_for)
     realtime.on_topics(chat_access.topics_for)
     chat_hooks.on_attachment_check(feed_media.check_attachments)
+    # The reverse question: media asks chat whether the caller may read a message's file.
+    feed_media_access.on_media_use(chat_access.media_use)
 
     metrics = prometheus(settings)
     app = Litestar(

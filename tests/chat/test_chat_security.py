@@ -57,7 +57,7 @@ async def test_an_unreadable_message_fails_closed_without_breaking_history(
     assert "could not be decrypted" in caplog.text and "second" not in caplog.text
 
 
-async def test_a_ready_file_of_the_org_can_be_attached(client, world: World):
+async def test_a_ready_file_of_ones_own_can_be_attached(client, world: World):
     admin, member = await heads(client, world, "admin", "member")
     conv = await group(client, world, admin, "member")
     media_ids = {}
@@ -67,6 +67,7 @@ async def test_a_ready_file_of_the_org_can_be_attached(client, world: World):
             Media(
                 id=media_id,
                 org=org.id,
+                uploader=org["member"].id,
                 key=f"{org.id}/{media_id}",
                 filename="rota.pdf",
                 content_type="application/pdf",

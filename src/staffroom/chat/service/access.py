@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from staffroom.accounts.tables import User
-from staffroom.chat.tables import Member
+from staffroom.chat.tables import Member, Message
 from staffroom.core.context import Principal
 from staffroom.core.crypto import KeyRing
 from staffroom.core.db import as_uuid, fetch
@@ -53,6 +53,26 @@ async def membership(
         "display_name": rows[0]["member_display_name"],
     }
     return conversation, member
+
+
+# Conversations holding a file in a live message (a deletion drops the attachment), and
+# whether the caller is a member of any of them: removal from a conversation ends access.
+_MEDIA_USE = (
+    "SELECT m.conversation, EXISTS (SELECT 1 FROM chat_member b WHERE b.conversation ="
+    ' m.conversation AND b."user" = {} AND b.org = {}) AS is_member'
+    " FROM chat_message m WHERE m.attachment_id = {} AND m.org = {}"
+)
+
+
+async def media_use(principal: Principal, media_id: uuid.UUID) -> bool | None:
+    """For feeds' media check: None when no message holds the file, else whether the
+    caller is a member of a conversation where one does."""
+    rows = await fetch(
+        Message, _MEDIA_USE, principal.user_id, principal.org_id, media_id, principal.org_id
+    )
+    if not rows:
+        return None
+    return any(bool(r["is_member"]) for r in rows)
 
 
 def require_admin(conversation: dict[str, Any], member: dict[str, Any]) -> None:

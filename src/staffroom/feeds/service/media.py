@@ -1,7 +1,10 @@
-"""Media for posts: announce an upload, send the bytes to storage, verify, attach, fetch.
+"""Media for posts and chat: announce an upload, send the bytes to storage, verify,
+attach, fetch.
 
-Only the uploader's org can attach or see a file; only images and PDFs of a bounded size
-are accepted, and a file is usable only once the stored bytes match what was announced.
+Who may read or write a file is decided in one place, `media_access` (readers of what it
+is attached to, its uploader until then; bytes by the uploader only). Only images and
+PDFs of a bounded size are accepted, and a file is usable only once the stored bytes
+match what was announced.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from staffroom.core.context import Principal
 from staffroom.core.errors import Conflict, Invalid, NotFound, Unavailable
 from staffroom.core.runtime import Runtime
 from staffroom.feeds.schemas import MediaOut, UploadIn, UploadOut, UploadTargetOut
+from staffroom.feeds.service import media_access
 from staffroom.feeds.tables import Media
 
 # Pending uploads older than their URL plus this are abandoned.
@@ -42,15 +46,6 @@ def _safe_name(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(c for c in base if c.isprintable() and c not in '"<>|:*?')
     return cleaned.strip(". ")[:200] or "file"
-
-
-async def _own(principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
-    row = (
-        await Media.select().where((Media.id == media_id) & (Media.org == principal.org_id)).first()
-    )
-    if row is None:
-        raise NotFound("media_not_found", "No such file.")
-    return row
 
 
 async def start_upload(rt: Runtime, principal: Principal, data: UploadIn) -> UploadOut:
@@ -111,7 +106,7 @@ async def put_local(
     """The embedded backend's upload: the announced size and type, or nothing is stored."""
     if not isinstance(rt.blobs, LocalBlobs):
         raise NotFound("media_not_found", "Upload to the URL you were given.")
-    row = await _own(principal, media_id)
+    row = await media_access.writable(principal, media_id)
     if row["status"] != "pending":
         raise Conflict("media_already_uploaded", "This file is already uploaded.")
     if len(body) != row["size"]:
@@ -124,7 +119,7 @@ async def put_local(
 
 async def complete(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> MediaOut:
     """After a direct upload to storage: check what is stored, then the file is usable."""
-    row = await _own(principal, media_id)
+    row = await media_access.writable(principal, media_id)
     if row["status"] == "ready":
         return await get(rt, principal, media_id)
     info = await rt.blobs.stat(row["key"])
@@ -137,13 +132,17 @@ async def complete(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> Me
 
 
 async def _mark_ready(rt: Runtime, principal: Principal, row: dict[str, Any]) -> MediaOut:
-    await Media.update({Media.status: "ready"}).where(Media.id == row["id"])
+    # Only a pending row turns ready: of two racing uploads of the uploader's, one wins.
+    await Media.update({Media.status: "ready"}).where(
+        (Media.id == row["id"]) & (Media.status == "pending")
+    )
     return await get(rt, principal, row["id"])
 
 
 async def get(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> MediaOut:
-    """A file of the caller's org, with a short-lived download URL once it is ready."""
-    row = await _own(principal, media_id)
+    """A file the caller may read, with a short-lived download URL once it is ready (the
+    presigned URL is made only here, after the access check)."""
+    row = await media_access.readable(principal, media_id)
     url = None
     if row["status"] == "ready":
         url = await rt.blobs.download_url(row["key"], row["filename"], _local_url(rt, media_id))
@@ -163,7 +162,7 @@ async def read_local(
 ) -> tuple[Path, str, str]:
     """(file, content type, file name) of a ready file (embedded backend): the route
     streams it from disk rather than holding it in memory."""
-    row = await _own(principal, media_id)
+    row = await media_access.readable(principal, media_id)
     if row["status"] != "ready" or not isinstance(rt.blobs, LocalBlobs):
         raise NotFound("media_not_found", "No such file.")
     path = rt.blobs.path(row["key"])
@@ -173,12 +172,22 @@ async def read_local(
 
 
 async def check_attachments(principal: Principal, ids: list[uuid.UUID]) -> list[str]:
-    """Attachments must be ready files of the caller's org."""
-    if not ids:
+    """Attachments must be ready files the caller may read: their own uploads, or files
+    they can already see (forwarding one shows nothing they could not re-upload). So
+    nobody widens the audience of someone else's file they cannot read."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
         return []
     found = await Media.count().where(
-        Media.id.is_in(ids) & (Media.org == principal.org_id) & (Media.status == "ready")
+        Media.id.is_in(wanted) & (Media.org == principal.org_id) & (Media.status == "ready")
     )
-    if found != len(set(ids)):
-        raise Invalid("unknown_media", "Attach only files of your organisation that are uploaded.")
-    return [str(i) for i in dict.fromkeys(ids)]
+    try:
+        if found != len(wanted):
+            raise media_access.no_media()
+        for media_id in wanted:
+            await media_access.readable(principal, media_id)
+    except NotFound:
+        raise Invalid(
+            "unknown_media", "Attach only files of your organisation that are uploaded."
+        ) from None
+    return [str(i) for i in wanted]
