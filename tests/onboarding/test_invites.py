@@ -49,6 +49,11 @@ async def test_invite_accept_creates_a_member_with_role_and_groups(client, world
     assert token not in str(await Invite.select())  # only the digest is stored
     view = await client.get(f"/api/v1/public/invites/{token}")
     assert view.json()["email"] == "new.hire@acme.example" and view.json()["org"]["slug"] == "acme"
+    # The invitee sees who invited them.
+    assert (
+        view.json()["invited_by"]
+        == (await client.get("/api/v1/me", headers=hr)).json()["display_name"]
+    )
     r = await client.post(
         f"/api/v1/public/invites/{token}/accept", json={"display_name": "Nia", "password": PW}
     )

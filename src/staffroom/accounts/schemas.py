@@ -35,7 +35,8 @@ class LoginIn(Input):
 
 class TokenPair(msgspec.Struct, kw_only=True):
     access_token: str
-    refresh_token: str
+    # null for the web app: its refresh token is an HttpOnly cookie (accounts/web_session.py)
+    refresh_token: str | None
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     scope: SessionScope = "full"
@@ -53,7 +54,8 @@ class MfaIn(Input):
 
 
 class RefreshIn(Input):
-    refresh_token: Token
+    # Omitted by the web app, whose refresh token is in its cookie.
+    refresh_token: Token | None = None
 
 
 class DiscoverIn(Input):

@@ -48,6 +48,8 @@ class InvitePublic(msgspec.Struct):
     email: str
     display_name: str
     expires_at: datetime
+    # Who sent it (null once that person's account is gone).
+    invited_by: str | None = None
 
 
 class InviteAcceptIn(Input):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, post
+from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from staffroom.accounts import web_session
 from staffroom.accounts.guards import ALLOW_ENROL, PUBLIC
 from staffroom.accounts.schemas import (
     DiscoverIn,
@@ -51,11 +52,13 @@ class AuthController(Controller):
     )
     async def login(
         self,
+        request: Request,
         data: JSONBody[LoginIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> TokenPair | MfaChallenge:
-        return await auth.login(rt, data.org, data.login, data.password, ctx)
+    ) -> Response[TokenPair | MfaChallenge]:
+        result = await auth.login(rt, data.org, data.login, data.password, ctx)
+        return web_session.respond(request, result)
 
     @post(
         "/mfa",
@@ -66,26 +69,35 @@ class AuthController(Controller):
     )
     async def mfa(
         self,
+        request: Request,
         data: JSONBody[MfaIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> TokenPair:
-        return await auth.complete_mfa(rt, data.mfa_token, data.code, ctx)
+    ) -> Response[TokenPair]:
+        pair = await auth.complete_mfa(rt, data.mfa_token, data.code, ctx)
+        return web_session.respond(request, pair)  # type: ignore[return-value]
 
     @post(
         "/refresh",
         status_code=HTTP_200_OK,
         operation_id="refresh_tokens",
         summary="Rotate the refresh token and get a new access token",
-        responses=errors(401),
+        description="Mobile apps send `refresh_token`; the web app sends `{}` with the "
+        "header `X-Staffroom-Client: web` and its HttpOnly cookie (its own origin only).",
+        responses=errors(401, 403),
     )
     async def refresh(
         self,
+        request: Request,
         data: JSONBody[RefreshIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> TokenPair:
-        return await sessions.refresh(rt, data.refresh_token, ctx)
+    ) -> Response[TokenPair]:
+        token = data.refresh_token
+        if token is None:
+            token = web_session.refresh_token_from_cookie(request)
+        pair = await sessions.refresh(rt, token, ctx)
+        return web_session.respond(request, pair)  # type: ignore[return-value]
 
     @post(
         "/logout",
@@ -101,8 +113,10 @@ class AuthController(Controller):
         me: NamedDependency[Principal],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> None:
+    ) -> Response[None]:
         await auth.logout(rt, me, ctx)
+        # The web app's refresh cookie goes too (the session behind it is revoked anyway).
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[web_session.cleared()])
 
     @post(
         "/password-reset",

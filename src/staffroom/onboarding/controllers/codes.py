@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import (
     OpenAPIFormat,
@@ -19,6 +19,7 @@ from litestar.openapi.spec import (
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from staffroom.accounts import web_session
 from staffroom.accounts.guards import PUBLIC, requires
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
@@ -203,5 +204,8 @@ class PublicAccessCodesController(Controller):
         summary="Turn a printed code into an account (choose username and password) and sign in",
         responses=errors(404, 409, 410, 422, 429, 503),
     )
-    async def redeem(self, data: JSONBody[RedeemIn], rt: Rt, ctx: Ctx) -> AcceptedOut:
-        return await redemption.redeem(rt, data, ctx)
+    async def redeem(
+        self, request: Request, data: JSONBody[RedeemIn], rt: Rt, ctx: Ctx
+    ) -> Response[AcceptedOut]:
+        out = await redemption.redeem(rt, data, ctx)
+        return web_session.respond(request, out)  # type: ignore[return-value]

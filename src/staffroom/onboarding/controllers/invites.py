@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from staffroom.accounts import web_session
 from staffroom.accounts.guards import PUBLIC, requires
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
@@ -132,6 +133,12 @@ class PublicInvitesController(Controller):
         responses=errors(404, 409, 410, 422, 429),
     )
     async def accept(
-        self, token: FromPath[Token], data: JSONBody[InviteAcceptIn], rt: Rt, ctx: Ctx
-    ) -> AcceptedOut:
-        return await invites.accept(rt, token, data.display_name, data.password, ctx)
+        self,
+        request: Request,
+        token: FromPath[Token],
+        data: JSONBody[InviteAcceptIn],
+        rt: Rt,
+        ctx: Ctx,
+    ) -> Response[AcceptedOut]:
+        out = await invites.accept(rt, token, data.display_name, data.password, ctx)
+        return web_session.respond(request, out)  # type: ignore[return-value]

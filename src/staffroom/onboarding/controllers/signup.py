@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, post
+from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from staffroom.accounts import web_session
 from staffroom.accounts.guards import PUBLIC
 from staffroom.core.context import RequestContext
 from staffroom.core.runtime import Runtime
@@ -62,5 +63,8 @@ class PublicSignupController(Controller):
         summary="Choose a name and password with a signup link, and sign in",
         responses=errors(404, 409, 410, 422, 429),
     )
-    async def complete(self, data: JSONBody[SignupCompleteIn], rt: Rt, ctx: Ctx) -> AcceptedOut:
-        return await signup.complete(rt, data.token, data.display_name, data.password, ctx)
+    async def complete(
+        self, request: Request, data: JSONBody[SignupCompleteIn], rt: Rt, ctx: Ctx
+    ) -> Response[AcceptedOut]:
+        out = await signup.complete(rt, data.token, data.display_name, data.password, ctx)
+        return web_session.respond(request, out)  # type: ignore[return-value]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -293,11 +294,16 @@ async def view(rt: Runtime, token: str) -> InvitePublic:
     """What the invitee sees: the org and the address the account will have."""
     row = await _by_token(rt, token)
     org = await org_row(row["org"])
+    inviter = None
+    if row["invited_by"] is not None:
+        with contextlib.suppress(NotFound):
+            inviter = (await user_in_org(row["org"], row["invited_by"]))["display_name"]
     return InvitePublic(
         org=org_ref(org),
         email=row["email"],
         display_name=row["display_name"],
         expires_at=row["expires_at"],
+        invited_by=inviter,
     )
 
 

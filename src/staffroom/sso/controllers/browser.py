@@ -6,13 +6,14 @@ import asyncio
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
+from staffroom.accounts import web_session
 from staffroom.accounts.guards import ALLOW_ENROL, PUBLIC
 from staffroom.accounts.schemas import MfaChallenge, TokenPair
 from staffroom.accounts.service.common import require_org
@@ -129,9 +130,9 @@ class SsoAuthController(Controller):
         responses=errors(401, 422, 429),
     )
     async def exchange(
-        self, data: JSONBody[ExchangeIn], rt: Rt, ctx: Ctx
-    ) -> TokenPair | MfaChallenge:
-        return await login.exchange(rt, data.code, ctx)
+        self, request: Request, data: JSONBody[ExchangeIn], rt: Rt, ctx: Ctx
+    ) -> Response[TokenPair | MfaChallenge]:
+        return web_session.respond(request, await login.exchange(rt, data.code, ctx))
 
     @post(
         "/auth/sso/logout",
