@@ -62,6 +62,7 @@ from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
 from staffroom.sso.service import login as sso_login
+from staffroom.webapp.routes import app_path, app_root
 
 
 @contextlib.asynccontextmanager
@@ -143,6 +144,8 @@ def create_app(settings: Settings) -> Litestar:
             ComplianceController,
             MetricsController,
             realtime_socket,
+            app_root,
+            app_path,
         ],
         middleware=[
             RequestIdMiddleware,

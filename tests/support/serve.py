@@ -56,10 +56,11 @@ class ServeProcess:
         context: ssl.SSLContext | None = None,
         app: str | None = None,
         probe: str = "/health/live",
+        port: int | None = None,
     ) -> ServeProcess:
         """`staffroom serve`, or granian serving another ASGI app factory (`app`) with the
         same settings (the benchmark's baselines)."""
-        port = free_port()
+        port = port or free_port()
         if app is None:
             cmd = [sys.executable, "-m", "staffroom", "serve", "--port", str(port)]
         else:

@@ -24,7 +24,26 @@ HTML_CSP = (
     "img-src 'self' data: https://cdn.jsdelivr.net; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action *"
 )
+# The web app's pages (staffroom/webapp): same-origin code only, no inline script or style,
+# no eval; images and uploads may also go to the media store (S3's presigned URLs).
+APP_PAGE = "staffroom.app_page"
 _UNLIMITED = ("/health/",)
+
+
+def app_csp(settings: Settings) -> str:
+    """The web app's CSP for these settings."""
+    store = ""
+    if settings.blob_backend == "s3":
+        endpoint = settings.s3_endpoint_url.rstrip("/")
+        store = " " + (endpoint or "https://*.amazonaws.com")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: blob:{store}; media-src 'self'{store}; "
+        f"connect-src 'self'{store}; font-src 'self'; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
 # The scope key of a per-IP limit not yet applied.
 PENDING_IP = "staffroom.pending_ip"
 
@@ -68,7 +87,8 @@ async def security_headers(message: Message, scope: Scope) -> None:
         if lower not in _OURS:
             headers.append((name, value))
     headers.extend(_ALWAYS)
-    headers.append((b"content-security-policy", (HTML_CSP if html else API_CSP).encode()))
+    csp = (app_csp(settings) if scope.get(APP_PAGE) else HTML_CSP) if html else API_CSP
+    headers.append((b"content-security-policy", csp.encode()))
     if settings.public_url.startswith("https://") and settings.hsts_seconds:
         hsts = f"max-age={settings.hsts_seconds}; includeSubDomains"
         headers.append((b"strict-transport-security", hsts.encode()))
