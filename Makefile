@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean \
+.PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean web-types \
 	load faults bench bench-deps
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
@@ -17,7 +17,22 @@ $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The web app (web/): npm ci from the lock file, Vite builds into the Python package.
+WEB_BUILT := src/staffroom/webapp/dist/index.html
+WEB_SOURCES := web/package.json web/package-lock.json web/index.html web/vite.config.ts \
+	web/tsconfig.json $(shell find web/src web/public -type f 2>/dev/null)
+
+$(WEB_BUILT): $(WEB_SOURCES)
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+install: $(STAMP) $(WEB_BUILT)
+
+# After an API change: regenerate the web app's client types from the OpenAPI document.
+web-types: $(STAMP)
+	$(BIN)/python -m staffroom.webapp.openapi var/openapi.json
+	cd web && npx openapi-typescript ../var/openapi.json -o src/api/schema.d.ts
 
 migrate: install
 	$(BIN)/staffroom migrate
@@ -25,13 +40,15 @@ migrate: install
 run: install migrate
 	$(BIN)/staffroom serve
 
-# Servers and tools the tests use: PostgreSQL 15, Redis, xmlsec1 for the pysaml2 test IdP
+# Servers and tools the tests use: PostgreSQL 15, Redis, xmlsec1 for the pysaml2 test IdP,
+# Debian's Chromium for the browser journeys
 # (installed here when missing).
 system-deps:
 	@missing=""; \
 	test -x /usr/lib/postgresql/15/bin/initdb || missing="$$missing postgresql-15"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v xmlsec1 >/dev/null || missing="$$missing xmlsec1"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -43,6 +60,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	cd web && npx tsc -b && npx eslint .
 
 test-sqlite: install system-deps
 	STAFFROOM_TEST_DB=sqlite $(BIN)/pytest
@@ -86,4 +104,4 @@ lock: install
 	  -o requirements-pip.lock
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var web/node_modules src/staffroom/webapp/dist
