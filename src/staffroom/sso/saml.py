@@ -139,6 +139,7 @@ _REASONS: dict[int, str] = {
     V.WRONG_NUMBER_OF_ASSERTIONS: "assertion_count",
     V.NO_NAMEID: "missing_nameid",
     V.EMPTY_NAMEID: "missing_nameid",
+    V.SP_NAME_QUALIFIER_NAME_MISMATCH: "audience",
 }
 
 
@@ -292,25 +293,34 @@ def validate_response(
     try:
         response = OneLogin_Saml2_Response(settings, b64)
         response.is_valid(data, request_id, raise_exceptions=True)
+        if sp.entity_id not in response.get_audiences():
+            # python3-saml accepts an assertion with no AudienceRestriction at all; we do not.
+            raise Rejected("audience", "The assertion is not restricted to this service provider.")
+        # Reading the assertion validates too (a missing or empty NameID raises): inside
+        # the same handling, so every refusal is a Rejected with its reason, never a 500.
+        name_id = str(response.get_nameid() or "")
+        not_after = response.get_assertion_not_on_or_after()
+        assertion = Assertion(
+            name_id=name_id,
+            session_index=str(response.get_session_index() or ""),
+            attributes={k: [str(v) for v in vs] for k, vs in response.get_attributes().items()},
+            assertion_id=str(response.get_assertion_id() or ""),
+            not_on_or_after=datetime.fromtimestamp(not_after, UTC) if not_after else None,
+            authn_contexts=[str(c) for c in response.get_authn_contexts()],
+        )
+    except Rejected:
+        raise
     except V as exc:
         reason = _REASONS.get(exc.code, "invalid_response")
         skew = _skew(envelope, datetime.now(UTC)) if reason == "clock_skew" else None
         raise Rejected(reason, str(exc), skew) from exc
-    except (OneLogin_Saml2_Error, ValueError, etree.Error, Exception) as exc:
-        # python3-saml raises assorted errors for malformed or hostile XML.
+    except Exception as exc:
+        # python3-saml raises assorted errors (OneLogin_Saml2_Error, ValueError, lxml's)
+        # for malformed or hostile XML.
         raise Rejected("invalid_response", str(exc)[:300]) from exc
-    if sp.entity_id not in response.get_audiences():
-        # python3-saml accepts an assertion with no AudienceRestriction at all; we do not.
-        raise Rejected("audience", "The assertion is not restricted to this service provider.")
-    not_after = response.get_assertion_not_on_or_after()
-    return Assertion(
-        name_id=str(response.get_nameid() or ""),
-        session_index=str(response.get_session_index() or ""),
-        attributes={k: [str(v) for v in vs] for k, vs in response.get_attributes().items()},
-        assertion_id=str(response.get_assertion_id() or ""),
-        not_on_or_after=datetime.fromtimestamp(not_after, UTC) if not_after else None,
-        authn_contexts=[str(c) for c in response.get_authn_contexts()],
-    )
+    if not assertion.name_id.strip():
+        raise Rejected("missing_nameid", "The assertion's NameID is blank.")
+    return assertion
 
 
 def logout_url(

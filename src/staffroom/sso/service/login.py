@@ -40,6 +40,9 @@ STATE_TTL = timedelta(minutes=15)
 # Assertions are remembered past their NotOnOrAfter by python3-saml's clock drift allowance.
 REPLAY_MARGIN = timedelta(seconds=300)
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+# The columns' own limits: longer identifiers are refused, never stored truncated.
+NAME_ID_MAX: int = SsoIdentity.name_id.length or 500
+ASSERTION_ID_MAX: int = SeenAssertion.assertion_id.length or 200
 
 
 def safe_next(rt: Runtime, next_url: str | None) -> str:
@@ -180,6 +183,23 @@ async def _remember_assertion(idp_id: uuid.UUID, assertion: saml.Assertion) -> N
     await SeenAssertion.delete().where(SeenAssertion.keep_until < clock.utcnow())
 
 
+def _check_lengths(assertion: saml.Assertion) -> None:
+    """Refuse identifiers longer than their columns before any write: stored truncated, a
+    NameID could name someone else, and PostgreSQL refuses them with an error (a 500)."""
+    if len(assertion.name_id) > NAME_ID_MAX:
+        raise saml.Rejected(
+            "name_id_too_long",
+            f"The NameID has {len(assertion.name_id)} characters; "
+            f"at most {NAME_ID_MAX} are accepted.",
+        )
+    if len(assertion.assertion_id) > ASSERTION_ID_MAX:
+        raise saml.Rejected(
+            "assertion_id_too_long",
+            f"The assertion ID has {len(assertion.assertion_id)} characters; "
+            f"at most {ASSERTION_ID_MAX} are accepted.",
+        )
+
+
 async def _consume_state(state: dict[str, Any]) -> None:
     used = (
         await SamlLoginState.update({SamlLoginState.used_at: clock.utcnow()})
@@ -233,6 +253,7 @@ async def acs(
         assertion = await asyncio.to_thread(
             saml.validate_response, sp, idp_config(idp), envelope, request_id
         )
+        _check_lengths(assertion)
         await _remember_assertion(idp["id"], assertion)
         if state is not None:
             await _consume_state(state)
