@@ -1,15 +1,19 @@
-"""T9, continued: genuinely signed responses that used to crash the ACS. Each is a
-refusal (303 to the error page) with its doctor reason, no session and no user, on SQLite
-and PostgreSQL alike."""
+"""T9, continued: genuinely signed responses that used to crash the ACS or be reported
+under the wrong reason. Each is a refusal (303 to the error page) with its doctor reason,
+no session and no user, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import base64
+import zlib
 from collections.abc import Callable
 
 import pytest
+import xmlsec
 from lxml import etree
 
-from staffroom.sso.tables import SeenAssertion, SsoIdentity
+from staffroom.sso import saml
+from staffroom.sso.tables import SeenAssertion, SsoAttempt, SsoIdentity
 from tests.sso.conftest import configure, post_acs, start
 from tests.sso.test_saml_attacks import A, _counts, _edit, _nameid, _refused, _xml
 from tests.support.idp import TestIdp
@@ -29,6 +33,31 @@ def _drop_nameid(root: etree._Element) -> None:
 
 def _set_assertion_id(root: etree._Element, value: str) -> None:
     root.find(f"{{{A}}}Assertion").set("ID", value)
+
+
+def _whole_document_signature(idp: TestIdp, xml: bytes) -> str:
+    """Sign the assertion with Reference URI="" (the whole document), then the message."""
+    root = etree.fromstring(xml)
+    assertion = root.find(f"{{{A}}}Assertion")
+    signature = xmlsec.template.create(
+        assertion, xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformRsaSha256
+    )
+    assertion.insert(1, signature)  # after the Issuer, as the schema wants
+    reference = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri="")
+    xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
+    xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+    xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(signature))
+    context = xmlsec.SignatureContext()
+    context.key = xmlsec.Key.from_memory(idp.key, xmlsec.constants.KeyDataFormatPem)
+    context.key.load_cert_from_memory(idp.cert, xmlsec.constants.KeyDataFormatPem)
+    context.sign(signature)
+    return idp.craft(etree.tostring(root), sign_assertion=False)
+
+
+def _utf16_with_doctype(xml: bytes) -> str:
+    body = xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml
+    text = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY x "y">]>'
+    return base64.b64encode((text + body.decode()).encode("utf-16")).decode()
 
 
 CASES: dict[str, tuple[Make, str]] = {
@@ -55,6 +84,11 @@ CASES: dict[str, tuple[Make, str]] = {
             _edit(_unsigned(idp, rid), lambda r: _set_assertion_id(r, "_" + "a" * 200))
         ),
         "assertion_id_too_long",
+    ),
+    "utf16_doctype": (lambda idp, rid: _utf16_with_doctype(_xml(idp.respond(rid))), "dtd"),
+    "reference_uri_empty": (
+        lambda idp, rid: _whole_document_signature(idp, _unsigned(idp, rid)),
+        "signature",
     ),
 }
 
@@ -86,3 +120,28 @@ async def test_the_longest_accepted_identifiers_still_sign_in(
     r = await post_acs(client, idp.craft(xml), relay)
     assert "code=" in r.headers["location"], r.headers["location"]
     assert (await SsoIdentity.select(SsoIdentity.name_id).first())["name_id"] == "n" * 500
+
+
+async def test_the_uri_refusal_names_the_real_cause(client, world: World, idp: TestIdp) -> None:
+    await configure(client, idp, jit=True)
+    request_id, relay = idp.read_request(await start(client))
+    await post_acs(client, _whole_document_signature(idp, _unsigned(idp, request_id)), relay)
+    attempt = await SsoAttempt.select().order_by(SsoAttempt.created_at, ascending=False).first()
+    assert "Reference URI is ''" in attempt["detail"], attempt
+    assert "Conditions" not in attempt["detail"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_dtd_is_refused_in_any_encoding_by_every_entry_point(encoding: str) -> None:
+    declaration = f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
+    doc = (declaration + '<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>').encode(encoding)
+    if encoding == "utf-16-be":
+        doc = b"\xfe\xff" + doc
+    deflated = base64.b64encode(zlib.compress(doc)[2:-4]).decode()
+    for read in (
+        lambda: saml.open_envelope(base64.b64encode(doc).decode(), 1_000_000),
+        lambda: saml.logout_issuer(deflated),
+    ):
+        with pytest.raises(saml.Rejected) as refused:
+            read()
+        assert refused.value.reason == "dtd"

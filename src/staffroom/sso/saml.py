@@ -218,6 +218,47 @@ def login_url(sp: SpConfig, idp: IdpConfig, relay_state: str) -> tuple[str, str]
     return str(url), str(auth.get_last_request_id())
 
 
+def parse_without_dtd(xml: bytes, reason: str, detail: str) -> etree._Element:
+    """Parse untrusted XML, refusing any DTD whatever the document's encoding.
+
+    The byte test is a cheap first filter only: a UTF-16 (or UTF-32) document spells
+    `<!DOCTYPE` in other bytes, so the parsed document itself is checked too.
+    """
+    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
+        raise Rejected("dtd", "Document type declarations are not allowed.")
+    try:
+        tree = etree.fromstring(xml, parser=_SAFE_PARSER).getroottree()
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise Rejected(reason, detail) from exc
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise Rejected("dtd", "Document type declarations are not allowed.")
+    return tree.getroot()
+
+
+def _check_signature_shape(root: etree._Element) -> None:
+    """Only plain transforms, and each Reference naming the element it signs by its ID.
+
+    python3-saml skips its Reference check when URI is empty (`URI=""` signs the whole
+    document) and later finds no assertion to read, reporting a missing Conditions
+    element: refused here with the real reason.
+    """
+    for transform in root.iterfind(".//ds:Transform", NS):
+        algorithm = transform.get("Algorithm", "")
+        if algorithm not in ALLOWED_TRANSFORMS:
+            raise Rejected("forbidden_transform", f"Signature transform not allowed: {algorithm}")
+    for signature in root.iterfind(".//ds:Signature", NS):
+        parent = signature.getparent()
+        signed_id = parent.get("ID") if parent is not None else None
+        for reference in signature.iterfind("ds:SignedInfo/ds:Reference", NS):
+            uri = reference.get("URI")
+            if not signed_id or uri != f"#{signed_id}":
+                raise Rejected(
+                    "signature",
+                    f"The signature's Reference URI is {uri!r}: it must name the signed element "
+                    f"by its ID ('#{signed_id or '…'}'); an empty URI signs the whole document.",
+                )
+
+
 @dataclass(frozen=True)
 class Envelope:
     """What can be read from a response before trusting it: who sent it, for which request."""
@@ -241,29 +282,22 @@ def open_envelope(saml_response: str, max_bytes: int) -> Envelope:
         xml = base64.b64decode(saml_response, validate=False)
     except (binascii.Error, ValueError) as exc:
         raise Rejected("malformed", "The SAMLResponse is not base64.") from exc
-    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
-        raise Rejected("dtd", "Document type declarations are not allowed.")
-    try:
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise Rejected("malformed", "The SAMLResponse is not XML.") from exc
+    root = parse_without_dtd(xml, "malformed", "The SAMLResponse is not XML.")
     if root.tag != f"{{{NS['samlp']}}}Response":
         raise Rejected("malformed", "This is not a SAML Response.")
-    for transform in root.iterfind(".//ds:Transform", NS):
-        algorithm = transform.get("Algorithm", "")
-        if algorithm not in ALLOWED_TRANSFORMS:
-            raise Rejected("forbidden_transform", f"Signature transform not allowed: {algorithm}")
     issuers = [i.text or "" for i in root.iterfind("saml:Issuer", NS)]
     issuers += [i.text or "" for i in root.iterfind("saml:Assertion/saml:Issuer", NS)]
     if not issuers:
         raise Rejected("issuer", "The response names no Issuer.")
+    issuer = issuers[0].strip()
+    _check_signature_shape(root)
     if not root.get("Destination"):
         # python3-saml only compares a Destination that is there; a signed response needs one.
         raise Rejected("destination", "The response has no Destination.")
     conditions = root.find("saml:Assertion/saml:Conditions", NS)
     return Envelope(
         xml=xml,
-        issuer=issuers[0].strip(),
+        issuer=issuer,
         in_response_to=root.get("InResponseTo"),
         not_before=conditions.get("NotBefore") if conditions is not None else None,
         not_on_or_after=conditions.get("NotOnOrAfter") if conditions is not None else None,
@@ -372,12 +406,10 @@ def logout_issuer(saml_request: str) -> str:
     """The (unverified) Issuer of an IdP's LogoutRequest, to know whose keys check it."""
     try:
         xml = OneLogin_Saml2_Utils.decode_base64_and_inflate(saml_request)
-        if b"<!DOCTYPE" in xml.upper():
-            raise Rejected("dtd", "Document type declarations are not allowed.")
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
     # A message that is not deflated at all fails in zlib (found by contract fuzzing).
-    except (ValueError, etree.XMLSyntaxError, binascii.Error, zlib.error) as exc:
+    except (ValueError, binascii.Error, zlib.error) as exc:
         raise Rejected("invalid_logout", "The SAMLRequest cannot be read.") from exc
+    root = parse_without_dtd(xml, "invalid_logout", "The SAMLRequest cannot be read.")
     issuer = root.find("saml:Issuer", NS)
     if issuer is None or not (issuer.text or "").strip():
         raise Rejected("invalid_logout", "The LogoutRequest names no Issuer.")
@@ -386,8 +418,7 @@ def logout_issuer(saml_request: str) -> str:
 
 def parse_idp_metadata(xml: str) -> dict[str, Any]:
     """Entity id, SSO/SLO URLs (Redirect binding) and signing certs from IdP metadata."""
-    if "<!DOCTYPE" in xml.upper():
-        raise Rejected("dtd", "Document type declarations are not allowed.")
+    parse_without_dtd(xml.encode(), "malformed", "The metadata is not XML.")
     try:
         parsed = OneLogin_Saml2_IdPMetadataParser.parse(xml)
     except Exception as exc:  # the parser raises whatever lxml raises for bad XML
