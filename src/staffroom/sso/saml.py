@@ -97,6 +97,8 @@ class Rejected(Exception):
     detail: str = ""
     skew_seconds: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The (unverified) Issuer, when the response was refused after it could be read.
+    issuer: str = ""
 
 
 # python3-saml's validation error codes, grouped into what an IT admin needs to fix.
@@ -290,10 +292,16 @@ def open_envelope(saml_response: str, max_bytes: int) -> Envelope:
     if not issuers:
         raise Rejected("issuer", "The response names no Issuer.")
     issuer = issuers[0].strip()
-    _check_signature_shape(root)
-    if not root.get("Destination"):
-        # python3-saml only compares a Destination that is there; a signed response needs one.
-        raise Rejected("destination", "The response has no Destination.")
+    try:
+        _check_signature_shape(root)
+        if not root.get("Destination"):
+            # python3-saml only compares a Destination that is there; a signed response needs one.
+            raise Rejected("destination", "The response has no Destination.")
+    except Rejected as rejected:
+        # The doctor files it under the IdP the response names (among unsigned attempts:
+        # anyone can name an IdP), not under "unknown issuer".
+        rejected.issuer = issuer
+        raise
     conditions = root.find("saml:Assertion/saml:Conditions", NS)
     return Envelope(
         xml=xml,
@@ -355,6 +363,27 @@ def validate_response(
     if not assertion.name_id.strip():
         raise Rejected("missing_nameid", "The assertion's NameID is blank.")
     return assertion
+
+
+def signed_by_idp(idp: IdpConfig, envelope: Envelope) -> bool:
+    """Whether the response or its assertion carries a signature that one of the IdP's
+    certificates verifies: for the SSO doctor only (it tells a real IdP's refused response
+    from anyone's post), never a reason to accept anything."""
+    certificates = list(idp.certificates)
+
+    def verifies(xpath: str) -> bool:
+        try:
+            return bool(
+                OneLogin_Saml2_Utils.validate_sign(
+                    envelope.xml, xpath=xpath, multicerts=certificates
+                )
+            )
+        except Exception:  # no, several or a broken signature: not signed by the IdP
+            return False
+
+    return verifies("/samlp:Response/ds:Signature") or verifies(
+        "/samlp:Response/saml:Assertion/ds:Signature"
+    )
 
 
 def logout_url(

@@ -144,11 +144,15 @@ class SsoAdminController(Controller):
         status_code=HTTP_200_OK,
         operation_id="sso_doctor_attempts",
         summary="SSO doctor: the last 50 attempts with reasons, received vs expected attributes",
+        description="The attempts carrying the IdP's signature, with the number of unsigned "
+        "ones naming it (anyone can post those); `unsigned=true` lists the unsigned ones.",
         responses=errors(401, 403, 404),
     )
-    async def attempts(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> AttemptList:
+    async def attempts(
+        self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt, unsigned: FromQuery[bool] = False
+    ) -> AttemptList:
         await idps.get(rt, me, idp_id)
-        return await doctor.attempts(me, idp_id)
+        return await doctor.attempts(me, idp_id, unsigned)
 
     @get(
         "/attempts/unknown-issuer",

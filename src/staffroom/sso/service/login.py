@@ -227,6 +227,7 @@ async def acs(
     if not saml_response:
         raise Invalid("missing_saml_response", "POST a SAMLResponse form field.")
     idp: dict[str, Any] | None = None
+    envelope: saml.Envelope | None = None
     assertion: saml.Assertion | None = None
     try:
         envelope = await asyncio.to_thread(
@@ -259,10 +260,13 @@ async def acs(
             await _consume_state(state)
         user = await _user_for(org, idp, assertion, state)
     except saml.Rejected as rejected:
+        idp, signed = await _whose(idps, idp, envelope, assertion, rejected)
         await doctor.record(
+            rt.limiter,
             org["id"],
             idp,
             outcome="failure",
+            signed=signed,
             reason=rejected.reason,
             detail=rejected.detail,
             skew_seconds=rejected.skew_seconds,
@@ -281,6 +285,7 @@ async def acs(
         return _error_redirect(rt, rejected.reason)
     code = await _issue_code(rt, org, idp, assertion, user)
     await doctor.record(
+        rt.limiter,
         org["id"],
         idp,
         outcome="success",
@@ -297,6 +302,31 @@ async def acs(
         target_id=idp["id"],
     )
     return _success_redirect(rt, state["next_url"] if state else "/", code)
+
+
+async def _whose(
+    idps: list[dict[str, Any]],
+    idp: dict[str, Any] | None,
+    envelope: saml.Envelope | None,
+    assertion: saml.Assertion | None,
+    rejected: saml.Rejected,
+) -> tuple[dict[str, Any] | None, bool]:
+    """The IdP a refused response names, and whether it carries that IdP's signature.
+
+    A response refused while its envelope was being read still names an Issuer: filed
+    under that IdP, not "unknown issuer", but unsigned (it never reached a signature
+    check). One refused after validation is signed; one refused on the way (no login
+    started, clock skew, audience …) is signed if the IdP's key verifies its signature,
+    so an admin sees what the real IdP sends beside its successes, and anyone's posts
+    apart from them.
+    """
+    if idp is None and rejected.issuer:
+        idp = next((i for i in idps if i["entity_id"] == rejected.issuer), None)
+    if idp is None or envelope is None:
+        return idp, False
+    if assertion is not None:
+        return idp, True
+    return idp, await asyncio.to_thread(saml.signed_by_idp, idp_config(idp), envelope)
 
 
 async def _user_for(
