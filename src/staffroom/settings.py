@@ -142,8 +142,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     signup_limit_per_email: int = 3
     signup_limit_per_ip: int = 20
     signup_limit_window: int = 3600
-    # Access-code redemption: failed attempts per IP and per org in a window.
-    redeem_fail_limit_ip: int = 20
+    # Access-code redemption, failed attempts in a window: a device's first few are free,
+    # then each makes it wait twice as long (1 s, 2 s … up to the window); the address is
+    # only a flood ceiling (a site's staff share one), the org keeps its own limit.
+    redeem_device_free_fails: int = 5
+    redeem_fail_limit_ip: int = 300
     redeem_fail_limit_org: int = 200
     redeem_fail_window: int = 900
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from staffroom.core import clock
@@ -153,6 +155,28 @@ async def test_limiter_window_and_clear(kind: str, redis_server) -> None:
         await limiter.check("k", rule)
     await limiter.clear("k")
     await limiter.check("k", rule)
+    await store.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_backoff_doubles_the_wait_after_the_free_failures(kind: str, redis_server) -> None:
+    store = MemoryStore() if kind == "memory" else RedisStore(redis_server.url, prefix="tbo:")
+    limiter = RateLimiter(store)
+    rule = Rule(limit=2, window=60)
+    for _ in range(2):
+        await limiter.fail_with_backoff("dev", rule)
+        await limiter.check_backoff("dev")  # free
+    for expected in (1, 2):
+        await limiter.fail_with_backoff("dev", rule)
+        with pytest.raises(RateLimited) as limited:
+            await limiter.check_backoff("dev")
+        assert limited.value.headers == {"Retry-After": str(expected)}
+        await limiter.check_backoff("other-dev")  # nobody else waits
+        if kind == "memory":
+            clock.travel(expected)
+        else:  # Redis expires keys by its own clock
+            await asyncio.sleep(expected + 0.05)
+        await limiter.check_backoff("dev")
     await store.close()
 
 

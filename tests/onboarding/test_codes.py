@@ -251,3 +251,60 @@ async def test_five_thousand_codes_in_one_batch(client, world: World) -> None:
     assert len(set(codes)) == 5000
     assert await AccessCode.count() == 5000
     assert (await redeem(client, codes[-1])).status_code == 200
+
+
+async def test_typos_at_a_site_behind_one_address_do_not_lock_out_colleagues(
+    client, world: World, settings
+) -> None:
+    from tests.support.apps import app_client
+
+    # A warehouse: every phone reaches us from one public address (default limits).
+    async with app_client(settings, trusted_proxies=("198.51.100.0/24",)) as api:
+        site = {"X-Forwarded-For": "203.0.113.9"}
+        good = [c["code"] for c in (await make(api, await _hr(api), count=2))["codes"]]
+        # 20 typos from the site, five each on four phones: every one a plain 404.
+        for phone in "abcd":
+            for _ in range(5):
+                r = await redeem(api, "ZZZZ-ZZZZ-ZZZZ-ZZZZ", headers=site, device_id=phone * 8)
+                assert_problem(r, 404, "invalid_code")
+        # One phone keeps mistyping: it alone is slowed, waiting twice as long each time.
+        waits = []
+        for _ in range(15):
+            r = await redeem(api, "ZZZZ-ZZZZ-ZZZZ-ZZZZ", headers=site, device_id="a" * 8)
+            if r.status_code == 429:
+                waits.append(int(r.headers["retry-after"]))
+                clock.travel(waits[-1])
+            else:
+                assert_problem(r, 404, "invalid_code")
+        assert waits[:4] == [1, 2, 4, 8], waits
+        r = await redeem(api, good[0], headers=site, device_id="a" * 8)
+        assert_problem(r, 429, "rate_limited")
+        assert int(r.headers["retry-after"]) >= 2 ** (len(waits) - 1)
+        # Its colleagues at the same address redeem at once, with an app id or without.
+        r = await redeem(api, good[0], username="colleague.one", headers=site, device_id="e" * 8)
+        assert r.status_code == 200, r.text
+        r = await redeem(api, good[1], username="colleague.two", headers=site)
+        assert r.status_code == 200, r.text
+
+
+async def test_a_flood_from_one_address_is_stopped_at_its_ceiling(
+    client, world: World, settings
+) -> None:
+    from tests.support.apps import app_client
+
+    # A new device id for every guess (spoofing is free) gains nothing past the ceiling.
+    async with app_client(
+        settings,
+        trusted_proxies=("198.51.100.0/24",),
+        redeem_fail_limit_ip=40,
+        redeem_fail_limit_org=1000,
+    ) as api:
+        flood, other = ({"X-Forwarded-For": ip} for ip in ("203.0.113.1", "203.0.113.2"))
+        good = (await make(api, await _hr(api), count=1))["codes"][0]["code"]
+        for i in range(40):
+            r = await redeem(api, "ZZZZ-ZZZZ-ZZZZ-ZZZZ", headers=flood, device_id=f"dev-{i:04}")
+            assert_problem(r, 404, "invalid_code")
+        r = await redeem(api, good, headers=flood, device_id="fresh-device")
+        assert_problem(r, 429, "rate_limited")
+        assert 0 < int(r.headers["retry-after"]) <= 900
+        assert (await redeem(api, good, headers=other)).status_code == 200

@@ -205,3 +205,26 @@ async def test_with_an_sp_key_requests_are_signed_and_metadata_carries_the_cert(
         assert query["Signature"][0]
     plain = (await client.get("/sso/acme/saml/login")).headers["location"]
     assert "Signature=" not in plain
+
+
+async def test_an_entity_id_is_unique_within_an_org_and_may_repeat_across_orgs(
+    client, world: World, idp, other_idp
+) -> None:
+    first = await configure(client, idp)
+    h = await admin(client)
+    r = await client.post("/api/v1/sso/idps", json=idp.settings(name="Copy"), headers=h)
+    assert_problem(r, 409, "idp_entity_id_taken")
+    second = await configure(client, other_idp)
+    r = await client.patch(
+        f"/api/v1/sso/idps/{second['id']}", json={"entity_id": idp.entity_id}, headers=h
+    )
+    assert_problem(r, 409, "idp_entity_id_taken")
+    r = await client.patch(
+        f"/api/v1/sso/idps/{first['id']}", json={"entity_id": idp.entity_id}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    # Two orgs of one company on one Entra ID tenant share the issuer: allowed (each org's
+    # responses carry its own audience and destination, see test_saml_attacks).
+    assert (await configure(client, idp, org="globex"))["entity_id"] == idp.entity_id
+    assert await IdentityProvider.count() == 3
+    assert await IdentityProvider.count().where(IdentityProvider.entity_id == idp.entity_id) == 2

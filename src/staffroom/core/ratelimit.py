@@ -316,6 +316,22 @@ class RateLimiter:
         """Reset a key."""
         await self.store.clear(key)
 
+    async def check_backoff(self, key: str) -> None:
+        """Raise RateLimited while the client behind `key` is made to wait."""
+        count, remaining = await self.store.get(f"{key}:wait")
+        if count:
+            raise RateLimited(max(1, math.ceil(remaining)))
+
+    async def fail_with_backoff(self, key: str, rule: Rule) -> None:
+        """Count one client's failure: after `rule.limit` free ones in `rule.window`, each
+        further one makes it wait twice as long as the last (1 s, 2 s, 4 s …, at most
+        the window). Exponential backoff rather than a lockout: a person who mistypes
+        waits seconds, a guessing script is slowed to a crawl."""
+        count, _ = await self.store.incr(f"{key}:n", rule.window)
+        if count > rule.limit:
+            wait = min(2 ** min(count - rule.limit - 1, 30), rule.window)
+            await self.store.incr(f"{key}:wait", wait)
+
     async def take(self, *buckets: tuple[str, Bucket]) -> None:
         """Take a token from each bucket, in one round trip to the store; RateLimited
         (with Retry-After) at the first empty one (those before it are charged).

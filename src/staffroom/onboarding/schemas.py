@@ -232,3 +232,13 @@ class RedeemIn(Input):
     password: NewPassword
     # Required for an unbound code; a bound code keeps the name HR entered.
     display_name: Annotated[str, Meta(max_length=200)] = ""
+    # A random id the app keeps for its installation (e.g. a UUID): typing mistakes then
+    # slow down that device only, not colleagues behind the same address. Optional.
+    device_id: Annotated[
+        str,
+        Meta(
+            max_length=128,
+            description="A random id the app keeps per installation; mistyped codes then "
+            "slow down only this device, not others sharing its network address.",
+        ),
+    ] = ""

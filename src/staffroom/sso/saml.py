@@ -97,6 +97,8 @@ class Rejected(Exception):
     detail: str = ""
     skew_seconds: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The (unverified) Issuer, when the response was refused after it could be read.
+    issuer: str = ""
 
 
 # python3-saml's validation error codes, grouped into what an IT admin needs to fix.
@@ -139,6 +141,7 @@ _REASONS: dict[int, str] = {
     V.WRONG_NUMBER_OF_ASSERTIONS: "assertion_count",
     V.NO_NAMEID: "missing_nameid",
     V.EMPTY_NAMEID: "missing_nameid",
+    V.SP_NAME_QUALIFIER_NAME_MISMATCH: "audience",
 }
 
 
@@ -217,6 +220,47 @@ def login_url(sp: SpConfig, idp: IdpConfig, relay_state: str) -> tuple[str, str]
     return str(url), str(auth.get_last_request_id())
 
 
+def parse_without_dtd(xml: bytes, reason: str, detail: str) -> etree._Element:
+    """Parse untrusted XML, refusing any DTD whatever the document's encoding.
+
+    The byte test is a cheap first filter only: a UTF-16 (or UTF-32) document spells
+    `<!DOCTYPE` in other bytes, so the parsed document itself is checked too.
+    """
+    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
+        raise Rejected("dtd", "Document type declarations are not allowed.")
+    try:
+        tree = etree.fromstring(xml, parser=_SAFE_PARSER).getroottree()
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise Rejected(reason, detail) from exc
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise Rejected("dtd", "Document type declarations are not allowed.")
+    return tree.getroot()
+
+
+def _check_signature_shape(root: etree._Element) -> None:
+    """Only plain transforms, and each Reference naming the element it signs by its ID.
+
+    python3-saml skips its Reference check when URI is empty (`URI=""` signs the whole
+    document) and later finds no assertion to read, reporting a missing Conditions
+    element: refused here with the real reason.
+    """
+    for transform in root.iterfind(".//ds:Transform", NS):
+        algorithm = transform.get("Algorithm", "")
+        if algorithm not in ALLOWED_TRANSFORMS:
+            raise Rejected("forbidden_transform", f"Signature transform not allowed: {algorithm}")
+    for signature in root.iterfind(".//ds:Signature", NS):
+        parent = signature.getparent()
+        signed_id = parent.get("ID") if parent is not None else None
+        for reference in signature.iterfind("ds:SignedInfo/ds:Reference", NS):
+            uri = reference.get("URI")
+            if not signed_id or uri != f"#{signed_id}":
+                raise Rejected(
+                    "signature",
+                    f"The signature's Reference URI is {uri!r}: it must name the signed element "
+                    f"by its ID ('#{signed_id or '…'}'); an empty URI signs the whole document.",
+                )
+
+
 @dataclass(frozen=True)
 class Envelope:
     """What can be read from a response before trusting it: who sent it, for which request."""
@@ -240,29 +284,28 @@ def open_envelope(saml_response: str, max_bytes: int) -> Envelope:
         xml = base64.b64decode(saml_response, validate=False)
     except (binascii.Error, ValueError) as exc:
         raise Rejected("malformed", "The SAMLResponse is not base64.") from exc
-    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
-        raise Rejected("dtd", "Document type declarations are not allowed.")
-    try:
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise Rejected("malformed", "The SAMLResponse is not XML.") from exc
+    root = parse_without_dtd(xml, "malformed", "The SAMLResponse is not XML.")
     if root.tag != f"{{{NS['samlp']}}}Response":
         raise Rejected("malformed", "This is not a SAML Response.")
-    for transform in root.iterfind(".//ds:Transform", NS):
-        algorithm = transform.get("Algorithm", "")
-        if algorithm not in ALLOWED_TRANSFORMS:
-            raise Rejected("forbidden_transform", f"Signature transform not allowed: {algorithm}")
     issuers = [i.text or "" for i in root.iterfind("saml:Issuer", NS)]
     issuers += [i.text or "" for i in root.iterfind("saml:Assertion/saml:Issuer", NS)]
     if not issuers:
         raise Rejected("issuer", "The response names no Issuer.")
-    if not root.get("Destination"):
-        # python3-saml only compares a Destination that is there; a signed response needs one.
-        raise Rejected("destination", "The response has no Destination.")
+    issuer = issuers[0].strip()
+    try:
+        _check_signature_shape(root)
+        if not root.get("Destination"):
+            # python3-saml only compares a Destination that is there; a signed response needs one.
+            raise Rejected("destination", "The response has no Destination.")
+    except Rejected as rejected:
+        # The doctor files it under the IdP the response names (among unsigned attempts:
+        # anyone can name an IdP), not under "unknown issuer".
+        rejected.issuer = issuer
+        raise
     conditions = root.find("saml:Assertion/saml:Conditions", NS)
     return Envelope(
         xml=xml,
-        issuer=issuers[0].strip(),
+        issuer=issuer,
         in_response_to=root.get("InResponseTo"),
         not_before=conditions.get("NotBefore") if conditions is not None else None,
         not_on_or_after=conditions.get("NotOnOrAfter") if conditions is not None else None,
@@ -292,24 +335,54 @@ def validate_response(
     try:
         response = OneLogin_Saml2_Response(settings, b64)
         response.is_valid(data, request_id, raise_exceptions=True)
+        if sp.entity_id not in response.get_audiences():
+            # python3-saml accepts an assertion with no AudienceRestriction at all; we do not.
+            raise Rejected("audience", "The assertion is not restricted to this service provider.")
+        # Reading the assertion validates too (a missing or empty NameID raises): inside
+        # the same handling, so every refusal is a Rejected with its reason, never a 500.
+        name_id = str(response.get_nameid() or "")
+        not_after = response.get_assertion_not_on_or_after()
+        assertion = Assertion(
+            name_id=name_id,
+            session_index=str(response.get_session_index() or ""),
+            attributes={k: [str(v) for v in vs] for k, vs in response.get_attributes().items()},
+            assertion_id=str(response.get_assertion_id() or ""),
+            not_on_or_after=datetime.fromtimestamp(not_after, UTC) if not_after else None,
+            authn_contexts=[str(c) for c in response.get_authn_contexts()],
+        )
+    except Rejected:
+        raise
     except V as exc:
         reason = _REASONS.get(exc.code, "invalid_response")
         skew = _skew(envelope, datetime.now(UTC)) if reason == "clock_skew" else None
         raise Rejected(reason, str(exc), skew) from exc
-    except (OneLogin_Saml2_Error, ValueError, etree.Error, Exception) as exc:
-        # python3-saml raises assorted errors for malformed or hostile XML.
+    except Exception as exc:
+        # python3-saml raises assorted errors (OneLogin_Saml2_Error, ValueError, lxml's)
+        # for malformed or hostile XML.
         raise Rejected("invalid_response", str(exc)[:300]) from exc
-    if sp.entity_id not in response.get_audiences():
-        # python3-saml accepts an assertion with no AudienceRestriction at all; we do not.
-        raise Rejected("audience", "The assertion is not restricted to this service provider.")
-    not_after = response.get_assertion_not_on_or_after()
-    return Assertion(
-        name_id=str(response.get_nameid() or ""),
-        session_index=str(response.get_session_index() or ""),
-        attributes={k: [str(v) for v in vs] for k, vs in response.get_attributes().items()},
-        assertion_id=str(response.get_assertion_id() or ""),
-        not_on_or_after=datetime.fromtimestamp(not_after, UTC) if not_after else None,
-        authn_contexts=[str(c) for c in response.get_authn_contexts()],
+    if not assertion.name_id.strip():
+        raise Rejected("missing_nameid", "The assertion's NameID is blank.")
+    return assertion
+
+
+def signed_by_idp(idp: IdpConfig, envelope: Envelope) -> bool:
+    """Whether the response or its assertion carries a signature that one of the IdP's
+    certificates verifies: for the SSO doctor only (it tells a real IdP's refused response
+    from anyone's post), never a reason to accept anything."""
+    certificates = list(idp.certificates)
+
+    def verifies(xpath: str) -> bool:
+        try:
+            return bool(
+                OneLogin_Saml2_Utils.validate_sign(
+                    envelope.xml, xpath=xpath, multicerts=certificates
+                )
+            )
+        except Exception:  # no, several or a broken signature: not signed by the IdP
+            return False
+
+    return verifies("/samlp:Response/ds:Signature") or verifies(
+        "/samlp:Response/saml:Assertion/ds:Signature"
     )
 
 
@@ -362,12 +435,10 @@ def logout_issuer(saml_request: str) -> str:
     """The (unverified) Issuer of an IdP's LogoutRequest, to know whose keys check it."""
     try:
         xml = OneLogin_Saml2_Utils.decode_base64_and_inflate(saml_request)
-        if b"<!DOCTYPE" in xml.upper():
-            raise Rejected("dtd", "Document type declarations are not allowed.")
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
     # A message that is not deflated at all fails in zlib (found by contract fuzzing).
-    except (ValueError, etree.XMLSyntaxError, binascii.Error, zlib.error) as exc:
+    except (ValueError, binascii.Error, zlib.error) as exc:
         raise Rejected("invalid_logout", "The SAMLRequest cannot be read.") from exc
+    root = parse_without_dtd(xml, "invalid_logout", "The SAMLRequest cannot be read.")
     issuer = root.find("saml:Issuer", NS)
     if issuer is None or not (issuer.text or "").strip():
         raise Rejected("invalid_logout", "The LogoutRequest names no Issuer.")
@@ -376,8 +447,7 @@ def logout_issuer(saml_request: str) -> str:
 
 def parse_idp_metadata(xml: str) -> dict[str, Any]:
     """Entity id, SSO/SLO URLs (Redirect binding) and signing certs from IdP metadata."""
-    if "<!DOCTYPE" in xml.upper():
-        raise Rejected("dtd", "Document type declarations are not allowed.")
+    parse_without_dtd(xml.encode(), "malformed", "The metadata is not XML.")
     try:
         parsed = OneLogin_Saml2_IdPMetadataParser.parse(xml)
     except Exception as exc:  # the parser raises whatever lxml raises for bad XML

@@ -152,10 +152,15 @@ class AttemptOut(msgspec.Struct, kw_only=True):
     user_id: uuid.UUID | None
     attributes: dict[str, list[str]]
     expected: dict[str, list[str]]
+    # Whether the IdP's signature was on the response (False: anyone could have sent it).
+    signed: bool = True
 
 
-class AttemptList(msgspec.Struct):
+class AttemptList(msgspec.Struct, kw_only=True):
     items: list[AttemptOut]
+    # Beside an IdP's signed attempts: how many unsigned ones naming it are kept
+    # (`?unsigned=true` lists them).
+    unsigned_count: int = 0
 
 
 class ExchangeIn(Input):

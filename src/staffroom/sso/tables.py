@@ -126,3 +126,6 @@ class SsoAttempt(Table, tablename="sso_attempt"):
     expected = JSON(default="{}")
     user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     created_at = Timestamptz(index=True)
+    # False when nothing in the response was signed by the IdP: anyone can post one naming
+    # the IdP, so these are kept apart (and rate-limited) from the IdP's real attempts.
+    signed = Boolean(default=True)

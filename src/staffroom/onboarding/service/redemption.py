@@ -1,8 +1,18 @@
-"""Redeeming a printed access code: one conditional UPDATE, limited per IP and per org,
-audited; the person picks a username (or activates the profile HR prepared)."""
+"""Redeeming a printed access code: one conditional UPDATE, audited; the person picks a
+username (or activates the profile HR prepared).
+
+Failures are limited three ways (OWASP's advice against guessing: slow the client that
+fails, without locking out others): per device with exponential backoff, per address
+with a ceiling high enough for a site whose staff share one public address, per org.
+The device is the app's own id (or the User-Agent), so a script can claim a new one
+each time: what it gains is nothing, as the address and org limits still hold and a
+code is 80 random bits (at an org's 200 failures per 15 minutes, hitting one of 5,000
+live codes takes about 10^13 years).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from staffroom.accounts.service import members
@@ -10,20 +20,30 @@ from staffroom.accounts.service.common import clean_name, org_by_slug, role_exis
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
-from staffroom.core.errors import Gone, NotFound
+from staffroom.core.errors import DomainError, Gone, NotFound
 from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import AcceptedOut, RedeemIn
 from staffroom.onboarding.service.codes import INVALID_CODE, REDEEMED, code_digest, code_status
-from staffroom.onboarding.service.common import refused, sign_in_new_member
+from staffroom.onboarding.service.common import refused as count_refusal
+from staffroom.onboarding.service.common import sign_in_new_member
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch
 
 
 async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOut:
     """Turn a code into an account (or activate the profile it is bound to) and sign in."""
     s = rt.settings
+    device = _device_key(ctx, data.device_id)
+    await rt.limiter.check_backoff(device)
     ip = (f"redeem:ip:{ctx.ip}", Rule(s.redeem_fail_limit_ip, s.redeem_fail_window))
     await rt.limiter.check(*ip)
+    # Every refusal below first counts against the device, then the address and org.
+    backoff = Rule(s.redeem_device_free_fails, s.redeem_fail_window)
+
+    async def refused(*args: Any, **kwargs: Any) -> DomainError:
+        await rt.limiter.fail_with_backoff(device, backoff)
+        return await count_refusal(*args, **kwargs)
+
     org = await org_by_slug(data.org)
     if org is None:
         raise await refused(rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), [ip])
@@ -76,6 +96,14 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
         details={"batch_id": str(row["batch"]), "seq": row["seq"], "bound": bound is not None},
     )
     return signed_in
+
+
+def _device_key(ctx: RequestContext, device_id: str) -> str:
+    """The device behind this request: the app's id for itself, else its User-Agent,
+    always under the address (a made-up id cannot free another address's device)."""
+    device = f"id:{device_id}" if device_id else f"ua:{ctx.user_agent}"
+    digest = hashlib.sha256(f"{ctx.ip}\0{device}".encode()).hexdigest()[:32]
+    return f"redeem:device:{digest}"
 
 
 async def _claim(

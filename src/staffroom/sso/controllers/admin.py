@@ -72,7 +72,7 @@ class SsoAdminController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="create_idp",
         summary="Add an identity provider by its fields",
-        responses=errors(401, 403, 422),
+        responses=errors(401, 403, 409, 422),
     )
     async def create(self, data: JSONBody[IdpIn], me: Me, rt: Rt, ctx: Ctx) -> IdpOut:
         return await idps.create(rt, me, data, ctx)
@@ -83,7 +83,7 @@ class SsoAdminController(Controller):
         operation_id="create_idp_from_metadata",
         summary="Add an identity provider from its metadata XML (request body)",
         request_max_body_size=1024 * 1024,
-        responses=errors(401, 403, 413, 422),
+        responses=errors(401, 403, 409, 413, 422),
     )
     async def create_from_metadata(
         self,
@@ -102,7 +102,7 @@ class SsoAdminController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="create_idp_from_metadata_url",
         summary="Add an identity provider from a metadata URL (fetched once, 1 MiB, 10 s)",
-        responses=errors(401, 403, 422),
+        responses=errors(401, 403, 409, 422),
     )
     async def create_from_url(
         self, data: JSONBody[MetadataUrlIn], me: Me, rt: Rt, ctx: Ctx
@@ -122,7 +122,7 @@ class SsoAdminController(Controller):
         "/idps/{idp_id:uuid}",
         operation_id="update_idp",
         summary="Change an identity provider (certificate rollover: send old and new)",
-        responses=errors(401, 403, 404, 422),
+        responses=errors(401, 403, 404, 409, 422),
     )
     async def update(
         self, idp_id: FromPath[uuid.UUID], data: JSONBody[IdpPatch], me: Me, rt: Rt, ctx: Ctx
@@ -144,11 +144,15 @@ class SsoAdminController(Controller):
         status_code=HTTP_200_OK,
         operation_id="sso_doctor_attempts",
         summary="SSO doctor: the last 50 attempts with reasons, received vs expected attributes",
+        description="The attempts carrying the IdP's signature, with the number of unsigned "
+        "ones naming it (anyone can post those); `unsigned=true` lists the unsigned ones.",
         responses=errors(401, 403, 404),
     )
-    async def attempts(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> AttemptList:
+    async def attempts(
+        self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt, unsigned: FromQuery[bool] = False
+    ) -> AttemptList:
         await idps.get(rt, me, idp_id)
-        return await doctor.attempts(me, idp_id)
+        return await doctor.attempts(me, idp_id, unsigned)
 
     @get(
         "/attempts/unknown-issuer",

@@ -1,4 +1,11 @@
-"""The SSO doctor: every attempt with its precise reason, what was received and expected."""
+"""The SSO doctor: every attempt with its precise reason, what was received and expected.
+
+An IdP's attempts are kept in two buckets of 50: those carrying the IdP's signature
+(successes, and refusals of what the IdP really sent: clock skew, audience, unknown user …)
+and unsigned ones, which anyone can post naming the IdP. Unsigned attempts are also
+rate-limited, so a flood of them can neither push the IdP's real attempts out nor churn
+its own bucket faster than an admin can read it.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,35 @@ from typing import Any
 
 from staffroom.core import clock
 from staffroom.core.context import Principal
+from staffroom.core.errors import RateLimited, Unavailable
+from staffroom.core.ratelimit import RateLimiter, Rule
 from staffroom.sso.presets import mapping_for
 from staffroom.sso.schemas import AttemptList, AttemptOut
 from staffroom.sso.service.provisioning import redact
 from staffroom.sso.tables import SsoAttempt
 
 KEEP = 50
+# Unsigned attempts recorded per IdP (or per org for unknown issuers) a minute.
+UNSIGNED_RULE = Rule(limit=10, window=60)
+
+
+async def _unsigned_allowed(limiter: RateLimiter, org_id: uuid.UUID, idp_id: object) -> bool:
+    try:
+        await limiter.hit(f"sso_doctor:unsigned:{org_id}:{idp_id}", UNSIGNED_RULE)
+    except (RateLimited, Unavailable):
+        # Over the rate (or the shared store is down): not recorded; the audit trail
+        # still has every attempt.
+        return False
+    return True
 
 
 async def record(
+    limiter: RateLimiter,
     org_id: uuid.UUID,
     idp: dict[str, Any] | None,
     *,
     outcome: str,
+    signed: bool = True,
     reason: str = "",
     detail: str = "",
     skew_seconds: int | None = None,
@@ -27,8 +50,12 @@ async def record(
     attributes: dict[str, list[str]] | None = None,
     user_id: uuid.UUID | None = None,
 ) -> None:
-    """Log one attempt and keep only the last 50 per IdP (and per org for unknown issuers)."""
+    """Log one attempt and keep only the last 50 per IdP and bucket (and per org for
+    unknown issuers); unsigned attempts only at UNSIGNED_RULE's rate."""
     idp_id = idp["id"] if idp else None
+    signed = signed and idp is not None
+    if not signed and not await _unsigned_allowed(limiter, org_id, idp_id):
+        return
     expected = mapping_for(idp["preset"], idp["attribute_map"]) if idp else {}
     await SsoAttempt.insert(
         SsoAttempt(
@@ -44,10 +71,13 @@ async def record(
             expected=expected,
             user=user_id,
             created_at=clock.utcnow(),
+            signed=signed,
         )
     )
     same = (SsoAttempt.org == org_id) & (
-        (SsoAttempt.idp == idp_id) if idp_id else SsoAttempt.idp.is_null()
+        ((SsoAttempt.idp == idp_id) & (SsoAttempt.signed == signed))
+        if idp_id
+        else SsoAttempt.idp.is_null()
     )
     old = (
         await SsoAttempt.select(SsoAttempt.id)
@@ -60,9 +90,16 @@ async def record(
         await SsoAttempt.delete().where(SsoAttempt.id.is_in([r["id"] for r in old]))
 
 
-async def attempts(principal: Principal, idp_id: uuid.UUID | None) -> AttemptList:
-    """The last attempts of one IdP (or those no IdP of the org could be found for)."""
-    which = (SsoAttempt.idp == idp_id) if idp_id else SsoAttempt.idp.is_null()
+async def attempts(
+    principal: Principal, idp_id: uuid.UUID | None, unsigned: bool = False
+) -> AttemptList:
+    """The last signed (or unsigned) attempts of one IdP, or those no IdP of the org
+    could be found for."""
+    which = (
+        (SsoAttempt.idp == idp_id) & (SsoAttempt.signed == (not unsigned))
+        if idp_id
+        else SsoAttempt.idp.is_null()
+    )
     rows = (
         await SsoAttempt.select()
         .where((SsoAttempt.org == principal.org_id) & which)
@@ -83,7 +120,17 @@ async def attempts(principal: Principal, idp_id: uuid.UUID | None) -> AttemptLis
                 user_id=r["user"],
                 attributes=r["attributes"],
                 expected=r["expected"],
+                signed=r["signed"],
             )
             for r in rows
-        ]
+        ],
+        unsigned_count=await _unsigned_count(principal.org_id, idp_id) if idp_id else 0,
+    )
+
+
+async def _unsigned_count(org_id: uuid.UUID, idp_id: uuid.UUID) -> int:
+    return int(
+        await SsoAttempt.count().where(
+            (SsoAttempt.org == org_id) & (SsoAttempt.idp == idp_id) & (SsoAttempt.signed == False)  # noqa: E712
+        )
     )

@@ -21,7 +21,7 @@ from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.errors import Forbidden, Invalid, NotFound
+from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
 from staffroom.sso.presets import mapping_for
@@ -158,6 +158,27 @@ async def _validated(principal: Principal, values: dict[str, Any]) -> dict[str, 
     return out
 
 
+async def _entity_id_free(org_id: uuid.UUID, entity_id: str, idp_id: uuid.UUID) -> None:
+    """One IdP per entity id within an org (the ACS finds the IdP by its Issuer).
+
+    Across orgs an entity id may repeat, on purpose: two orgs of one company on the same
+    Entra ID tenant have the same issuer, and every response is bound to one org's SP by
+    its audience and destination, its IdP looked up among that org's only. Refusing it
+    would also let whoever registers a company's entity id first lock that company out.
+    """
+    taken = await IdentityProvider.exists().where(
+        (IdentityProvider.org == org_id)
+        & (IdentityProvider.entity_id == entity_id)
+        & (IdentityProvider.id != idp_id)
+    )
+    if taken:
+        raise Conflict(
+            "idp_entity_id_taken",
+            "Another identity provider of this organisation has this entity id: "
+            "change that one (e.g. add its new certificate) instead.",
+        )
+
+
 async def _own(principal: Principal, idp_id: uuid.UUID) -> dict[str, Any]:
     row = (
         await IdentityProvider.select()
@@ -179,6 +200,7 @@ async def create(rt: Runtime, principal: Principal, data: IdpIn, ctx: RequestCon
     values = await _validated(principal, msgspec.to_builtins(data))
     now = clock.utcnow()
     row = IdentityProvider(id=uuid.uuid4(), org=principal.org_id, created_at=now, updated_at=now)
+    await _entity_id_free(principal.org_id, values["entity_id"], row.id)
     for key, value in values.items():
         setattr(row, key, value)
     await IdentityProvider.insert(row)
@@ -276,6 +298,8 @@ async def patch(
         if getattr(data, f) is not UNSET
     }
     values = await _validated(principal, raw)
+    if "entity_id" in values:
+        await _entity_id_free(principal.org_id, values["entity_id"], idp_id)
     if values:
         columns: dict[Any, Any] = {getattr(IdentityProvider, k): v for k, v in values.items()}
         columns[IdentityProvider.updated_at] = clock.utcnow()

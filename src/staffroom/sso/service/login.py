@@ -40,6 +40,9 @@ STATE_TTL = timedelta(minutes=15)
 # Assertions are remembered past their NotOnOrAfter by python3-saml's clock drift allowance.
 REPLAY_MARGIN = timedelta(seconds=300)
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+# The columns' own limits: longer identifiers are refused, never stored truncated.
+NAME_ID_MAX: int = SsoIdentity.name_id.length or 500
+ASSERTION_ID_MAX: int = SeenAssertion.assertion_id.length or 200
 
 
 def safe_next(rt: Runtime, next_url: str | None) -> str:
@@ -180,6 +183,23 @@ async def _remember_assertion(idp_id: uuid.UUID, assertion: saml.Assertion) -> N
     await SeenAssertion.delete().where(SeenAssertion.keep_until < clock.utcnow())
 
 
+def _check_lengths(assertion: saml.Assertion) -> None:
+    """Refuse identifiers longer than their columns before any write: stored truncated, a
+    NameID could name someone else, and PostgreSQL refuses them with an error (a 500)."""
+    if len(assertion.name_id) > NAME_ID_MAX:
+        raise saml.Rejected(
+            "name_id_too_long",
+            f"The NameID has {len(assertion.name_id)} characters; "
+            f"at most {NAME_ID_MAX} are accepted.",
+        )
+    if len(assertion.assertion_id) > ASSERTION_ID_MAX:
+        raise saml.Rejected(
+            "assertion_id_too_long",
+            f"The assertion ID has {len(assertion.assertion_id)} characters; "
+            f"at most {ASSERTION_ID_MAX} are accepted.",
+        )
+
+
 async def _consume_state(state: dict[str, Any]) -> None:
     used = (
         await SamlLoginState.update({SamlLoginState.used_at: clock.utcnow()})
@@ -207,6 +227,7 @@ async def acs(
     if not saml_response:
         raise Invalid("missing_saml_response", "POST a SAMLResponse form field.")
     idp: dict[str, Any] | None = None
+    envelope: saml.Envelope | None = None
     assertion: saml.Assertion | None = None
     try:
         envelope = await asyncio.to_thread(
@@ -233,15 +254,19 @@ async def acs(
         assertion = await asyncio.to_thread(
             saml.validate_response, sp, idp_config(idp), envelope, request_id
         )
+        _check_lengths(assertion)
         await _remember_assertion(idp["id"], assertion)
         if state is not None:
             await _consume_state(state)
         user = await _user_for(org, idp, assertion, state)
     except saml.Rejected as rejected:
+        idp, signed = await _whose(idps, idp, envelope, assertion, rejected)
         await doctor.record(
+            rt.limiter,
             org["id"],
             idp,
             outcome="failure",
+            signed=signed,
             reason=rejected.reason,
             detail=rejected.detail,
             skew_seconds=rejected.skew_seconds,
@@ -260,6 +285,7 @@ async def acs(
         return _error_redirect(rt, rejected.reason)
     code = await _issue_code(rt, org, idp, assertion, user)
     await doctor.record(
+        rt.limiter,
         org["id"],
         idp,
         outcome="success",
@@ -276,6 +302,31 @@ async def acs(
         target_id=idp["id"],
     )
     return _success_redirect(rt, state["next_url"] if state else "/", code)
+
+
+async def _whose(
+    idps: list[dict[str, Any]],
+    idp: dict[str, Any] | None,
+    envelope: saml.Envelope | None,
+    assertion: saml.Assertion | None,
+    rejected: saml.Rejected,
+) -> tuple[dict[str, Any] | None, bool]:
+    """The IdP a refused response names, and whether it carries that IdP's signature.
+
+    A response refused while its envelope was being read still names an Issuer: filed
+    under that IdP, not "unknown issuer", but unsigned (it never reached a signature
+    check). One refused after validation is signed; one refused on the way (no login
+    started, clock skew, audience …) is signed if the IdP's key verifies its signature,
+    so an admin sees what the real IdP sends beside its successes, and anyone's posts
+    apart from them.
+    """
+    if idp is None and rejected.issuer:
+        idp = next((i for i in idps if i["entity_id"] == rejected.issuer), None)
+    if idp is None or envelope is None:
+        return idp, False
+    if assertion is not None:
+        return idp, True
+    return idp, await asyncio.to_thread(saml.signed_by_idp, idp_config(idp), envelope)
 
 
 async def _user_for(
