@@ -32,7 +32,7 @@ install: $(STAMP) $(WEB_BUILT)
 # After an API change: regenerate the web app's client types from the OpenAPI document.
 web-types: $(STAMP)
 	$(BIN)/python -m staffroom.webapp.openapi var/openapi.json
-	cd web && npx openapi-typescript ../var/openapi.json -o src/api/schema.d.ts
+	cd web && npx openapi-typescript ../var/openapi.json --default-non-nullable false -o src/api/schema.d.ts
 
 migrate: install
 	$(BIN)/staffroom migrate

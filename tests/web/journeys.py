@@ -80,3 +80,30 @@ async def assert_accessible(page: Page) -> None:
         v for v in results.response["violations"] if v["impact"] in ("serious", "critical")
     ]
     assert not bad, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in bad]
+
+
+async def sign_in(page: Page, org: str, login: str, password: str) -> None:
+    """Through the sign-in page, as a person types it (the organisation typed when the
+    address's domain is not bound)."""
+    await page.goto("/signin")
+    await page.get_by_label("Work email or username").fill(login)
+    await page.get_by_role("button", name="Continue").click()
+    org_field = page.get_by_label("Organisation ID")
+    await org_field.or_(page.get_by_label("Password")).first.wait_for()
+    if await org_field.count():
+        await org_field.fill(org)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="News").wait_for()
+
+
+async def api_token(base: str, org: str, login: str, password: str) -> dict[str, str]:
+    """Bearer headers for the API of the server under test (as another app would)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base) as client:
+        r = await client.post(
+            "/api/v1/auth/login", json={"org": org, "login": login, "password": password}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}

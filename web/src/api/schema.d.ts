@@ -1053,7 +1053,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** SSO doctor: the last 50 attempts with reasons, received vs expected attributes */
+        /**
+         * SSO doctor: the last 50 attempts with reasons, received vs expected attributes
+         * @description The attempts carrying the IdP's signature, with the number of unsigned ones naming it (anyone can post those); `unsigned=true` lists the unsigned ones.
+         */
         get: operations["sso_doctor_attempts"];
         put?: never;
         post?: never;
@@ -1636,7 +1639,7 @@ export interface components {
              * @default accepted
              * @constant
              */
-            status: "accepted";
+            status?: "accepted";
         };
         /** AcceptedOut */
         AcceptedOut: {
@@ -1644,12 +1647,12 @@ export interface components {
             refresh_token: string | null;
             expires_in: number;
             /** @default bearer */
-            token_type: string;
+            token_type?: string;
             /**
              * @default full
              * @enum {string}
              */
-            scope: "full" | "enrol";
+            scope?: "full" | "enrol";
             /** Format: uuid */
             user_id: string;
         };
@@ -1663,7 +1666,7 @@ export interface components {
             name: string;
             scopes: string[];
             /** @default 365 */
-            expires_in_days: number | null;
+            expires_in_days?: number | null;
         };
         /** ApiKeyOut */
         ApiKeyOut: {
@@ -1683,6 +1686,8 @@ export interface components {
         /** AttemptList */
         AttemptList: {
             items: components["schemas"]["AttemptOut"][];
+            /** @default 0 */
+            unsigned_count?: number;
         };
         /** AttemptOut */
         AttemptOut: {
@@ -1702,6 +1707,8 @@ export interface components {
             expected: {
                 [key: string]: string[];
             };
+            /** @default true */
+            signed?: boolean;
         };
         /** AttributeMap */
         AttributeMap: {
@@ -1753,24 +1760,24 @@ export interface components {
         ChannelIn: {
             name: string;
             /** @default  */
-            description: string;
+            description?: string;
             image_media_id?: string | null;
             /**
              * @default everyone
              * @enum {string}
              */
-            audience: "everyone" | "groups";
+            audience?: "everyone" | "groups";
             audience_group_ids?: string[];
             /**
              * @default editors
              * @enum {string}
              */
-            posting: "editors" | "groups";
+            posting?: "editors" | "groups";
             poster_group_ids?: string[];
             /** @default true */
-            comments_enabled: boolean;
+            comments_enabled?: boolean;
             /** @default true */
-            reactions_enabled: boolean;
+            reactions_enabled?: boolean;
         };
         /** ChannelList */
         ChannelList: {
@@ -1816,10 +1823,10 @@ export interface components {
             label: string;
             count?: number | null;
             /** @default member */
-            role: string;
+            role?: string;
             group_ids?: string[];
             /** @default 30 */
-            expires_in_days: number;
+            expires_in_days?: number;
             people?: components["schemas"]["Person"][];
         };
         /** CodeBatchOut */
@@ -1898,7 +1905,7 @@ export interface components {
             kind: "direct" | "group" | "announcement";
             user_ids: string[];
             /** @default  */
-            title: string;
+            title?: string;
         };
         /** ConversationList */
         ConversationList: {
@@ -1953,7 +1960,7 @@ export interface components {
              * @default TXT
              * @constant
              */
-            type: "TXT";
+            type?: "TXT";
             name: string;
             value: string;
         };
@@ -1961,9 +1968,9 @@ export interface components {
         DomainIn: {
             domain: string;
             /** @default false */
-            allow_subdomains: boolean;
+            allow_subdomains?: boolean;
             /** @default member */
-            default_role: string;
+            default_role?: string;
             default_group_ids?: string[];
         };
         /** DomainList */
@@ -2025,9 +2032,9 @@ export interface components {
              * @default team
              * @enum {string}
              */
-            kind: "department" | "location" | "team";
+            kind?: "department" | "location" | "team";
             /** @default  */
-            description: string;
+            description?: string;
         };
         /** GroupList */
         GroupList: {
@@ -2061,7 +2068,7 @@ export interface components {
              * @default map
              * @enum {string}
              */
-            effect: "allow" | "deny" | "map";
+            effect?: "allow" | "deny" | "map";
             group_id?: string | null;
             role?: string | null;
         };
@@ -2076,27 +2083,27 @@ export interface components {
             sso_url: string;
             certificates: string[];
             /** @default  */
-            slo_url: string;
+            slo_url?: string;
             /** @default true */
-            signs_messages: boolean;
+            signs_messages?: boolean;
             /** @default false */
-            idp_initiated: boolean;
+            idp_initiated?: boolean;
             /** @default false */
-            jit: boolean;
+            jit?: boolean;
             /** @default member */
-            default_role: string;
+            default_role?: string;
             /**
              * @default generic
              * @enum {string}
              */
-            preset: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+            preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
             attribute_map?: components["schemas"]["AttributeMap"];
             group_rules?: components["schemas"]["GroupRule"][];
             /** @default false */
-            enforces_mfa: boolean;
+            enforces_mfa?: boolean;
             email_domains?: string[];
             /** @default true */
-            enabled: boolean;
+            enabled?: boolean;
         };
         /** IdpList */
         IdpList: {
@@ -2169,7 +2176,7 @@ export interface components {
             /** @enum {string} */
             outcome: "invite" | "already_member" | "already_invited" | "domain_not_allowed" | "duplicate_row" | "invalid_email" | "unknown_role" | "role_not_allowed" | "unknown_group" | "formula_cell";
             /** @default  */
-            detail: string;
+            detail?: string;
         };
         /** InviteAcceptIn */
         InviteAcceptIn: {
@@ -2180,10 +2187,10 @@ export interface components {
         InviteIn: {
             email: string;
             /** @default member */
-            role: string;
+            role?: string;
             group_ids?: string[];
             /** @default  */
-            display_name: string;
+            display_name?: string;
         };
         /** InviteOut */
         InviteOut: {
@@ -2293,13 +2300,13 @@ export interface components {
              * @default member
              * @enum {string}
              */
-            role: "member" | "admin";
+            role?: "member" | "admin";
         };
         /** MessageIn */
         MessageIn: {
             client_msg_id: string;
             /** @default  */
-            body: string;
+            body?: string;
             attachment_id?: string | null;
         };
         /** MessageOut */
@@ -2336,7 +2343,7 @@ export interface components {
              * @default generic
              * @enum {string}
              */
-            preset: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+            preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
         };
         /** MfaChallenge */
         MfaChallenge: {
@@ -2412,9 +2419,9 @@ export interface components {
             publish_at?: string | null;
             expires_at?: string | null;
             /** @default false */
-            pinned: boolean;
+            pinned?: boolean;
             /** @default false */
-            requires_ack: boolean;
+            requires_ack?: boolean;
             ack_due_at?: string | null;
         };
         /** PostOut */
@@ -2536,7 +2543,12 @@ export interface components {
             username: string;
             password: string;
             /** @default  */
-            display_name: string;
+            display_name?: string;
+            /**
+             * @description A random id the app keeps per installation; mistyped codes then slow down only this device, not others sharing its network address.
+             * @default
+             */
+            device_id?: string;
         };
         /** RedirectOut */
         RedirectOut: {
@@ -2648,12 +2660,12 @@ export interface components {
             refresh_token: string | null;
             expires_in: number;
             /** @default bearer */
-            token_type: string;
+            token_type?: string;
             /**
              * @default full
              * @enum {string}
              */
-            scope: "full" | "enrol";
+            scope?: "full" | "enrol";
         };
         /** TotpConfirmIn */
         TotpConfirmIn: {
@@ -8000,7 +8012,9 @@ export interface operations {
     };
     sso_doctor_attempts: {
         parameters: {
-            query?: never;
+            query?: {
+                unsigned?: boolean;
+            };
             header?: never;
             path: {
                 idp_id: string;
@@ -8170,6 +8184,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is well-formed but not acceptable. */
             422: {
                 headers: {
@@ -8231,6 +8254,15 @@ export interface operations {
             };
             /** @description The caller lacks the permission. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8309,6 +8341,15 @@ export interface operations {
             };
             /** @description The caller lacks the permission. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8521,6 +8562,15 @@ export interface operations {
             };
             /** @description No such object in the caller's organisation. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

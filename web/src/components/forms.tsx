@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
+import { useLocation } from "react-router";
 import { problemText } from "./errors";
 
 export function Field(props: {
@@ -96,7 +97,9 @@ export function Card({ title, children }: { title: string; children: ReactNode }
   );
 }
 
-/** Values passed in the link's fragment (`#token=…`): fragments never reach server logs. */
-export function fragment(name: string): string {
-  return new URLSearchParams(window.location.hash.slice(1)).get(name) ?? "";
+/** A value passed in the link's fragment (`#token=…`): fragments never reach server
+ * logs. Follows the address, so opening another link in the same tab shows that one. */
+export function useFragment(name: string): string {
+  const { hash } = useLocation();
+  return new URLSearchParams(hash.slice(1)).get(name) ?? "";
 }

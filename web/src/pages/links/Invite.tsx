@@ -6,13 +6,13 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { api, ApiError, unwrap } from "../../api/client";
 import { problemText } from "../../components/errors";
-import { Card, Field, Form, fragment } from "../../components/forms";
+import { Card, Field, Form, useFragment } from "../../components/forms";
 import { useFinishSignIn } from "../auth/SignIn";
 import { BadLink, NewPassword } from "./SetPassword";
 
 export function Invite() {
   const { t } = useTranslation();
-  const [token] = useState(() => fragment("token"));
+  const token = useFragment("token");
   const finish = useFinishSignIn();
   const [name, setName] = useState<string | null>(null);
   const [password, setPassword] = useState("");

@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { problemText } from "../../components/errors";
-import { Card, fragment } from "../../components/forms";
+import { Card, useFragment } from "../../components/forms";
 import { MfaStep, useFinishSignIn } from "../auth/SignIn";
 
 /** Runs a one-time link's action once (React may mount twice in development). */
@@ -24,7 +24,7 @@ function useOnce<T>(work: () => Promise<T>) {
 
 export function ConfirmEmail() {
   const { t } = useTranslation();
-  const [token] = useState(() => fragment("token"));
+  const token = useFragment("token");
   const [work] = useState(() => () =>
     unwrap(api.POST("/api/v1/auth/email-change/confirm", { body: { token } })),
   );
@@ -48,8 +48,8 @@ export function ConfirmEmail() {
 export function SsoCallback() {
   const { t } = useTranslation();
   const finish = useFinishSignIn();
-  const [code] = useState(() => fragment("code"));
-  const [next] = useState(() => fragment("next"));
+  const code = useFragment("code");
+  const next = useFragment("next");
   const [work] = useState(() => () =>
     unwrap(api.POST("/api/v1/auth/sso/exchange", { body: { code } })),
   );
@@ -83,7 +83,7 @@ export function SsoCallback() {
 
 export function SsoError() {
   const { t } = useTranslation();
-  const reason = fragment("reason");
+  const reason = useFragment("reason");
   return (
     <Card title={t("links.sso_failed")}>
       <p role="alert" className="error">

@@ -4,16 +4,22 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { Card, Field, Form, fragment } from "../../components/forms";
+import { Card, Field, Form } from "../../components/forms";
 import { useFinishSignIn } from "../auth/SignIn";
 import { NewPassword } from "./SetPassword";
+
+// Mistyped codes slow down this device only, not colleagues behind the same address. A
+// browser has no installation to name, so the id lives as long as the page.
+const DEVICE_ID = crypto.randomUUID();
 
 export function Redeem() {
   const { t } = useTranslation();
   const [params] = useSearchParams();
   const finish = useFinishSignIn();
   const [org, setOrg] = useState(params.get("org") ?? "");
-  const [code, setCode] = useState(() => fragment("code"));
+  const [code, setCode] = useState(
+    () => new URLSearchParams(window.location.hash.slice(1)).get("code") ?? "",
+  );
   const [username, setUsername] = useState("");
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
@@ -25,7 +31,7 @@ export function Redeem() {
         action={async () => {
           const out = await unwrap(
             api.POST("/api/v1/public/access-codes/redeem", {
-              body: { org, code, username, display_name: name, password },
+              body: { org, code, username, display_name: name, password, device_id: DEVICE_ID },
             }),
           );
           window.history.replaceState(null, "", window.location.pathname);
@@ -42,7 +48,7 @@ export function Redeem() {
           name="code"
         />
         <Field label={t("links.username")} value={username} onChange={setUsername} autoComplete="username" name="username" />
-        <Field label={t("links.display_name")} value={name} onChange={setName} autoComplete="name" required={false} name="display-name" />
+        <Field label={t("links.display_name")} value={name} onChange={setName} autoComplete="name" name="display-name" />
         <NewPassword value={password} onChange={setPassword} />
       </Form>
       <Link to="/signin">{t("links.to_signin")}</Link>

@@ -4,11 +4,11 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { Card, Field, Form, fragment } from "../../components/forms";
+import { Card, Field, Form, useFragment } from "../../components/forms";
 
 export function SetPassword({ kind }: { kind: "setup" | "reset" }) {
   const { t } = useTranslation();
-  const [token] = useState(() => fragment("token"));
+  const token = useFragment("token");
   const [password, setPassword] = useState("");
   const [done, setDone] = useState(false);
   const title = kind === "setup" ? t("links.setup_title") : t("links.reset_title");

@@ -5,7 +5,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { problemText } from "../../components/errors";
-import { Card, Field, Form, fragment } from "../../components/forms";
+import { Card, Field, Form, useFragment } from "../../components/forms";
 import { useFinishSignIn } from "../auth/SignIn";
 import { BadLink, NewPassword } from "./SetPassword";
 
@@ -38,7 +38,7 @@ export function Join() {
 
 export function Signup() {
   const { t } = useTranslation();
-  const [token] = useState(() => fragment("token"));
+  const token = useFragment("token");
   const finish = useFinishSignIn();
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
