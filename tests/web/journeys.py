@@ -68,7 +68,8 @@ async def shoot(page: Page, name: str) -> None:
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(viewport)
         await page.wait_for_timeout(150)
-        await page.screenshot(path=SHOTS / f"{name}-{label}.png", full_page=True)
+        # The phone's shot is its screen (the fixed navigation bar stays at its foot).
+        await page.screenshot(path=SHOTS / f"{name}-{label}.png", full_page=label == "desktop")
     if size:
         await page.set_viewport_size(size)
 

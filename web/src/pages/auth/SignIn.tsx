@@ -1,5 +1,6 @@
 // Sign-in: find the organisation from the address (or type it), then password or SSO,
 // then the second factor when the account has one.
+import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useSearchParams } from "react-router";
@@ -7,14 +8,22 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { session } from "../../api/session";
 import { safeNext } from "../../auth";
 import { Card, Field, Form } from "../../components/forms";
+import { browserLanguage } from "../../i18n";
 
 type Challenge = Schemas["MfaChallenge"];
 
 export function useFinishSignIn() {
   const navigate = useNavigate();
+  const queryClient = useQueryClient();
   const [params] = useSearchParams();
   return (result: Schemas["TokenPair"] | Schemas["AcceptedOut"], next?: string) => {
     session.adopt(result);
+    if ("user_id" in result) {
+      // A new account keeps the language it joined in (its emails follow the profile).
+      void api
+        .PATCH("/api/v1/me", { body: { locale: browserLanguage() } })
+        .then(() => queryClient.invalidateQueries({ queryKey: ["me"] }));
+    }
     navigate(result.scope === "enrol" ? "/enrol" : safeNext(next ?? params.get("next")), {
       replace: true,
     });
