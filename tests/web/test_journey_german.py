@@ -17,6 +17,7 @@ from tests.web.journeys import api_token, assert_accessible, mailed_link, shoot
 async def _keyboard_sign_in(page: Page, org: str, login: str, password: str = PASSWORD) -> None:
     """Sign-in by keyboard alone: the first field has the focus, Enter submits."""
     await page.goto("/signin")
+    await expect(page.locator("input[name=login]")).to_be_focused()
     await page.keyboard.type(login)
     await page.keyboard.press("Enter")
     await page.locator("input[name=org]").wait_for()
