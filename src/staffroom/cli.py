@@ -263,9 +263,9 @@ def codes() -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="File to write; the codes exist nowhere else.",
+    help="New file to write (never overwritten); the codes exist nowhere else.",
 )
 def codes_create(
     org_slug: str,
@@ -287,15 +287,22 @@ def codes_create(
     from staffroom.core.runtime import Runtime
     from staffroom.onboarding.schemas import CodeBatchIn
     from staffroom.onboarding.service import code_delivery as code_service
+    from staffroom.onboarding.service import codes as code_batches
     from staffroom.onboarding.service import importer
 
     if (count is None) == (people is None):
         raise click.UsageError("give either --count or --people")
+    # The codes are shown nowhere else: a file they cannot be written to must stop the
+    # command before the batch exists, and an existing file is never overwritten.
+    problem = _unwritable(out)
+    if problem:
+        console.print(f"[red]{problem}[/red]: no codes were created.")
+        sys.exit(2)
     settings = load_settings()
     people_csv = people.read_bytes() if people is not None else None
     cli_ctx = RequestContext(user_agent="staffroom-cli")
 
-    async def run(progress: Progress) -> code_service.Delivery:
+    async def run(progress: Progress) -> tuple[code_service.Delivery, OSError | None]:
         rt = Runtime.build(settings)
         task = progress.add_task("rendering cards" if fmt == "pdf" else "creating", total=None)
         try:
@@ -315,7 +322,7 @@ def codes_create(
                 data = CodeBatchIn(
                     label=label, count=count, role=role, expires_in_days=expires_in_days
                 )
-            return await code_service.issue(
+            delivery = await code_service.issue(
                 rt,
                 principal,
                 data,
@@ -323,14 +330,28 @@ def codes_create(
                 fmt,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
+            body = delivery.file
+            if body is None:
+                body = msgspec.json.encode(delivery.created)
+            try:
+                await asyncio.to_thread(_write_new, out, body)
+            except OSError as exc:
+                # Written nowhere, so handed to nobody: withdrawn rather than left valid.
+                await code_batches.revoke_batch(principal, delivery.created.batch.id, cli_ctx)
+                return delivery, exc
+            return delivery, None
         finally:
             await rt.close()
 
-    delivery = _with_progress(run)
-    body = delivery.file if delivery.file is not None else msgspec.json.encode(delivery.created)
-    out.write_bytes(body)
-    out.chmod(0o600)
+    delivery, failed = _with_progress(run)
     batch = delivery.created.batch
+    if failed is not None:
+        reason = failed.strerror or type(failed).__name__
+        console.print(
+            f"[red]could not write {out} ({reason})[/red]: batch {batch.id} was revoked, "
+            "no code from it works; run the command again with another --out."
+        )
+        sys.exit(1)
     console.print(
         Panel.fit(
             f"{batch.size} codes in batch [bold]{batch.label}[/bold] ({batch.id}),\n"
@@ -340,6 +361,33 @@ def codes_create(
         )
     )
     click.echo(str(out))
+
+
+def _unwritable(out: Path) -> str | None:
+    """Why the codes could not be written to out, checked before any is created."""
+    try:
+        if out.exists() or out.is_symlink():
+            return f"{out} already exists (the codes go to a new file only)"
+        folder = out.parent
+        if not folder.is_dir():
+            return f"the folder {folder} does not exist"
+    except OSError as exc:  # a name too long, a folder we may not look into
+        return f"{out}: {exc.strerror}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
+def _write_new(out: Path, body: bytes) -> None:
+    """Create out (never an existing file) with mode 0600 from the start, and write body;
+    a partial file is removed."""
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+    except OSError:
+        out.unlink(missing_ok=True)
+        raise
 
 
 # Operations commands (retention, audit, backup, keys, relay) live in cli_ops; registered here.
