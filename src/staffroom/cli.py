@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import ssl
 import sys
 import tempfile
@@ -18,7 +19,14 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from staffroom.settings import Settings, load_settings, unknown_settings
+from staffroom.settings import (
+    PREFIX,
+    Settings,
+    default_public_url,
+    load_settings,
+    public_url_configured,
+    unknown_settings,
+)
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -56,8 +64,19 @@ SHUTDOWN_GRACE_SECONDS = 20
 @click.option("--workers", type=click.IntRange(1, 64), default=1, help="Worker processes.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--allow-without-redis",
+    is_flag=True,
+    help="Run several workers without STAFFROOM_REDIS_URL (each keeps its own limits and "
+    "chat events; for trying things out only).",
+)
 def serve(
-    host: str | None, port: int | None, workers: int, tls_cert: str | None, tls_key: str | None
+    host: str | None,
+    port: int | None,
+    workers: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    allow_without_redis: bool,
 ) -> None:
     """Run the API with granian (TLS 1.2 as the floor when a certificate is given)."""
     from granian import Granian
@@ -66,15 +85,38 @@ def serve(
     settings = load_settings()
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    if workers > 1 and not settings.redis_url and not allow_without_redis:
+        # Without Redis each worker has its own rate-limit counters and its own relay: a
+        # socket on one worker never hears of a message sent through another.
+        console.print(
+            f"[red]--workers {workers} needs STAFFROOM_REDIS_URL[/red]: without Redis the "
+            "workers share neither rate limits nor chat events (pass --allow-without-redis "
+            "to run them anyway, for trying things out only)."
+        )
+        sys.exit(2)
     bind_host, bind_port = host or settings.host, port or settings.port
     scheme = "https" if tls_cert else "http"
+    busy = _cannot_bind(bind_host, bind_port)
+    if busy:
+        console.print(
+            f"[red]cannot listen on {bind_host}:{bind_port}[/red]: {busy} "
+            "(choose another port with --port or STAFFROOM_PORT)."
+        )
+        sys.exit(1)
+    # The workers read their settings from the environment: they bind what was asked for,
+    # and unless STAFFROOM_PUBLIC_URL says otherwise, the links they email follow it.
+    os.environ[f"{PREFIX}HOST"], os.environ[f"{PREFIX}PORT"] = bind_host, str(bind_port)
+    if not public_url_configured():
+        os.environ[f"{PREFIX}PUBLIC_URL"] = default_public_url(bind_host, bind_port, scheme)
+    base = default_public_url(bind_host, bind_port, scheme)
     console.print(
         Panel.fit(
-            f"Staffroom API on {scheme}://{bind_host}:{bind_port}\n"
-            f"API docs:  {scheme}://{bind_host}:{bind_port}/schema/swagger\n"
-            f"OpenAPI:   {scheme}://{bind_host}:{bind_port}/schema/openapi.json\n"
+            f"Staffroom API on {base}\n"
+            f"API docs:  {base}/schema/swagger\n"
+            f"OpenAPI:   {base}/schema/openapi.json\n"
             "First organisation:\n"
-            "  staffroom org create --slug acme --name Acme --owner-email it@acme.example",
+            "  staffroom org create --slug acme --name Acme --owner-email it@acme.example \\\n"
+            '    --owner-name "Ida Owner"',
             title="staffroom",
         )
     )
@@ -103,6 +145,20 @@ def serve(
     assert ssl.HAS_TLSv1_2
     with _shared_metrics(settings):
         server.serve()
+
+
+def _cannot_bind(host: str, port: int) -> str | None:
+    """Why host:port cannot be listened on (taken, or an address not of this machine)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            # As granian binds: a port left in TIME_WAIT by the last run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 @contextlib.contextmanager

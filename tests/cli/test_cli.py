@@ -101,7 +101,8 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
         args += ["--tls-cert", str(cert), "--tls-key", str(key)]
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
-    server = ServeProcess.start(*args, workers=2, tls=tls, context=context)
+    # Two workers without Redis: allowed explicitly (serve refuses them otherwise).
+    server = ServeProcess.start(*args, "--allow-without-redis", workers=2, tls=tls, context=context)
     try:
         url = f"{server.base}/health/live"
         assert wait_for(url, context) == b'{"status":"ok"}'
@@ -121,7 +122,7 @@ def test_serve_stops_even_when_a_worker_cannot() -> None:
     the grace period, so stopping the server, and a deploy's restart, never hangs."""
     from staffroom.cli import SHUTDOWN_GRACE_SECONDS
 
-    server = ServeProcess.start(workers=2)
+    server = ServeProcess.start("--allow-without-redis", workers=2)
     found = subprocess.run(
         ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True, check=False
     )
