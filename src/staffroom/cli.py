@@ -37,6 +37,17 @@ def main() -> None:
     """Staffroom: employee communications backend."""
 
 
+def ready_settings() -> Settings:
+    """The settings, once the database they name is there and migrated; otherwise the
+    command ends with one line saying so, before anything (a key file, an empty database
+    file, its folder) is created."""
+    from staffroom.cli_checks import require_database
+
+    settings = load_settings()
+    require_database(settings)
+    return settings
+
+
 async def _migrate() -> bool:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
@@ -82,9 +93,9 @@ def serve(
     from granian import Granian
     from granian.constants import Interfaces, SSLProtocols
 
-    settings = load_settings()
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    settings = ready_settings()
     if workers > 1 and not settings.redis_url and not allow_without_redis:
         # Without Redis each worker has its own rate-limit counters and its own relay: a
         # socket on one worker never hears of a message sent through another.
@@ -193,11 +204,10 @@ def org() -> None:
 @click.option("--owner-name", default=None, help="The owner's display name.")
 def org_create(slug: str, name: str, owner_email: str, owner_name: str | None) -> None:
     """Create an organisation and its owner; prints a one-time setup link."""
+    settings = ready_settings()
     from staffroom.accounts.service import orgs
     from staffroom.core.errors import DomainError
     from staffroom.core.runtime import Runtime
-
-    settings = load_settings()
 
     async def run() -> tuple[str, str]:
         rt = Runtime.build(settings)
@@ -257,13 +267,13 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
 
     Runs with the powers of the organisation's first active owner; audited as such.
     """
+    settings = ready_settings()
     from rich.table import Table
 
     from staffroom.core.context import RequestContext
     from staffroom.core.runtime import Runtime
     from staffroom.onboarding.service import importer
 
-    settings = load_settings()
     body = file.read_bytes()
 
     async def run(progress: Progress) -> importer.ImportReport:
@@ -297,158 +307,12 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
     click.echo(f"{report.invited} invited of {report.total} rows")
 
 
-@main.group()
-def codes() -> None:
-    """Printed one-time access codes for staff without email."""
-
-
-@codes.command("create")
-@click.option("--org", "org_slug", required=True, help="The organisation's slug.")
-@click.option("--label", required=True, help="What the batch is for, e.g. 'Hall 3 night shift'.")
-@click.option("--count", type=click.IntRange(1, 5000), default=None, help="Unbound codes.")
-@click.option(
-    "--people",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="CSV (employee_id, display_name): one bound code per person.",
-)
-@click.option("--role", default="member", show_default=True)
-@click.option("--expires-in-days", type=click.IntRange(1, 365), default=30, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["pdf", "csv", "json"]), default="pdf", show_default=True
-)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="New file to write (never overwritten); the codes exist nowhere else.",
-)
-def codes_create(
-    org_slug: str,
-    label: str,
-    count: int | None,
-    people: Path | None,
-    role: str,
-    expires_in_days: int,
-    fmt: str,
-    out: Path,
-) -> None:
-    """Create a batch of access codes and write them as printable cards, CSV or JSON.
-
-    Runs with the powers of the organisation's first active owner; audited as such.
-    """
-    import msgspec
-
-    from staffroom.core.context import RequestContext
-    from staffroom.core.runtime import Runtime
-    from staffroom.onboarding.schemas import CodeBatchIn
-    from staffroom.onboarding.service import code_delivery as code_service
-    from staffroom.onboarding.service import codes as code_batches
-    from staffroom.onboarding.service import importer
-
-    if (count is None) == (people is None):
-        raise click.UsageError("give either --count or --people")
-    # The codes are shown nowhere else: a file they cannot be written to must stop the
-    # command before the batch exists, and an existing file is never overwritten.
-    problem = _unwritable(out)
-    if problem:
-        console.print(f"[red]{problem}[/red]: no codes were created.")
-        sys.exit(2)
-    settings = load_settings()
-    people_csv = people.read_bytes() if people is not None else None
-    cli_ctx = RequestContext(user_agent="staffroom-cli")
-
-    async def run(progress: Progress) -> tuple[code_service.Delivery, OSError | None]:
-        rt = Runtime.build(settings)
-        task = progress.add_task("rendering cards" if fmt == "pdf" else "creating", total=None)
-        try:
-            principal = await importer.cli_principal(org_slug)
-            if people_csv is not None:
-                data = await code_service.batch_from_csv(
-                    rt,
-                    principal,
-                    cli_ctx,
-                    people_csv,
-                    label=label,
-                    role=role,
-                    group_ids=[],
-                    expires_in_days=expires_in_days,
-                )
-            else:
-                data = CodeBatchIn(
-                    label=label, count=count, role=role, expires_in_days=expires_in_days
-                )
-            delivery = await code_service.issue(
-                rt,
-                principal,
-                data,
-                cli_ctx,
-                fmt,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-            body = delivery.file
-            if body is None:
-                body = msgspec.json.encode(delivery.created)
-            try:
-                await asyncio.to_thread(_write_new, out, body)
-            except OSError as exc:
-                # Written nowhere, so handed to nobody: withdrawn rather than left valid.
-                await code_batches.revoke_batch(principal, delivery.created.batch.id, cli_ctx)
-                return delivery, exc
-            return delivery, None
-        finally:
-            await rt.close()
-
-    delivery, failed = _with_progress(run)
-    batch = delivery.created.batch
-    if failed is not None:
-        reason = failed.strerror or type(failed).__name__
-        console.print(
-            f"[red]could not write {out} ({reason})[/red]: batch {batch.id} was revoked, "
-            "no code from it works; run the command again with another --out."
-        )
-        sys.exit(1)
-    console.print(
-        Panel.fit(
-            f"{batch.size} codes in batch [bold]{batch.label}[/bold] ({batch.id}),\n"
-            f"valid until {batch.expires_at:%Y-%m-%d}, written to {out} (mode 0600).\n"
-            "They are stored nowhere else: print them, hand them out, then delete the file.",
-            title="access codes created",
-        )
-    )
-    click.echo(str(out))
-
-
-def _unwritable(out: Path) -> str | None:
-    """Why the codes could not be written to out, checked before any is created."""
-    try:
-        if out.exists() or out.is_symlink():
-            return f"{out} already exists (the codes go to a new file only)"
-        folder = out.parent
-        if not folder.is_dir():
-            return f"the folder {folder} does not exist"
-    except OSError as exc:  # a name too long, a folder we may not look into
-        return f"{out}: {exc.strerror}"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable"
-    return None
-
-
-def _write_new(out: Path, body: bytes) -> None:
-    """Create out (never an existing file) with mode 0600 from the start, and write body;
-    a partial file is removed."""
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-    except OSError:
-        out.unlink(missing_ok=True)
-        raise
-
-
-# Operations commands (retention, audit, backup, keys, relay) live in cli_ops; registered here.
+# Access codes live in cli_codes, operations commands (retention, audit, backup, keys, relay)
+# in cli_ops; registered here.
+from staffroom.cli_codes import codes  # noqa: E402
 from staffroom.cli_ops import audit, backup, keys, relay, retention  # noqa: E402
 
+main.add_command(codes)
 main.add_command(retention)
 main.add_command(audit)
 main.add_command(backup)
