@@ -201,9 +201,15 @@ def org() -> None:
 @click.option("--slug", required=True, help="Short name used at sign-in, e.g. acme.")
 @click.option("--name", required=True, help="Display name.")
 @click.option("--owner-email", required=True, help="The owner's email address.")
-@click.option("--owner-name", default=None, help="The owner's display name.")
-def org_create(slug: str, name: str, owner_email: str, owner_name: str | None) -> None:
+@click.option(
+    "--owner-name",
+    required=True,
+    help="The owner's display name (the invitations they send are signed with it).",
+)
+def org_create(slug: str, name: str, owner_email: str, owner_name: str) -> None:
     """Create an organisation and its owner; prints a one-time setup link."""
+    if not owner_name.strip():
+        raise click.BadParameter("the owner's name cannot be empty", param_hint="--owner-name")
     settings = ready_settings()
     from staffroom.accounts.service import orgs
     from staffroom.core.errors import DomainError
@@ -304,7 +310,10 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
             console.print(
                 f"line {row.line}: {row.email} [yellow]{row.outcome}[/yellow] {row.detail}"
             )
-    click.echo(f"{report.invited} invited of {report.total} rows")
+    if dry_run:
+        click.echo(f"would invite {report.counts.get('invite', 0)} of {report.total} rows")
+    else:
+        click.echo(f"{report.invited} invited of {report.total} rows")
 
 
 # Access codes live in cli_codes, operations commands (retention, audit, backup, keys, relay)

@@ -169,7 +169,12 @@ def backup_list() -> None:
     from staffroom.compliance.service import backups
 
     found = _backup_job(lambda rt, report: backups.list_backups(rt))
-    table = Table("id", "created (UTC)", "engine", "size", "media", "tables")
+    table = Table()
+    # `verify` and `restore` take the id: it is never cut or wrapped, whatever the width
+    # (the other columns give way).
+    table.add_column("id", no_wrap=True, min_width=max((len(b.id) for b in found), default=2))
+    for heading in ("created (UTC)", "engine", "size", "media", "tables"):
+        table.add_column(heading)
     for b in found:
         table.add_row(
             b.id,
