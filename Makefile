@@ -9,6 +9,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 	load faults bench bench-deps
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
+	@# Checked before the venv exists: an older Python fails later with a riddle ("No
+	@# matching distribution for atpublic") rather than the reason.
+	@py=$(PYTHON); test -x $(BIN)/python && py=$(BIN)/python; \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  v=$$($$py --version 2>&1) || v="not found"; \
+	  echo "Staffroom needs Python 3.11 or newer: $$py is $$v."; \
+	  echo "Run make PYTHON=python3.11 (or newer), after rm -rf $(VENV) if it was made with another."; \
+	  exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# The pinned pip first: Debian's (23.2) fetches the newest release of a dependency that
 	@# another asks for with extras (piccolo's pydantic[email]) and fails the hash check.
