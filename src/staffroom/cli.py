@@ -102,7 +102,8 @@ def serve(
         console.print(
             f"[red]--workers {workers} needs STAFFROOM_REDIS_URL[/red]: without Redis the "
             "workers share neither rate limits nor chat events (pass --allow-without-redis "
-            "to run them anyway, for trying things out only)."
+            "to run them anyway, for trying things out only).",
+            soft_wrap=True,
         )
         sys.exit(2)
     bind_host, bind_port = host or settings.host, port or settings.port
@@ -111,7 +112,8 @@ def serve(
     if busy:
         console.print(
             f"[red]cannot listen on {bind_host}:{bind_port}[/red]: {busy} "
-            "(choose another port with --port or STAFFROOM_PORT)."
+            "(choose another port with --port or STAFFROOM_PORT).",
+            soft_wrap=True,
         )
         sys.exit(1)
     # The workers read their settings from the environment: they bind what was asked for,

@@ -60,7 +60,7 @@ def codes_create(
     # command before the batch exists, and an existing file is never overwritten.
     problem = _unwritable(out)
     if problem:
-        console.print(f"[red]{problem}[/red]: no codes were created.")
+        console.print(f"[red]{problem}[/red]: no codes were created.", soft_wrap=True)
         sys.exit(2)
     settings = ready_settings()
     import msgspec
@@ -122,7 +122,8 @@ def codes_create(
         reason = failed.strerror or type(failed).__name__
         console.print(
             f"[red]could not write {out} ({reason})[/red]: batch {batch.id} was revoked, "
-            "no code from it works; run the command again with another --out."
+            "no code from it works; run the command again with another --out.",
+            soft_wrap=True,  # one line, however long the path: never folded
         )
         sys.exit(1)
     console.print(

@@ -16,8 +16,9 @@ from tests.support.world import World
 
 
 def _one_line_no_traceback(result: subprocess.CompletedProcess[str]) -> str:
+    """The message: the last line printed (after any progress bar), never folded."""
     assert "Traceback" not in result.stderr, result.stderr
-    return " ".join(result.stderr.split())
+    return [line for line in result.stderr.splitlines() if line.strip()][-1]
 
 
 async def test_an_existing_file_is_refused_before_any_code_is_created(

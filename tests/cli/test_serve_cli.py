@@ -86,14 +86,14 @@ def test_a_busy_port_is_said_in_one_line() -> None:
         result = _run("serve", "--port", str(port), env={})
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
-    text = " ".join(result.stderr.split())
-    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in text
+    (line,) = result.stderr.strip().splitlines()
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in line
 
 
 def test_several_workers_without_redis_are_refused_unless_allowed() -> None:
     result = _run("serve", "--workers", "2", "--port", str(free_port()), env={})
     assert result.returncode == 2
-    text = " ".join(result.stderr.split())
-    assert "--workers 2 needs STAFFROOM_REDIS_URL" in text and "--allow-without-redis" in text
+    (line,) = result.stderr.strip().splitlines()
+    assert "--workers 2 needs STAFFROOM_REDIS_URL" in line and "--allow-without-redis" in line
     assert "Traceback" not in result.stderr
     # Allowed explicitly, they start: tests/cli/test_cli.py serves two workers that way.
