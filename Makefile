@@ -59,16 +59,27 @@ test-postgres: install system-deps
 	STAFFROOM_TEST_DB=postgres $(BIN)/pytest
 
 # Both databases at once: the two runs share nothing (own data dirs, servers, ports) and
-# spend most of their time waiting, so this halves the wall time on two cores.
+# spend most of their time waiting, so this halves the wall time on two cores. Each run's
+# progress streams as it goes, its lines prefixed [sqlite] or [postgres] (pytest's dots and
+# test counts, unbuffered); its whole log is kept in .venv/test-<db>.log, its exit code in
+# .venv/test-<db>.rc, and both summaries are printed again once both have ended.
 test: lint system-deps
-	@STAFFROOM_TEST_DB=sqlite $(BIN)/pytest --basetemp=$(VENV)/tmp-sqlite \
-	  > $(VENV)/test-sqlite.log 2>&1 & s=$$!; \
-	STAFFROOM_TEST_DB=postgres $(BIN)/pytest --basetemp=$(VENV)/tmp-postgres \
-	  > $(VENV)/test-postgres.log 2>&1 & p=$$!; \
-	wait $$s; sr=$$?; wait $$p; pr=$$?; \
-	echo "== SQLite (exit $$sr) =="; cat $(VENV)/test-sqlite.log; \
-	echo "== PostgreSQL (exit $$pr) =="; cat $(VENV)/test-postgres.log; \
-	test $$sr -eq 0 && test $$pr -eq 0
+	@rm -f $(VENV)/test-sqlite.rc $(VENV)/test-postgres.rc; \
+	for db in sqlite postgres; do \
+	  { STAFFROOM_TEST_DB=$$db PYTHONUNBUFFERED=1 $(BIN)/pytest --basetemp=$(VENV)/tmp-$$db \
+	      -o console_output_style=count 2>&1; echo $$? > $(VENV)/test-$$db.rc; } \
+	    | tee $(VENV)/test-$$db.log | sed -u "s/^/[$$db] /" & \
+	done; \
+	wait; \
+	status=0; \
+	for db in sqlite postgres; do \
+	  rc=$$(cat $(VENV)/test-$$db.rc 2>/dev/null || echo 1); \
+	  echo "== $$db (exit $$rc) =="; \
+	  sed -n '/short test summary info/,$$p' $(VENV)/test-$$db.log | grep . \
+	    || tail -n 1 $(VENV)/test-$$db.log; \
+	  test "$$rc" -eq 0 || status=1; \
+	done; \
+	exit $$status
 
 # Load, faults and the benchmark: long runs against real servers, never part of `make test`.
 # Results (Markdown + JSON, the benchmark's chart) go to bench/results/.
