@@ -9,6 +9,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 	load faults bench bench-deps
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
+	@# Checked before the venv exists: an older Python fails later with a riddle ("No
+	@# matching distribution for atpublic") rather than the reason.
+	@py=$(PYTHON); test -x $(BIN)/python && py=$(BIN)/python; \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  v=$$($$py --version 2>&1) || v="not found"; \
+	  echo "Staffroom needs Python 3.11 or newer: $$py is $$v."; \
+	  echo "Run make PYTHON=python3.11 (or newer), after rm -rf $(VENV) if it was made with another."; \
+	  exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# The pinned pip first: Debian's (23.2) fetches the newest release of a dependency that
 	@# another asks for with extras (piccolo's pydantic[email]) and fails the hash check.
@@ -69,16 +77,27 @@ test-postgres: install system-deps
 	STAFFROOM_TEST_DB=postgres $(BIN)/pytest
 
 # Both databases at once: the two runs share nothing (own data dirs, servers, ports) and
-# spend most of their time waiting, so this halves the wall time on two cores.
+# spend most of their time waiting, so this halves the wall time on two cores. Each run's
+# progress streams as it goes, its lines prefixed [sqlite] or [postgres] (pytest's dots and
+# test counts, unbuffered); its whole log is kept in .venv/test-<db>.log, its exit code in
+# .venv/test-<db>.rc, and both summaries are printed again once both have ended.
 test: lint system-deps
-	@STAFFROOM_TEST_DB=sqlite $(BIN)/pytest --basetemp=$(VENV)/tmp-sqlite \
-	  > $(VENV)/test-sqlite.log 2>&1 & s=$$!; \
-	STAFFROOM_TEST_DB=postgres $(BIN)/pytest --basetemp=$(VENV)/tmp-postgres \
-	  > $(VENV)/test-postgres.log 2>&1 & p=$$!; \
-	wait $$s; sr=$$?; wait $$p; pr=$$?; \
-	echo "== SQLite (exit $$sr) =="; cat $(VENV)/test-sqlite.log; \
-	echo "== PostgreSQL (exit $$pr) =="; cat $(VENV)/test-postgres.log; \
-	test $$sr -eq 0 && test $$pr -eq 0
+	@rm -f $(VENV)/test-sqlite.rc $(VENV)/test-postgres.rc; \
+	for db in sqlite postgres; do \
+	  { STAFFROOM_TEST_DB=$$db PYTHONUNBUFFERED=1 $(BIN)/pytest --basetemp=$(VENV)/tmp-$$db \
+	      -o console_output_style=count 2>&1; echo $$? > $(VENV)/test-$$db.rc; } \
+	    | tee $(VENV)/test-$$db.log | sed -u "s/^/[$$db] /" & \
+	done; \
+	wait; \
+	status=0; \
+	for db in sqlite postgres; do \
+	  rc=$$(cat $(VENV)/test-$$db.rc 2>/dev/null || echo 1); \
+	  echo "== $$db (exit $$rc) =="; \
+	  sed -n '/short test summary info/,$$p' $(VENV)/test-$$db.log | grep . \
+	    || tail -n 1 $(VENV)/test-$$db.log; \
+	  test "$$rc" -eq 0 || status=1; \
+	done; \
+	exit $$status
 
 # Load, faults and the benchmark: long runs against real servers, never part of `make test`.
 # Results (Markdown + JSON, the benchmark's chart) go to bench/results/.

@@ -60,6 +60,7 @@ def _requests_to(text: str, path: str) -> float:
 
 async def test_a_scrape_counts_the_requests_every_worker_served(world: World, tmp_path):
     server = ServeProcess.start(
+        "--allow-without-redis",
         workers=2,
         env={"STAFFROOM_METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import ssl
 import sys
 import tempfile
@@ -18,7 +19,14 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from staffroom.settings import Settings, load_settings, unknown_settings
+from staffroom.settings import (
+    PREFIX,
+    Settings,
+    default_public_url,
+    load_settings,
+    public_url_configured,
+    unknown_settings,
+)
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -27,6 +35,17 @@ T = TypeVar("T")
 @click.group()
 def main() -> None:
     """Staffroom: employee communications backend."""
+
+
+def ready_settings() -> Settings:
+    """The settings, once the database they name is there and migrated; otherwise the
+    command ends with one line saying so, before anything (a key file, an empty database
+    file, its folder) is created."""
+    from staffroom.cli_checks import require_database
+
+    settings = load_settings()
+    require_database(settings)
+    return settings
 
 
 async def _migrate() -> bool:
@@ -56,25 +75,61 @@ SHUTDOWN_GRACE_SECONDS = 20
 @click.option("--workers", type=click.IntRange(1, 64), default=1, help="Worker processes.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--allow-without-redis",
+    is_flag=True,
+    help="Run several workers without STAFFROOM_REDIS_URL (each keeps its own limits and "
+    "chat events; for trying things out only).",
+)
 def serve(
-    host: str | None, port: int | None, workers: int, tls_cert: str | None, tls_key: str | None
+    host: str | None,
+    port: int | None,
+    workers: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    allow_without_redis: bool,
 ) -> None:
     """Run the API with granian (TLS 1.2 as the floor when a certificate is given)."""
     from granian import Granian
     from granian.constants import Interfaces, SSLProtocols
 
-    settings = load_settings()
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    settings = ready_settings()
+    if workers > 1 and not settings.redis_url and not allow_without_redis:
+        # Without Redis each worker has its own rate-limit counters and its own relay: a
+        # socket on one worker never hears of a message sent through another.
+        console.print(
+            f"[red]--workers {workers} needs STAFFROOM_REDIS_URL[/red]: without Redis the "
+            "workers share neither rate limits nor chat events (pass --allow-without-redis "
+            "to run them anyway, for trying things out only).",
+            soft_wrap=True,
+        )
+        sys.exit(2)
     bind_host, bind_port = host or settings.host, port or settings.port
     scheme = "https" if tls_cert else "http"
+    busy = _cannot_bind(bind_host, bind_port)
+    if busy:
+        console.print(
+            f"[red]cannot listen on {bind_host}:{bind_port}[/red]: {busy} "
+            "(choose another port with --port or STAFFROOM_PORT).",
+            soft_wrap=True,
+        )
+        sys.exit(1)
+    # The workers read their settings from the environment: they bind what was asked for,
+    # and unless STAFFROOM_PUBLIC_URL says otherwise, the links they email follow it.
+    os.environ[f"{PREFIX}HOST"], os.environ[f"{PREFIX}PORT"] = bind_host, str(bind_port)
+    if not public_url_configured():
+        os.environ[f"{PREFIX}PUBLIC_URL"] = default_public_url(bind_host, bind_port, scheme)
+    base = default_public_url(bind_host, bind_port, scheme)
     console.print(
         Panel.fit(
-            f"Staffroom API on {scheme}://{bind_host}:{bind_port}\n"
-            f"API docs:  {scheme}://{bind_host}:{bind_port}/schema/swagger\n"
-            f"OpenAPI:   {scheme}://{bind_host}:{bind_port}/schema/openapi.json\n"
+            f"Staffroom API on {base}\n"
+            f"API docs:  {base}/schema/swagger\n"
+            f"OpenAPI:   {base}/schema/openapi.json\n"
             "First organisation:\n"
-            "  staffroom org create --slug acme --name Acme --owner-email it@acme.example",
+            "  staffroom org create --slug acme --name Acme --owner-email it@acme.example \\\n"
+            '    --owner-name "Ida Owner"',
             title="staffroom",
         )
     )
@@ -103,6 +158,20 @@ def serve(
     assert ssl.HAS_TLSv1_2
     with _shared_metrics(settings):
         server.serve()
+
+
+def _cannot_bind(host: str, port: int) -> str | None:
+    """Why host:port cannot be listened on (taken, or an address not of this machine)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            # As granian binds: a port left in TIME_WAIT by the last run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 @contextlib.contextmanager
@@ -134,14 +203,19 @@ def org() -> None:
 @click.option("--slug", required=True, help="Short name used at sign-in, e.g. acme.")
 @click.option("--name", required=True, help="Display name.")
 @click.option("--owner-email", required=True, help="The owner's email address.")
-@click.option("--owner-name", default=None, help="The owner's display name.")
-def org_create(slug: str, name: str, owner_email: str, owner_name: str | None) -> None:
+@click.option(
+    "--owner-name",
+    required=True,
+    help="The owner's display name (the invitations they send are signed with it).",
+)
+def org_create(slug: str, name: str, owner_email: str, owner_name: str) -> None:
     """Create an organisation and its owner; prints a one-time setup link."""
+    if not owner_name.strip():
+        raise click.BadParameter("the owner's name cannot be empty", param_hint="--owner-name")
+    settings = ready_settings()
     from staffroom.accounts.service import orgs
     from staffroom.core.errors import DomainError
     from staffroom.core.runtime import Runtime
-
-    settings = load_settings()
 
     async def run() -> tuple[str, str]:
         rt = Runtime.build(settings)
@@ -201,13 +275,13 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
 
     Runs with the powers of the organisation's first active owner; audited as such.
     """
+    settings = ready_settings()
     from rich.table import Table
 
     from staffroom.core.context import RequestContext
     from staffroom.core.runtime import Runtime
     from staffroom.onboarding.service import importer
 
-    settings = load_settings()
     body = file.read_bytes()
 
     async def run(progress: Progress) -> importer.ImportReport:
@@ -238,113 +312,18 @@ def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
             console.print(
                 f"line {row.line}: {row.email} [yellow]{row.outcome}[/yellow] {row.detail}"
             )
-    click.echo(f"{report.invited} invited of {report.total} rows")
+    if dry_run:
+        click.echo(f"would invite {report.counts.get('invite', 0)} of {report.total} rows")
+    else:
+        click.echo(f"{report.invited} invited of {report.total} rows")
 
 
-@main.group()
-def codes() -> None:
-    """Printed one-time access codes for staff without email."""
-
-
-@codes.command("create")
-@click.option("--org", "org_slug", required=True, help="The organisation's slug.")
-@click.option("--label", required=True, help="What the batch is for, e.g. 'Hall 3 night shift'.")
-@click.option("--count", type=click.IntRange(1, 5000), default=None, help="Unbound codes.")
-@click.option(
-    "--people",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="CSV (employee_id, display_name): one bound code per person.",
-)
-@click.option("--role", default="member", show_default=True)
-@click.option("--expires-in-days", type=click.IntRange(1, 365), default=30, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["pdf", "csv", "json"]), default="pdf", show_default=True
-)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    required=True,
-    help="File to write; the codes exist nowhere else.",
-)
-def codes_create(
-    org_slug: str,
-    label: str,
-    count: int | None,
-    people: Path | None,
-    role: str,
-    expires_in_days: int,
-    fmt: str,
-    out: Path,
-) -> None:
-    """Create a batch of access codes and write them as printable cards, CSV or JSON.
-
-    Runs with the powers of the organisation's first active owner; audited as such.
-    """
-    import msgspec
-
-    from staffroom.core.context import RequestContext
-    from staffroom.core.runtime import Runtime
-    from staffroom.onboarding.schemas import CodeBatchIn
-    from staffroom.onboarding.service import code_delivery as code_service
-    from staffroom.onboarding.service import importer
-
-    if (count is None) == (people is None):
-        raise click.UsageError("give either --count or --people")
-    settings = load_settings()
-    people_csv = people.read_bytes() if people is not None else None
-    cli_ctx = RequestContext(user_agent="staffroom-cli")
-
-    async def run(progress: Progress) -> code_service.Delivery:
-        rt = Runtime.build(settings)
-        task = progress.add_task("rendering cards" if fmt == "pdf" else "creating", total=None)
-        try:
-            principal = await importer.cli_principal(org_slug)
-            if people_csv is not None:
-                data = await code_service.batch_from_csv(
-                    rt,
-                    principal,
-                    cli_ctx,
-                    people_csv,
-                    label=label,
-                    role=role,
-                    group_ids=[],
-                    expires_in_days=expires_in_days,
-                )
-            else:
-                data = CodeBatchIn(
-                    label=label, count=count, role=role, expires_in_days=expires_in_days
-                )
-            return await code_service.issue(
-                rt,
-                principal,
-                data,
-                cli_ctx,
-                fmt,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-        finally:
-            await rt.close()
-
-    delivery = _with_progress(run)
-    body = delivery.file if delivery.file is not None else msgspec.json.encode(delivery.created)
-    out.write_bytes(body)
-    out.chmod(0o600)
-    batch = delivery.created.batch
-    console.print(
-        Panel.fit(
-            f"{batch.size} codes in batch [bold]{batch.label}[/bold] ({batch.id}),\n"
-            f"valid until {batch.expires_at:%Y-%m-%d}, written to {out} (mode 0600).\n"
-            "They are stored nowhere else: print them, hand them out, then delete the file.",
-            title="access codes created",
-        )
-    )
-    click.echo(str(out))
-
-
-# Operations commands (retention, audit, backup, keys, relay) live in cli_ops; registered here.
+# Access codes live in cli_codes, operations commands (retention, audit, backup, keys, relay)
+# in cli_ops; registered here.
+from staffroom.cli_codes import codes  # noqa: E402
 from staffroom.cli_ops import audit, backup, keys, relay, retention  # noqa: E402
 
+main.add_command(codes)
 main.add_command(retention)
 main.add_command(audit)
 main.add_command(backup)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 from rich.progress import Progress
 
-from staffroom.cli import _with_progress, console
+from staffroom.cli import _with_progress, console, ready_settings
 from staffroom.settings import load_settings
 
 T = TypeVar("T")
@@ -26,10 +26,11 @@ def retention() -> None:
 def retention_run() -> None:
     """Delete chat messages, news posts and audit events older than each org's retention
     settings (also runs on a schedule inside `staffroom serve`)."""
+    settings = ready_settings()
     from staffroom.compliance.service import retention as data_retention
     from staffroom.core.runtime import Runtime
 
-    rt = Runtime.build(load_settings())
+    rt = Runtime.build(settings)
 
     async def run(progress: Progress) -> data_retention.RetentionReport:
         task = progress.add_task("applying retention", total=None)
@@ -56,10 +57,11 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Check every org's audit chain; exit 1 if an event was edited, inserted or deleted."""
+    settings = ready_settings()
     from staffroom.core import audit as core_audit
     from staffroom.core.runtime import Runtime
 
-    rt = Runtime.build(load_settings())
+    rt = Runtime.build(settings)
 
     async def run(progress: Progress) -> core_audit.VerifyReport:
         task = progress.add_task("verifying audit chains", total=None)
@@ -89,6 +91,7 @@ def audit_verify() -> None:
 @click.option("--org", "org_slug", default=None, help="One org's events (default: all).")
 def audit_export(since: Any, org_slug: str | None) -> None:
     """Write audit events as JSON Lines to stdout, oldest first, with their chain MACs."""
+    ready_settings()
     from datetime import UTC
 
     from staffroom.accounts.tables import Org
@@ -115,13 +118,18 @@ def backup() -> None:
     """Encrypted backups of the database and media (STAFFROOM_BACKUP_*)."""
 
 
-def _backup_job(job: Callable[[Any, Any], Coroutine[Any, Any, T]]) -> T:
+def _backup_job(
+    job: Callable[[Any, Any], Coroutine[Any, Any, T]], needs_database: bool = False
+) -> T:
     """Run a backup job under progress bars, one per stage; refusals exit with 2."""
+    # Only a backup reads the database: listing, checking and pruning read the archive,
+    # and a restore goes into an empty database.
+    settings = ready_settings() if needs_database else load_settings()
     from staffroom.compliance.service.sealing import ArchiveRefused
     from staffroom.compliance.service.snapshots import RestoreRefused
     from staffroom.core.runtime import Runtime
 
-    rt = Runtime.build(load_settings())
+    rt = Runtime.build(settings)
 
     async def run(progress: Progress) -> T:
         tasks: dict[str, Any] = {}
@@ -148,7 +156,7 @@ def backup_create() -> None:
     """Snapshot the database and media, encrypt and store them."""
     from staffroom.compliance.service import backups
 
-    info = _backup_job(backups.create)
+    info = _backup_job(backups.create, needs_database=True)
     console.print(f"[green]backup {info.id}[/green]: {info.size:,} bytes, {info.media} media files")
     click.echo(info.id)
 
@@ -161,7 +169,12 @@ def backup_list() -> None:
     from staffroom.compliance.service import backups
 
     found = _backup_job(lambda rt, report: backups.list_backups(rt))
-    table = Table("id", "created (UTC)", "engine", "size", "media", "tables")
+    table = Table()
+    # `verify` and `restore` take the id: it is never cut or wrapped, whatever the width
+    # (the other columns give way).
+    table.add_column("id", no_wrap=True, min_width=max((len(b.id) for b in found), default=2))
+    for heading in ("created (UTC)", "engine", "size", "media", "tables"):
+        table.add_column(heading)
     for b in found:
         table.add_row(
             b.id,
@@ -246,6 +259,7 @@ def relay() -> None:
 @relay.command("status")
 def relay_status() -> None:
     """Events waiting per target and those given up on, with their errors."""
+    ready_settings()
     from rich.table import Table
 
     from staffroom.chat.service import outbox
@@ -284,6 +298,7 @@ def relay_status() -> None:
 )
 def relay_requeue(hours: float) -> None:
     """Relay again the events given up on recently (once their cause is fixed)."""
+    ready_settings()
     from datetime import timedelta
 
     from staffroom.chat.service import outbox

@@ -27,7 +27,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Empty means SQLite at <data_dir>/staffroom.db; otherwise postgresql://… or sqlite:///path
     database_url: str = ""
     database_pool_max: int = 10
-    public_url: str = "http://127.0.0.1:8000"
+    # Where clients reach the API: the base of every link Staffroom emails and prints.
+    # Empty: http://HOST:PORT, so a changed port changes the links too.
+    public_url: str = ""
     app_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -160,6 +162,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Fetching IdP metadata from private or loopback addresses (SSRF); only for tests.
     sso_metadata_allow_private: bool = False
 
+    def __post_init__(self) -> None:
+        if not self.public_url:
+            derived = default_public_url(self.host, self.port)
+            msgspec.structs.force_setattr(self, "public_url", derived)
+
     def __repr__(self) -> str:
         # Settings may end up in a traceback or a debug print: never with the secrets.
         shown = {
@@ -194,6 +201,25 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     def effective_keys_file(self) -> Path:
         """The local key file (embedded key module)."""
         return Path(self.keys_file) if self.keys_file else self.data_path / "keys.json"
+
+
+def default_public_url(host: str, port: int, scheme: str = "http") -> str:
+    """The URL of a server bound to host and port, as a client on this machine reaches it
+    (a wildcard address is reached on the loopback one)."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 (a bound address, not one to bind)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def public_url_configured(
+    environ: typing.Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> bool:
+    """Whether STAFFROOM_PUBLIC_URL is set (else it follows the bound host and port)."""
+    return bool(_raw(environ, env_file).get(f"{PREFIX}PUBLIC_URL"))
 
 
 def _is_sequence(annotation: object) -> bool:

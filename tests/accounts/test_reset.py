@@ -7,7 +7,7 @@ import re
 
 from staffroom.core import clock
 from staffroom.core.tables import MailMessage
-from tests.support.flows import auth, code_now, enrol_totp
+from tests.support.flows import auth, code_now, enrol_totp, mails_to
 from tests.support.world import PASSWORD, World, assert_problem, login
 
 NEW = "Copper-Valley-Orchid-88"
@@ -18,11 +18,7 @@ async def _request(client, org: str, who: str):
 
 
 async def _link_token(to: str) -> str:
-    rows = (
-        await MailMessage.select()
-        .where(MailMessage.to_address == to)
-        .order_by(MailMessage.created_at, ascending=False)
-    )
+    rows = await mails_to(to)
     assert rows, f"no mail to {to}"
     match = re.search(r"#token=([A-Za-z0-9_-]+)", rows[0]["text_body"])
     assert match
@@ -178,7 +174,7 @@ async def test_reset_mail_is_in_the_users_language(client, world: World) -> None
     h = auth(await login(client, "acme", "member@acme.example"))
     assert (await client.patch("/api/v1/me", json={"locale": "de"}, headers=h)).status_code == 200
     await _request(client, "acme", "member@acme.example")
-    mail = await MailMessage.select().first()
+    (mail,) = await mails_to("member@acme.example")
     assert "zurücksetzen" in mail["subject"]
     assert "#token=" in mail["html_body"] and "<a href=" in mail["html_body"]
     assert PASSWORD not in mail["text_body"]

@@ -36,8 +36,9 @@ def staffroom(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[s
 
 async def test_org_create_prints_a_setup_link_the_owner_can_use(client) -> None:
     result = staffroom(
-        "org", "create", "--slug", "acme", "--name", "Acme", "--owner-email", "IT@Acme.Example"
-    )
+        "org", "create", "--slug", "acme", "--name", "Acme", "--owner-email", "IT@Acme.Example",
+        "--owner-name", "Ida Owner",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     link = result.stdout.strip().splitlines()[-1]
     assert "#token=" in link
@@ -67,22 +68,22 @@ async def test_org_create_prints_a_setup_link_the_owner_can_use(client) -> None:
 
 
 async def test_org_create_refuses_duplicates_and_bad_input() -> None:
-    assert (
-        staffroom(
-            "org", "create", "--slug", "acme", "--name", "Acme", "--owner-email", "it@acme.example"
-        ).returncode
-        == 0
-    )
-    dup = staffroom(
-        "org", "create", "--slug", "acme", "--name", "Other", "--owner-email", "x@other.example"
-    )
+    def create(slug: str, name: str, email: str, *owner: str) -> Any:
+        args = ("--slug", slug, "--name", name, "--owner-email", email, *owner)
+        return staffroom("org", "create", *args)
+
+    assert create("acme", "Acme", "it@acme.example", "--owner-name", "Ida").returncode == 0
+    dup = create("acme", "Other", "x@other.example", "--owner-name", "Ida")
     assert dup.returncode == 2 and "org_exists" in dup.stderr
-    bad = staffroom(
-        "org", "create", "--slug", "Not A Slug!", "--name", "X", "--owner-email", "x@y.example"
-    )
+    bad = create("Not A Slug!", "X", "x@y.example", "--owner-name", "Ida")
     assert bad.returncode == 2 and "invalid_slug" in bad.stderr
-    mail = staffroom("org", "create", "--slug", "beta", "--name", "Beta", "--owner-email", "nope")
+    mail = create("beta", "Beta", "nope", "--owner-name", "Ida")
     assert mail.returncode == 2 and "invalid_email" in mail.stderr
+    # The owner's name signs their invitations ("Ida invites you to join …"): required.
+    nameless = create("gamma", "Gamma", "it@gamma.example")
+    assert nameless.returncode == 2 and "Missing option '--owner-name'" in nameless.stderr
+    blank = create("gamma", "Gamma", "it@gamma.example", "--owner-name", "  ")
+    assert blank.returncode == 2 and "cannot be empty" in blank.stderr
     assert await Org.count() == 1
 
 
@@ -101,7 +102,8 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
         args += ["--tls-cert", str(cert), "--tls-key", str(key)]
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
-    server = ServeProcess.start(*args, workers=2, tls=tls, context=context)
+    # Two workers without Redis: allowed explicitly (serve refuses them otherwise).
+    server = ServeProcess.start(*args, "--allow-without-redis", workers=2, tls=tls, context=context)
     try:
         url = f"{server.base}/health/live"
         assert wait_for(url, context) == b'{"status":"ok"}'
@@ -121,7 +123,7 @@ def test_serve_stops_even_when_a_worker_cannot() -> None:
     the grace period, so stopping the server, and a deploy's restart, never hangs."""
     from staffroom.cli import SHUTDOWN_GRACE_SECONDS
 
-    server = ServeProcess.start(workers=2)
+    server = ServeProcess.start("--allow-without-redis", workers=2)
     found = subprocess.run(
         ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True, check=False
     )
@@ -164,3 +166,23 @@ async def test_relay_status_shows_what_was_given_up_and_requeue_sends_it_again(w
     still = await Outbox.select().where(Outbox.id == old.id).first()
     assert still["abandoned_at"] is not None
     assert staffroom("relay", "requeue", "--hours", "0").returncode == 2
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+async def test_backup_list_never_cuts_the_id_verify_and_restore_need(rt, columns: str) -> None:
+    from staffroom.compliance.service import backups
+
+    info = await backups.create(rt)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "staffroom", "backup", "list"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": columns},
+        )
+    finally:
+        for key in await rt.archive.keys(backups.PREFIX):
+            await rt.archive.remove(key)
+    assert result.returncode == 0, result.stderr
+    assert info.id in result.stderr, result.stderr

@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from staffroom.core import clock
+from staffroom.core.kms import keyring_for
 from staffroom.core.mail import MailQueue, make_backend
 from staffroom.core.mail.templates import render
 from staffroom.core.tables import MailMessage
@@ -90,7 +91,7 @@ def test_templates_exist_in_english_and_german_and_escape_html() -> None:
 
 
 async def test_outbox_writes_a_multipart_eml(settings) -> None:
-    queue = MailQueue(make_backend(settings))
+    queue = MailQueue(make_backend(settings), keyring_for(settings))
     msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
     assert await queue.deliver_due() == 1
     raw = (Path(settings.data_dir) / "outbox" / f"{msg_id}.eml").read_bytes()
@@ -104,7 +105,7 @@ async def test_outbox_writes_a_multipart_eml(settings) -> None:
 async def test_smtp_with_starttls_delivers(smtp) -> None:
     controller, inbox, smtp_settings = smtp
     controller.start()
-    queue = MailQueue(make_backend(smtp_settings))
+    queue = MailQueue(make_backend(smtp_settings), keyring_for(smtp_settings))
     await queue.enqueue("mia@acme.example", "password_reset", "de", CTX)
     assert await queue.deliver_due() == 1
     assert len(inbox.messages) == 1
@@ -113,7 +114,7 @@ async def test_smtp_with_starttls_delivers(smtp) -> None:
 
 async def test_a_failed_send_is_kept_and_retried_not_lost(smtp) -> None:
     controller, inbox, smtp_settings = smtp
-    queue = MailQueue(make_backend(smtp_settings))
+    queue = MailQueue(make_backend(smtp_settings), keyring_for(smtp_settings))
     msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
     assert await queue.deliver_due() == 0  # nobody listening yet
     row = await MailMessage.select().where(MailMessage.id == msg_id).first()
@@ -129,7 +130,8 @@ async def test_a_failed_send_is_kept_and_retried_not_lost(smtp) -> None:
 
 async def test_an_outage_longer_than_a_night_delays_mail_without_losing_it(smtp) -> None:
     controller, inbox, smtp_settings = smtp
-    queue = MailQueue(make_backend(smtp_settings))  # retried for 72 hours
+    # Retried for 72 hours.
+    queue = MailQueue(make_backend(smtp_settings), keyring_for(smtp_settings))
     msg_id = await queue.enqueue("mia@acme.example", "account_setup", "en", CTX | {"ttl_days": 7})
     for _ in range(30):  # 29 hours of a server that does not answer
         await queue.deliver_due()
@@ -142,7 +144,7 @@ async def test_an_outage_longer_than_a_night_delays_mail_without_losing_it(smtp)
 
 async def test_after_the_retry_window_the_mail_is_marked_failed_but_kept(smtp) -> None:
     _, _, smtp_settings = smtp
-    queue = MailQueue(make_backend(smtp_settings), retry_hours=2)
+    queue = MailQueue(make_backend(smtp_settings), keyring_for(smtp_settings), retry_hours=2)
     msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
     await queue.deliver_due()
     clock.travel(3600)
@@ -153,13 +155,14 @@ async def test_after_the_retry_window_the_mail_is_marked_failed_but_kept(smtp) -
     await queue.deliver_due()
     row = await MailMessage.select().where(MailMessage.id == msg_id).first()
     assert row["status"] == "failed" and row["attempts"] == 3
-    assert row["text_body"]  # still there for an operator to resend
+    # Still there, sealed, for an operator to resend.
+    assert row["sealed_body"] and "#token=" not in row["sealed_body"] + row["text_body"]
 
 
 async def test_a_mailbox_the_server_refuses_for_good_fails_at_once(smtp) -> None:
     controller, inbox, smtp_settings = smtp
     controller.start()
-    queue = MailQueue(make_backend(smtp_settings))
+    queue = MailQueue(make_backend(smtp_settings), keyring_for(smtp_settings))
     gone = await queue.enqueue("gone@acme.example", "password_reset", "en", CTX)
     full = await queue.enqueue("full@acme.example", "password_reset", "en", CTX)
     mia = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
@@ -218,7 +221,7 @@ async def test_ses_backend_sends_through_boto3(settings, moto_server, monkeypatc
         ses_region="eu-central-1",
         mail_from="no-reply@staffroom.example",
     )
-    queue = MailQueue(make_backend(ses_settings))
+    queue = MailQueue(make_backend(ses_settings), keyring_for(ses_settings))
     msg_id = await queue.enqueue("mia@acme.example", "password_reset", "en", CTX)
     # SES refuses unverified senders: the mail stays queued for a retry, not lost.
     assert await queue.deliver_due() == 0

@@ -126,7 +126,7 @@ async def test_cli_import_with_progress(tmp_path: Path, client, world: World) ->
     cmd = [sys.executable, "-m", "staffroom", "invite", "import", str(path), "--org", "acme"]
     dry = subprocess.run([*cmd, "--dry-run"], capture_output=True, text=True, env=env, timeout=120)
     assert dry.returncode == 0, dry.stderr
-    assert "0 invited of 3 rows" in dry.stdout and "invalid_email" in dry.stderr
+    assert "would invite 2 of 3 rows" in dry.stdout and "invalid_email" in dry.stderr
     assert await Invite.count() == 0
     real = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert real.returncode == 0, real.stderr

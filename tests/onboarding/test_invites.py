@@ -7,9 +7,9 @@ import re
 
 from staffroom.accounts.tables import User
 from staffroom.core import clock
-from staffroom.core.tables import AuditEvent, MailMessage
+from staffroom.core.tables import AuditEvent
 from staffroom.onboarding.tables import Invite
-from tests.support.flows import auth
+from tests.support.flows import auth, mails_to
 from tests.support.world import World, assert_problem, login
 
 PW = "Juniper-Lattice-Ferry-31"
@@ -20,11 +20,7 @@ async def _invite(client, h, email="new.hire@acme.example", **extra):
 
 
 async def _token_for(email: str) -> str:
-    rows = (
-        await MailMessage.select()
-        .where(MailMessage.to_address == email)
-        .order_by(MailMessage.created_at, ascending=False)
-    )
+    rows = await mails_to(email)
     match = re.search(r"#token=([A-Za-z0-9_-]+)", rows[0]["text_body"])
     assert match
     return match.group(1)
@@ -219,6 +215,7 @@ async def test_invite_mail_over_real_smtp_and_the_link_works(
     import msgspec
     from aiosmtpd.controller import Controller
 
+    from staffroom.core.kms import keyring_for
     from staffroom.core.mail import MailQueue, make_backend
     from tests.core.test_mail import Inbox, _cert
     from tests.support.apps import app_client
@@ -244,7 +241,9 @@ async def test_invite_mail_over_real_smtp_and_the_link_works(
                 "/api/v1/invites", json={"email": "smtp.hire@acme.example"}, headers=hr
             )
             assert r.status_code == 201
-            queue = MailQueue(make_backend(msgspec.structs.replace(settings, **smtp)))
+            queue = MailQueue(
+                make_backend(msgspec.structs.replace(settings, **smtp)), keyring_for(settings)
+            )
             assert await queue.deliver_due() == 1
             assert len(inbox.messages) == 1
             mail = inbox.messages[0]

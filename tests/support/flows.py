@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,15 +53,42 @@ def auth(body: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
-async def mails_to(address: str) -> list[dict[str, Any]]:
-    """Queued mails to an address, newest first."""
-    from staffroom.core.tables import MailMessage
+def _delivered(msg_id: Any) -> tuple[str, str]:
+    """(text, html) of a message the outbox backend delivered, read from its .eml file:
+    the database keeps no body once a message is sent."""
+    import email
+    from email import policy
 
-    return list(
+    from staffroom.settings import load_settings
+
+    path = Path(load_settings(env_file=None).data_dir) / "outbox" / f"{msg_id}.eml"
+    if not path.is_file():
+        return "", ""
+    parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    parts = {p.get_content_type(): p.get_content() for p in parsed.walk() if not p.is_multipart()}
+    return parts.get("text/plain", ""), parts.get("text/html", "")
+
+
+async def mails_to(address: str) -> list[dict[str, Any]]:
+    """Mails to an address, newest first, with their bodies as the recipient reads them:
+    opened from the sealed copy while queued, from the outbox's .eml file once delivered."""
+    from staffroom.core.kms import keyring_for
+    from staffroom.core.mail.queue import open_body
+    from staffroom.core.tables import MailMessage
+    from staffroom.settings import load_settings
+
+    keys = keyring_for(load_settings(env_file=None))
+    rows = (
         await MailMessage.select()
         .where(MailMessage.to_address == address)
         .order_by(MailMessage.created_at, ascending=False)
     )
+    opened = []
+    for row in rows:
+        queued = row["sealed_body"] or row["text_body"]
+        text, html = open_body(keys, row) if queued else _delivered(row["id"])
+        opened.append(row | {"text_body": text, "html_body": html})
+    return opened
 
 
 async def mailed_token(address: str, page: str) -> str:

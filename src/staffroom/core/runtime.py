@@ -45,7 +45,7 @@ class Runtime:
             settings=settings,
             keys=keys,
             limiter=make_limiter(settings.redis_url),
-            mail=MailQueue(make_backend(settings), settings.mail_retry_hours),
+            mail=MailQueue(make_backend(settings), keys, settings.mail_retry_hours),
             dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),
             blobs=make_blobs(settings),
             archive=make_archive(settings),

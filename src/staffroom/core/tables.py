@@ -44,14 +44,20 @@ class AuditChain(Table, tablename="audit_chain"):
 
 
 class MailMessage(Table, tablename="mail_message"):
-    """A queued email: kept until delivered, retried with backoff, never silently dropped."""
+    """A queued email: kept until delivered, retried with backoff, never silently dropped.
+
+    Its bodies hold live links (invitations, sign-up, resets): they are kept only sealed
+    with the data key (`sealed_body`, bound to the message id) and dropped once delivered
+    (SECURITY.md rule 1). `text_body` and `html_body` are left from before sealing: new
+    rows leave them empty, and delivery empties them on rows queued before the upgrade."""
 
     id = UUID(primary_key=True)
     org = UUID(null=True, default=None)
     to_address = Varchar(length=320)
     subject = Varchar(length=300)
-    text_body = Text()
-    html_body = Text()
+    text_body = Text(default="")
+    html_body = Text(default="")
+    sealed_body = Text(default="")
     template = Varchar(length=60)
     status = Varchar(length=20, default="pending", index=True)
     attempts = Integer(default=0)

@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any, Literal, cast
 
 import msgspec
@@ -13,6 +14,7 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from staffroom.core.context import RequestContext
@@ -147,9 +149,22 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         429: "Too many attempts; see Retry-After.",
         503: "A server we depend on is unavailable; retry after Retry-After.",
     }
-    # Any route can meet an outage of the database: every route says so.
+    # Any route can meet an outage of the database: every route says so. Each status gets
+    # its own example: generated ones would show a random status (e.g. 5595).
+    codes = _HTTP_CODES | {409: "conflict", 410: "gone", 422: "invalid", 503: "service_unavailable"}
+
+    def example(s: int) -> Example:
+        body = Problem(problem_type(codes[s]), HTTPStatus(s).phrase, s, described[s], codes[s])
+        return Example(summary=HTTPStatus(s).phrase, value=msgspec.to_builtins(body))
+
     return {
-        s: ResponseSpec(data_container=Problem, description=described[s], media_type=PROBLEM_JSON)
+        s: ResponseSpec(
+            data_container=Problem,
+            description=described[s],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+            examples=[example(s)],
+        )
         for s in sorted({400, 503, *statuses})
     }
 

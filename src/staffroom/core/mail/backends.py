@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import uuid
 from dataclasses import dataclass
@@ -65,11 +66,17 @@ class OutboxBackend:
         await asyncio.to_thread(self._write, email)
 
     def _write(self, email: Email) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # The messages hold live links (invitations, resets): the folder and its files are
+        # the owner's only, whatever the umask (SECURITY.md rule 1).
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.folder.chmod(0o700)
         path = self.folder / f"{email.id}.eml"
         # Written aside and renamed: whoever watches the folder never reads half a message.
         partial = self.folder / f".{email.id}.eml.part"
-        partial.write_bytes(bytes(email.to_message(self.sender)))
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)  # a part left by a crash may have other modes
+            out.write(bytes(email.to_message(self.sender)))
         partial.replace(path)
         # The path, never the link inside: links carry secrets that must not reach logs.
         log.info("mail written to outbox", extra={"path": str(path), "subject": email.subject})

@@ -9,7 +9,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import msgspec
+
 from staffroom.core import clock
+from staffroom.core.crypto import DecryptionFailed, KeyRing
 from staffroom.core.db import bulk_insert
 from staffroom.core.logs import round_failed
 from staffroom.core.mail.backends import Email, MailBackend, MailRejected
@@ -28,18 +31,43 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+def body_aad(msg_id: uuid.UUID) -> bytes:
+    """Binds a sealed body to its message: a body copied onto another row does not open."""
+    return f"mail-body:{msg_id}".encode()
+
+
+def seal_body(keys: KeyRing, msg_id: uuid.UUID, text: str, html: str) -> str:
+    """The message's bodies sealed with the data key (they carry live links)."""
+    return keys.encrypt(msgspec.json.encode({"text": text, "html": html}), body_aad(msg_id))
+
+
+def open_body(keys: KeyRing, row: dict[str, Any]) -> tuple[str, str]:
+    """(text, html) of a queued message; rows queued before sealing hold them in the clear."""
+    if not row["sealed_body"]:
+        return row["text_body"], row["html_body"]
+    body = msgspec.json.decode(keys.decrypt(row["sealed_body"], body_aad(row["id"])))
+    return body["text"], body["html"]
+
+
 def _render_row(
-    to: str, template: str, lang: str, context: dict[str, Any], org_id: uuid.UUID | None
+    keys: KeyRing,
+    to: str,
+    template: str,
+    lang: str,
+    context: dict[str, Any],
+    org_id: uuid.UUID | None,
 ) -> MailMessage:
     subject, text, html = render(template, lang, context)
     now = clock.utcnow()
+    msg_id = uuid.uuid4()
     return MailMessage(
-        id=uuid.uuid4(),
+        id=msg_id,
         org=org_id,
         to_address=to,
         subject=subject,
-        text_body=text,
-        html_body=html,
+        text_body="",
+        html_body="",
+        sealed_body=seal_body(keys, msg_id, text, html),
         template=template,
         status="pending",
         next_attempt_at=now,
@@ -50,8 +78,9 @@ def _render_row(
 class MailQueue:
     """Renders, stores and delivers email through one backend."""
 
-    def __init__(self, backend: MailBackend, retry_hours: float = 72) -> None:
+    def __init__(self, backend: MailBackend, keys: KeyRing, retry_hours: float = 72) -> None:
         self.backend = backend
+        self.keys = keys
         self.retry_for = timedelta(hours=retry_hours)
         self._wake = asyncio.Event()
 
@@ -64,7 +93,7 @@ class MailQueue:
         org_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
         """Render and store a message for delivery; returns its id."""
-        row = _render_row(to, template, lang, context, org_id)
+        row = _render_row(self.keys, to, template, lang, context, org_id)
         await MailMessage.insert(row)
         self._wake.set()
         return row.id
@@ -75,7 +104,9 @@ class MailQueue:
         """Render and store many (to, template, lang, context) messages in bulk inserts."""
         # Thousands of renders (an import) would hold the event loop for seconds.
         rows = await asyncio.to_thread(
-            lambda: [_render_row(to, t, lang, ctx, org_id) for to, t, lang, ctx in messages]
+            lambda: [
+                _render_row(self.keys, to, t, lang, ctx, org_id) for to, t, lang, ctx in messages
+            ]
         )
         for start in range(0, len(rows), 500):
             await bulk_insert(MailMessage, rows[start : start + 500])
@@ -114,22 +145,21 @@ class MailQueue:
         if not claimed:
             return 0
         row = claimed[0]
-        email = Email(
-            id=row["id"],
-            to=row["to_address"],
-            subject=row["subject"],
-            text=row["text_body"],
-            html=row["html_body"],
-        )
         try:
+            text, html = open_body(self.keys, row)
+            email = Email(
+                id=row["id"], to=row["to_address"], subject=row["subject"], text=text, html=html
+            )
             await self.backend.send(email)
         except Exception as exc:
-            # Refused for good: failed now. Anything else (a server down, a temporary
-            # refusal, settings to fix) is retried for retry_hours from its queueing, so an
-            # outage of a night or a weekend delays mail rather than losing it.
+            # Refused for good (or sealed under a key no longer in the key file): failed
+            # now. Anything else (a server down, a temporary refusal, settings to fix) is
+            # retried for retry_hours from its queueing, so an outage of a night or a
+            # weekend delays mail rather than losing it. The body stays sealed meanwhile.
             attempts = row["attempts"] + 1
             given_up = clock.utcnow() - row["created_at"] > self.retry_for
-            status = "failed" if isinstance(exc, MailRejected) or given_up else "pending"
+            final = isinstance(exc, MailRejected | DecryptionFailed)
+            status = "failed" if final or given_up else "pending"
             log.warning(
                 "mail delivery failed",
                 extra={
@@ -148,11 +178,16 @@ class MailQueue:
                 }
             ).where(MailMessage.id == msg_id)
             return 0
+        # Delivered: the links inside must not outlive it here (SECURITY.md rule 1). The
+        # subject, address and template stay for the operator.
         await MailMessage.update(
             {
                 MailMessage.status: "sent",
                 MailMessage.attempts: row["attempts"] + 1,
                 MailMessage.sent_at: clock.utcnow(),
+                MailMessage.sealed_body: "",
+                MailMessage.text_body: "",
+                MailMessage.html_body: "",
             }
         ).where(MailMessage.id == msg_id)
         return 1
