@@ -2463,39 +2463,16 @@ export interface components {
             requires_ack?: boolean;
             ack_due_at?: string | null;
         };
-        /**
-         * Problem
-         * @example {
-         *       "type": "suOZjEwZJqYSNRLxMkFg",
-         *       "title": "OawvtQkOPQsswkMypzVv",
-         *       "status": 5595,
-         *       "detail": "soVSEeCtLViFvDEMpEHd",
-         *       "code": "utFmqCQcDdvDZVPEurUj",
-         *       "retry_after": 9241
-         *     }
-         */
+        /** Problem */
         Problem: {
-            /** @example DwEkQQHiBrmXZcSFtoJx */
             type: string;
-            /** @example JIgNZYFcagWptUqCwdER */
             title: string;
-            /** @example 2562 */
             status: number;
-            /** @example RYmbpFdWetXVhYOwZjsY */
             detail: string;
-            /** @example xJhBSnpIXjjOrlCcUmnv */
             code: string;
-            /**
-             * @example [
-             *       {
-             *         "MqbkVDGbgpSmpeFCZfQi": "acce08"
-             *       }
-             *     ]
-             */
             errors?: {
                 [key: string]: unknown;
             }[] | null;
-            /** @example 2314 */
             retry_after?: number | null;
         };
         /** PubNubChannel */
