@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean web-types \
-	load faults bench bench-deps
+	load faults bench bench-deps bench-web
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	@# Checked before the venv exists: an older Python fails later with a riddle ("No
@@ -57,6 +57,7 @@ system-deps:
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v xmlsec1 >/dev/null || missing="$$missing xmlsec1"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -114,6 +115,10 @@ bench-deps:
 
 bench: install system-deps bench-deps
 	$(BIN)/python -m bench.run
+
+# The web app's budgets alone (also part of `make bench`), on the load test's organisation.
+bench-web: install system-deps
+	$(BIN)/python -m bench.web
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml.
 lock: install

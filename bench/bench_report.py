@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench import web
 from bench.report import RESULTS, machine, save
 from bench.seed import Scale
 
@@ -138,6 +139,8 @@ def write(runs: dict[int, dict[str, Any]], scale: Scale, seed_s: float, seconds:
             f"| target | measured | |\n|---|---:|---|\n{rows}\n"
         )
     bulk = runs[max(runs)].get("bulk", {})
+    web_run = runs[max(runs)].get("web")
+    web_md = f"## Web app budgets (2 workers)\n\n{web.markdown(web_run)}\n\n" if web_run else ""
     bulk_md = "\n".join(f"| {k} | {v:,.2f} |" for k, v in bulk.items())
     md = f"""# Benchmark
 
@@ -160,9 +163,10 @@ divided by its requests: it moves less from run to run than req/s on these share
 |---|---:|
 {bulk_md}
 
-![chart](latest.png)
+{web_md}![chart](latest.png)
 
 {ANALYSIS.read_text() if ANALYSIS.exists() else ""}"""
     chart(runs)
     save("latest", md, {"runs": runs, "seed_seconds": seed_s, "scale": scale.__dict__})
-    return all(ok for run in runs.values() for _, _, ok in targets(run))
+    web_ok = all(web_run["met"].values()) if web_run else True
+    return web_ok and all(ok for run in runs.values() for _, _, ok in targets(run))

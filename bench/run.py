@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from rich.console import Console
 
-from bench import delivery, wrk
+from bench import delivery, web, wrk
 from bench.bench_report import write
 from bench.seed import FULL, LOAD, PASSWORD, Seeded, seed
 from bench.stack import Stack
@@ -199,6 +199,13 @@ def measure(stack: Stack, seeded: Seeded, workers: int, seconds: float) -> dict[
     finally:
         stack.stop_api()
         baseline.stop()
+    if workers == 2:
+        console.log("web app budgets (2 workers, Chromium)")
+        server = web.start_server(stack, BENCH_ENV, workers)
+        try:
+            results["web"] = asyncio.run(web.measure(server.base, seeded))
+        finally:
+            server.stop()
     return results
 
 
