@@ -13,8 +13,6 @@ from tests.support.world import PASSWORD, World
 from tests.web.conftest import Browsers
 from tests.web.journeys import api_token, assert_accessible, shoot, sign_in
 
-LIVE = 1_000  # ms: "within a second"
-
 
 async def _say(page: Page, text: str) -> None:
     box = page.get_by_role("textbox", name="Write a message")
@@ -52,14 +50,15 @@ async def test_two_people_chat_live(world: World, web_server: Any, browsers: Bro
     await expect(ben.get_by_label("2 unread messages")).to_have_count(0)
     await assert_accessible(ben)
 
-    # A new message, an edit and a deletion reach Ben within a second.
+    # A new message, an edit and a deletion reach Ben without a reload (how fast is the
+    # benchmark's budget, not a timed assertion here: bench/web.py, 150 ms).
     await _say(ana, "Lunch at 12?")
-    await expect(messages).to_contain_text("Lunch at 12?", timeout=LIVE)
+    await expect(messages).to_contain_text("Lunch at 12?")
     mine = ana.locator(".message.mine").filter(has_text="Forklift 3 is back")
     await mine.get_by_role("button", name="Edit").click()
     await ana.get_by_role("textbox", name="Edit").fill("Forklift 3 is back in bay 4")
     await ana.get_by_role("button", name="Save").click()
-    await expect(messages).to_contain_text("Forklift 3 is back in bay 4", timeout=LIVE)
+    await expect(messages).to_contain_text("Forklift 3 is back in bay 4")
     ana.on("dialog", lambda dialog: dialog.accept())
     await (
         ana.locator(".message.mine")
@@ -67,7 +66,7 @@ async def test_two_people_chat_live(world: World, web_server: Any, browsers: Bro
         .get_by_role("button", name="Delete")
         .click()
     )
-    await expect(messages).not_to_contain_text("Bay 2 is free", timeout=LIVE)
+    await expect(messages).not_to_contain_text("Bay 2 is free")
     await expect(messages).to_contain_text("This message was deleted.")
     await shoot(ben, "chat")
 

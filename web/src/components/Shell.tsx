@@ -4,6 +4,7 @@ import { useTranslation } from "react-i18next";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { session } from "../api/session";
 import { useMe } from "../auth";
+import { ChatLive } from "../pages/chat/ChatLive";
 import { useUnreadChats } from "../pages/chat/useChat";
 
 export function Shell() {
@@ -16,31 +17,33 @@ export function Shell() {
     navigate("/signed-out", { replace: true });
   }
   return (
-    <div className="shell">
-      <a className="skip" href="#main">
-        {t("nav.skip")}
-      </a>
-      <header className="topbar">
-        <span className="brand">{me.data?.org.name ?? "Staffroom"}</span>
-        <button type="button" className="link" onClick={() => void signOut()}>
-          {t("nav.sign_out")}
-        </button>
-      </header>
-      <nav className="mainnav" aria-label={t("nav.main")}>
-        <NavLink to="/feed">{t("nav.feed")}</NavLink>
-        <NavLink to="/chat">
-          {t("nav.chat")}
-          {unreadChats > 0 && (
-            <span className="badge" aria-label={t("chat.unread_count", { count: unreadChats })}>
-              {unreadChats}
-            </span>
-          )}
-        </NavLink>
-        <NavLink to="/me">{t("nav.me")}</NavLink>
-      </nav>
-      <main id="main" className="page" tabIndex={-1}>
-        <Outlet />
-      </main>
-    </div>
+    <ChatLive>
+      <div className="shell">
+        <a className="skip" href="#main">
+          {t("nav.skip")}
+        </a>
+        <header className="topbar">
+          <span className="brand">{me.data?.org.name ?? "Staffroom"}</span>
+          <button type="button" className="link" onClick={() => void signOut()}>
+            {t("nav.sign_out")}
+          </button>
+        </header>
+        <nav className="mainnav" aria-label={t("nav.main")}>
+          <NavLink to="/feed">{t("nav.feed")}</NavLink>
+          <NavLink to="/chat">
+            {t("nav.chat")}
+            {unreadChats > 0 && (
+              <span className="badge" aria-label={t("chat.unread_count", { count: unreadChats })}>
+                {unreadChats}
+              </span>
+            )}
+          </NavLink>
+          <NavLink to="/me">{t("nav.me")}</NavLink>
+        </nav>
+        <main id="main" className="page" tabIndex={-1}>
+          <Outlet />
+        </main>
+      </div>
+    </ChatLive>
   );
 }

@@ -1,46 +1,18 @@
 // Chat: the conversation list (most recent first, unread counts) beside the open
-// conversation; new messages, edits and deletions arrive over the chat socket, and after a
-// gap the open conversation catches up from its last known message.
-import { useQueryClient } from "@tanstack/react-query";
+// conversation; what arrives over the chat socket comes through ChatLive.
 import { useTranslation } from "react-i18next";
 import { NavLink, Outlet, useParams } from "react-router";
 import { useMe } from "../../auth";
 import { ErrorNote } from "../../components/forms";
-import { useLive } from "../../realtime/useLive";
-import { outbox } from "./outbox";
-import { conversationTitle, merge, useConversations, type Message } from "./useChat";
+import { useChatLiveState } from "./ChatLive";
+import { conversationTitle, useConversations } from "./useChat";
 
 export function Chat() {
   const { t } = useTranslation();
   const me = useMe();
   const { conversationId } = useParams();
-  const queryClient = useQueryClient();
   const conversations = useConversations();
-
-  function apply(message: Message) {
-    queryClient.setQueryData<Message[]>(["messages", message.conversation_id], (old) =>
-      old ? merge(old, [message]) : old,
-    );
-  }
-  outbox.onSent((message) => {
-    apply(message);
-    void queryClient.invalidateQueries({ queryKey: ["conversations"] });
-  });
-  const live = useLive(
-    "/api/v1/chat/ws",
-    (event) => {
-      const message = event.message as Message | undefined;
-      if (message && typeof message.seq === "number") apply(message);
-      void queryClient.invalidateQueries({ queryKey: ["conversations"] });
-    },
-    () => {
-      // Back after a gap: catch up and send what waited.
-      void queryClient.invalidateQueries({ queryKey: ["conversations"] });
-      void queryClient.invalidateQueries({ queryKey: ["messages"] });
-      outbox.retryAll();
-    },
-  );
-
+  const live = useChatLiveState();
   return (
     <div className={`chat-layout${conversationId ? " open" : ""}`}>
       <nav className="conversations" aria-label={t("chat.conversations")}>
