@@ -120,7 +120,7 @@ async def send(
     # The stored row is what was inserted: no need to read it back.
     names = {principal.user_id: member["display_name"]}
     out = (await render.messages_out(rt, [message.to_dict()], names))[0]
-    outbox.remember(message_id, conversation, out)
+    outbox.remember(message_id, position, conversation, out)
     outbox.wake(rt)
     return out, True
 
@@ -214,10 +214,13 @@ async def edit(
             "message.updated",
             message_id=message_id,
         )
-    outbox.wake(rt)
     fresh = await Message.select().where(Message.id == message_id).first()
     assert fresh is not None
-    return (await render.messages_out(rt, [fresh]))[0]
+    out = (await render.messages_out(rt, [fresh]))[0]
+    # The event of this edit carries the edited message (not the one first sent).
+    outbox.remember(message_id, position, conversation, out)
+    outbox.wake(rt)
+    return out
 
 
 async def delete(
@@ -252,6 +255,8 @@ async def delete(
             "message.deleted",
             message_id=message_id,
         )
+    # Its event reads the tombstone; nothing kept of the text may go out again.
+    outbox.forget(message_id)
     outbox.wake(rt)
     if row["sender"] != principal.user_id:
         await audit.by(
