@@ -46,11 +46,12 @@ async def test_edits_and_deletions_reach_both_relays_as_they_are_after_the_chang
         async with httpx.AsyncClient(base_url=server.base) as api:
             admin = await bearer(api, world.acme, "admin")
             member = await bearer(api, world.acme, "member")
+            socket = await _socket(server.base, member)
             conv = await group(api, world, admin, "member")
             creds = (await credentials(api, member))["pubnub"]
             (channel,) = [c for c in creds["channels"] if c["conversation_id"] == conv["id"]]
-            socket = await _socket(server.base, member)
             try:
+                assert (await _next(socket))["type"] == "conversation.joined"
                 async with device(standin, creds, channel) as phone:
                     r = await say(api, admin, conv["id"], "Payroll is late", "p1")
                     assert r.status_code == 201, r.text
