@@ -44,7 +44,8 @@ async def test_metrics_count_routes_and_show_queue_depths(settings, world: World
         # Route templates, never raw ids.
         assert "/api/v1/conversations/{conversation_id}" in text
         assert conv["id"] not in text
-        assert 'staffroom_relay_outbox_depth{target="socket"} 3.0' in text
+        # Three messages, and the conversation's creation told to its two members.
+        assert 'staffroom_relay_outbox_depth{target="socket"} 5.0' in text
         assert "staffroom_mail_queue_depth" in text
         assert TOKEN not in text
 

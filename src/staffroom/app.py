@@ -57,7 +57,7 @@ from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
-from staffroom.realtime_ws import realtime_socket
+from staffroom.realtime_ws import asyncapi_document, realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
@@ -144,6 +144,7 @@ def create_app(settings: Settings) -> Litestar:
             ComplianceController,
             MetricsController,
             realtime_socket,
+            asyncapi_document,
             app_root,
             app_path,
         ],

@@ -13,6 +13,9 @@ While the database cannot be reached to check a session, the socket closes with 
 on the relay: its sockets close with 4401 at once, without waiting for an event; so is a
 change to what someone may read (groups, role, a channel's audience): their sockets check
 at once and close with 4000 if their topics changed.
+
+All of this, every event with its fields, and the PubNub payloads are published as an
+AsyncAPI 3.0 document at `/schema/asyncapi.json` (core/realtime/asyncapi.json).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import asyncio
 import contextlib
 import json
 import time
+from importlib import resources
 from typing import Any
 
-from litestar import WebSocket, websocket
+from litestar import MediaType, Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from staffroom.accounts.guards import PUBLIC
@@ -138,7 +142,8 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 if ending is not None:
                     return ending
                 if not control_event:
-                    await socket.send_json(event)
+                    # The relay's topic is the server's routing, not the app's business.
+                    await socket.send_json({k: v for k, v in event.items() if k != "topic"})
             return None
 
         async def listen() -> Ending | None:
@@ -169,3 +174,19 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
         ending = None if first.cancelled() or first.exception() else first.result()
         if ending is not None:
             await _close(socket, *ending)
+
+
+# Read once: a static document shipped in the package, beside the generated OpenAPI one.
+_ASYNCAPI = resources.files("staffroom.core.realtime").joinpath("asyncapi.json").read_bytes()
+
+
+@get(
+    "/schema/asyncapi.json",
+    opt={PUBLIC: True},
+    include_in_schema=False,
+    sync_to_thread=False,
+    summary="The realtime protocol (AsyncAPI 3.0)",
+)
+def asyncapi_document() -> Response[bytes]:
+    """The WebSocket protocol and the PubNub payloads as an AsyncAPI 3.0 document."""
+    return Response(_ASYNCAPI, media_type=MediaType.JSON)

@@ -80,11 +80,18 @@ async def assert_quiet(events: Any) -> None:
     raise AssertionError(f"unexpected event {extra}")
 
 
+async def _settled(rt: Any) -> None:
+    """Relay what is queued so far (conversations created, members added)."""
+    while await outbox.dispatch_once(rt):
+        pass
+
+
 async def test_events_arrive_once_in_order_after_an_outage(client, world: World, rt):
     relay = FlakyRelay()
     rt.relay = relay
     admin, _member = await heads(client, world, "admin", "member")
     conv = await group(client, world, admin, "member")
+    await _settled(rt)
     stack, events = await _listen(relay, world.acme.id, world.acme["member"].id)
     try:
         relay.down = True
@@ -102,7 +109,7 @@ async def test_events_arrive_once_in_order_after_an_outage(client, world: World,
         assert len({e["event_id"] for e in got}) == 5
         assert await outbox.dispatch_once(rt) == 0  # never twice
         await assert_quiet(events)
-        row = await Outbox.select().first()
+        row = await Outbox.select().where(Outbox.message.is_not_null()).first()
         assert row["attempts"] == 2 and "down" in row["last_error"]
     finally:
         await stack.__aexit__(None, None, None)
@@ -111,6 +118,7 @@ async def test_events_arrive_once_in_order_after_an_outage(client, world: World,
 async def test_two_dispatchers_never_publish_a_row_twice(client, world: World, rt):
     admin, _member = await heads(client, world, "admin", "member")
     conv = await group(client, world, admin, "member")
+    await _settled(rt)
     relay = LocalRelay()
     rt.relay = relay
     stack, events = await _listen(relay, world.acme.id, world.acme["member"].id)
@@ -140,6 +148,7 @@ async def test_a_removed_member_stops_receiving(client, world: World, rt):
         "member",
     )
     conv = await group(client, world, admin, "member")
+    await _settled(rt)
     stack, events = await _listen(relay, world.acme.id, world.acme["member"].id)
     try:
         await say(client, admin, conv["id"], "before", "b")
@@ -151,18 +160,15 @@ async def test_a_removed_member_stops_receiving(client, world: World, rt):
         )
         await say(client, admin, conv["id"], "after", "a")
         await outbox.dispatch_once(rt)
-        removed = (await collect(events, 1))[0]
+        removed, left = await collect(events, 2)
         assert removed["type"] == "member.removed"
         assert removed["user_ids"] == [str(world.acme["member"].id)]
+        # …and, on their own, that they are out of it.
+        assert left["type"] == "conversation.left" and left["reason"] == "removed"
+        assert left["conversation_id"] == conv["id"]
         await assert_quiet(events)
     finally:
         await stack.__aexit__(None, None, None)
-
-
-async def _settled(rt: Any) -> None:
-    """Relay what is queued so far (conversations created, members added)."""
-    while await outbox.dispatch_once(rt):
-        pass
 
 
 async def test_a_conversation_waiting_for_a_retry_holds_back_no_other(client, world: World, rt):

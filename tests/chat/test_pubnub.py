@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -27,14 +26,6 @@ from tests.support.pubnub_standin import PubNubStandIn
 from tests.support.world import World, assert_problem, bearer
 
 PUB, SUB, SECRET = "pub-c-test", "sub-c-test", "sec-c-very-secret-key"
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[PubNubStandIn]:
-    server = PubNubStandIn(PUB, SUB, SECRET)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @contextlib.asynccontextmanager
@@ -103,14 +94,23 @@ async def device(standin: PubNubStandIn, creds: dict[str, Any], channel: dict[st
 
 
 @contextlib.asynccontextmanager
-async def member_phone(client: httpx.AsyncClient, world: World, standin: PubNubStandIn) -> Any:
+async def member_phone(
+    client: httpx.AsyncClient, world: World, standin: PubNubStandIn, rt: Any
+) -> Any:
     """An admin's group with the member in it, and the member's phone subscribed to it."""
     admin = await bearer(client, world.acme, "admin")
     member = await bearer(client, world.acme, "member")
     conv = await group(client, world, admin, "member")
+    await settled(rt)
     creds = (await credentials(client, member))["pubnub"]
     async with device(standin, creds, creds["channels"][0]) as phone:
         yield admin, member, conv, phone
+
+
+async def settled(rt: Any) -> None:
+    """Relay what is queued so far (the conversations' creation told to their members)."""
+    while await outbox.dispatch_once(rt):
+        pass
 
 
 async def credentials(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
@@ -129,6 +129,7 @@ async def test_a_device_receives_and_opens_what_the_server_publishes(
         admin = await bearer(client, world.acme, "admin")
         member = await bearer(client, world.acme, "member")
         conv = await group(client, world, admin, "member")
+        await settled(rt)
         creds = (await credentials(client, member))["pubnub"]
         (channel,) = creds["channels"]
         assert channel["conversation_id"] == conv["id"]
@@ -159,12 +160,15 @@ async def test_tokens_are_read_only_for_own_channels_bound_to_the_user_and_short
         assert parsed["authorized_uuid"] == creds["user_id"]
         assert str(world.acme["member"].id) in creds["user_id"]
         granted = parsed["resources"]["channels"]
-        assert list(granted) == [creds["channels"][0]["channel"]]
+        # Their conversation's channel and their own inbox (not the editor's), read only.
+        inbox = creds["inbox"]["channel"]
+        assert sorted(granted) == sorted([creds["channels"][0]["channel"], inbox])
+        assert str(world.acme["member"].id) in inbox and str(world.acme.id) in inbox
         assert [c["conversation_id"] for c in creds["channels"]] == [mine["id"]]
-        perms = next(iter(granted.values()))
-        assert perms["read"] and not any(
-            perms[p] for p in ("write", "manage", "delete", "get", "update", "join")
-        )
+        for perms in granted.values():
+            assert perms["read"] and not any(
+                perms[p] for p in ("write", "manage", "delete", "get", "update", "join")
+            )
         assert parsed["patterns"]["channels"] == {}
         # Another uuid cannot use the token; another channel is refused.
         mine_channel = creds["channels"][0]["channel"]
@@ -211,6 +215,7 @@ async def test_removal_and_deactivation_revoke_tokens(
         member = await bearer(client, world.acme, "member")
         editor = await bearer(client, world.acme, "editor")
         conv = await group(client, world, admin, "member", "editor")
+        await settled(rt)
         creds = (await credentials(client, member))["pubnub"]
         async with device(standin, creds, creds["channels"][0]) as phone:
             r = await client.delete(
@@ -243,6 +248,7 @@ async def test_an_outage_delays_messages_but_loses_none(
         admin = await bearer(client, world.acme, "admin")
         member = await bearer(client, world.acme, "member")
         conv = await group(client, world, admin, "member")
+        await settled(rt)
         creds = (await credentials(client, member))["pubnub"]
         channel = creds["channels"][0]
         async with device(standin, creds, channel) as phone:
@@ -269,6 +275,7 @@ async def test_a_wrong_secret_key_is_refused_and_the_message_waits(
         admin = await bearer(client, world.acme, "admin")
         member = await bearer(client, world.acme, "member")
         conv = await group(client, world, admin, "member")
+        await settled(rt)
         assert_problem(await client.get("/api/v1/chat/credentials", headers=member), 503)
         await say(client, admin, conv["id"], "hello", "h1")
         assert await outbox.dispatch_once(rt) == 1  # the built-in relay only
@@ -281,7 +288,7 @@ async def test_a_message_too_long_for_pubnub_arrives_there_without_its_body(
     # Messages up to 64 KiB allowed (the default 8 KiB always fits in PubNub's 32 KiB).
     settings = msgspec.structs.replace(settings, chat_max_message_bytes=65536)
     async with pubnub_app(settings, standin) as (client, rt):
-        async with member_phone(client, world, standin) as (admin, member, conv, phone):
+        async with member_phone(client, world, standin, rt) as (admin, member, conv, phone):
             long = "Schichtplan für die Woche 🎉 " * 1200  # ~40,000 bytes
             assert (await say(client, admin, conv["id"], long, "l1")).status_code == 201
             await say(client, admin, conv["id"], "Grüße 👋", "s1")  # sealed as UTF-8
@@ -301,7 +308,7 @@ async def test_an_event_pubnub_refuses_is_abandoned_and_the_next_one_goes(
     settings, world: World, standin: PubNubStandIn
 ):
     async with pubnub_app(settings, standin) as (client, rt):
-        async with member_phone(client, world, standin) as (admin, _member, conv, phone):
+        async with member_phone(client, world, standin, rt) as (admin, _member, conv, phone):
             standin.failing = 400  # PubNub: malformed, and it would be again
             await say(client, admin, conv["id"], "refused", "r1")
             assert await outbox.dispatch_once(rt) == 1  # the built-in relay only
@@ -320,7 +327,7 @@ async def test_a_process_without_pubnub_leaves_its_events_to_one_with_it(
     settings, world: World, standin: PubNubStandIn
 ):
     async with pubnub_app(settings, standin) as (client, rt):
-        async with member_phone(client, world, standin) as (admin, _member, conv, phone):
+        async with member_phone(client, world, standin, rt) as (admin, _member, conv, phone):
             await say(client, admin, conv["id"], "hello", "h1")
             gateway, rt.pubnub = rt.pubnub, None  # as a process configured without PubNub
             assert await outbox.dispatch_once(rt) == 1  # the built-in relay's event only

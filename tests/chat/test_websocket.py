@@ -65,10 +65,14 @@ async def test_a_message_sent_through_one_instance_reaches_a_socket_on_another(
         admin = await bearer(api_a, world.acme, "admin")
         member = await bearer(api_b, world.acme, "member")
         editor = await bearer(api_a, world.acme, "editor")
-        conv = await group(api_a, world, admin, "member")
         on_b = await _socket(b.base, member)
         outsider = await _socket(a.base, editor)
+        conv = await group(api_a, world, admin, "member")
         try:
+            # A conversation created with them: told on their own, on either instance.
+            joined = await _next(on_b)
+            assert joined["type"] == "conversation.joined" and joined["reason"] == "created"
+            assert joined["conversation_id"] == conv["id"]
             r = await say(api_a, admin, conv["id"], "Forklift 3 is back", "w1")
             assert r.status_code == 201, r.text
             event = await _next(on_b)
@@ -104,9 +108,9 @@ async def test_an_open_socket_ends_with_its_session_and_lives_on_a_refreshed_tok
             phone = await bearer(api, world.acme, "member")  # the socket's first session
             tablet = await bearer(api, world.acme, "member")  # a second one of the same person
             editor = await bearer(api, world.acme, "editor")
-            conv = await group(api, world, admin, "member", "editor")
-
             socket = await _socket(server.base, phone)
+            conv = await group(api, world, admin, "member", "editor")
+            assert (await _next(socket))["type"] == "conversation.joined"
             assert (await say(api, admin, conv["id"], "one", "s1")).status_code == 201
             assert (await _next(socket))["message"]["body"] == "one"
             # A refreshed token of the same person keeps the socket…

@@ -110,12 +110,21 @@ class PubNubChannel(msgspec.Struct, kw_only=True):
     cipher_key: str
 
 
+class PubNubInbox(msgspec.Struct, kw_only=True):
+    """The person's own channel: conversation.joined / conversation.left events (when
+    one arrives, ask for credentials again to get the new channel and its key)."""
+
+    channel: str
+    cipher_key: str
+
+
 class PubNubCredentials(msgspec.Struct, kw_only=True):
     subscribe_key: str
     user_id: str
     token: str
     expires_at: datetime
     channels: list[PubNubChannel]
+    inbox: PubNubInbox
 
 
 class CredentialsOut(msgspec.Struct, kw_only=True):

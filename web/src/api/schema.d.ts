@@ -2490,6 +2490,12 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             channels: components["schemas"]["PubNubChannel"][];
+            inbox: components["schemas"]["PubNubInbox"];
+        };
+        /** PubNubInbox */
+        PubNubInbox: {
+            channel: string;
+            cipher_key: string;
         };
         /** ReactionIn */
         ReactionIn: {

@@ -133,6 +133,18 @@ def open_token(keys: KeyRing, row: dict[str, Any]) -> str:
     return keys.decrypt(row["token"], token_aad(row["id"])).decode()
 
 
+def inbox_channel(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """A person's own PubNub channel: their membership changes (read in their token only)."""
+    return f"staffroom.{org_id}.inbox.{user_id}"
+
+
+def inbox_cipher_key(keys: KeyRing, org_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """The cipher key of a person's inbox channel. Derived (HMAC under the server's secret
+    key), not stored: as unpredictable as a random one, the same on every instance, and
+    one per person, so nobody else's key opens it."""
+    return keys.digest(f"{org_id}:{user_id}", purpose="pubnub-inbox")
+
+
 def user_topic(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
     """A person's topic on the built-in relay: chat events reach them there."""
     return f"org:{org_id}:user:{user_id}"

@@ -75,12 +75,20 @@ async def create(
             )
             await _add(principal.org_id, conversation_id, [principal.user_id], creator_role)
             await _add(principal.org_id, conversation_id, others, "member")
+            # Everyone in it hears of it, on their own (their other devices too for its
+            # creator): an app subscribed only to its conversations would never know.
+            _, position = await outbox.bump(conversation_id)
+            everyone = [principal.user_id, *others]
+            await outbox.enqueue_inbox(
+                rt, principal.org_id, conversation_id, position, True, everyone, "created"
+            )
     except Exception as exc:
         if direct_key is not None and is_unique_violation(exc):  # both started it at once
             existing = await _direct(principal.org_id, direct_key)
             if existing is not None:
                 return await get(principal, existing), False
         raise
+    outbox.wake(rt)
     await audit.by(principal, ctx, "chat.conversation_created", ("conversation", conversation_id))
     return await get(principal, conversation_id), True
 
@@ -319,6 +327,9 @@ async def add_members(
                 "member.added",
                 data={"user_ids": [str(u) for u in new]},
             )
+            await outbox.enqueue_inbox(
+                rt, principal.org_id, conversation_id, position, True, new, "added"
+            )
         outbox.wake(rt)
         await audit.by(
             principal,
@@ -360,6 +371,10 @@ async def remove_member(
             position,
             "member.removed",
             data={"user_ids": [str(user_id)]},
+        )
+        reason = "left" if user_id == principal.user_id else "removed"
+        await outbox.enqueue_inbox(
+            rt, principal.org_id, conversation_id, position, False, [user_id], reason
         )
         await credentials.revoke_for_user(principal.org_id, user_id, conversation_id, position)
     outbox.wake(rt)

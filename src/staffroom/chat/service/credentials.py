@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from staffroom.chat.schemas import CredentialsOut, PubNubChannel, PubNubCredentials
+from staffroom.chat.schemas import CredentialsOut, PubNubChannel, PubNubCredentials, PubNubInbox
 from staffroom.chat.service import access, outbox
 from staffroom.chat.tables import Conversation, DeviceToken, Member
 from staffroom.core import clock
@@ -53,11 +53,11 @@ async def for_device(rt: Runtime, principal: Principal) -> CredentialsOut:
         # (every event goes there too); no token is granted.
         return CredentialsOut(relay="websocket", websocket_url=ws_url)
     minutes = max(1, min(rt.settings.pubnub_token_minutes, MAX_TOKEN_MINUTES))
+    inbox = access.inbox_channel(principal.org_id, principal.user_id)
     user_uuid = pubnub_uuid(principal.org_id, principal.user_id)
     try:
-        # PubNub refuses a grant without resources: a user without conversations gets a
-        # token for their own (empty) inbox channel.
-        token = await rt.pubnub.grant(user_uuid, channels or [_inbox(principal)], minutes)
+        # Their own inbox channel too: it tells them of conversations they join or leave.
+        token = await rt.pubnub.grant(user_uuid, [*channels, inbox], minutes)
     except RelayUnavailable as exc:
         raise Unavailable("relay_unavailable", "Chat delivery is unavailable; retry.") from exc
     now = clock.utcnow()
@@ -89,12 +89,12 @@ async def for_device(rt: Runtime, principal: Principal) -> CredentialsOut:
                 )
                 for c in conversations
             ],
+            inbox=PubNubInbox(
+                channel=inbox,
+                cipher_key=access.inbox_cipher_key(rt.keys, principal.org_id, principal.user_id),
+            ),
         ),
     )
-
-
-def _inbox(principal: Principal) -> str:
-    return f"staffroom.{principal.org_id}.inbox.{principal.user_id}"
 
 
 async def on_deactivation(org_id: uuid.UUID, user_id: uuid.UUID) -> None:

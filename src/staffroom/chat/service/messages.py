@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from staffroom.chat.schemas import MessageIn, MessageOut, MessagePage, MessagePatch, ReadOut
-from staffroom.chat.service import access, hooks, outbox, render
+from staffroom.chat.service import access, hooks, outbox, payloads, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
@@ -120,7 +120,7 @@ async def send(
     # The stored row is what was inserted: no need to read it back.
     names = {principal.user_id: member["display_name"]}
     out = (await render.messages_out(rt, [message.to_dict()], names))[0]
-    outbox.remember(message_id, conversation, out)
+    payloads.remember(message_id, position, conversation, out)
     outbox.wake(rt)
     return out, True
 
@@ -214,10 +214,13 @@ async def edit(
             "message.updated",
             message_id=message_id,
         )
-    outbox.wake(rt)
     fresh = await Message.select().where(Message.id == message_id).first()
     assert fresh is not None
-    return (await render.messages_out(rt, [fresh]))[0]
+    out = (await render.messages_out(rt, [fresh]))[0]
+    # The event of this edit carries the edited message (not the one first sent).
+    payloads.remember(message_id, position, conversation, out)
+    outbox.wake(rt)
+    return out
 
 
 async def delete(
@@ -252,6 +255,8 @@ async def delete(
             "message.deleted",
             message_id=message_id,
         )
+    # Its event reads the tombstone; nothing kept of the text may go out again.
+    payloads.forget(message_id)
     outbox.wake(rt)
     if row["sender"] != principal.user_id:
         await audit.by(

@@ -20,17 +20,16 @@ import asyncio
 import json
 import logging
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from staffroom.chat.schemas import MessageOut
-from staffroom.chat.service import access, render
-from staffroom.chat.tables import Conversation, DeviceToken, Member, Message, Outbox
+from staffroom.chat.service import payloads
+from staffroom.chat.tables import Conversation, Outbox
 from staffroom.core import clock
-from staffroom.core.db import as_uuid, bulk_insert, fetch, outage_errors
+from staffroom.core.db import bulk_insert, fetch, outage_errors
 from staffroom.core.logs import round_failed
-from staffroom.core.realtime import PayloadTooLarge, RelayRejected, RelayUnavailable
+from staffroom.core.realtime import RelayRejected, RelayUnavailable
 from staffroom.core.runtime import Runtime
 
 log = logging.getLogger("staffroom.chat.outbox")
@@ -159,6 +158,42 @@ async def enqueue_revocation(
     )
 
 
+# Rows per INSERT: well under both databases' limit on bound values (~32,000).
+_INSERT_CHUNK = 1000
+
+
+async def enqueue_inbox(
+    rt: Runtime,
+    org_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    position: int,
+    joined: bool,
+    user_ids: list[uuid.UUID],
+    reason: str,
+) -> None:
+    """Queue telling each of these people of their own membership change (inside the
+    change's transaction, in the conversation's stream: before any revocation of theirs)."""
+    now = clock.utcnow()
+    rows = [
+        Outbox(
+            id=uuid.uuid4(),
+            org=org_id,
+            conversation=conversation_id,
+            position=position,
+            target=target,
+            event=payloads.JOINED if joined else payloads.LEFT,
+            message=None,
+            data={"user_id": str(user_id), "reason": reason},
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for user_id in user_ids
+        for target in targets(rt)
+    ]
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        await bulk_insert(Outbox, rows[start : start + _INSERT_CHUNK])
+
+
 def wake(rt: Runtime) -> None:
     """Tell this process's dispatcher there is work (after the transaction committed)."""
     rt.relay_wakeup.set()
@@ -192,7 +227,7 @@ async def _run_stream(rt: Runtime, rows: list[dict[str, Any]]) -> int:
         if row["next_attempt_at"] > now or not await _claim(row, now):
             break  # waiting for a retry, or another dispatcher has it: keep the order
         try:
-            await _publish(rt, row)
+            await payloads.publish(rt, row)
         except _OUTAGES as exc:
             await _retry_later(row, exc)  # an outage: for as long as it lasts
             break
@@ -235,83 +270,6 @@ async def _abandon(row: dict[str, Any], exc: Exception) -> None:
 async def _claim(row: dict[str, Any], now: datetime) -> bool:
     later = now + timedelta(seconds=CLAIM_SECONDS)
     return bool(await fetch(Outbox, _CLAIM, later, row["id"], now))
-
-
-# Every relayed event reads these: hand-written, as Piccolo's query building cost more
-# than the look-ups.
-_CONVERSATION = "SELECT * FROM chat_conversation WHERE id = {}"
-_MESSAGE = "SELECT * FROM chat_message WHERE id = {}"
-_MEMBERS = 'SELECT "user" AS user_id FROM chat_member WHERE conversation = {}'
-
-
-# Messages this process just sent, as sent, so its dispatcher publishes them without
-# reading them back (bounded; another process's dispatcher, or a restart, reads the rows).
-_FRESH: OrderedDict[uuid.UUID, tuple[dict[str, Any], MessageOut]] = OrderedDict()
-_FRESH_MAX = 2000
-
-
-def remember(message_id: uuid.UUID, conversation: dict[str, Any], out: MessageOut) -> None:
-    """Keep a just-sent message (with its conversation) for this process's dispatcher."""
-    _FRESH[message_id] = (conversation, out)
-    while len(_FRESH) > _FRESH_MAX:
-        _FRESH.popitem(last=False)
-
-
-async def _publish(rt: Runtime, row: dict[str, Any]) -> None:
-    if row["event"] == "token.revoke":
-        await _revoke(rt, row)
-        return
-    fresh = _FRESH.get(row["message"]) if row["message"] is not None else None
-    if fresh is None:
-        found = await fetch(Conversation, _CONVERSATION, row["conversation"])
-        if not found:  # deleted meanwhile: nothing left to tell
-            return
-        conversation = found[0]
-    else:
-        conversation = fresh[0]
-    conversation_id = as_uuid(conversation["id"])
-    payload: dict[str, Any] = {
-        "type": row["event"],
-        "event_id": f"{conversation_id}:{row['position']}",
-        "conversation_id": str(conversation_id),
-        **row["data"],
-    }
-    if fresh is not None:
-        payload["message"] = render.as_json(fresh[1])
-    elif row["message"] is not None:
-        messages = await fetch(Message, _MESSAGE, row["message"])
-        if not messages:  # removed by retention: nothing left to tell
-            return
-        out = (await render.messages_out(rt, messages))[0]
-        payload["message"] = render.as_json(out)
-    if row["target"] == "pubnub":
-        if rt.pubnub is None:
-            raise RelayUnavailable("PubNub is not configured any more")
-        key = access.cipher_key(rt.keys, conversation)
-        try:
-            await rt.pubnub.publish(conversation["channel"], payload, key)
-        except PayloadTooLarge:
-            if "message" not in payload:
-                raise
-            # Over PubNub's limit (a long message): it goes without its body, which the
-            # app fetches from the conversation's messages.
-            slim = {**payload, "message": {**payload["message"], "body": None}}
-            await rt.pubnub.publish(conversation["channel"], {**slim, "body_omitted": True}, key)
-        return
-    members = await fetch(Member, _MEMBERS, conversation_id)
-    audience = {as_uuid(m["user_id"]) for m in members}
-    if row["event"] == "member.removed":  # the removed person learns it too
-        audience |= {uuid.UUID(u) for u in row["data"]["user_ids"]}
-    org_id = as_uuid(conversation["org"])
-    topics = sorted(access.user_topic(org_id, user_id) for user_id in audience)
-    await rt.relay.publish_many(topics, payload)
-
-
-async def _revoke(rt: Runtime, row: dict[str, Any]) -> None:
-    token = await DeviceToken.select().where(DeviceToken.id == uuid.UUID(row["data"]["token_id"]))
-    if not token or rt.pubnub is None:
-        return
-    await rt.pubnub.revoke(access.open_token(rt.keys, token[0]))
 
 
 async def run(rt: Runtime) -> None:
