@@ -107,16 +107,16 @@ class AuthController(Controller):
         opt={PUBLIC: False, ALLOW_ENROL: True},
         security=[{"bearer": []}],
         responses=errors(401),
+        # The web app's refresh cookie goes too (the session behind it is revoked anyway).
+        response_cookies=[web_session.cleared()],
     )
     async def logout(
         self,
         me: NamedDependency[Principal],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
-    ) -> Response[None]:
+    ) -> None:
         await auth.logout(rt, me, ctx)
-        # The web app's refresh cookie goes too (the session behind it is revoked anyway).
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[web_session.cleared()])
 
     @post(
         "/password-reset",
