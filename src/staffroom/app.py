@@ -43,6 +43,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
     EXCEPTION_HANDLERS,
     RequestIdMiddleware,
+    complete_options,
     provide_context,
     provide_runtime,
     request_done,
@@ -185,6 +186,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     strict_request_bodies(app, (Input, GroupRule, AttributeMap))
+    complete_options(app)
     return app
 
 

@@ -13,6 +13,7 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from staffroom.core.context import RequestContext
@@ -131,6 +132,24 @@ def strict_request_bodies(app: Any, strict: tuple[type, ...]) -> None:
     for name, schema in (app.openapi_schema.components.schemas or {}).items():
         if name in names or getattr(schema, "title", None) in names:
             schema.additional_properties = False
+
+
+def complete_options(app: Any) -> None:
+    """Make every automatic OPTIONS answer name all the methods of its path.
+
+    Litestar 2 (issue 4169, fixed in 3) registers a controller's handlers one by one and
+    makes the OPTIONS handler with the path's first one: its `Allow` closes over that
+    first, partial route. Point each at the route that finally serves the path."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.handler_name != "options_handler" or handler.include_in_schema:
+                continue
+            for cell in handler.fn.__closure__ or ():
+                stale = cell.cell_contents
+                if isinstance(stale, HTTPRoute) and stale is not route:
+                    cell.cell_contents = route
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
