@@ -10,7 +10,7 @@ import uuid
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from tests.support.world import World, bearer
+from tests.support.world import World, assert_problem, bearer
 
 _PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 TOO_BIG = "99999999999999999999999"  # over any bigint (2**53 - 1)
@@ -46,3 +46,15 @@ async def test_options_with_a_token_still_answers_the_methods(client, world: Wor
     r = await client.options("/api/v1/invites", headers=member)  # a route members may not use
     assert r.status_code == 204
     assert r.headers["allow"] == "GET, OPTIONS, POST"
+
+
+async def test_problem_titles_are_http_reason_phrases(client, world: World) -> None:
+    assert assert_problem(await client.get("/api/v1/nope"), 404)["title"] == "Not Found"
+    put = await client.put("/api/v1/auth/login", json={})
+    assert assert_problem(put, 405)["title"] == "Method Not Allowed"
+    bad = await client.post("/api/v1/auth/login", json={"org": "acme"})
+    assert assert_problem(bad, 400)["title"] == "Bad Request"
+    assert assert_problem(await client.get("/api/v1/me"), 401)["title"] == "Unauthorized"
+    admin = await bearer(client, world.acme, "admin")
+    missing = await client.get(f"/api/v1/users/{uuid.uuid4()}", headers=admin)
+    assert assert_problem(missing, 404, "user_not_found")["title"] == "Not Found"

@@ -18,7 +18,7 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scop
 
 from staffroom.core.context import RequestContext
 from staffroom.core.db import outage_errors
-from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type
+from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type, reason
 from staffroom.core.logs import request_id_var
 from staffroom.core.net import client_ip
 from staffroom.core.runtime import Runtime
@@ -72,7 +72,7 @@ def validation_error_handler(
     """Malformed JSON, wrong types, missing fields -> 400 with the field errors."""
     errors = exc.extra if isinstance(exc.extra, list) else None
     return problem_response(
-        400, "Bad request", "The request is not valid.", "invalid_request", errors=errors
+        400, reason(400), "The request is not valid.", "invalid_request", errors=errors
     )
 
 
@@ -83,15 +83,13 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
         log.error("server error", exc_info=exc)
     code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
     detail = exc.detail if status < 500 else "Something went wrong on our side."
-    return problem_response(status, exc.__class__.__name__, str(detail), code, headers=exc.headers)
+    return problem_response(status, reason(status), str(detail), code, headers=exc.headers)
 
 
 def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """Anything unexpected: logged with its request id, never leaked to the client."""
     log.exception("unhandled error", exc_info=exc)
-    return problem_response(
-        500, "Internal server error", "Something went wrong on our side.", "internal_error"
-    )
+    return problem_response(500, reason(500), "Something went wrong on our side.", "internal_error")
 
 
 def outage_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
