@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
+from tests.chat.helpers import group, heads
 from tests.support.world import World, assert_problem, bearer
 
 _PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
@@ -58,3 +60,27 @@ async def test_problem_titles_are_http_reason_phrases(client, world: World) -> N
     admin = await bearer(client, world.acme, "admin")
     missing = await client.get(f"/api/v1/users/{uuid.uuid4()}", headers=admin)
     assert assert_problem(missing, 404, "user_not_found")["title"] == "Not Found"
+
+
+@pytest.mark.parametrize("param", ["before", "after"])
+async def test_history_positions_beyond_a_bigint_are_refused(
+    client, world: World, param: str
+) -> None:
+    (owner,) = await heads(client, world, "member")
+    conversation = await group(client, world, owner, "admin")
+    where = f"/api/v1/conversations/{conversation['id']}"
+    r = await client.get(f"{where}/messages", params={param: TOO_BIG}, headers=owner)
+    assert_problem(r, 422, "invalid_position")
+    largest = await client.get(f"{where}/messages", params={param: 2**53 - 1}, headers=owner)
+    assert largest.status_code == 200, largest.text
+    read = await client.post(
+        f"{where}/read",
+        json={"seq": int(TOO_BIG)},
+        headers={**owner, "content-type": "application/json"},
+    )
+    assert_problem(read, 400, "invalid_request")
+    spec = (await client.get("/schema/openapi.json")).json()
+    params = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["get"]["parameters"]
+    schema = next(p["schema"] for p in params if p["name"] == param)
+    assert schema["oneOf"][0]["maximum"] == 2**53 - 1
+    assert_problem(await client.get(f"{where}/messages", params={param: 2**53}, headers=owner), 422)
