@@ -84,3 +84,18 @@ async def test_history_positions_beyond_a_bigint_are_refused(
     schema = next(p["schema"] for p in params if p["name"] == param)
     assert schema["oneOf"][0]["maximum"] == 2**53 - 1
     assert_problem(await client.get(f"{where}/messages", params={param: 2**53}, headers=owner), 422)
+
+
+async def test_audit_times_must_be_iso_8601_date_times(client, world: World) -> None:
+    admin = await bearer(client, world.acme, "owner")
+    for path in ("/api/v1/audit-events/export", "/api/v1/audit-events"):
+        for value in ("0.5", "1700000000", "yesterday", "2024-13-01T00:00:00Z"):
+            r = await client.get(path, params={"since": value}, headers=admin)
+            assert_problem(r, 400, "invalid_request")
+        r = await client.get(path, params={"since": "2024-01-01T00:00:00Z"}, headers=admin)
+        assert r.status_code == 200, r.text
+    r = await client.get("/api/v1/audit-events", params={"until": "0.5"}, headers=admin)
+    assert_problem(r, 400, "invalid_request")
+    spec = (await client.get("/schema/openapi.json")).json()
+    params = spec["paths"]["/api/v1/audit-events/export"]["get"]["parameters"]
+    assert next(p for p in params if p["name"] == "since")["schema"]["format"] == "date-time"
