@@ -99,3 +99,16 @@ async def test_audit_times_must_be_iso_8601_date_times(client, world: World) -> 
     spec = (await client.get("/schema/openapi.json")).json()
     params = spec["paths"]["/api/v1/audit-events/export"]["get"]["parameters"]
     assert next(p for p in params if p["name"] == "since")["schema"]["format"] == "date-time"
+
+
+async def test_reactivating_an_erased_person_is_a_documented_409(client, world: World) -> None:
+    owner = await bearer(client, world.acme, "owner")
+    gone = world.acme["guest"].id
+    erased = await client.post(
+        f"/api/v1/users/{gone}/erase", json={"reason": "left; asked to be erased"}, headers=owner
+    )
+    assert erased.status_code == 204, erased.text
+    r = await client.post(f"/api/v1/users/{gone}/reactivate", headers=owner)
+    assert_problem(r, 409, "user_erased")
+    spec = (await client.get("/schema/openapi.json")).json()
+    assert "409" in spec["paths"]["/api/v1/users/{user_id}/reactivate"]["post"]["responses"]

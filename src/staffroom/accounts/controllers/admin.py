@@ -113,7 +113,7 @@ class UsersController(Controller):
         operation_id="reactivate_user",
         summary="Let a deactivated user sign in again",
         guards=[requires("users.manage")],
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 409),
     )
     async def reactivate(self, user_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> UserOut:
         return await users.reactivate(me, user_id, ctx)
