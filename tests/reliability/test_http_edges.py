@@ -112,3 +112,13 @@ async def test_reactivating_an_erased_person_is_a_documented_409(client, world: 
     assert_problem(r, 409, "user_erased")
     spec = (await client.get("/schema/openapi.json")).json()
     assert "409" in spec["paths"]["/api/v1/users/{user_id}/reactivate"]["post"]["responses"]
+
+
+async def test_idempotent_creations_document_their_200(client) -> None:
+    # Found by make fuzz: a retried send (same client_msg_id) answers 200, and so does
+    # starting a direct conversation that exists; both were documented as 201 only.
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path in ("/api/v1/conversations", "/api/v1/conversations/{conversation_id}/messages"):
+        responses = paths[path]["post"]["responses"]
+        assert {"200", "201"} <= set(responses), path
+        assert responses["200"]["content"]["application/json"]["schema"], path

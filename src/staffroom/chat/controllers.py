@@ -7,6 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -64,7 +65,10 @@ class ConversationsController(Controller):
         operation_id="create_conversation",
         summary="Start a direct, group or announcement conversation (201; 200 if the direct "
         "conversation exists)",
-        responses=errors(401, 403, 422),
+        responses={
+            200: ResponseSpec(ConversationOut, description="The direct conversation exists."),
+            **errors(401, 403, 422),
+        },
     )
     async def create(
         self, data: JSONBody[ConversationIn], me: Me, rt: Rt, ctx: Ctx
@@ -162,7 +166,10 @@ class ConversationsController(Controller):
         operation_id="send_message",
         summary="Send a message (201; a retry with the same client_msg_id answers 200 with "
         "the stored one)",
-        responses=errors(401, 403, 404, 409, 422),
+        responses={
+            200: ResponseSpec(MessageOut, description="A retry: the message already stored."),
+            **errors(401, 403, 404, 409, 422),
+        },
     )
     async def send(
         self, conversation_id: FromPath[uuid.UUID], data: JSONBody[MessageIn], me: Me, rt: Rt
