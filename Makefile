@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean web-types \
-	load faults bench bench-deps bench-web
+	load faults bench bench-deps bench-web fuzz
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	@# Checked before the venv exists: an older Python fails later with a riddle ("No
@@ -107,6 +107,11 @@ load: install system-deps
 
 faults: install system-deps
 	$(BIN)/python -m bench.faults
+
+# The contract fuzzing at depth (100 examples an operation, coverage and stateful phases,
+# both databases, three callers): an hour or more. Results: bench/results/fuzz.md.
+fuzz: install system-deps
+	$(BIN)/python -m bench.fuzz
 
 # wrk drives the benchmark's HTTP load (installed here when missing).
 bench-deps:

@@ -13,7 +13,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from staffroom import __version__
@@ -22,6 +21,7 @@ from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_prin
 from staffroom.accounts.schemas import Input
 from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
+from staffroom.api_docs import DocsAssetsController, swagger_plugin
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.chat.service import access as chat_access
 from staffroom.chat.service import credentials as chat_credentials
@@ -43,6 +43,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
     EXCEPTION_HANDLERS,
     RequestIdMiddleware,
+    complete_options,
     provide_context,
     provide_runtime,
     request_done,
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> Litestar:
             *CHAT_CONTROLLERS,
             ComplianceController,
             MetricsController,
+            DocsAssetsController,
             realtime_socket,
             asyncapi_document,
             app_root,
@@ -180,7 +182,7 @@ def create_app(settings: Settings) -> Litestar:
             "Errors are RFC 9457 problem+json with a stable `code`. Request bodies reject "
             "unknown fields; text never contains NUL characters (400).",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_plugin()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
@@ -192,6 +194,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     strict_request_bodies(app, (Input, GroupRule, AttributeMap))
+    complete_options(app)
     return app
 
 

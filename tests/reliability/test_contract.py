@@ -3,8 +3,11 @@ all checks (no server errors, documented status codes and bodies, negative data
 rejected, auth not ignored), the stateful phase over the links it infers; anonymously, as
 a member and as an admin. Zero failures.
 
-It runs once per `make test`, on the PostgreSQL run (the production database); a fixed
-seed keeps CI repeatable (set STAFFROOM_FUZZ_SEED to explore).
+It runs once per `make test`, on the PostgreSQL run (the production database), with 5
+examples an operation; a fixed seed keeps CI repeatable (set STAFFROOM_FUZZ_SEED to
+explore). `make fuzz` (bench/fuzz.py) runs it on both databases with 100 examples an
+operation and the coverage phase too (boundary values, and methods an operation does
+not have), writing what schemathesis said to STAFFROOM_FUZZ_OUT.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +29,11 @@ SUPPORT = Path(__file__).parents[1] / "support"
 # login off, SSO required). They are fuzzed anonymously and tested on their own.
 LOCKOUT_SWITCHES = ("update_org", "put_sso_settings")
 
+# Set by `make fuzz`: a folder for each run's output (the run then happens on either database).
+FUZZ_OUT = os.environ.get("STAFFROOM_FUZZ_OUT")
+
 pytestmark = pytest.mark.skipif(
-    os.environ.get("STAFFROOM_TEST_DB") != "postgres",
+    os.environ.get("STAFFROOM_TEST_DB") != "postgres" and not FUZZ_OUT,
     reason="contract fuzzing runs once per make test, on the PostgreSQL run",
 )
 
@@ -51,7 +58,7 @@ def test_the_api_keeps_its_contract(server: ServeProcess, world: World, who: str
         "--checks",
         "all",
         "--phases",
-        "examples,fuzzing,stateful",
+        os.environ.get("STAFFROOM_FUZZ_PHASES", "examples,fuzzing,stateful"),
         "--max-examples",
         os.environ.get("STAFFROOM_FUZZ_EXAMPLES", "5"),
         "--seed",
@@ -80,5 +87,21 @@ def test_the_api_keeps_its_contract(server: ServeProcess, world: World, who: str
         env["ST_LOGIN"] = world.acme[who].login
         for operation in LOCKOUT_SWITCHES:
             args += ["--exclude-operation-id", operation]
-    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=900)
-    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+    if not FUZZ_OUT:
+        result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=900)
+        assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+        return
+    # `make fuzz`: the output goes to a file as it comes (a long run can be followed).
+    out = Path(FUZZ_OUT) / f"{os.environ.get('STAFFROOM_TEST_DB', 'sqlite')}-{who}.txt"
+    started = time.monotonic()
+    with out.open("w") as sink:
+        code = subprocess.run(
+            args,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            timeout=int(os.environ.get("STAFFROOM_FUZZ_TIMEOUT", "14400")),
+        ).returncode
+    text = out.read_text()
+    out.write_text(f"exit {code} after {time.monotonic() - started:.0f} s\n{text}")
+    assert code == 0, text[-20000:]

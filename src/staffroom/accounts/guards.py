@@ -94,7 +94,14 @@ def requires(*permissions: str) -> Guard:
     """A guard admitting callers holding every named permission."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal: Principal = connection.user
+        if connection.scope.get("method") == "OPTIONS":
+            # Litestar's automatic OPTIONS handler (we define no other): authentication
+            # skips it, it runs no handler and says only which methods the path has.
+            return
+        principal = connection.scope.get("user")
+        if not isinstance(principal, Principal):
+            # Never a bare 500 for a route that authentication did not reach.
+            raise Unauthorized("authentication_required", "Send a valid access token.")
         missing = [p for p in permissions if not principal.can(p)]
         if missing:
             raise Forbidden("missing_permission", f"This needs the permission {missing[0]}.")

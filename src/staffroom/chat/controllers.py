@@ -7,11 +7,13 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
 from staffroom.chat.schemas import (
+    MAX_SAFE_INTEGER,
     ConversationIn,
     ConversationList,
     ConversationOut,
@@ -28,6 +30,7 @@ from staffroom.chat.schemas import (
 )
 from staffroom.chat.service import conversations, credentials, messages
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.errors import Invalid
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
 
@@ -36,9 +39,19 @@ Ctx = NamedDependency[RequestContext]
 Rt = NamedDependency[Runtime]
 Cursor = Annotated[str | None, Parameter(max_length=300)]
 Limit = Annotated[int, Parameter(ge=1, le=200)]
-# Optional outside Annotated: Litestar keeps the minimum in the OpenAPI schema only so
-# (it then does not enforce it: the service does).
-Seq = Annotated[int, Parameter(ge=0)] | None
+# Positions are bigints; the largest one a JSON client reads exactly (2**53 - 1) bounds
+# them (Litestar writes the schema's maximum as a float: 2**63 - 1 became 2**63). Optional
+# outside Annotated: Litestar keeps the bounds in the OpenAPI schema only so, and then
+# does not enforce them: the service refuses negatives, `_positions` larger values
+# (SQLite's driver raised OverflowError on what no bigint holds).
+MAX_SEQ = MAX_SAFE_INTEGER
+Seq = Annotated[int, Parameter(ge=0, le=MAX_SEQ)] | None
+
+
+def _positions(*values: int | None) -> None:
+    """Refuse a position above the largest bigint, as the schema says."""
+    if any(v is not None and v > MAX_SEQ for v in values):
+        raise Invalid("invalid_position", f"Positions (before, after) are at most {MAX_SEQ}.")
 
 
 class ConversationsController(Controller):
@@ -52,7 +65,10 @@ class ConversationsController(Controller):
         operation_id="create_conversation",
         summary="Start a direct, group or announcement conversation (201; 200 if the direct "
         "conversation exists)",
-        responses=errors(401, 403, 422),
+        responses={
+            200: ResponseSpec(ConversationOut, description="The direct conversation exists."),
+            **errors(401, 403, 422),
+        },
     )
     async def create(
         self, data: JSONBody[ConversationIn], me: Me, rt: Rt, ctx: Ctx
@@ -150,7 +166,10 @@ class ConversationsController(Controller):
         operation_id="send_message",
         summary="Send a message (201; a retry with the same client_msg_id answers 200 with "
         "the stored one)",
-        responses=errors(401, 403, 404, 409, 422),
+        responses={
+            200: ResponseSpec(MessageOut, description="A retry: the message already stored."),
+            **errors(401, 403, 404, 409, 422),
+        },
     )
     async def send(
         self, conversation_id: FromPath[uuid.UUID], data: JSONBody[MessageIn], me: Me, rt: Rt
@@ -173,6 +192,7 @@ class ConversationsController(Controller):
         after: FromQuery[Seq] = None,
         limit: FromQuery[Limit] = 50,
     ) -> MessagePage:
+        _positions(before, after)
         return await messages.history(rt, me, conversation_id, before, after, limit)
 
     @post(

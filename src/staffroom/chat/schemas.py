@@ -95,8 +95,13 @@ class MessagePage(msgspec.Struct, kw_only=True):
     next_before: int | None
 
 
+# A message's position (seq) is a bigint; the largest one every JSON client reads exactly
+# (JavaScript's Number.MAX_SAFE_INTEGER) bounds what a client may send.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 class ReadIn(Input):
-    seq: Annotated[int, Meta(ge=0)]
+    seq: Annotated[int, Meta(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 class ReadOut(msgspec.Struct, kw_only=True):

@@ -17,11 +17,12 @@ from staffroom.settings import Settings
 
 # JSON needs nothing from a browser; no page may frame us.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The API docs page (Swagger UI from jsDelivr) and the SSO auto-submit forms.
+# The API docs page (Swagger UI, its files served by us: api_docs.py; it starts from an
+# inline script) and the SSO auto-submit forms (an inline script posting to the IdP or
+# the app: form-action *). No other site.
 HTML_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://cdn.jsdelivr.net; connect-src 'self'; "
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action *"
 )
 # The web app's pages (staffroom/webapp): same-origin code only, no inline script or style,

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 import msgspec
+
+# RFC 9110's names where Python 3.11's HTTPStatus still has the older ones.
+_RFC_9110 = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def reason(status: int) -> str:
+    """A problem's title: the status's HTTP reason phrase ("Not Found"), never a class name."""
+    try:
+        return _RFC_9110.get(status) or HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Error" if status < 500 else "Server Error"
 
 
 class DomainError(Exception):
     """A failure a client can cause or must be told about, with a stable machine code."""
 
     status: ClassVar[int] = 400
-    title: ClassVar[str] = "Bad request"
+
+    @property
+    def title(self) -> str:
+        """The status's reason phrase."""
+        return reason(self.status)
 
     def __init__(
         self,
@@ -30,37 +46,30 @@ class DomainError(Exception):
 
 class Invalid(DomainError):
     status = 422
-    title = "Unprocessable content"
 
 
 class Unauthorized(DomainError):
     status = 401
-    title = "Unauthorized"
 
 
 class Forbidden(DomainError):
     status = 403
-    title = "Forbidden"
 
 
 class NotFound(DomainError):
     status = 404
-    title = "Not found"
 
 
 class Conflict(DomainError):
     status = 409
-    title = "Conflict"
 
 
 class Gone(DomainError):
     status = 410
-    title = "Gone"
 
 
 class RateLimited(DomainError):
     status = 429
-    title = "Too many requests"
 
     def __init__(
         self, retry_after: int, detail: str = "Too many attempts; try again later."
@@ -78,7 +87,6 @@ class Unavailable(DomainError):
     """A dependency is down: the client should retry after a few seconds."""
 
     status = 503
-    title = "Service unavailable"
 
     def __init__(self, code: str, detail: str, *, retry_after: int = 5) -> None:
         retry_after = max(1, int(retry_after))

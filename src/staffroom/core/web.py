@@ -6,8 +6,9 @@ import logging
 import re
 import time
 import uuid
+from datetime import datetime
 from http import HTTPStatus
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from litestar import Request, Response
@@ -15,11 +16,13 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
+from litestar.params import Parameter
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from staffroom.core.context import RequestContext
 from staffroom.core.db import outage_errors
-from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type
+from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type, reason
 from staffroom.core.logs import request_id_var
 from staffroom.core.net import client_ip
 from staffroom.core.runtime import Runtime
@@ -73,7 +76,7 @@ def validation_error_handler(
     """Malformed JSON, wrong types, missing fields -> 400 with the field errors."""
     errors = exc.extra if isinstance(exc.extra, list) else None
     return problem_response(
-        400, "Bad request", "The request is not valid.", "invalid_request", errors=errors
+        400, reason(400), "The request is not valid.", "invalid_request", errors=errors
     )
 
 
@@ -84,15 +87,13 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
         log.error("server error", exc_info=exc)
     code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
     detail = exc.detail if status < 500 else "Something went wrong on our side."
-    return problem_response(status, exc.__class__.__name__, str(detail), code, headers=exc.headers)
+    return problem_response(status, reason(status), str(detail), code, headers=exc.headers)
 
 
 def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """Anything unexpected: logged with its request id, never leaked to the client."""
     log.exception("unhandled error", exc_info=exc)
-    return problem_response(
-        500, "Internal server error", "Something went wrong on our side.", "internal_error"
-    )
+    return problem_response(500, reason(500), "Something went wrong on our side.", "internal_error")
 
 
 def outage_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -135,6 +136,24 @@ def strict_request_bodies(app: Any, strict: tuple[type, ...]) -> None:
             schema.additional_properties = False
 
 
+def complete_options(app: Any) -> None:
+    """Make every automatic OPTIONS answer name all the methods of its path.
+
+    Litestar 2 (issue 4169, fixed in 3) registers a controller's handlers one by one and
+    makes the OPTIONS handler with the path's first one: its `Allow` closes over that
+    first, partial route. Point each at the route that finally serves the path."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.handler_name != "options_handler" or handler.include_in_schema:
+                continue
+            for cell in handler.fn.__closure__ or ():
+                stale = cell.cell_contents
+                if isinstance(stale, HTTPRoute) and stale is not route:
+                    cell.cell_contents = route
+
+
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI response entries for the problem statuses a route can answer."""
     described = {
@@ -167,6 +186,28 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for s in sorted({400, 503, *statuses})
     }
+
+
+# A query parameter naming a moment: an ISO-8601 date-time only. Litestar reads a
+# `datetime` query parameter leniently (`?since=0.5` was the epoch plus half a second);
+# this one is a string of that shape, checked by Litestar and read by `instant`.
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+Instant = Annotated[
+    str | None, Parameter(pattern=ISO_8601, max_length=40, schema_extra={"format": "date-time"})
+]
+
+
+def instant(value: str | None, name: str) -> datetime | None:
+    """An `Instant` query parameter as a datetime; an impossible date is a 400."""
+    if value is None:
+        return None
+    try:
+        return msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        raise ValidationException(
+            detail=f"{name} must be an ISO-8601 date-time.",
+            extra=[{"key": name, "message": "not a valid date-time", "source": "query"}],
+        ) from None
 
 
 def provide_context(request: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:

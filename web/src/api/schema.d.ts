@@ -4293,6 +4293,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A server we depend on is unavailable; retry after Retry-After. */
             503: {
                 headers: {
@@ -10882,6 +10891,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The direct conversation exists. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationOut"];
+                };
+            };
             /** @description Document created, URL follows */
             201: {
                 headers: {
@@ -11180,6 +11198,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A retry: the message already stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
             /** @description Document created, URL follows */
             201: {
                 headers: {

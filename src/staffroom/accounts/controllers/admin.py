@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, patch, post
@@ -33,7 +32,7 @@ from staffroom.accounts.schemas import (
 from staffroom.accounts.service import audit_log, groups, mfa, orgs, roles, users
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Instant, errors, instant
 
 Limit = Annotated[int, Parameter(ge=1, le=200)]
 Cursor = Annotated[str | None, Parameter(max_length=200)]
@@ -114,7 +113,7 @@ class UsersController(Controller):
         operation_id="reactivate_user",
         summary="Let a deactivated user sign in again",
         guards=[requires("users.manage")],
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 409),
     )
     async def reactivate(self, user_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> UserOut:
         return await users.reactivate(me, user_id, ctx)
@@ -341,8 +340,8 @@ class AuditController(Controller):
         outcome: FromQuery[Search] = None,
         actor_id: FromQuery[uuid.UUID | None] = None,
         target_id: FromQuery[Search] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since: FromQuery[Instant] = None,
+        until: FromQuery[Instant] = None,
         cursor: FromQuery[Cursor] = None,
         limit: FromQuery[Limit] = 50,
     ) -> AuditPage:
@@ -352,8 +351,8 @@ class AuditController(Controller):
             outcome=outcome,
             actor_id=actor_id,
             target_id=target_id,
-            since=since,
-            until=until,
+            since=instant(since, "since"),
+            until=instant(until, "until"),
             cursor=cursor,
             limit=limit,
         )
@@ -367,11 +366,9 @@ class AuditController(Controller):
         responses=errors(401, 403, 422),
         media_type="application/x-ndjson",
     )
-    async def export_events(
-        self, me: Me, ctx: Ctx, since: FromQuery[datetime | None] = None
-    ) -> Stream:
+    async def export_events(self, me: Me, ctx: Ctx, since: FromQuery[Instant] = None) -> Stream:
         return Stream(
-            await audit_log.export(me, ctx, since),
+            await audit_log.export(me, ctx, instant(since, "since")),
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
         )
