@@ -68,6 +68,8 @@ export function InviteImport() {
     return t(`import.outcomes.${outcome}${outcome === "invite" && !report?.dry_run ? "_done" : ""}`);
   }
   const problems = report ? report.rows.filter((r) => r.outcome !== "invite").length : 0;
+  // A dry run invites nobody: what it would do is in its counts.
+  const good = report ? (report.dry_run ? (report.counts.invite ?? 0) : report.invited) : 0;
   return (
     <>
       <p>
@@ -110,14 +112,14 @@ export function InviteImport() {
           <h2 id="report-title">{report.dry_run ? t("import.check_title") : t("import.done_title")}</h2>
           <p role="status">
             {report.dry_run
-              ? t("import.would", { count: report.invited, total: report.total })
-              : t("import.invited", { count: report.invited, total: report.total })}{" "}
+              ? t("import.would", { count: good, total: report.total })
+              : t("import.invited", { count: good, total: report.total })}{" "}
             {problems > 0 && t("import.problems", { count: problems })}
           </p>
           <div className="row">
-            {report.dry_run && report.invited > 0 && file && (
+            {report.dry_run && good > 0 && file && (
               <button type="button" className="primary" disabled={!!busy} onClick={() => void run(file, false)}>
-                {t("import.send", { count: report.invited })}
+                {t("import.send", { count: good })}
               </button>
             )}
             <button type="button" onClick={download}>
