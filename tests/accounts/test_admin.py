@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from staffroom.accounts.tables import OrgDomain
+from staffroom.accounts.tables import OrgDomain, User
 from staffroom.core import clock
 from tests.support.flows import auth
 from tests.support.world import World, assert_problem, login
@@ -30,6 +30,19 @@ async def test_directory_search_filters_and_pages(client, world: World) -> None:
     assert len(seen) == len(set(seen)) == len(world.acme.people)
     globex_ids = {str(p.id) for p in world.globex.people.values()}
     assert not set(seen) & globex_ids
+
+
+async def test_directory_search_finds_an_employee_id(client, world: World) -> None:
+    # HR looks up frontline staff by the number on their badge, not only by name.
+    await User.update({User.employee_id: "W-40417"}).where(User.id == world.acme["frontline"].id)
+    h = await _as(client, "acme", "hr_admin")
+    r = await client.get("/api/v1/users", params={"q": "w-4041"}, headers=h)
+    assert [u["username"] for u in r.json()["items"]] == ["floor-acme"]
+    assert r.json()["items"][0]["employee_id"] == "W-40417"
+    # Another org's staff with the same number stay out of sight.
+    await User.update({User.employee_id: "W-40417"}).where(User.id == world.globex["frontline"].id)
+    r = await client.get("/api/v1/users", params={"q": "W-40417"}, headers=h)
+    assert [u["id"] for u in r.json()["items"]] == [str(world.acme["frontline"].id)]
 
 
 async def test_guest_cannot_see_the_directory(client, world: World) -> None:

@@ -74,6 +74,8 @@ const router = createBrowserRouter([
         ],
       },
       { path: "/me", element: <Me /> },
+      // The admin console: its own chunks, fetched only when opened (web/src/admin/).
+      { path: "/admin/*", lazy: async () => ({ Component: (await import("./admin/entry")).AdminEntry }) },
     ],
   },
   { path: "*", element: <NotFound /> },

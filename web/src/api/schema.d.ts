@@ -360,7 +360,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search the staff directory */
+        /**
+         * Search the staff directory
+         * @description `q` matches part of a name, email address, username or employee id.
+         */
         get: operations["list_users"];
         put?: never;
         post?: never;

@@ -3,6 +3,7 @@
 import { useTranslation } from "react-i18next";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { session } from "../api/session";
+import { isAdmin } from "../admin/access";
 import { useMe } from "../auth";
 import { ChatLive } from "../pages/chat/ChatLive";
 import { useUnreadChats } from "../pages/chat/useChat";
@@ -39,6 +40,7 @@ export function Shell() {
             )}
           </NavLink>
           <NavLink to="/me">{t("nav.me")}</NavLink>
+          {isAdmin(me.data) && <NavLink to="/admin">{t("nav.admin")}</NavLink>}
         </nav>
         <main id="main" className="page" tabIndex={-1}>
           <Outlet />

@@ -50,6 +50,7 @@ class UsersController(Controller):
         "",
         operation_id="list_users",
         summary="Search the staff directory",
+        description="`q` matches part of a name, email address, username or employee id.",
         guards=[requires("users.read")],
         responses=errors(401, 403, 422),
     )

@@ -86,6 +86,7 @@ async def list_users(
             icontains(User.display_name, text)
             | icontains(User.email, text)
             | icontains(User.username, text)
+            | icontains(User.employee_id, text)
         )
     if status:
         query = query.where(User.status == status)

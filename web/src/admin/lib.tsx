@@ -1,0 +1,90 @@
+// What the console's pages share: problems in words, status tags, CSV files in and out,
+// groups and roles by name.
+import { useQuery } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api, ApiError, unwrap } from "../api/client";
+import { ErrorNote } from "../components/forms";
+import { NS } from "./i18n";
+
+// Problems whose detail names the rows or ids at fault: shown after our words.
+const DETAILED = new Set(["csv_invalid", "csv_missing_display_name", "duplicate_employee_id", "employee_id_taken"]);
+
+/** A problem in the console's words when it has them, else in the app's. */
+export function AdminError({ error }: { error: unknown }) {
+  const { t } = useTranslation(NS);
+  if (!error) return null;
+  const own = error instanceof ApiError && error.code ? t(`errors.${error.code}`, { defaultValue: "" }) : "";
+  if (!own) return <ErrorNote error={error} />;
+  const detail = error instanceof ApiError && DETAILED.has(error.code) ? ` (${error.message})` : "";
+  return (
+    <p className="error" role="alert">
+      {own}
+      {detail}
+    </p>
+  );
+}
+
+export function StatusTag({ kind, status }: { kind: "user" | "invite" | "code"; status: string }) {
+  const { t } = useTranslation(NS);
+  const warn = ["deactivated", "expired", "revoked", "erased"].includes(status);
+  return <span className={warn ? "tag warn" : "tag"}>{t(`status.${kind}.${status}`, { defaultValue: status })}</span>;
+}
+
+// A spreadsheet must not run a cell as a formula (SECURITY.md rule 14).
+function cell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\n\r;]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function toCsv(rows: string[][]): string {
+  return rows.map((r) => r.map(cell).join(",")).join("\r\n") + "\r\n";
+}
+
+/** Hands a file to the browser's downloads. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export function useGroups() {
+  return useQuery({
+    queryKey: ["admin", "groups"],
+    queryFn: () => unwrap(api.GET("/api/v1/groups")),
+    staleTime: 60_000,
+  });
+}
+
+export function useRoles() {
+  return useQuery({
+    queryKey: ["admin", "roles"],
+    queryFn: () => unwrap(api.GET("/api/v1/roles")),
+    staleTime: 60_000,
+  });
+}
+
+/** A role's name: the org's own for custom roles, ours for built-in ones. */
+export function useRoleName(): (key: string) => string {
+  const { t } = useTranslation(NS);
+  const roles = useRoles();
+  return (key) => {
+    const role = roles.data?.items.find((r) => r.key === key);
+    if (role && !role.builtin) return role.name;
+    return t(`roles.${key}`, { defaultValue: role?.name ?? key });
+  };
+}
+
+export function when(iso: string | null | undefined, language: string): string {
+  if (!iso) return "–";
+  return new Date(iso).toLocaleString(language, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function day(iso: string | null | undefined, language: string): string {
+  if (!iso) return "–";
+  return new Date(iso).toLocaleDateString(language, { dateStyle: "medium" });
+}

@@ -1,0 +1,145 @@
+// People: the directory for HR, searchable by name, address or employee id and filtered
+// by group, role and status, a page at a time. It refreshes every few seconds while
+// shown, so someone who accepts an invitation appears without a reload.
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { useDeferredValue, useId, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { Link } from "react-router";
+import { api, unwrap } from "../api/client";
+import { Loading } from "../auth";
+import { NS } from "./i18n";
+import { AdminError, StatusTag, useGroups, useRoleName, useRoles, when } from "./lib";
+
+const STATUSES = ["active", "pending", "deactivated"] as const;
+type Status = (typeof STATUSES)[number];
+export const PEOPLE_REFRESH_MS = 4_000;
+
+export function People() {
+  const { t, i18n } = useTranslation(NS);
+  const [q, setQ] = useState("");
+  const [groupId, setGroupId] = useState("");
+  const [role, setRole] = useState("");
+  const [status, setStatus] = useState<Status | "">("");
+  const query = useDeferredValue(q.trim());
+  const groups = useGroups();
+  const roles = useRoles();
+  const roleName = useRoleName();
+  const ids = { q: useId(), group: useId(), role: useId(), status: useId() };
+  const people = useInfiniteQuery({
+    queryKey: ["admin", "people", query, groupId, role, status],
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/v1/users", {
+          params: {
+            query: {
+              q: query || undefined,
+              group_id: groupId || undefined,
+              role: role || undefined,
+              status: status || undefined,
+              cursor: pageParam,
+              limit: 50,
+            },
+          },
+        }),
+      ),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    refetchInterval: PEOPLE_REFRESH_MS,
+  });
+  const rows = people.data?.pages.flatMap((p) => p.items) ?? [];
+  const groupName = new Map(groups.data?.items.map((g) => [g.id, g.name]));
+  return (
+    <>
+      <div className="admin-title">
+        <h1>{t("sections.people.title")}</h1>
+        <Link className="button primary" to="/admin/invites/new">
+          {t("invites.invite_someone")}
+        </Link>
+      </div>
+      <form className="admin-filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor={ids.q}>{t("people.search")}</label>
+          <input id={ids.q} type="search" value={q} onChange={(e) => setQ(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor={ids.group}>{t("people.group")}</label>
+          <select id={ids.group} value={groupId} onChange={(e) => setGroupId(e.target.value)}>
+            <option value="">{t("people.any_group")}</option>
+            {groups.data?.items.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.role}>{t("people.role")}</label>
+          <select id={ids.role} value={role} onChange={(e) => setRole(e.target.value)}>
+            <option value="">{t("people.any_role")}</option>
+            {roles.data?.items.map((r) => (
+              <option key={r.key} value={r.key}>
+                {roleName(r.key)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.status}>{t("people.status")}</label>
+          <select id={ids.status} value={status} onChange={(e) => setStatus(e.target.value as Status | "")}>
+            <option value="">{t("people.any_status")}</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`status.user.${s}`)}
+              </option>
+            ))}
+          </select>
+        </div>
+      </form>
+      <AdminError error={people.error} />
+      {people.isPending ? (
+        <Loading />
+      ) : rows.length === 0 ? (
+        <p role="status">{t("people.none")}</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="admin-table">
+            <caption className="sr-only">{t("sections.people.title")}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("people.name")}</th>
+                <th scope="col">{t("people.login")}</th>
+                <th scope="col">{t("people.employee_id")}</th>
+                <th scope="col">{t("people.role")}</th>
+                <th scope="col">{t("people.groups")}</th>
+                <th scope="col">{t("people.status")}</th>
+                <th scope="col">{t("people.last_login")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((u) => (
+                <tr key={u.id}>
+                  <th scope="row">
+                    <Link to={`/admin/people/${u.id}`}>{u.display_name}</Link>
+                  </th>
+                  <td>{u.email ?? u.username ?? "–"}</td>
+                  <td>{u.employee_id ?? "–"}</td>
+                  <td>{roleName(u.role)}</td>
+                  <td>{u.group_ids.map((g) => groupName.get(g) ?? "?").join(", ") || "–"}</td>
+                  <td>
+                    <StatusTag kind="user" status={u.status} />
+                  </td>
+                  <td>{when(u.last_login_at, i18n.language)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {people.hasNextPage && (
+        <button type="button" onClick={() => void people.fetchNextPage()} disabled={people.isFetchingNextPage}>
+          {t("common.more")}
+        </button>
+      )}
+    </>
+  );
+}
