@@ -1,4 +1,4 @@
-// English and German, complete: tests/web/test_i18n.py fails on a key missing in either.
+// English and German, complete: tests/web/test_contract_and_i18n.py fails on a key missing in either.
 // The language follows the profile once signed in, else the browser.
 import i18n from "i18next";
 import { initReactI18next } from "react-i18next";
