@@ -25,6 +25,7 @@ from bench.stack import Stack
 from staffroom.webapp.routes import DIST
 from tests.support.serve import ServeProcess
 from tests.support.servers import free_port
+from tests.web.journeys import sign_in
 
 LOADS = 20
 MESSAGES = 20
@@ -37,19 +38,6 @@ def first_page_js_kb() -> float:
     index = (DIST / "index.html").read_text()
     scripts = re.findall(r'(?:src|href)="/(assets/[^"]+\.js)"', index)
     return sum(len(gzip.compress((DIST / s).read_bytes(), 9)) for s in scripts) / 1024
-
-
-async def _sign_in(page: Page, email: str) -> None:
-    await page.goto("/signin")
-    await page.get_by_label("Work email or username").fill(email)
-    await page.get_by_role("button", name="Continue").click()
-    org = page.get_by_label("Organisation ID")
-    await org.or_(page.get_by_label("Password")).first.wait_for()
-    if await org.count():
-        await org.fill("bench")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.locator("article.post").first.wait_for(timeout=30_000)
 
 
 async def feed_painted_ms(page: Page) -> list[float]:
@@ -104,7 +92,8 @@ async def measure(base: str, seeded: Seeded) -> dict[str, Any]:
         for uid in people[:2]:
             context = await browser.new_context(base_url=base)
             page = await context.new_page()
-            await _sign_in(page, by_id[uid])
+            await sign_in(page, "bench", by_id[uid], PASSWORD)  # as the journeys do
+            await page.locator("article.post").first.wait_for(timeout=30_000)
             pages.append(page)
         feed = await feed_painted_ms(pages[0])
         messages = await message_painted_ms(pages[0], pages[1], str(conversation))

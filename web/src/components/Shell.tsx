@@ -5,6 +5,7 @@ import { NavLink, Outlet, useNavigate } from "react-router";
 import { session } from "../api/session";
 import { isAdmin } from "../admin/access";
 import { useMe } from "../auth";
+import { Badge } from "./bits";
 import { ChatLive } from "../pages/chat/ChatLive";
 import { useUnreadChats } from "../pages/chat/useChat";
 
@@ -33,11 +34,7 @@ export function Shell() {
           <NavLink to="/feed">{t("nav.feed")}</NavLink>
           <NavLink to="/chat">
             {t("nav.chat")}
-            {unreadChats > 0 && (
-              <span className="badge" aria-label={t("chat.unread_count", { count: unreadChats })}>
-                {unreadChats}
-              </span>
-            )}
+            <Badge count={unreadChats} label={t("chat.unread_count", { count: unreadChats })} />
           </NavLink>
           <NavLink to="/me">{t("nav.me")}</NavLink>
           {isAdmin(me.data) && <NavLink to="/admin">{t("nav.admin")}</NavLink>}

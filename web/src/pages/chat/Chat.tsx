@@ -3,6 +3,7 @@
 import { useTranslation } from "react-i18next";
 import { NavLink, Outlet, useParams } from "react-router";
 import { useMe } from "../../auth";
+import { Badge } from "../../components/bits";
 import { ErrorNote } from "../../components/forms";
 import { useChatLiveState } from "./ChatLive";
 import { conversationTitle, useConversations } from "./useChat";
@@ -32,11 +33,7 @@ export function Chat() {
               <NavLink to={`/chat/${c.id}`}>
                 <span className="title">{conversationTitle(c, me.data?.id, t("chat.untitled"))}</span>
                 {c.kind !== "direct" && <span className="muted"> · {t(`chat.kind_${c.kind}`)}</span>}
-                {c.unread > 0 && (
-                  <span className="badge" aria-label={t("chat.unread_messages", { count: c.unread })}>
-                    {c.unread}
-                  </span>
-                )}
+                <Badge count={c.unread} label={t("chat.unread_messages", { count: c.unread })} />
               </NavLink>
             </li>
           ))}

@@ -6,6 +6,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { hasPermission, Loading, useMe } from "../../auth";
+import { Missing } from "../../components/bits";
 import { ErrorNote } from "../../components/forms";
 import { Attachment, uploadFile } from "../../components/Media";
 import { when } from "../feed/PostCard";
@@ -76,13 +77,8 @@ export function Conversation() {
 
   if (messages.isPending) return <Loading />;
   if (messages.error) {
-    return (
-      <section>
-        <h2>{t("errors.page_not_found")}</h2>
-        <ErrorNote error={messages.error} />
-        <Link to="/chat">{t("nav.chat")}</Link>
-      </section>
-    );
+    const heading = (title: string) => <h2>{title}</h2>;
+    return <Missing error={messages.error} back="/chat" backLabel={t("nav.chat")} heading={heading} />;
   }
   const canWrite =
     conversation?.kind !== "announcement" || conversation.my_role === "admin" || hasPermission(me.data, "chat.moderate");

@@ -6,6 +6,7 @@ import { useTranslation } from "react-i18next";
 import { Link, NavLink, useParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { Loading } from "../../auth";
+import { Badge, Missing } from "../../components/bits";
 import { ErrorNote } from "../../components/forms";
 import { useLive } from "../../realtime/useLive";
 import { PostCard } from "./PostCard";
@@ -75,11 +76,7 @@ export function Feed() {
             <li key={c.id}>
               <NavLink to={`/channels/${c.id}`}>
                 {c.name}
-                {c.unread > 0 && (
-                  <span className="badge" aria-label={t("feed.unread", { count: c.unread })}>
-                    {c.unread}
-                  </span>
-                )}
+                <Badge count={c.unread} label={t("feed.unread", { count: c.unread })} />
               </NavLink>
             </li>
           ))}
@@ -127,15 +124,7 @@ export function PostPage() {
     retry: false,
   });
   if (post.isPending) return <Loading />;
-  if (post.error) {
-    return (
-      <section>
-        <h1>{t("errors.page_not_found")}</h1>
-        <ErrorNote error={post.error} />
-        <Link to="/feed">{t("nav.feed")}</Link>
-      </section>
-    );
-  }
+  if (post.error) return <Missing error={post.error} back="/feed" backLabel={t("nav.feed")} />;
   return (
     <section>
       <Link to="/feed">← {t("nav.feed")}</Link>
