@@ -124,7 +124,8 @@ def serve(
     base = default_public_url(bind_host, bind_port, scheme)
     console.print(
         Panel.fit(
-            f"Staffroom API on {base}\n"
+            f"Staffroom on {base}\n"
+            f"Web app:   {base}/\n"
             f"API docs:  {base}/schema/swagger\n"
             f"OpenAPI:   {base}/schema/openapi.json\n"
             "First organisation:\n"
@@ -233,7 +234,7 @@ def org_create(slug: str, name: str, owner_email: str, owner_name: str) -> None:
     console.print(
         Panel.fit(
             f"Organisation [bold]{created_slug}[/bold] created.\n"
-            f"The owner sets a password with this one-time link "
+            f"The owner opens this one-time link in a browser and chooses a password "
             f"(valid {settings.setup_token_ttl // 86400} days):\n\n{link}\n\n"
             "API: POST /api/v1/auth/password-reset/confirm {token, password}",
             title="org created",

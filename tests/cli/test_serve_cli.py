@@ -58,7 +58,7 @@ async def test_printed_and_emailed_links_carry_the_port_served_on(world: World, 
     outbox = Path(settings.data_dir) / "outbox"
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
     try:
-        assert f"Staffroom API on http://127.0.0.1:{server.port}" in server.output
+        assert f"Staffroom on http://127.0.0.1:{server.port}" in server.output
         import httpx
 
         async with httpx.AsyncClient(base_url=server.base) as api:

@@ -35,6 +35,7 @@ async def test_every_emailed_link_and_deep_link_answers_the_app(client: Any) -> 
         assert r.status_code == 200, path
         assert r.text == index
         assert r.headers["cache-control"] == "no-cache"
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
         csp = r.headers["content-security-policy"]
         assert "script-src 'self';" in csp and "style-src 'self';" in csp
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp

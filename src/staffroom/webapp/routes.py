@@ -32,7 +32,7 @@ def _index(request: Request) -> Response[bytes]:
     request.scope[APP_PAGE] = True  # type: ignore[literal-required]
     return Response(
         index.read_bytes(),
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers={"cache-control": "no-cache"},
         status_code=HTTP_200_OK,
     )
