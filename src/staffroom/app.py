@@ -41,7 +41,9 @@ from staffroom.core.edge import (
 from staffroom.core.logs import configure_logging, round_failed
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
+    DATE_TIME_DECODERS,
     EXCEPTION_HANDLERS,
+    DateTimeInSchema,
     RequestIdMiddleware,
     complete_options,
     provide_context,
@@ -168,6 +170,8 @@ def create_app(settings: Settings) -> Litestar:
             "me": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        type_decoders=DATE_TIME_DECODERS,
+        plugins=[DateTimeInSchema()],
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors(settings),
         before_send=[security_headers, request_done],

@@ -122,3 +122,36 @@ async def test_idempotent_creations_document_their_200(client) -> None:
         responses = paths[path]["post"]["responses"]
         assert {"200", "201"} <= set(responses), path
         assert responses["200"]["content"]["application/json"]["schema"], path
+
+
+async def test_body_date_times_are_iso_8601_strings_only(client, world: World) -> None:
+    """A number is no date-time (Litestar's lenient conversion read 0 as 1970; found by
+    make fuzz as the admin), and nothing is created or changed by the refusal."""
+    editor = await bearer(client, world.acme, "editor")
+    channel = (await client.post("/api/v1/channels", json={"name": "News"}, headers=editor)).json()
+    posts = f"/api/v1/channels/{channel['id']}/posts"
+    for field in ("publish_at", "expires_at", "ack_due_at"):
+        for bad in (0, 1764755000.5, "yesterday"):
+            r = await client.post(
+                posts, json={"title": "T", "body": "B", field: bad}, headers=editor
+            )
+            assert_problem(r, 400)
+    assert (await client.get(posts, headers=editor)).json()["items"] == []
+    r = await client.post(
+        posts,
+        json={
+            "title": "T",
+            "body": "B",
+            "ack_due_at": "2031-01-02T03:04:05Z",
+            "requires_ack": True,
+        },
+        headers=editor,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["ack_due_at"] == "2031-01-02T03:04:05Z"
+    post = f"/api/v1/posts/{r.json()['id']}"
+    assert_problem(await client.patch(post, json={"ack_due_at": 0}, headers=editor), 400)
+    assert (await client.get(post, headers=editor)).json()["ack_due_at"] == "2031-01-02T03:04:05Z"
+    r = await client.patch(post, json={"ack_due_at": "2032-01-01T00:00:00+01:00"}, headers=editor)
+    assert r.status_code == 200, r.text
+    assert r.json()["ack_due_at"] == "2031-12-31T23:00:00Z"

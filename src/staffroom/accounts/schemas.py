@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from staffroom.core.web import plain_date_times
+
 Slug = Annotated[str, Meta(min_length=1, max_length=63)]
 Login = Annotated[str, Meta(min_length=1, max_length=320)]
 # Policy (10..1024) is checked by the service so the client gets a precise code;
@@ -25,6 +27,9 @@ SessionScope = Literal["full", "enrol"]
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Request bodies reject unknown fields: no mass assignment of org, role or ids."""
+
+    def __post_init__(self) -> None:
+        plain_date_times(self)
 
 
 class LoginIn(Input):

@@ -15,8 +15,9 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Parameter
+from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
@@ -288,3 +289,38 @@ def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
     """Dependency `rt`: the app's runtime."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+class DateTimeIn(datetime):
+    """A date-time in a request body: an ISO-8601 string and nothing else. Litestar converts
+    bodies leniently (msgspec strict=False), which reads a number as a Unix time; msgspec
+    hands a subclass of datetime to `_decode_date_time` instead. Request structs turn it back
+    into a plain datetime (`plain_date_times`): database drivers adapt datetime itself."""
+
+
+def _decode_date_time(kind: type[DateTimeIn], value: object) -> DateTimeIn:
+    if not isinstance(value, str):
+        raise TypeError("Expected an ISO-8601 date-time string")
+    return kind.fromisoformat(value)
+
+
+DATE_TIME_DECODERS = [(lambda kind: kind is DateTimeIn, _decode_date_time)]
+
+
+def plain_date_times(body: Any) -> None:
+    """Replace a request struct's DateTimeIn values by plain datetimes."""
+    for name in body.__struct_fields__:
+        value = getattr(body, name)
+        if type(value) is DateTimeIn:
+            setattr(body, name, datetime.fromisoformat(value.isoformat()))
+
+
+class DateTimeInSchema(OpenAPISchemaPlugin):
+    """DateTimeIn is documented as what it accepts: a date-time string."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return value is DateTimeIn
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME)

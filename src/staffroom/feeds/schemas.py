@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from staffroom.accounts.schemas import Input
+from staffroom.core.web import DateTimeIn
 
 # The fixed reaction set: enough to react, too few to be a chat channel of its own.
 Emoji = Literal["👍", "❤️", "🎉", "😂", "😮", "😢", "🙏", "👏"]
@@ -73,21 +74,21 @@ class PostIn(Input):
     title: Title
     body: Body
     attachment_ids: Attachments = []
-    publish_at: datetime | None = None
-    expires_at: datetime | None = None
+    publish_at: DateTimeIn | None = None
+    expires_at: DateTimeIn | None = None
     pinned: bool = False
     requires_ack: bool = False
-    ack_due_at: datetime | None = None
+    ack_due_at: DateTimeIn | None = None
 
 
 class PostPatch(Input):
     title: Title | UnsetType = UNSET
     body: Body | UnsetType = UNSET
     attachment_ids: Attachments | UnsetType = UNSET
-    expires_at: datetime | UnsetType | None = UNSET
+    expires_at: DateTimeIn | UnsetType | None = UNSET
     pinned: bool | UnsetType = UNSET
     requires_ack: bool | UnsetType = UNSET
-    ack_due_at: datetime | UnsetType | None = UNSET
+    ack_due_at: DateTimeIn | UnsetType | None = UNSET
 
 
 class PostOut(msgspec.Struct, kw_only=True):
