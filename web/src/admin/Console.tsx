@@ -6,6 +6,7 @@ import { NavLink, Route, Routes } from "react-router";
 import { useMe } from "../auth";
 import "./admin.css";
 import { BatchNew, Codes } from "./codes";
+import { Domains } from "./domains";
 import { Home } from "./Home";
 import { NS } from "./i18n";
 import { InviteImport } from "./importer";
@@ -58,6 +59,7 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
     { path: "codes", element: <Codes /> },
     { path: "codes/new", element: <BatchNew /> },
   ],
+  domains: [{ path: "domains", element: <Domains /> }],
 };
 
 export default function Console() {
