@@ -6,6 +6,7 @@ import { NavLink, Route, Routes } from "react-router";
 import { useMe } from "../auth";
 import "./admin.css";
 import { BatchNew, Codes } from "./codes";
+import { ApiKeys } from "./apiKeys";
 import { Domains } from "./domains";
 import { Home } from "./Home";
 import { NS } from "./i18n";
@@ -60,6 +61,7 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
     { path: "codes/new", element: <BatchNew /> },
   ],
   domains: [{ path: "domains", element: <Domains /> }],
+  api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
 };
 
 export default function Console() {
