@@ -7,6 +7,7 @@ import { useMe } from "../auth";
 import "./admin.css";
 import { BatchNew, Codes } from "./codes";
 import { ApiKeys } from "./apiKeys";
+import { Audit } from "./audit";
 import { Domains } from "./domains";
 import { Home } from "./Home";
 import { NS } from "./i18n";
@@ -62,6 +63,7 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   ],
   domains: [{ path: "domains", element: <Domains /> }],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
+  audit: [{ path: "audit", element: <Audit /> }],
 };
 
 export default function Console() {

@@ -63,7 +63,7 @@ export function ApiKeys() {
       ) : !keys.data?.length ? (
         <p>{t("api_keys.none")}</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("api_keys.list")}>
           <table className="admin-table">
             <caption className="sr-only">{t("api_keys.list")}</caption>
             <thead>
