@@ -59,9 +59,14 @@ async def test_verify_fails_clearly_without_the_record_and_binds_with_it(
     r = await client.post(f"/api/v1/domains/{claimed['id']}/verify", headers=h)
     body = assert_problem(r, 422, "domain_not_verified")
     assert "acme.example" in body["detail"]
+    assert body["reason"] == "missing" and body["found"] == []
     dns_zone["acme.example"] = ["v=spf1 -all", "staffroom-verification=someone-elses-value"]
     r = await client.post(f"/api/v1/domains/{claimed['id']}/verify", headers=h)
-    assert "another value" in assert_problem(r, 422, "domain_not_verified")["detail"]
+    body = assert_problem(r, 422, "domain_not_verified")
+    assert "another value" in body["detail"]
+    # A client shows the reason in its own words and what was found, without parsing detail.
+    assert body["reason"] == "wrong_value"
+    assert body["found"] == ["v=spf1 -all", "staffroom-verification=someone-elses-value"]
     shown = (await client.get(f"/api/v1/domains/{claimed['id']}", headers=h)).json()
     assert shown["status"] == "pending" and "another value" in shown["last_check_error"]
     assert await orgs_for(client, "jane@acme.example") == []

@@ -108,6 +108,10 @@ class Problem(msgspec.Struct, omit_defaults=True):
     code: str
     errors: list[dict[str, Any]] | None = None
     retry_after: int | None = None
+    # Why a check failed, as a stable word a client can put in its own language, and what
+    # was found instead (a domain's TXT values), so the client need not parse `detail`.
+    reason: str | None = None
+    found: list[str] | None = None
 
 
 def problem_type(code: str) -> str:

@@ -65,9 +65,15 @@ def problem_response(
 
 def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
     """DomainError -> problem+json with its code."""
-    retry = exc.extra.get("retry_after")
     return problem_response(
-        exc.status, exc.title, exc.detail, exc.code, headers=exc.headers, retry_after=retry
+        exc.status,
+        exc.title,
+        exc.detail,
+        exc.code,
+        headers=exc.headers,
+        retry_after=exc.extra.get("retry_after"),
+        reason=exc.extra.get("reason"),
+        found=exc.extra.get("found"),
     )
 
 

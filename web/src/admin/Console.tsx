@@ -6,6 +6,9 @@ import { NavLink, Route, Routes } from "react-router";
 import { useMe } from "../auth";
 import "./admin.css";
 import { BatchNew, Codes } from "./codes";
+import { ApiKeys } from "./apiKeys";
+import { Audit } from "./audit";
+import { Domains } from "./domains";
 import { Home } from "./Home";
 import { NS } from "./i18n";
 import { InviteImport } from "./importer";
@@ -58,6 +61,9 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
     { path: "codes", element: <Codes /> },
     { path: "codes/new", element: <BatchNew /> },
   ],
+  domains: [{ path: "domains", element: <Domains /> }],
+  api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
+  audit: [{ path: "audit", element: <Audit /> }],
 };
 
 export default function Console() {

@@ -12,15 +12,21 @@ export type Problem = {
   code?: string;
   title?: string;
   detail?: string;
+  /** Why a check failed (a stable word) and what was found instead, when the API says. */
+  reason?: string | null;
+  found?: string[] | null;
 };
 
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly retryAfter: number | null;
+  /** The whole problem, for pages that show more of it (a failed check's reason and findings). */
+  readonly problem: Problem;
 
   constructor(problem: Problem, retryAfter: number | null) {
     super(problem.detail ?? problem.title ?? `HTTP ${problem.status}`);
+    this.problem = problem;
     this.status = problem.status;
     this.code = problem.code ?? "";
     this.retryAfter = retryAfter;

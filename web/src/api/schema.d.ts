@@ -2477,6 +2477,8 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
             retry_after?: number | null;
+            reason?: string | null;
+            found?: string[] | null;
         };
         /** PubNubChannel */
         PubNubChannel: {

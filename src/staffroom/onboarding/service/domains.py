@@ -164,7 +164,14 @@ async def verify(
             {DomainBinding.last_checked_at: now, DomainBinding.last_check_error: error}
         ).where(DomainBinding.id == binding_id)
         await _audit_verify(principal, ctx, row, "failure")
-        raise Invalid("domain_not_verified", error + ". DNS changes can take a while to appear.")
+        raise Invalid(
+            "domain_not_verified",
+            error + ". DNS changes can take a while to appear.",
+            extra={
+                "reason": "wrong_value" if ours else "missing",
+                "found": [v[:255] for v in found[:10]],
+            },
+        )
     await bindings.bind(principal.org_id, binding_id, row["domain"], row["allow_subdomains"], now)
     await DomainBinding.update(
         {
