@@ -67,10 +67,11 @@ def main() -> int:
     out = RESULTS / "fuzz"
     out.mkdir(parents=True, exist_ok=True)
     who = args.who.split(",")
-    for db in ("sqlite", "postgres"):
+    dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    # Only the runs about to be made lose their earlier output.
+    for db in dbs:
         for caller in who:
             (out / f"{db}-{caller}.txt").unlink(missing_ok=True)
-    dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     lines = [
         "# Contract fuzzing (`make fuzz`)",
         "",
