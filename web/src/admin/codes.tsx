@@ -9,7 +9,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, day, saveBlob, StatusTag, useRoleName, useRoles } from "./lib";
+import { AdminError, day, RoleSelect, saveBlob, StatusTag, useRoleName } from "./lib";
 
 type Batch = Schemas["CodeBatchOut"];
 type Format = "pdf" | "csv" | "json";
@@ -145,8 +145,6 @@ async function createBatch(
 export function BatchNew() {
   const { t } = useTranslation(NS);
   const queryClient = useQueryClient();
-  const roles = useRoles();
-  const roleName = useRoleName();
   const [label, setLabel] = useState("");
   const [mode, setMode] = useState<"count" | "people">("count");
   const [count, setCount] = useState("20");
@@ -157,7 +155,7 @@ export function BatchNew() {
   const [made, setMade] = useState<{ blob: Blob; name: string } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const ids = { role: useId(), people: useId(), format: useId() };
+  const ids = { people: useId(), format: useId() };
   async function create() {
     setBusy(true);
     setError(null);
@@ -232,16 +230,7 @@ export function BatchNew() {
             </p>
           </div>
         )}
-        <div className="field">
-          <label htmlFor={ids.role}>{t("people.role")}</label>
-          <select id={ids.role} value={role} onChange={(e) => setRole(e.target.value)}>
-            {roles.data?.items.map((r) => (
-              <option key={r.key} value={r.key}>
-                {roleName(r.key)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <RoleSelect label={t("people.role")} value={role} onChange={setRole} />
         <Field label={t("codes.days")} type="number" inputMode="numeric" value={days} onChange={setDays} />
         <div className="field">
           <label htmlFor={ids.format}>{t("codes.format")}</label>

@@ -8,7 +8,7 @@ import { api, ApiError, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, useGroups, useRoleName, useRoles, when } from "./lib";
+import { AdminError, GroupChecklist, RoleSelect, when } from "./lib";
 
 type Domain = Schemas["DomainOut"];
 type Failure = { reason: string; found: string[] };
@@ -214,16 +214,12 @@ function DomainCard({ domain }: { domain: Domain }) {
 
 function Defaults({ domain }: { domain: Domain }) {
   const { t } = useTranslation(NS);
-  const roles = useRoles();
-  const groups = useGroups();
-  const roleName = useRoleName();
   const queryClient = useQueryClient();
   const [role, setRole] = useState(domain.default_role);
   const [groupIds, setGroupIds] = useState<string[]>(domain.default_group_ids);
   const [subdomains, setSubdomains] = useState(domain.allow_subdomains);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
-  const roleId = useId();
   async function save() {
     setError(null);
     setSaved(false);
@@ -250,31 +246,8 @@ function Defaults({ domain }: { domain: Domain }) {
           void save();
         }}
       >
-        <div className="field">
-          <label htmlFor={roleId}>{t("domains.default_role")}</label>
-          <select id={roleId} value={role} onChange={(e) => setRole(e.target.value)}>
-            {roles.data?.items.map((r) => (
-              <option key={r.key} value={r.key}>
-                {roleName(r.key)}
-              </option>
-            ))}
-          </select>
-        </div>
-        {!!groups.data?.items.length && (
-          <fieldset className="choices">
-            <legend>{t("domains.default_groups")}</legend>
-            {groups.data.items.map((g) => (
-              <label key={g.id}>
-                <input
-                  type="checkbox"
-                  checked={groupIds.includes(g.id)}
-                  onChange={(e) => setGroupIds(e.target.checked ? [...groupIds, g.id] : groupIds.filter((id) => id !== g.id))}
-                />{" "}
-                {g.name}
-              </label>
-            ))}
-          </fieldset>
-        )}
+        <RoleSelect label={t("domains.default_role")} value={role} onChange={setRole} />
+        <GroupChecklist legend={t("domains.default_groups")} value={groupIds} onChange={setGroupIds} />
         <label>
           <input type="checkbox" checked={subdomains} onChange={(e) => setSubdomains(e.target.checked)} /> {t("domains.subdomains")}
         </label>

@@ -1,14 +1,14 @@
 // Invitations: pending, accepted, expired and withdrawn ones with resend and withdraw,
 // the organisation's daily cap, and the form to invite one person.
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useId, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useLocation, useNavigate } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, StatusTag, useGroups, useRoleName, useRoles, when } from "./lib";
+import { AdminError, GroupChecklist, RoleSelect, StatusTag, useRoleName, when } from "./lib";
 
 const TABS = ["pending", "accepted", "expired", "revoked"] as const;
 type Tab = (typeof TABS)[number];
@@ -144,16 +144,12 @@ export function InviteNew() {
   const { t } = useTranslation(NS);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const roles = useRoles();
-  const groups = useGroups();
-  const roleName = useRoleName();
   const [email, setEmail] = useState("");
   const [name, setName] = useState("");
   const [role, setRole] = useState("member");
   const [groupIds, setGroupIds] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const roleId = useId();
   async function send() {
     setBusy(true);
     setError(null);
@@ -180,33 +176,8 @@ export function InviteNew() {
       >
         <Field label={t("invites.email")} type="email" value={email} onChange={setEmail} autoComplete="off" />
         <Field label={t("people.name")} value={name} onChange={setName} required={false} hint={t("invites.name_hint")} />
-        <div className="field">
-          <label htmlFor={roleId}>{t("people.role")}</label>
-          <select id={roleId} value={role} onChange={(e) => setRole(e.target.value)}>
-            {roles.data?.items.map((r) => (
-              <option key={r.key} value={r.key}>
-                {roleName(r.key)}
-              </option>
-            ))}
-          </select>
-        </div>
-        {!!groups.data?.items.length && (
-          <fieldset className="choices">
-            <legend>{t("people.groups")}</legend>
-            {groups.data.items.map((g) => (
-              <label key={g.id}>
-                <input
-                  type="checkbox"
-                  checked={groupIds.includes(g.id)}
-                  onChange={(e) =>
-                    setGroupIds(e.target.checked ? [...groupIds, g.id] : groupIds.filter((id) => id !== g.id))
-                  }
-                />{" "}
-                {g.name}
-              </label>
-            ))}
-          </fieldset>
-        )}
+        <RoleSelect label={t("people.role")} value={role} onChange={setRole} />
+        <GroupChecklist legend={t("people.groups")} value={groupIds} onChange={setGroupIds} />
         <AdminError error={error} />
         <button type="submit" className="primary" disabled={busy}>
           {t("invites.send")}

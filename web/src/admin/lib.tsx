@@ -1,6 +1,7 @@
 // What the console's pages share: problems in words, status tags, CSV files in and out,
 // groups and roles by name.
 import { useQuery } from "@tanstack/react-query";
+import { useId } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ApiError, unwrap } from "../api/client";
 import { ErrorNote } from "../components/forms";
@@ -87,4 +88,53 @@ export function when(iso: string | null | undefined, language: string): string {
 export function day(iso: string | null | undefined, language: string): string {
   if (!iso) return "–";
   return new Date(iso).toLocaleDateString(language, { dateStyle: "medium" });
+}
+
+/** The org's roles, built-in and custom, to pick one. */
+export function RoleSelect(props: { label: string; value: string; onChange: (key: string) => void }) {
+  const roles = useRoles();
+  const roleName = useRoleName();
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        {roles.data?.items.map((r) => (
+          <option key={r.key} value={r.key}>
+            {roleName(r.key)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** The org's groups as checkboxes; without `empty`, nothing is shown while there are none. */
+export function GroupChecklist(props: {
+  legend: string;
+  value: string[];
+  onChange: (ids: string[]) => void;
+  empty?: string;
+}) {
+  const groups = useGroups();
+  const items = groups.data?.items;
+  if (!props.empty && !items?.length) return null;
+  return (
+    <fieldset className="choices">
+      <legend>{props.legend}</legend>
+      {items?.length === 0 && <p className="muted">{props.empty}</p>}
+      {items?.map((g) => (
+        <label key={g.id}>
+          <input
+            type="checkbox"
+            checked={props.value.includes(g.id)}
+            onChange={(e) =>
+              props.onChange(e.target.checked ? [...props.value, g.id] : props.value.filter((id) => id !== g.id))
+            }
+          />{" "}
+          {g.name}
+        </label>
+      ))}
+    </fieldset>
+  );
 }

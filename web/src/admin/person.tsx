@@ -1,13 +1,13 @@
 // One person: who they are, their role and groups (changeable), sign-in and 2FA state,
 // and deactivation, which first says what it ends.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useId, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Loading, useMe } from "../auth";
 import { NS } from "./i18n";
-import { AdminError, StatusTag, useGroups, useRoleName, useRoles, when } from "./lib";
+import { AdminError, GroupChecklist, RoleSelect, StatusTag, useRoleName, when } from "./lib";
 
 type User = Schemas["UserOut"];
 
@@ -58,15 +58,11 @@ export function Person() {
 function Access({ user }: { user: User }) {
   const { t } = useTranslation(NS);
   const queryClient = useQueryClient();
-  const roles = useRoles();
-  const groups = useGroups();
-  const roleName = useRoleName();
   const [role, setRole] = useState(user.role);
   const [groupIds, setGroupIds] = useState<string[]>(user.group_ids);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
-  const roleId = useId();
   async function save() {
     setBusy(true);
     setError(null);
@@ -93,32 +89,13 @@ function Access({ user }: { user: User }) {
           void save();
         }}
       >
-        <div className="field">
-          <label htmlFor={roleId}>{t("people.role")}</label>
-          <select id={roleId} value={role} onChange={(e) => setRole(e.target.value)}>
-            {roles.data?.items.map((r) => (
-              <option key={r.key} value={r.key}>
-                {roleName(r.key)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <fieldset className="choices">
-          <legend>{t("people.groups")}</legend>
-          {groups.data?.items.length === 0 && <p className="muted">{t("person.no_groups")}</p>}
-          {groups.data?.items.map((g) => (
-            <label key={g.id}>
-              <input
-                type="checkbox"
-                checked={groupIds.includes(g.id)}
-                onChange={(e) =>
-                  setGroupIds(e.target.checked ? [...groupIds, g.id] : groupIds.filter((id) => id !== g.id))
-                }
-              />{" "}
-              {g.name}
-            </label>
-          ))}
-        </fieldset>
+        <RoleSelect label={t("people.role")} value={role} onChange={setRole} />
+        <GroupChecklist
+          legend={t("people.groups")}
+          value={groupIds}
+          onChange={setGroupIds}
+          empty={t("person.no_groups")}
+        />
         <AdminError error={error} />
         {saved && <p role="status">{t("common.saved")}</p>}
         <button type="submit" className="primary" disabled={busy}>
