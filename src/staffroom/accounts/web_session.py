@@ -5,7 +5,7 @@ the header `X-Staffroom-Client: web`."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import msgspec
@@ -39,7 +39,15 @@ def _cookie(value: str, max_age: int) -> Cookie:
     )
 
 
-def respond(request: Request, result: T | MfaChallenge) -> Response[T | MfaChallenge]:
+@overload
+def respond(request: Request, result: T) -> Response[T]: ...
+
+
+@overload
+def respond(request: Request, result: T | MfaChallenge) -> Response[T | MfaChallenge]: ...
+
+
+def respond(request: Request, result: TokenPair | MfaChallenge) -> Response[Any]:
     """The tokens as the caller wants them: for the web app the refresh token moves into
     the cookie and the body carries `refresh_token: null`."""
     if not isinstance(result, TokenPair) or not wants_cookie(request):

@@ -75,7 +75,7 @@ class AuthController(Controller):
         ctx: NamedDependency[RequestContext],
     ) -> Response[TokenPair]:
         pair = await auth.complete_mfa(rt, data.mfa_token, data.code, ctx)
-        return web_session.respond(request, pair)  # type: ignore[return-value]
+        return web_session.respond(request, pair)
 
     @post(
         "/refresh",
@@ -97,7 +97,7 @@ class AuthController(Controller):
         if token is None:
             token = web_session.refresh_token_from_cookie(request)
         pair = await sessions.refresh(rt, token, ctx)
-        return web_session.respond(request, pair)  # type: ignore[return-value]
+        return web_session.respond(request, pair)
 
     @post(
         "/logout",

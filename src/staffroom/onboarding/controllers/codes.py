@@ -208,4 +208,4 @@ class PublicAccessCodesController(Controller):
         self, request: Request, data: JSONBody[RedeemIn], rt: Rt, ctx: Ctx
     ) -> Response[AcceptedOut]:
         out = await redemption.redeem(rt, data, ctx)
-        return web_session.respond(request, out)  # type: ignore[return-value]
+        return web_session.respond(request, out)

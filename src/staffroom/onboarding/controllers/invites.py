@@ -141,4 +141,4 @@ class PublicInvitesController(Controller):
         ctx: Ctx,
     ) -> Response[AcceptedOut]:
         out = await invites.accept(rt, token, data.display_name, data.password, ctx)
-        return web_session.respond(request, out)  # type: ignore[return-value]
+        return web_session.respond(request, out)

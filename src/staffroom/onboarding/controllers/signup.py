@@ -67,4 +67,4 @@ class PublicSignupController(Controller):
         self, request: Request, data: JSONBody[SignupCompleteIn], rt: Rt, ctx: Ctx
     ) -> Response[AcceptedOut]:
         out = await signup.complete(rt, data.token, data.display_name, data.password, ctx)
-        return web_session.respond(request, out)  # type: ignore[return-value]
+        return web_session.respond(request, out)
