@@ -57,6 +57,8 @@ from staffroom.feeds.service import media as feed_media
 from staffroom.feeds.service import media_access as feed_media_access
 from staffroom.health import HealthController
 from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
+from staffroom.oauth.controllers import CONTROLLERS as OAUTH_CONTROLLERS
+from staffroom.oauth.service import access as oauth_access
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
@@ -127,6 +129,8 @@ def create_app(settings: Settings) -> Litestar:
     members_hooks.on_login_methods(sso_login.has_sso)
     members_hooks.on_deactivation(chat_credentials.on_deactivation)
     members_hooks.on_deactivation(api_keys.revoke_for_user)
+    members_hooks.on_deactivation(oauth_access.revoke_for_user)
+    members_hooks.on_bearer_token((oauth_access.is_access_token, oauth_access.authenticate))
     realtime.on_topics(feed_events.topics_for)
     realtime.on_topics(chat_access.topics_for)
     chat_hooks.on_attachment_check(feed_media.check_attachments)
@@ -145,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
             MediaController,
             *CHAT_CONTROLLERS,
             ComplianceController,
+            *OAUTH_CONTROLLERS,
             MetricsController,
             DocsAssetsController,
             realtime_socket,

@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "staffroom.feeds.piccolo_app",
         "staffroom.chat.piccolo_app",
         "staffroom.compliance.piccolo_app",
+        "staffroom.oauth.piccolo_app",
     ]
 )

@@ -162,6 +162,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Fetching IdP metadata from private or loopback addresses (SSRF); only for tests.
     sso_metadata_allow_private: bool = False
 
+    # OAuth 2.0 authorization server (oauth/), lifetimes in seconds: authorization codes,
+    # access tokens, and a grant's refresh tokens (unused for the idle time, or in all).
+    oauth_code_ttl: int = 60
+    oauth_access_token_ttl: int = 3600
+    oauth_refresh_idle_ttl: int = 30 * 24 * 3600
+    oauth_refresh_absolute_ttl: int = 365 * 24 * 3600
+
     def __post_init__(self) -> None:
         if not self.public_url:
             derived = default_public_url(self.host, self.port)

@@ -10,15 +10,19 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import Guard
 
-from staffroom.accounts.service import api_keys, sessions
+from staffroom.accounts.service import api_keys, hooks, sessions
 from staffroom.core.context import Principal
 from staffroom.core.edge import take_pending_ip, user_bucket
-from staffroom.core.errors import Forbidden, Unauthorized
+from staffroom.core.errors import DomainError, Forbidden, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import provide_context
 
 PUBLIC = "public"  # route opt: no authentication
 ALLOW_ENROL = "allow_enrol"  # route opt: reachable with an MFA-enrolment-only session
+
+
+class TokenInQuery(DomainError):
+    """RFC 6750's invalid_request (400): a token sent in the URL."""
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -39,6 +43,13 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         rt: Runtime = connection.app.state.runtime
         # The caller's address pays for every attempt, signed in or not.
         address = take_pending_ip(connection.scope, rt.settings)
+        if "access_token" in connection.query_params:
+            # RFC 6750 2.3 allows it; we do not: a URL ends up in logs and Referer headers.
+            raise TokenInQuery(
+                "token_in_query",
+                "Send the access token in the Authorization header, never in the URL.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
+            )
         token = bearer_token(connection)
         if token is None or len(token) > 256:
             await rt.limiter.take(*address)
@@ -47,9 +58,13 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 "Send a valid access token.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        resolver = next((r for is_mine, r in hooks.bearer_resolvers if is_mine(token)), None)
         if api_keys.is_api_key(token):
             principal = await api_keys.authenticate(rt, token, provide_context(connection))
             bucket = f"key:{principal.api_key_id}" if principal else ""
+        elif resolver is not None:
+            resolved = await resolver(rt, token, provide_context(connection))
+            principal, bucket = resolved if resolved else (None, "")
         else:
             principal = await sessions.authenticate(rt, token)
             bucket = f"user:{principal.user_id}" if principal else ""
@@ -72,15 +87,22 @@ def check_reach(principal: Principal, handler: BaseRouteHandler, path: str) -> N
     integration's key only its scopes' routes, an MFA-enrolment-only session only the
     MFA setup routes. Checked here rather than as an app-wide guard because Litestar
     copies the route handler for every guard it calls (~8 % of a small request)."""
-    if principal.scope == "api_key":
-        # Deny by default: an integration reaches its scopes' routes only (never /me,
-        # sessions, settings or other keys), and the permission guards still apply.
+    if principal.scope in ("api_key", "oauth"):
+        # Deny by default: an integration (an API key, an app's OAuth token) reaches its
+        # scopes' routes only (never /me, sessions, settings, keys or OAuth clients), and
+        # the permission guards still apply.
         scopes = sorted(
             s for s, (perms, _) in api_keys.SCOPES.items() if perms <= principal.permissions
         )
-        if not path.startswith(api_keys.paths_for(scopes)):
-            raise Forbidden("api_key_scope", "This API key's scopes do not cover this route.")
-        return
+        if path.startswith(api_keys.paths_for(scopes)):
+            return
+        if principal.scope == "oauth":
+            raise Forbidden(
+                "insufficient_scope",
+                "This access token's scopes do not cover this route.",
+                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+            )
+        raise Forbidden("api_key_scope", "This API key's scopes do not cover this route.")
     if principal.scope != "full" and not handler.opt.get(ALLOW_ENROL):
         raise Forbidden(
             "mfa_enrolment_required",

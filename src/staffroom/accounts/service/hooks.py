@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 # Called with (org_id, user_id) after a user is deactivated: onboarding revokes the
 # user's pending invites and unredeemed codes.
@@ -26,3 +27,17 @@ def on_deactivation(hook: DeactivationHook) -> None:
     """Register a hook once."""
     if hook not in deactivation_hooks:
         deactivation_hooks.append(hook)
+
+
+# Bearer tokens of other domains (OAuth access tokens): (is_mine, authenticate) where
+# authenticate(runtime, token, ctx) gives the Principal and its rate-limit bucket, or None.
+BearerResolver = tuple[
+    Callable[[str], bool], Callable[[Any, str, Any], Awaitable[tuple[Any, str] | None]]
+]
+bearer_resolvers: list[BearerResolver] = []
+
+
+def on_bearer_token(resolver: BearerResolver) -> None:
+    """Register how to recognise and resolve another kind of bearer token, once."""
+    if resolver not in bearer_resolvers:
+        bearer_resolvers.append(resolver)

@@ -16,7 +16,7 @@ from typing import Any
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
 from staffroom.accounts.service.common import role_permissions
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
-from staffroom.core import audit, clock, realtime
+from staffroom.core import audit, clock, realtime, rotation
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import as_uuid, fetch
 from staffroom.core.errors import NotFound, Unauthorized
@@ -131,29 +131,21 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
     token_hash = _digest(rt, refresh_token, "refresh")
     invalid = Unauthorized("invalid_refresh_token", "The refresh token is not valid.")
     # Atomic: only one concurrent caller can mark an unused token as used.
-    claimed = (
-        await RefreshToken.update({RefreshToken.used_at: now})
-        .where((RefreshToken.token_hash == token_hash) & RefreshToken.used_at.is_null())
-        .returning(RefreshToken.session)
-    )
-    if not claimed:
-        known = (
-            await RefreshToken.select(RefreshToken.session, RefreshToken.org)
-            .where(RefreshToken.token_hash == token_hash)
-            .first()
-        )
-        if known is not None:
-            await revoke(rt, known["session"], "refresh_reuse")
-            await audit.record(
-                "session.refresh_reuse",
-                outcome="denied",
-                ctx=ctx,
-                org_id=known["org"],
-                target_type="session",
-                target_id=known["session"],
-            )
+    claimed = await rotation.claim(RefreshToken, RefreshToken.session, token_hash, now)
+    if claimed is None:
         raise invalid
-    session_id = claimed[0]["session"]
+    if claimed.reused:
+        await revoke(rt, claimed.family, "refresh_reuse")
+        await audit.record(
+            "session.refresh_reuse",
+            outcome="denied",
+            ctx=ctx,
+            org_id=claimed.org,
+            target_type="session",
+            target_id=claimed.family,
+        )
+        raise invalid
+    session_id = claimed.family
     session = (
         await AuthSession.select(
             *AuthSession.all_columns(), AuthSession.user.status.as_alias("user_status")
