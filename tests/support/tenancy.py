@@ -23,6 +23,7 @@ from staffroom.accounts.tables import ApiKey, AuthSession, Group, Role
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import clock
 from staffroom.feeds.tables import Channel, Comment, Media, Post
+from staffroom.oauth.tables import OAuthClient, OAuthConsent
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
 from staffroom.sso.tables import IdentityProvider
 from tests.support.world import World, assert_problem, login
@@ -274,6 +275,38 @@ async def _api_key(world: World, _: httpx.AsyncClient) -> str:
     return str(key_id)
 
 
+async def _oauth_client(world: World, _: httpx.AsyncClient) -> str:
+    """An acme app that acme's member allowed (so their connected app exists too)."""
+    now = clock.utcnow()
+    client_id = uuid.uuid4()
+    await OAuthClient.insert(
+        OAuthClient(
+            id=client_id,
+            org=world.acme.id,
+            name="Rota planner",
+            kind="confidential",
+            secret_hash="x" * 64,
+            redirect_uris=["https://rota.example/cb"],
+            scopes=["users:read"],
+            created_by=world.acme["admin"].id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await OAuthConsent.insert(
+        OAuthConsent(
+            id=uuid.uuid4(),
+            org=world.acme.id,
+            user=world.acme["member"].id,
+            client=client_id,
+            scopes=["users:read"],
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return str(client_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
@@ -291,6 +324,7 @@ FACTORIES: dict[str, Factory] = {
     "conversation_id": _conversation,
     "message_id": _message,
     "key_id": _api_key,
+    "client_id": _oauth_client,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -312,6 +346,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "mark_conversation_read": lambda w: {"seq": 1},
     "edit_message": lambda w: {"body": "Hijacked"},
     "erase_user": lambda w: {"reason": "cross-org attempt"},
+    "update_oauth_client": lambda w: {"name": "Hijacked", "scopes": ["users:read"]},
 }
 
 

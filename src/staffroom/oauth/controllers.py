@@ -272,6 +272,7 @@ class OAuthProtocolController(Controller):
     tags=["oauth"],
     operation_id="oauth_metadata",
     summary="RFC 8414 authorization server metadata: endpoints, scopes, grant types, S256",
+    responses=errors(),
     sync_to_thread=False,
 )
 def metadata(rt: Rt) -> dict[str, Any]:
