@@ -11,6 +11,7 @@ import { Audit } from "./audit";
 import { Domains } from "./domains";
 import { Home } from "./Home";
 import { NS } from "./i18n";
+import { OAuthClients } from "./oauthClients";
 import { InviteImport } from "./importer";
 import { InviteNew, Invites } from "./invites";
 import NotAllowed from "./NotAllowed";
@@ -63,6 +64,7 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   ],
   domains: [{ path: "domains", element: <Domains /> }],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
+  oauth_clients: [{ path: "oauth-apps", element: <OAuthClients /> }],
   audit: [{ path: "audit", element: <Audit /> }],
 };
 

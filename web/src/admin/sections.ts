@@ -20,6 +20,7 @@ export const SECTIONS: readonly Section[] = [
   { key: "sso", path: "sso", permission: "sso.manage", ready: false, api: "/api/v1/sso/saml" },
   { key: "security", path: "security", permission: "org.manage", ready: false, api: "/api/v1/org" },
   { key: "api_keys", path: "api-keys", permission: "api_keys.manage", ready: true, api: "/api/v1/api-keys" },
+  { key: "oauth_clients", path: "oauth-apps", permission: "oauth_clients.manage", ready: true, api: "/api/v1/oauth/clients" },
   { key: "audit", path: "audit", permission: "audit.read", ready: true, api: "/api/v1/audit-events" },
 ];
 
