@@ -292,3 +292,23 @@ async def test_token_endpoint_parameters_in_the_url_are_refused(app, client, wor
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
     assert await OAuthGrant.count() == 0
+
+
+@pytest.mark.parametrize("field", ["redirect_uri", "response_type"])
+async def test_characters_no_oauth_parameter_may_hold_are_refused(app, client, world, field):
+    _, member, registered = await _cast(client, world)
+    async with oauth_client(app, registered) as c:
+        url, _ = c.create_authorization_url(AUTHORIZE, code_verifier=new_verifier())
+    bad = {"redirect_uri": 'http://127.0.0.1:8765/"x', "response_type": "tok\\en"}[field]
+    params = params_of(url) | {field: bad}
+    r = await client.get("/api/v1/oauth/authorize", params=params, headers=member)
+    assert_problem(r, 422, "oauth_invalid_request")
+    r = await client.post(
+        "/api/v1/oauth/token",
+        data={"grant_type": "x\\y", "client_id": registered["client"]["client_id"]},
+    )
+    assert r.status_code == 400 and r.json()["error"] in (
+        "invalid_request",
+        "unsupported_grant_type",
+    )
+    assert await OAuthCode.count() == 0

@@ -59,6 +59,12 @@ async def _consent_grant(rt: Runtime, principal: Principal, http: HttpRequest, c
     server = Server(rt, ctx, org_id=principal.org_id)
     try:
         return await asyncio.to_thread(server.get_consent_grant, http, _person(principal))
+    except ValueError:
+        # authlib quotes request values in its error descriptions and refuses to build one
+        # holding a character RFC 6749 does not allow there (a quote, a backslash, non-ASCII).
+        raise OAuthRefused(
+            "oauth_invalid_request", "The request holds characters no OAuth parameter may hold."
+        ) from None
     except OAuth2Error as error:
         if server.client_seen is not None:
             await audit.record(
@@ -152,8 +158,9 @@ async def _endpoint(rt: Runtime, http: HttpRequest, ctx: RequestContext, name: s
     try:
         status, body, headers = await asyncio.to_thread(run, *args)
     except ValueError:
-        # authlib decodes Basic credentials as UTF-8 and lets a bad byte through.
-        return _error(400, "invalid_request", "The credentials are malformed.")
+        # authlib decodes Basic credentials as UTF-8 and lets a bad byte through, and quotes
+        # request values in descriptions that may not hold every character.
+        return _error(400, "invalid_request", "The request is malformed.")
     if status >= 400 and body.get("error") in _GUESSES:
         await rt.limiter.hit(key, rule)
         if server.client_seen is not None:
