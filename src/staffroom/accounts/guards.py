@@ -43,7 +43,8 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         rt: Runtime = connection.app.state.runtime
         # The caller's address pays for every attempt, signed in or not.
         address = take_pending_ip(connection.scope, rt.settings)
-        if "access_token" in connection.query_params:
+        query = connection.scope.get("query_string", b"")
+        if b"access_token" in query and "access_token" in connection.query_params:
             # RFC 6750 2.3 allows it; we do not: a URL ends up in logs and Referer headers.
             raise TokenInQuery(
                 "token_in_query",
