@@ -24,6 +24,7 @@ from tests.oauth.helpers import (
     query_of,
     register,
 )
+from tests.support.apps import app_client
 from tests.support.world import World, assert_problem, bearer
 
 
@@ -312,3 +313,24 @@ async def test_characters_no_oauth_parameter_may_hold_are_refused(app, client, w
         "unsupported_grant_type",
     )
     assert await OAuthCode.count() == 0
+
+
+async def test_failed_client_authentication_is_limited_per_address(settings, world):
+    async with app_client(settings, login_fail_limit_ip=3) as c:
+        _, _, registered = await _cast(c, world, kind="confidential")
+        wrong = (registered["client"]["client_id"], "not-the-secret")
+        for _ in range(3):
+            r = await c.post(
+                "/api/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=wrong
+            )
+            assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+        # Now even the right secret waits: guessing from this address is slowed like sign-in.
+        right = (registered["client"]["client_id"], registered["client_secret"])
+        r = await c.post(
+            "/api/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=right
+        )
+        assert r.status_code == 429 and r.json()["error"] == "temporarily_unavailable", r.text
+        assert int(r.headers["retry-after"]) > 0
+    refused = await AuditEvent.select().where(AuditEvent.action == "oauth.token_refused")
+    assert len(refused) == 3 and {e["outcome"] for e in refused} == {"denied"}
+    assert await OAuthGrant.count() == 0

@@ -234,10 +234,11 @@ class Introspection(IntrospectionEndpoint):
             "active": True,
             "client_id": str(grant["client"]),
             "scope": token.get_scope(),
-            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
             "exp": int(token.expires_at().timestamp()),
             "iss": self.server.rt.settings.public_url.rstrip("/"),
         }
+        if token.kind == "access_token":
+            body["token_type"] = "Bearer"  # noqa: S105 - a token type, not a secret
         if grant["user"] is not None:
             body["sub"] = str(grant["user"])
         return body
