@@ -30,7 +30,8 @@ from staffroom.chat.service import outbox as chat_outbox
 from staffroom.compliance.controllers import ComplianceController
 from staffroom.compliance.service import retention
 from staffroom.core import realtime
-from staffroom.core.db import close_pool, start_pool
+from staffroom.core.db.engine import close_pool, start_pool
+from staffroom.core.db.sql import engine_of
 from staffroom.core.edge import (
     BodyGuardMiddleware,
     IpRateLimitMiddleware,
@@ -75,7 +76,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
     settings: Settings = app.state.settings
     runtime: Runtime = app.state.runtime
-    engine = Org._meta.db
+    engine = engine_of(Org)
     await start_pool(engine, settings.database_pool_max)
     tasks = []
     if settings.mail_worker:

@@ -7,6 +7,7 @@ from litestar import Controller, get
 
 from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.tables import Org
+from staffroom.core.db.sql import fetch
 from staffroom.core.errors import Unavailable
 from staffroom.core.web import errors
 
@@ -29,7 +30,7 @@ class HealthController(Controller):
     )
     async def ready(self) -> Health:
         try:
-            await Org.raw("SELECT 1")
+            await fetch(Org, "SELECT 1")
         except Exception as exc:
             raise Unavailable("database_unavailable", "The database does not answer.") from exc
         return Health(status="ok")

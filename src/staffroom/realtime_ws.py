@@ -34,7 +34,7 @@ from staffroom.accounts.guards import PUBLIC
 from staffroom.accounts.service import sessions
 from staffroom.core import realtime
 from staffroom.core.context import Principal
-from staffroom.core.db import outage_errors
+from staffroom.core.db.engine import outage_errors
 from staffroom.core.runtime import Runtime
 
 AUTH_SECONDS = 10

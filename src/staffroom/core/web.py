@@ -22,7 +22,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from staffroom.core.context import RequestContext
-from staffroom.core.db import outage_errors
+from staffroom.core.db.engine import outage_errors
 from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type, reason
 from staffroom.core.logs import request_id_var
 from staffroom.core.net import client_ip

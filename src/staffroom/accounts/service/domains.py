@@ -14,7 +14,7 @@ from typing import Any
 
 from staffroom.accounts.service.common import org_row
 from staffroom.accounts.tables import OrgDomain
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
 from staffroom.core.emails import domain_of
 from staffroom.core.errors import Conflict, Invalid
 

@@ -15,7 +15,8 @@ from staffroom.accounts.service.common import org_row, user_in_org
 from staffroom.accounts.tables import EmailChange, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid, Unauthorized
 from staffroom.core.ratelimit import Rule
@@ -107,7 +108,7 @@ async def confirm(rt: Runtime, token: str, ctx: RequestContext) -> None:
         raise _INVALID
     # The org may have restricted its domains since the link was sent.
     await domains.check_email_allowed(row["org"], row["new_email"])
-    async with EmailChange._meta.db.transaction():
+    async with transaction(EmailChange):
         used = (
             await EmailChange.update({EmailChange.used_at: now})
             .where((EmailChange.id == row["id"]) & EmailChange.used_at.is_null())

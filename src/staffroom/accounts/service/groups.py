@@ -13,7 +13,7 @@ from staffroom.accounts.service.users import list_users
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 

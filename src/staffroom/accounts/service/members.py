@@ -9,7 +9,7 @@ from staffroom.accounts.passwords import check_policy, hash_password
 from staffroom.accounts.service.users import set_groups
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import clock
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
 from staffroom.core.errors import Conflict
 from staffroom.core.runtime import Runtime
 

@@ -14,7 +14,8 @@ from staffroom.accounts.service.common import clean_name, org_row
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid
 from staffroom.core.runtime import Runtime
@@ -56,7 +57,7 @@ async def create_org(
     now = clock.utcnow()
     org_id, user_id = uuid.uuid4(), uuid.uuid4()
     try:
-        async with Org._meta.db.transaction():
+        async with transaction(Org):
             await Org.insert(Org(id=org_id, slug=slug, name=name, created_at=now))
             await User.insert(
                 User(

@@ -12,7 +12,7 @@ from staffroom.accounts.schemas import RoleIn, RoleOut, RolePatch
 from staffroom.accounts.tables import Role, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 

@@ -18,7 +18,7 @@ from staffroom.accounts.service.common import role_permissions
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token

@@ -21,7 +21,8 @@ from staffroom.accounts.service.common import (
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, fetch, icontains, page_filter, page_of
+from staffroom.core.db.pages import page_filter, page_of
+from staffroom.core.db.sql import as_uuid, fetch, icontains
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 

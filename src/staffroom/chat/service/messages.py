@@ -14,7 +14,8 @@ from staffroom.chat.service import access, hooks, outbox, payloads, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, bulk_insert, fetch, is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.sql import as_uuid, bulk_insert, fetch, transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -94,7 +95,7 @@ async def send(
         created_at=now,
     )
     try:
-        async with Conversation._meta.db.transaction():
+        async with transaction(Conversation):
             seq, position = await outbox.bump(conversation_id, message=True, now=now)
             message.seq = seq
             # Hand-written like the rest of a send's statements: it runs on every message.
@@ -197,7 +198,7 @@ async def edit(
     access.may_write(conversation, member)
     body = _clean_body(rt, data.body, row["attachment_id"] is not None)
     now = clock.utcnow()
-    async with Conversation._meta.db.transaction():
+    async with transaction(Conversation):
         _, position = await outbox.bump(conversation["id"])
         await Message.update(
             {
@@ -237,7 +238,7 @@ async def delete(
         await access.membership(principal, row["conversation"])
     if row["deleted_at"] is not None:
         return
-    async with Conversation._meta.db.transaction():
+    async with transaction(Conversation):
         _, position = await outbox.bump(row["conversation"])
         await Message.update(
             {

@@ -27,7 +27,8 @@ from typing import Any
 from staffroom.chat.service import payloads
 from staffroom.chat.tables import Conversation, Outbox
 from staffroom.core import clock
-from staffroom.core.db import bulk_insert, fetch, outage_errors
+from staffroom.core.db.engine import outage_errors
+from staffroom.core.db.sql import bulk_insert, fetch
 from staffroom.core.logs import round_failed
 from staffroom.core.realtime import RelayRejected, RelayUnavailable
 from staffroom.core.runtime import Runtime

@@ -14,7 +14,7 @@ from typing import Any
 from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.realtime import PayloadTooLarge, RelayUnavailable
 from staffroom.core.runtime import Runtime
 

@@ -1,25 +1,19 @@
-"""Database helpers shared by every domain: engine choice, constraint errors, cursors."""
+"""The database engine: which one a URL names, whether that database is there yet, its
+connection pool, and what its errors mean (an outage, a unique constraint) on either
+engine."""
 
 from __future__ import annotations
 
-import base64
-import functools
-import json
+import asyncio
 import sqlite3
-import string
-import uuid
-from collections.abc import Awaitable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from piccolo.columns import JSON, JSONB
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
-from piccolo.table import Table
-
-from staffroom.core.errors import Invalid
 
 
 def engine_for(url: str) -> Engine:
@@ -33,82 +27,51 @@ def engine_for(url: str) -> Engine:
     raise SystemExit(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
 
 
-def as_uuid(value: Any) -> uuid.UUID:
-    """A UUID from a hand-written query: asyncpg returns UUIDs; SQLite returns text where
-    it cannot see the column's declared type."""
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+MIGRATE = "run `staffroom migrate`"
 
 
-def in_list(values: list[Any]) -> str:
-    """`{}` placeholders for an IN list (never empty: callers check)."""
-    return ", ".join("{}" for _ in values)
+def _sqlite_problem(path: Path) -> str | None:
+    if not path.is_file():
+        return f"no database at {path.resolve()}, {MIGRATE}"
+    try:
+        # Read-only: opening must not create or change the file.
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
+            found = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migration'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        return f"the database at {path.resolve()} cannot be read ({exc})"
+    if found is None:
+        return f"no database set up at {path.resolve()}, {MIGRATE}"
+    return None
 
 
-# Bounded: bulk inserts and IN lists make a statement per row or list count.
-@functools.lru_cache(maxsize=256)
-def numbered(sql: str) -> str:
-    """A statement's `{}` placeholders as PostgreSQL's $1, $2, … (parsed as Piccolo's
-    raw() parses them: `{{` and `}}` are literal braces)."""
-    out: list[str] = []
-    n = 0
-    for literal, field, _, _ in string.Formatter().parse(sql):
-        out.append(literal)
-        if field is not None:
-            n += 1
-            out.append(f"${n}")
-    return "".join(out)
+async def _postgres_problem(url: str) -> str | None:
+    import asyncpg
+
+    parts = urlsplit(url)
+    # Never the password: the line may end up in a log.
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+    try:
+        conn = await asyncpg.connect(url, timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        return f"cannot reach the database at {where} ({type(exc).__name__}: {exc})"
+    try:
+        found = await conn.fetchval("SELECT to_regclass('migration')")
+    finally:
+        await conn.close()
+    if found is None:
+        return f"no database set up at {where}, {MIGRATE}"
+    return None
 
 
-async def _pg_fetch(engine: PostgresEngine, text: str, args: Sequence[Any]) -> list[Any]:
-    """Run a statement on the current transaction's connection, else a pooled one."""
-    transaction = engine.current_transaction.get()
-    if transaction is not None:
-        return list(await transaction.connection.fetch(text, *args))
-    assert engine.pool is not None  # fetch() comes here only with the pool open
-    async with engine.pool.acquire() as connection:
-        return list(await connection.fetch(text, *args))
-
-
-async def fetch(table: type[Table], sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Rows of a hand-written statement (`{}` placeholders), as `table.raw(sql, *args)`
-    gives them. On PostgreSQL it goes straight to asyncpg on the same pool and
-    transaction: Piccolo's query object around a raw statement (building and compiling
-    a QueryString, then copying rows) cost a worker ~0.2 ms of Python per statement, as
-    much as the statement itself on the hot paths that run four or five."""
-    engine = table._meta.db
-    if isinstance(engine, PostgresEngine) and engine.pool is not None:
-        return [dict(r) for r in await _pg_fetch(engine, numbered(sql), args)]
-    rows: list[dict[str, Any]] = await table.raw(sql, *args)
-    return rows
-
-
-@functools.cache
-def _insert_shape(table: type[Table]) -> tuple[tuple[str, ...], frozenset[str], str, str]:
-    """A table's column attributes, its JSON ones, the INSERT's column list and one row's
-    placeholders: the same for every insert into it (a send makes two)."""
-    columns = table._meta.columns
-    names = tuple(c._meta.name for c in columns)
-    as_json = frozenset(c._meta.name for c in columns if isinstance(c, JSON | JSONB))
-    listed = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
-    return names, as_json, listed, "(" + ", ".join("{}" for _ in columns) + ")"
-
-
-async def bulk_insert(table: type[Table], rows: Sequence[Table]) -> None:
-    """Insert many rows in one hand-written statement. Piccolo builds a bulk INSERT value
-    by value in Python, seconds of a worker for an import; this binds the same values."""
-    if not rows:
-        return
-    names, as_json, listed, one = _insert_shape(table)
-    args: list[Any] = []
-    for row in rows:
-        for name in names:
-            value = getattr(row, name)
-            if name in as_json and not isinstance(value, str):
-                value = json.dumps(value)
-            args.append(value)
-    tuples = ", ".join([one] * len(rows))
-    sql = f"INSERT INTO {table._meta.tablename} ({listed}) VALUES {tuples}"  # noqa: S608 (names)
-    await fetch(table, sql, *args)
+def database_problem(url: str) -> str | None:
+    """Why the database at `url` cannot be used yet (missing, never migrated,
+    unreachable), or None. Checked before Piccolo's engine is built: opening SQLite
+    through it would create an empty file."""
+    if url.startswith("sqlite:///"):
+        return _sqlite_problem(Path(url.removeprefix("sqlite:///")))
+    return asyncio.run(_postgres_problem(url))
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -199,43 +162,3 @@ async def close_pool(engine: Engine) -> None:
     _pool_users[id(engine)] = max(users, 0)
     if users <= 0 and engine.pool is not None:
         await engine.close_connection_pool()
-
-
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    """An opaque keyset cursor for lists ordered by (created_at, id) descending."""
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Parse a cursor made by encode_cursor; garbage is a 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, row_id = json.loads(raw)
-        return datetime.fromisoformat(stamp), uuid.UUID(row_id)
-    except (ValueError, TypeError) as exc:
-        raise Invalid("invalid_cursor", "The cursor is not valid.") from exc
-
-
-def page_filter(table: Any, cursor: str | None) -> Any:
-    """The WHERE clause that continues a (created_at, id) descending list after cursor."""
-    if not cursor:
-        return None
-    stamp, row_id = decode_cursor(cursor)
-    return (table.created_at < stamp) | ((table.created_at == stamp) & (table.id < row_id))
-
-
-def page_of(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
-    """Split rows fetched with limit + 1 into the page and the cursor of the next one."""
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
-
-
-def icontains(column: Any, text: str) -> Any:
-    """Case-insensitive substring match (LIKE is already case-insensitive on SQLite)."""
-    pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
-    if isinstance(column._meta.table._meta.db, SQLiteEngine):
-        return column.like(pattern)
-    return column.ilike(pattern)

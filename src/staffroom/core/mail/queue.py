@@ -13,7 +13,7 @@ import msgspec
 
 from staffroom.core import clock
 from staffroom.core.crypto import DecryptionFailed, KeyRing
-from staffroom.core.db import bulk_insert
+from staffroom.core.db.sql import bulk_insert
 from staffroom.core.logs import round_failed
 from staffroom.core.mail.backends import Email, MailBackend, MailRejected
 from staffroom.core.mail.templates import render

@@ -11,6 +11,7 @@ from staffroom.accounts.service.common import clean_name
 from staffroom.accounts.service.users import check_groups
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.feeds.schemas import ChannelIn, ChannelList, ChannelOut, ChannelPatch
@@ -77,7 +78,7 @@ async def create(
     _check_policy(data.audience, data.audience_group_ids, data.posting, data.poster_group_ids)
     await _check_image(principal, data.image_media_id)
     channel_id = uuid.uuid4()
-    async with Channel._meta.db.transaction():
+    async with transaction(Channel):
         await Channel.insert(
             Channel(
                 id=channel_id,
@@ -156,7 +157,7 @@ async def patch(
     for field in ("comments_enabled", "reactions_enabled"):
         if getattr(data, field) is not UNSET:
             values[getattr(Channel, field)] = getattr(data, field)
-    async with Channel._meta.db.transaction():
+    async with transaction(Channel):
         await Channel.update(values).where(Channel.id == channel_id)
         await _set_groups(
             principal, channel_id, "audience", audience_groups if audience == "groups" else []

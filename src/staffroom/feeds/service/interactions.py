@@ -9,7 +9,8 @@ from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.csvfiles import to_csv
-from staffroom.core.db import is_unique_violation, page_filter, page_of
+from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.pages import page_filter, page_of
 from staffroom.core.errors import Forbidden, Invalid, NotFound
 from staffroom.feeds.schemas import (
     CommentIn,

@@ -12,7 +12,7 @@ from msgspec import UNSET
 from staffroom.accounts.service.common import clean_name
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.feeds import markdown

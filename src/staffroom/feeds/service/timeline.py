@@ -12,7 +12,7 @@ from typing import Any
 from staffroom.accounts.service import members
 from staffroom.core import clock
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import Invalid
 from staffroom.feeds.schemas import FeedPage, PostOut
 from staffroom.feeds.service import access

@@ -16,6 +16,7 @@ from staffroom.accounts.service import domains as bindings
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db.sql import column_name, transaction
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
@@ -226,7 +227,7 @@ async def patch(
             actor_id=principal.user_id,
             target_type="domain",
             target_id=binding_id,
-            details={"domain": row["domain"], "fields": sorted(c._meta.name for c in values)},
+            details={"domain": row["domain"], "fields": sorted(column_name(c) for c in values)},
         )
     return await get(principal, binding_id)
 
@@ -234,7 +235,7 @@ async def patch(
 async def remove(principal: Principal, binding_id: uuid.UUID, ctx: RequestContext) -> None:
     """Unbind and forget a domain; members who joined through it keep their accounts."""
     row = await _own(principal, binding_id)
-    async with DomainBinding._meta.db.transaction():
+    async with transaction(DomainBinding):
         await bindings.unbind(principal.org_id, binding_id)
         await DomainBinding.delete().where(DomainBinding.id == binding_id)
     await audit.record(

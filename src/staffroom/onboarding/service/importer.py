@@ -21,7 +21,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import ImportOutcome, ImportReport, ImportRow
 
 __all__ = ["ImportReport", "cli_principal", "parse_csv", "plan", "run_import"]
-from staffroom.core.db import bulk_insert
+from staffroom.core.db.sql import bulk_insert, transaction
 from staffroom.onboarding.service.common import refused
 from staffroom.onboarding.service.invites import (
     check_daily_cap,
@@ -211,7 +211,7 @@ async def _create_all(
             new_row(rt, org, principal, r.email, r.role, r.group_ids, r.display_name, r.employee_id)
             for r in batch
         ]
-        async with Invite._meta.db.transaction():
+        async with transaction(Invite):
             await bulk_insert(Invite, [invite for invite, _ in made])
             await rt.mail.enqueue_many(
                 [

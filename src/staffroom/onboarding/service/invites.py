@@ -13,7 +13,8 @@ from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import page_filter, page_of
+from staffroom.core.db.pages import page_filter, page_of
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Gone, NotFound, RateLimited
 from staffroom.core.ratelimit import Rule
@@ -326,7 +327,7 @@ async def accept(
     await members.check_new_password(password, row["email"], name)
     hashed = await members.hash_new_password(rt, password)
     now = clock.utcnow()
-    async with Invite._meta.db.transaction():
+    async with transaction(Invite):
         # Atomic redemption: of concurrent accepts exactly one passes this UPDATE.
         won = (
             await Invite.update({Invite.status: "accepted", Invite.accepted_at: now})

@@ -20,6 +20,7 @@ from staffroom.accounts.service.common import clean_name, org_by_slug, role_exis
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import DomainError, Gone, NotFound
 from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
@@ -117,7 +118,7 @@ async def _claim(
     """Use the code and create or activate the account, all or nothing."""
     now = clock.utcnow()
     used = Gone("code_used", "This code has already been used.")
-    async with AccessCode._meta.db.transaction():
+    async with transaction(AccessCode):
         # Atomic redemption: of concurrent attempts exactly one passes this UPDATE.
         won = (
             await AccessCode.update({AccessCode.redeemed_at: now})

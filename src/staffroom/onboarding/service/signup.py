@@ -15,6 +15,7 @@ from staffroom.accounts.service.auth import find_user_by_login
 from staffroom.accounts.service.common import clean_name, org_by_slug, org_ref, org_row, role_exists
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Gone, NotFound
 from staffroom.core.ratelimit import Rule
@@ -153,7 +154,7 @@ async def complete(
     if not await role_exists(row["org"], role):
         role = "member"  # the custom role was deleted since the binding was set up
     now = clock.utcnow()
-    async with SignupRequest._meta.db.transaction():
+    async with transaction(SignupRequest):
         # Atomic redemption: of concurrent completions exactly one passes this UPDATE.
         won = (
             await SignupRequest.update({SignupRequest.used_at: now})

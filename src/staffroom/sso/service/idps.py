@@ -21,6 +21,7 @@ from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
@@ -355,7 +356,7 @@ async def put_settings(
             raise Invalid("no_idp", "Add and enable an identity provider before requiring SSO.")
         if not glass:
             raise Invalid("break_glass_required", "Keep at least one break-glass owner.")
-    async with Org._meta.db.transaction():
+    async with transaction(Org):
         await Org.update({Org.sso_required: data.sso_required}).where(Org.id == principal.org_id)
         await User.update({User.sso_break_glass: False}).where(User.org == principal.org_id)
         if glass:

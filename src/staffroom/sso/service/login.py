@@ -18,7 +18,7 @@ from staffroom.accounts.service import auth, mfa, sessions
 from staffroom.accounts.service.common import org_row, user_in_org
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
 from staffroom.core.errors import Invalid, NotFound, Unauthorized
 from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime

@@ -10,7 +10,8 @@ from staffroom.accounts.service import domains, members
 from staffroom.accounts.service.common import role_exists, user_in_org
 from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import domain_of, normalize_email
 from staffroom.core.errors import Conflict, Invalid
 from staffroom.sso.presets import FIELDS, mapping_for
@@ -121,7 +122,7 @@ async def jit_user(
     ):
         employee_id = None  # someone else holds it; the account is still made
     try:
-        async with User._meta.db.transaction():
+        async with transaction(User):
             user = await members.create_member(
                 org_id,
                 email=email,
