@@ -5,13 +5,17 @@ from that one module only."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 
 import staffroom
 from staffroom.accounts.tables import Org
+from staffroom.core import clock
+from staffroom.core.db.engine import is_unique_violation, unique_or
 from staffroom.core.db.sql import fetch, numbered, transaction
+from staffroom.core.errors import Conflict
 from tests.support.world import World
 
 
@@ -40,6 +44,25 @@ async def test_a_hand_written_statement_belongs_to_the_transaction_it_runs_in(
     # …and gone with its rollback.
     assert before != [{"name": "Renamed"}]
     assert await fetch(Org, "SELECT name FROM org WHERE id = {}", acme) == before
+
+
+async def test_unique_or_answers_a_unique_violation_and_lets_anything_else_through(
+    app, world: World
+) -> None:
+    taken = world.acme.slug
+    copy = Org(id=uuid.uuid4(), slug=taken, name="Copy", created_at=clock.utcnow())
+    with pytest.raises(Conflict) as caught:
+        with unique_or(Conflict("org_exists", "An organisation with this slug exists.")):
+            await Org.insert(copy)
+    assert caught.value.code == "org_exists"
+    assert is_unique_violation(caught.value.__cause__)
+    # None: the violation is swallowed and kept for the caller to answer.
+    with unique_or(None) as clash:
+        await Org.insert(copy)
+    assert clash.violation is not None and is_unique_violation(clash.violation)
+    with pytest.raises(_Undo), unique_or(Conflict("org_exists", "never raised")):
+        raise _Undo
+    assert await Org.count().where(Org.slug == taken) == 1
 
 
 # Piccolo's internals and its raw() are used in one module; the backup's dump and restore

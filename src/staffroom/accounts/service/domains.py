@@ -14,7 +14,7 @@ from typing import Any
 
 from staffroom.accounts.service.common import org_row
 from staffroom.accounts.tables import OrgDomain
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.emails import domain_of
 from staffroom.core.errors import Conflict, Invalid
 
@@ -112,7 +112,7 @@ async def bind(
     await assert_available(org_id, domain)
     if allow_subdomains:
         await _refuse_foreign_subdomains(org_id, domain)
-    try:
+    with unique_or(Conflict(*_TAKEN)):
         await OrgDomain.insert(
             OrgDomain(
                 id=binding_id,
@@ -123,10 +123,6 @@ async def bind(
                 created_at=verified_at,
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict(*_TAKEN) from exc
-        raise
 
 
 async def _refuse_foreign_subdomains(org_id: uuid.UUID, domain: str) -> None:

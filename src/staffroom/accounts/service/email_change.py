@@ -15,7 +15,7 @@ from staffroom.accounts.service.common import org_row, user_in_org
 from staffroom.accounts.tables import EmailChange, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid, Unauthorized
@@ -116,14 +116,10 @@ async def confirm(rt: Runtime, token: str, ctx: RequestContext) -> None:
         )
         if not used:
             raise _INVALID
-        try:
+        with unique_or(Conflict("email_taken", "This address belongs to another member.")):
             await User.update(
                 {User.email: row["new_email"], User.email_verified_at: now, User.updated_at: now}
             ).where((User.id == user["id"]) & (User.org == row["org"]))
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict("email_taken", "This address belongs to another member.") from exc
-            raise
     await audit.record(
         "user.email_changed",
         ctx=ctx,

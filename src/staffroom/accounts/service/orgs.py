@@ -14,7 +14,7 @@ from staffroom.accounts.service.common import clean_name, org_row
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid
@@ -56,7 +56,7 @@ async def create_org(
     email = normalize_email(owner_email)
     now = clock.utcnow()
     org_id, user_id = uuid.uuid4(), uuid.uuid4()
-    try:
+    with unique_or(Conflict("org_exists", "An organisation with this slug exists.")):
         async with transaction(Org):
             await Org.insert(Org(id=org_id, slug=slug, name=name, created_at=now))
             await User.insert(
@@ -70,10 +70,6 @@ async def create_org(
                     updated_at=now,
                 )
             )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("org_exists", "An organisation with this slug exists.") from exc
-        raise
     owner = await User.select().where(User.id == user_id).first()
     assert owner is not None
     link = await new_setup_link(rt, owner)

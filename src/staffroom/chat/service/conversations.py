@@ -19,7 +19,7 @@ from staffroom.chat.service import access, credentials, outbox
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.db.pages import decode_cursor, encode_cursor
 from staffroom.core.db.sql import as_uuid, fetch, in_list, transaction
 from staffroom.core.errors import Forbidden, Invalid
@@ -53,7 +53,7 @@ async def create(
     channel = access.channel_name(principal.org_id)
     now = clock.utcnow()
     creator_role = "member" if data.kind == "direct" else "admin"
-    try:
+    with unique_or(None) as clash:
         async with transaction(Conversation):
             await Conversation.insert(
                 Conversation(
@@ -77,12 +77,12 @@ async def create(
             await outbox.enqueue_inbox(
                 rt, principal.org_id, conversation_id, position, True, everyone, "created"
             )
-    except Exception as exc:
-        if direct_key is not None and is_unique_violation(exc):  # both started it at once
-            existing = await _direct(principal.org_id, direct_key)
-            if existing is not None:
-                return await get(principal, existing), False
-        raise
+    if clash.violation is not None:
+        # Both members started their direct conversation at once: the first one stands.
+        existing = await _direct(principal.org_id, direct_key) if direct_key else None
+        if existing is None:
+            raise clash.violation
+        return await get(principal, existing), False
     outbox.wake(rt)
     await audit.by(principal, ctx, "chat.conversation_created", ("conversation", conversation_id))
     return await get(principal, conversation_id), True

@@ -14,7 +14,7 @@ from staffroom.chat.service import access, hooks, outbox, payloads, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import as_uuid, bulk_insert, fetch, transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
@@ -94,7 +94,7 @@ async def send(
         attachment_id=data.attachment_id,
         created_at=now,
     )
-    try:
+    with unique_or(None) as clash:
         async with transaction(Conversation):
             seq, position = await outbox.bump(conversation_id, message=True, now=now)
             message.seq = seq
@@ -110,13 +110,11 @@ async def send(
                 "message.created",
                 message_id=message_id,
             )
-    except Exception as exc:
-        if not is_unique_violation(exc):
-            raise
+    if clash.violation is not None:
         # A retry, or the same send arriving twice at once: the first one is stored.
         earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
         if earlier is None:
-            raise
+            raise clash.violation
         return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
     # The stored row is what was inserted: no need to read it back.
     names = {principal.user_id: member["display_name"]}

@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,6 +84,35 @@ def is_unique_violation(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover - asyncpg ships with the postgres extra
         return False
     return isinstance(exc, asyncpg.UniqueViolationError)
+
+
+class UniqueGuard:
+    """The block of `unique_or`: `violation` is the unique violation it caught, if any."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
+        self.violation: BaseException | None = None
+
+    def __enter__(self) -> UniqueGuard:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        if exc is None or not is_unique_violation(exc):
+            return False
+        self.violation = exc
+        if self.error is not None:
+            raise self.error from exc
+        return True
+
+
+def unique_or(error: BaseException | None) -> UniqueGuard:
+    """A unique-constraint violation inside the block becomes `error` (raised from it):
+    `with unique_or(Conflict("group_exists", …)): await Group.insert(…)`. With None it is
+    swallowed (a repeat changes nothing) and kept in the guard's `violation` for a caller
+    that answers it otherwise. Any other error passes through."""
+    return UniqueGuard(error)
 
 
 def outage_errors() -> tuple[type[Exception], ...]:

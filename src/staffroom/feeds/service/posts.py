@@ -12,7 +12,7 @@ from msgspec import UNSET
 from staffroom.accounts.service.common import clean_name
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.feeds import markdown
@@ -129,7 +129,7 @@ async def channel_posts(
 
 
 async def _record_once(table: Any, principal: Principal, post_id: uuid.UUID, stamp: str) -> None:
-    try:
+    with unique_or(None):  # the first time counts; a repeat changes nothing
         await table.insert(
             table(
                 id=uuid.uuid4(),
@@ -139,9 +139,6 @@ async def _record_once(table: Any, principal: Principal, post_id: uuid.UUID, sta
                 **{stamp: clock.utcnow()},
             )
         )
-    except Exception as exc:
-        if not is_unique_violation(exc):
-            raise  # the first time counts; a repeat changes nothing
 
 
 async def mark_read(principal: Principal, post_id: uuid.UUID) -> None:

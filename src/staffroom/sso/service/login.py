@@ -18,7 +18,7 @@ from staffroom.accounts.service import auth, mfa, sessions
 from staffroom.accounts.service.common import org_row, user_in_org
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Invalid, NotFound, Unauthorized
 from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
@@ -167,7 +167,7 @@ async def _state_for(
 
 async def _remember_assertion(idp_id: uuid.UUID, assertion: saml.Assertion) -> None:
     keep_until = (assertion.not_on_or_after or clock.utcnow() + timedelta(hours=1)) + REPLAY_MARGIN
-    try:
+    with unique_or(saml.Rejected("replay", "This assertion has already been used.")):
         await SeenAssertion.insert(
             SeenAssertion(
                 id=uuid.uuid4(),
@@ -176,10 +176,6 @@ async def _remember_assertion(idp_id: uuid.UUID, assertion: saml.Assertion) -> N
                 keep_until=keep_until,
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise saml.Rejected("replay", "This assertion has already been used.") from exc
-        raise
     await SeenAssertion.delete().where(SeenAssertion.keep_until < clock.utcnow())
 
 

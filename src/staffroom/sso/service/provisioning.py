@@ -10,7 +10,7 @@ from staffroom.accounts.service import domains, members
 from staffroom.accounts.service.common import role_exists, user_in_org
 from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
-from staffroom.core.db.engine import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import transaction
 from staffroom.core.emails import domain_of, normalize_email
 from staffroom.core.errors import Conflict, Invalid
@@ -141,7 +141,8 @@ async def jit_user(
 
 async def link(org_id: uuid.UUID, idp_id: uuid.UUID, name_id: str, user_id: uuid.UUID) -> None:
     """Record that (IdP, NameID) is this user; a NameID already linked elsewhere is refused."""
-    try:
+    linked = Rejected("identity_linked_elsewhere", "This IdP identity belongs to another account.")
+    with unique_or(linked):
         await SsoIdentity.insert(
             SsoIdentity(
                 id=uuid.uuid4(),
@@ -152,12 +153,6 @@ async def link(org_id: uuid.UUID, idp_id: uuid.UUID, name_id: str, user_id: uuid
                 created_at=clock.utcnow(),
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Rejected(
-                "identity_linked_elsewhere", "This IdP identity belongs to another account."
-            ) from exc
-        raise
 
 
 async def identity_user(
