@@ -13,7 +13,7 @@ import httpx
 import msgspec
 from prometheus_client import CollectorRegistry, multiprocess
 
-from staffroom.cli import _shared_metrics
+from staffroom.cli.server import _shared_metrics
 from staffroom.metrics import forget_dead_workers
 from tests.chat.helpers import group, say
 from tests.support.apps import app_client

@@ -11,7 +11,8 @@ import click
 from rich.panel import Panel
 from rich.progress import Progress
 
-from staffroom.cli import _with_progress, console, ready_settings
+from staffroom.cli.checks import ready_settings
+from staffroom.cli.console import console, with_progress
 
 
 @click.group()
@@ -116,7 +117,7 @@ def codes_create(
         finally:
             await rt.close()
 
-    delivery, failed = _with_progress(run)
+    delivery, failed = with_progress(run)
     batch = delivery.created.batch
     if failed is not None:
         reason = failed.strerror or type(failed).__name__

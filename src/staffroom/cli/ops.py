@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import click
 from rich.progress import Progress
 
-from staffroom.cli import _with_progress, console, ready_settings
+from staffroom.cli.checks import ready_settings
+from staffroom.cli.console import console, with_progress
 from staffroom.settings import load_settings
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ def retention_run() -> None:
 
         return await data_retention.run(rt, advance)
 
-    report = _with_progress(run)
+    report = with_progress(run)
     console.print(
         f"[green]{report.messages_deleted}[/green] chat messages, "
         f"[green]{report.posts_deleted}[/green] posts and "
@@ -72,7 +73,7 @@ def audit_verify() -> None:
         finally:
             await rt.close()
 
-    report = _with_progress(run)
+    report = with_progress(run)
     for found in report.breaks:
         console.print(
             f"[red]{found.problem}[/red] chain {found.chain} at #{found.chain_seq} "
@@ -145,7 +146,7 @@ def _backup_job(
             await rt.close()
 
     try:
-        return _with_progress(run)
+        return with_progress(run)
     except (ArchiveRefused, RestoreRefused) as exc:
         console.print(f"[red]refused:[/red] {exc}")
         sys.exit(2)

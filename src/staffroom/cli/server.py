@@ -1,5 +1,4 @@
-"""The `staffroom` command: serve, migrate, org create, invite import, codes create;
-retention, audit and backup commands come from cli_ops."""
+"""`staffroom migrate` and `staffroom serve` (granian, its workers, TLS, shared metrics)."""
 
 from __future__ import annotations
 
@@ -10,15 +9,14 @@ import socket
 import ssl
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from staffroom.cli.checks import ready_settings
+from staffroom.cli.console import console
 from staffroom.settings import (
     PREFIX,
     Settings,
@@ -28,25 +26,6 @@ from staffroom.settings import (
     unknown_settings,
 )
 
-console = Console(stderr=True)
-T = TypeVar("T")
-
-
-@click.group()
-def main() -> None:
-    """Staffroom: employee communications backend."""
-
-
-def ready_settings() -> Settings:
-    """The settings, once the database they name is there and migrated; otherwise the
-    command ends with one line saying so, before anything (a key file, an empty database
-    file, its folder) is created."""
-    from staffroom.cli_checks import require_database
-
-    settings = load_settings()
-    require_database(settings)
-    return settings
-
 
 async def _migrate() -> bool:
     from piccolo.apps.migrations.commands.forwards import run_forwards
@@ -55,7 +34,7 @@ async def _migrate() -> bool:
     return bool(result.success)
 
 
-@main.command()
+@click.command()
 def migrate() -> None:
     """Apply every pending database migration."""
     settings = load_settings()
@@ -69,7 +48,7 @@ def migrate() -> None:
 SHUTDOWN_GRACE_SECONDS = 20
 
 
-@main.command()
+@click.command()
 @click.option("--host", default=None, help="Address to bind (default STAFFROOM_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default STAFFROOM_PORT).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, help="Worker processes.")
@@ -193,140 +172,3 @@ def _shared_metrics(settings: Settings) -> Iterator[None]:
             yield
         finally:
             del os.environ[variable]
-
-
-@main.group()
-def org() -> None:
-    """Organisations."""
-
-
-@org.command("create")
-@click.option("--slug", required=True, help="Short name used at sign-in, e.g. acme.")
-@click.option("--name", required=True, help="Display name.")
-@click.option("--owner-email", required=True, help="The owner's email address.")
-@click.option(
-    "--owner-name",
-    required=True,
-    help="The owner's display name (the invitations they send are signed with it).",
-)
-def org_create(slug: str, name: str, owner_email: str, owner_name: str) -> None:
-    """Create an organisation and its owner; prints a one-time setup link."""
-    if not owner_name.strip():
-        raise click.BadParameter("the owner's name cannot be empty", param_hint="--owner-name")
-    settings = ready_settings()
-    from staffroom.accounts.service import orgs
-    from staffroom.core.errors import DomainError
-    from staffroom.core.runtime import Runtime
-
-    async def run() -> tuple[str, str]:
-        rt = Runtime.build(settings)
-        try:
-            created, _, link = await orgs.create_org(rt, slug, name, owner_email, owner_name)
-        finally:
-            await rt.close()
-        return created.slug, link
-
-    try:
-        created_slug, link = asyncio.run(run())
-    except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
-        sys.exit(2)
-    console.print(
-        Panel.fit(
-            f"Organisation [bold]{created_slug}[/bold] created.\n"
-            f"The owner opens this one-time link in a browser and chooses a password "
-            f"(valid {settings.setup_token_ttl // 86400} days):\n\n{link}\n\n"
-            "API: POST /api/v1/auth/password-reset/confirm {token, password}",
-            title="org created",
-        )
-    )
-    # The bare link on stdout, for scripts.
-    click.echo(link)
-
-
-def _with_progress(run: Callable[[Progress], Coroutine[Any, Any, T]]) -> T:
-    """Run a long job under a progress bar; a domain error ends the command with exit 2."""
-    from staffroom.core.errors import DomainError
-
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    try:
-        with Progress(*columns, console=console) as progress:
-            return asyncio.run(run(progress))
-    except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/red] ({exc.code})")
-        sys.exit(2)
-
-
-@main.group()
-def invite() -> None:
-    """Email invitations."""
-
-
-@invite.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--org", "org_slug", required=True, help="The organisation's slug.")
-@click.option("--dry-run", is_flag=True, help="Only report what would happen.")
-def invite_import(file: Path, org_slug: str, dry_run: bool) -> None:
-    """Invite staff from a CSV file (email, display_name, role, groups, employee_id).
-
-    Runs with the powers of the organisation's first active owner; audited as such.
-    """
-    settings = ready_settings()
-    from rich.table import Table
-
-    from staffroom.core.context import RequestContext
-    from staffroom.core.runtime import Runtime
-    from staffroom.onboarding.service import importer
-
-    body = file.read_bytes()
-
-    async def run(progress: Progress) -> importer.ImportReport:
-        rt = Runtime.build(settings)
-        task = progress.add_task("inviting", total=None)
-        try:
-            principal = await importer.cli_principal(org_slug)
-            return await importer.run_import(
-                rt,
-                principal,
-                body,
-                dry_run=dry_run,
-                ctx=RequestContext(user_agent="staffroom-cli"),
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-        finally:
-            await rt.close()
-
-    report = _with_progress(run)
-    table = Table(title="dry run: nothing changed" if dry_run else "import done")
-    table.add_column("outcome")
-    table.add_column("rows", justify="right")
-    for outcome, count in sorted(report.counts.items()):
-        table.add_row(outcome, str(count))
-    console.print(table)
-    for row in report.rows:
-        if row.outcome != "invite":
-            console.print(
-                f"line {row.line}: {row.email} [yellow]{row.outcome}[/yellow] {row.detail}"
-            )
-    if dry_run:
-        click.echo(f"would invite {report.counts.get('invite', 0)} of {report.total} rows")
-    else:
-        click.echo(f"{report.invited} invited of {report.total} rows")
-
-
-# Access codes live in cli_codes, operations commands (retention, audit, backup, keys, relay)
-# in cli_ops; registered here.
-from staffroom.cli_codes import codes  # noqa: E402
-from staffroom.cli_ops import audit, backup, keys, relay, retention  # noqa: E402
-
-main.add_command(codes)
-main.add_command(retention)
-main.add_command(audit)
-main.add_command(backup)
-main.add_command(keys)
-main.add_command(relay)
