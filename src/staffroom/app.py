@@ -21,7 +21,6 @@ from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_prin
 from staffroom.accounts.schemas import Input
 from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
-from staffroom.api_docs import DocsAssetsController, swagger_plugin
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.chat.service import access as chat_access
 from staffroom.chat.service import credentials as chat_credentials
@@ -52,16 +51,17 @@ from staffroom.core.web import (
     request_done,
     strict_request_bodies,
 )
+from staffroom.endpoints.api_docs import DocsAssetsController, swagger_plugin
+from staffroom.endpoints.health import HealthController
+from staffroom.endpoints.metrics import MetricsController, forget_dead_workers, prometheus
+from staffroom.endpoints.websocket import asyncapi_document, realtime_socket
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
 from staffroom.feeds.service import events as feed_events
 from staffroom.feeds.service import media as feed_media
 from staffroom.feeds.service import media_access as feed_media_access
-from staffroom.health import HealthController
-from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
-from staffroom.realtime_ws import asyncapi_document, realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from staffroom.api_docs import STATIC
+from staffroom.endpoints.api_docs import STATIC
 
 _REFERENCED = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
 TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}

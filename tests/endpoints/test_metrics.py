@@ -14,7 +14,7 @@ import msgspec
 from prometheus_client import CollectorRegistry, multiprocess
 
 from staffroom.cli.server import _shared_metrics
-from staffroom.metrics import forget_dead_workers
+from staffroom.endpoints.metrics import forget_dead_workers
 from tests.chat.helpers import group, say
 from tests.support.apps import app_client
 from tests.support.serve import ServeProcess

@@ -160,7 +160,7 @@ def _shared_metrics(settings: Settings) -> Iterator[None]:
     multiprocess mode), so a scrape answered by any worker covers them all. Set before the
     workers start (they read it on import); a fresh folder each start, removed at the end:
     counts from an earlier run would be added to this one's."""
-    # Not imported from staffroom.metrics: prometheus_client must not be loaded here
+    # Not imported from staffroom.endpoints.metrics: prometheus_client must not be loaded here
     # before the variable is set (forked workers would inherit it without).
     variable = "PROMETHEUS_MULTIPROC_DIR"
     if not settings.metrics_token or os.environ.get(variable):

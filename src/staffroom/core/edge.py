@@ -17,7 +17,7 @@ from staffroom.settings import Settings
 
 # JSON needs nothing from a browser; no page may frame us.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The API docs page (Swagger UI, its files served by us: api_docs.py; it starts from an
+# The API docs page (Swagger UI, its files served by us: endpoints/api_docs.py; it starts from an
 # inline script) and the SSO auto-submit forms (an inline script posting to the IdP or
 # the app: form-action *). No other site.
 HTML_CSP = (
