@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "STAFFROOM_KEYS_FILE": "",
             "STAFFROOM_MAIL_BACKEND": "outbox",
             "STAFFROOM_TRUSTED_PROXIES": "",
-            # The general limits are tested on their own (tests/core/test_edge.py); the
+            # The general limits are tested on their own (tests/core/test_middleware.py); the
             # rest of the suite makes many requests from one address.
             "STAFFROOM_RATE_IP_BURST": "1000000",
             "STAFFROOM_RATE_USER_BURST": "1000000",

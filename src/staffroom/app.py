@@ -31,14 +31,14 @@ from staffroom.compliance.service import retention
 from staffroom.core import realtime
 from staffroom.core.db.engine import close_pool, start_pool
 from staffroom.core.db.sql import engine_of
-from staffroom.core.edge import (
+from staffroom.core.logs import configure_logging, round_failed
+from staffroom.core.middleware import (
     BodyGuardMiddleware,
     IpRateLimitMiddleware,
     PendingIpLimitMiddleware,
     cors,
     security_headers,
 )
-from staffroom.core.logs import configure_logging, round_failed
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
     DATE_TIME_DECODERS,

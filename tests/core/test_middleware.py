@@ -1,5 +1,5 @@
-"""Edge hardening: security headers, CORS allow-list, general per-IP and per-user limits
-(token buckets; shared through Redis across instances)."""
+"""The middleware (core/middleware.py): security headers, CORS allow-list, general per-IP
+and per-user limits (token buckets; shared through Redis across instances)."""
 
 from __future__ import annotations
 

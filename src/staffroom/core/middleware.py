@@ -1,6 +1,7 @@
-"""Edge hardening for every response: security headers, a general per-IP rate limit and
-the CORS allow-list (per-user limits are applied where the caller is known, at
-authentication)."""
+"""The middleware every request passes: security headers and CSP (`security_headers`), the
+general per-IP rate limit (`IpRateLimitMiddleware`, `PendingIpLimitMiddleware`; per-user
+limits are applied where the caller is known, at authentication), the body guard
+(`BodyGuardMiddleware`) and the CORS allow-list (`cors`)."""
 
 from __future__ import annotations
 

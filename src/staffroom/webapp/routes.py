@@ -13,8 +13,8 @@ from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
 
 from staffroom.accounts.guards import PUBLIC
-from staffroom.core.edge import APP_PAGE
 from staffroom.core.errors import NotFound, Unavailable
+from staffroom.core.middleware import APP_PAGE
 
 DIST = Path(__file__).parent / "dist"
 # Paths the app never answers: a mistyped API path stays a JSON 404.

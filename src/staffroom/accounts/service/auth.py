@@ -14,8 +14,8 @@ from staffroom.accounts.schemas import (
     SessionScope,
     TokenPair,
 )
-from staffroom.accounts.service import domains, hooks, mfa, sessions
-from staffroom.accounts.service.common import org_by_slug, user_in_org
+from staffroom.accounts.service import email_domains, hooks, mfa, sessions
+from staffroom.accounts.service.lookups import org_by_slug, user_in_org
 from staffroom.accounts.tables import OneTimeToken, Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
@@ -195,7 +195,7 @@ async def discover(email: str) -> DiscoverOut:
     The answer is the same whether or not the address has an account.
     """
     address = normalize_email(email)
-    org_ids = list({r["org"] for r in await domains.covering(domain_of(address))})
+    org_ids = list({r["org"] for r in await email_domains.covering(domain_of(address))})
     orgs = await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
     extra: dict[uuid.UUID, list[str]] = {}
     for provider in hooks.login_method_providers:

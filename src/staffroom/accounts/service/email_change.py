@@ -9,9 +9,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from staffroom.accounts.service import domains
+from staffroom.accounts.service import email_domains
 from staffroom.accounts.service.auth import confirm_own_password
-from staffroom.accounts.service.common import org_row, user_in_org
+from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.accounts.tables import EmailChange, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
@@ -50,7 +50,7 @@ async def request(
     address = normalize_email(new_email)
     if address == user["email"]:
         raise Invalid("same_email", "This is already your address.")
-    await domains.check_email_allowed(principal.org_id, address)
+    await email_domains.check_email_allowed(principal.org_id, address)
     if await _taken(principal.org_id, address, user["id"]):
         raise Conflict("email_taken", "This address belongs to another member.")
     org = await org_row(principal.org_id)
@@ -107,7 +107,7 @@ async def confirm(rt: Runtime, token: str, ctx: RequestContext) -> None:
     if user["status"] != "active":
         raise _INVALID
     # The org may have restricted its domains since the link was sent.
-    await domains.check_email_allowed(row["org"], row["new_email"])
+    await email_domains.check_email_allowed(row["org"], row["new_email"])
     async with transaction(EmailChange):
         used = (
             await EmailChange.update({EmailChange.used_at: now})

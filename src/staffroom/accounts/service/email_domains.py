@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from staffroom.accounts.service.common import org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.accounts.tables import OrgDomain
 from staffroom.core.db.engine import unique_or
 from staffroom.core.emails import domain_of

@@ -8,7 +8,7 @@ from typing import Any
 from msgspec import UNSET
 
 from staffroom.accounts.schemas import GroupIn, GroupOut, GroupPatch, UserPage
-from staffroom.accounts.service.common import clean_name, user_in_org
+from staffroom.accounts.service.lookups import user_in_org
 from staffroom.accounts.service.users import list_users
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock, realtime
@@ -16,6 +16,7 @@ from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 
 
 async def _group(org_id: uuid.UUID, group_id: uuid.UUID) -> dict[str, Any]:

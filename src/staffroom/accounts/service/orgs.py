@@ -8,9 +8,9 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.schemas import OrgOut, OrgPatch
+from staffroom.accounts.schemas import OrgOut, OrgPatch, OrgRef
 from staffroom.accounts.service.auth import new_setup_link
-from staffroom.accounts.service.common import clean_name, org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
@@ -19,9 +19,15 @@ from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _RESERVED = frozenset({"api", "admin", "app", "auth", "health", "schema", "sso", "static", "www"})
+
+
+def org_ref(org: dict[str, Any]) -> OrgRef:
+    """A short reference to an org."""
+    return OrgRef(id=org["id"], slug=org["slug"], name=org["name"])
 
 
 def org_out(row: dict[str, Any]) -> OrgOut:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
-from staffroom.accounts.service.common import role_permissions
+from staffroom.accounts.service.lookups import role_permissions
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext

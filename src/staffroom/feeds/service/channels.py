@@ -7,13 +7,13 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.service.common import clean_name
 from staffroom.accounts.service.users import check_groups
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.feeds.schemas import ChannelIn, ChannelList, ChannelOut, ChannelPatch
 from staffroom.feeds.service import access, media
 from staffroom.feeds.service.timeline import unread_counts

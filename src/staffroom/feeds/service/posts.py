@@ -9,12 +9,12 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.service.common import clean_name
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.feeds import markdown
 from staffroom.feeds.schemas import FeedPage, PostIn, PostOut, PostPatch
 from staffroom.feeds.service import access, events, media, timeline

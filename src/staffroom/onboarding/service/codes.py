@@ -14,7 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from staffroom.accounts.service import members
-from staffroom.accounts.service.common import clean_name, org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
@@ -23,6 +23,7 @@ from staffroom.core.db.pages import page_filter, page_of
 from staffroom.core.db.sql import bulk_insert, transaction
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_code, normalize_code
 from staffroom.onboarding.schemas import (
     BatchPage,

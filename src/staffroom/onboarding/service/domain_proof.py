@@ -1,4 +1,5 @@
-"""Email-domain binding: claim, prove by DNS TXT, bind (SECURITY.md rule 9; T8)."""
+"""Domain claims and their proof: claim a domain, prove control by a DNS TXT record, then
+bind it through accounts' email_domains (SECURITY.md rule 9; T8)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import idna
 from msgspec import UNSET
 from publicsuffixlist import PublicSuffixList
 
-from staffroom.accounts.service import domains as bindings
+from staffroom.accounts.service import email_domains as bindings
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext

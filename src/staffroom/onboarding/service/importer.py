@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from staffroom.accounts.permissions import BUILTIN_ROLES
-from staffroom.accounts.service import domains, members
-from staffroom.accounts.service.common import org_row, permissions_for, require_org
+from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service.lookups import org_row, permissions_for, require_org
 from staffroom.accounts.tables import Group, Role, User
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
@@ -22,13 +22,13 @@ from staffroom.onboarding.schemas import ImportOutcome, ImportReport, ImportRow
 
 __all__ = ["ImportReport", "cli_principal", "parse_csv", "plan", "run_import"]
 from staffroom.core.db.sql import bulk_insert, transaction
-from staffroom.onboarding.service.common import refused
 from staffroom.onboarding.service.invites import (
     check_daily_cap,
     mail_context,
     new_row,
     pending_emails,
 )
+from staffroom.onboarding.service.outcomes import refused
 from staffroom.onboarding.tables import Invite
 
 MAX_ROWS = 20_000
@@ -110,7 +110,7 @@ async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
         except Invalid:
             row.email = ""
     emails = sorted({r.email for r in rows if r.email})
-    policy = await domains.email_policy(principal.org_id)
+    policy = await email_domains.email_policy(principal.org_id)
     members_ = await members.existing_emails(principal.org_id, emails)
     invited = await pending_emails(principal.org_id, emails)
     seen: set[str] = set()

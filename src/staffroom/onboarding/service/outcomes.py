@@ -7,7 +7,7 @@ from typing import Any
 
 from staffroom.accounts.schemas import TokenPair
 from staffroom.accounts.service import sessions
-from staffroom.accounts.service.common import org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.core import audit
 from staffroom.core.context import RequestContext
 from staffroom.core.errors import DomainError

@@ -12,7 +12,8 @@ from typing import Any
 
 from staffroom.accounts.service import members
 from staffroom.accounts.service.auth import find_user_by_login
-from staffroom.accounts.service.common import clean_name, org_by_slug, org_ref, org_row, role_exists
+from staffroom.accounts.service.lookups import org_by_slug, org_row, role_exists
+from staffroom.accounts.service.orgs import org_ref
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
 from staffroom.core.db.sql import transaction
@@ -20,10 +21,11 @@ from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Gone, NotFound
 from staffroom.core.ratelimit import Rule
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_token
 from staffroom.onboarding.schemas import AcceptedOut, SignupPublic
-from staffroom.onboarding.service.common import refused, sign_in_new_member
-from staffroom.onboarding.service.domains import signup_binding
+from staffroom.onboarding.service.domain_proof import signup_binding
+from staffroom.onboarding.service.outcomes import refused, sign_in_new_member
 from staffroom.onboarding.tables import SignupRequest
 
 

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from staffroom.accounts import web_session
 from staffroom.accounts.guards import ALLOW_ENROL, PUBLIC
 from staffroom.accounts.schemas import MfaChallenge, TokenPair
-from staffroom.accounts.service.common import require_org
+from staffroom.accounts.service.lookups import require_org
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors

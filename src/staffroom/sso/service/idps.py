@@ -16,7 +16,7 @@ import msgspec
 from cryptography import x509
 from msgspec import UNSET
 
-from staffroom.accounts.service.common import org_row, require_org
+from staffroom.accounts.service.lookups import org_row, require_org
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock

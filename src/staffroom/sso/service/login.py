@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from staffroom.accounts.schemas import MfaChallenge, SessionScope, TokenPair
 from staffroom.accounts.service import auth, mfa, sessions
-from staffroom.accounts.service.common import org_row, user_in_org
+from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from staffroom.accounts.service import domains, members
-from staffroom.accounts.service.common import role_exists, user_in_org
+from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service.lookups import role_exists, user_in_org
 from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
 from staffroom.core.db.engine import unique_or
@@ -105,7 +105,7 @@ async def jit_user(
         raise Rejected(
             "missing_attribute", f"The email attribute is not an address: {raw[:80]}"
         ) from exc
-    policy = await domains.email_policy(org_id)
+    policy = await email_domains.email_policy(org_id)
     if not policy.allows(email):
         raise Rejected("domain_policy", f"{domain_of(email)} is not one of the org's domains.")
     if await User.exists().where((User.org == org_id) & (User.email == email)):
@@ -115,7 +115,7 @@ async def jit_user(
             f"An account with {email} exists; it must be linked by signing in with its password.",
         )
     chosen = role if role and await role_exists(org_id, role) else idp["default_role"]
-    verified = await domains.binding_for(org_id, email) is not None
+    verified = await email_domains.binding_for(org_id, email) is not None
     employee_id = profile.first("employee_id")[:64] or None
     if employee_id and await User.exists().where(
         (User.org == org_id) & (User.employee_id == employee_id)
