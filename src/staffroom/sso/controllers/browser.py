@@ -22,7 +22,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
 from staffroom.sso import saml
 from staffroom.sso.schemas import ExchangeIn, RedirectOut
-from staffroom.sso.service import login, logout
+from staffroom.sso.service import acs, login, logout
 from staffroom.sso.service.idps import sp_config
 
 Ctx = NamedDependency[RequestContext]
@@ -83,7 +83,7 @@ class SamlBrowserController(Controller):
         responses=errors(400, 404, 413, 422),
     )
     async def acs(self, org_slug: FromPath[Slug], data: Form, rt: Rt, ctx: Ctx) -> Redirect:
-        url = await login.acs(rt, org_slug, data.get("SAMLResponse"), data.get("RelayState"), ctx)
+        url = await acs.acs(rt, org_slug, data.get("SAMLResponse"), data.get("RelayState"), ctx)
         return Redirect(url, status_code=HTTP_303_SEE_OTHER)
 
     @get(
