@@ -10,8 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from staffroom.accounts.service import email_domains
-from staffroom.accounts.service.auth import confirm_own_password
 from staffroom.accounts.service.lookups import org_row, user_in_org
+from staffroom.accounts.service.password_change import confirm_own_password
 from staffroom.accounts.tables import EmailChange, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext

@@ -9,8 +9,8 @@ from typing import Any
 from msgspec import UNSET
 
 from staffroom.accounts.schemas import OrgOut, OrgPatch, OrgRef
-from staffroom.accounts.service.auth import new_setup_link
 from staffroom.accounts.service.lookups import org_row
+from staffroom.accounts.service.password_reset import new_setup_link
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
