@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from litestar.config.cors import CORSConfig
+from litestar.enums import ScopeType
 from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
@@ -106,7 +107,7 @@ class IpRateLimitMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_UNLIMITED):
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(_UNLIMITED):
             await self.app(scope, receive, send)
             return
         state: Any = scope["app"].state
@@ -193,7 +194,7 @@ class BodyGuardMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
@@ -52,7 +54,7 @@ class AuthController(Controller):
     )
     async def login(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: JSONBody[LoginIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
@@ -69,7 +71,7 @@ class AuthController(Controller):
     )
     async def mfa(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: JSONBody[MfaIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
@@ -88,7 +90,7 @@ class AuthController(Controller):
     )
     async def refresh(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: JSONBody[RefreshIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],

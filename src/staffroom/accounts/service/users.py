@@ -158,9 +158,10 @@ async def assert_can_grant(principal: Principal, role: str) -> None:
 
 
 async def _active_owner_count(org_id: uuid.UUID) -> int:
-    return await User.count().where(
+    count = await User.count().where(
         (User.org == org_id) & (User.role == "owner") & (User.status == "active")
     )
+    return int(count)
 
 
 async def _guard_owner_change(principal: Principal, target: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 
-def engine_for(url: str) -> Engine:
+def engine_for(url: str) -> Engine[Any]:
     """Build the Piccolo engine for a database URL (sqlite:///path or postgresql://…)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -148,7 +148,8 @@ def _guarded_connection_class() -> type:
     500s in the fault run). Closed, the pool replaces it; the request gets a 503."""
     import asyncpg
 
-    class GuardedConnection(asyncpg.Connection):
+    # asyncpg ships no types: to mypy its Connection is Any.
+    class GuardedConnection(asyncpg.Connection):  # type: ignore[misc]
         async def _guarded(self, operation: Awaitable[Any]) -> Any:
             try:
                 return await operation
@@ -172,7 +173,7 @@ async def _keep_session(_: Any) -> None:
     transaction before calling this."""
 
 
-async def start_pool(engine: Engine, max_size: int) -> None:
+async def start_pool(engine: Engine[Any], max_size: int) -> None:
     """Open the PostgreSQL pool, or join the one already open (SQLite has none)."""
     if not isinstance(engine, PostgresEngine):
         return
@@ -184,7 +185,7 @@ async def start_pool(engine: Engine, max_size: int) -> None:
     _pool_users[id(engine)] = users + 1
 
 
-async def close_pool(engine: Engine) -> None:
+async def close_pool(engine: Engine[Any]) -> None:
     """Leave the PostgreSQL pool; the last user closes it."""
     if not isinstance(engine, PostgresEngine):
         return

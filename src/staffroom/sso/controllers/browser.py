@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -130,7 +130,7 @@ class SsoAuthController(Controller):
         responses=errors(401, 422, 429),
     )
     async def exchange(
-        self, request: Request, data: JSONBody[ExchangeIn], rt: Rt, ctx: Ctx
+        self, request: Request[Any, Any, Any], data: JSONBody[ExchangeIn], rt: Rt, ctx: Ctx
     ) -> Response[TokenPair | MfaChallenge]:
         return web_session.respond(request, await login.exchange(rt, data.code, ctx))
 
