@@ -24,7 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if kind == "postgres":
         try:
             _pg = PostgresServer.start()
-        except Exception as exc:  # fail loudly: a PostgreSQL run must never skip
+        # Whatever failed (initdb, the server, a port), fail loudly: a PostgreSQL run never skips.
+        except Exception as exc:  # noqa: BLE001
             pytest.exit(f"PostgreSQL could not start: {exc}", returncode=3)
         url = _pg.url
     elif kind == "sqlite":

@@ -102,7 +102,7 @@ async def _announce_scheduled(runtime: Runtime) -> None:
     while True:
         try:
             await feed_events.announce_due(runtime.relay)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, "announcing scheduled posts failed", exc)
         await asyncio.sleep(runtime.settings.scheduler_poll_seconds)
 
@@ -114,7 +114,7 @@ async def _apply_retention(runtime: Runtime) -> None:
         try:
             report = await retention.run(runtime)
             log.info("retention applied: %s", report)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, "applying retention failed", exc)
         await asyncio.sleep(runtime.settings.retention_interval_seconds)
 

@@ -217,16 +217,23 @@ class BodyGuardMiddleware:
         if len(body) > MAX_SCANNED:
             await self.app(scope, replay_after(messages, receive), send)
             return
-        if _JSON_NUL.search(body) or (b"%00" in body and b"urlencoded" in content_type):
-            raise _nul_refused()
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationException(detail="The body is not UTF-8.") from None
-        if b"json" in content_type and _too_deep(body):
-            raise ValidationException(detail="The JSON is nested too deeply.")
-
+        refused = _body_refused(body, content_type)
+        if refused is not None:
+            raise refused
         await self.app(scope, replay_after(messages, receive), send)
+
+
+def _body_refused(body: bytes, content_type: bytes) -> ValidationException | None:
+    """Why a JSON or form body is refused (NUL, not UTF-8, nested too deeply), if it is."""
+    if _JSON_NUL.search(body) or (b"%00" in body and b"urlencoded" in content_type):
+        return _nul_refused()
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return ValidationException(detail="The body is not UTF-8.")
+    if b"json" in content_type and _too_deep(body):
+        return ValidationException(detail="The JSON is nested too deeply.")
+    return None
 
 
 def _nul_refused() -> ValidationException:

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import AsyncIterator, Coroutine
 from importlib import resources
 from typing import Any
 
@@ -106,6 +107,26 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Authenticate, subscribe to the user's topics, forward events until either side leaves."""
     rt: Runtime = socket.app.state.runtime
     await socket.accept()
+    session = await _authenticated(rt, socket)
+    if session is None:
+        return
+    principal = session.principal
+    control = {
+        realtime.user_control_topic(principal.org_id, principal.user_id),
+        realtime.org_control_topic(principal.org_id),
+    }
+    async with rt.relay.subscribe([*session.topics, *sorted(control)]) as events:
+        await socket.send_json({"type": "ready", "topics": len(session.topics)})
+        ending = await _first_ending(
+            _forward(socket, session, events, control), _listen(socket, session)
+        )
+        if ending is not None:
+            await _close(socket, *ending)
+
+
+async def _authenticated(rt: Runtime, socket: WebSocket[Any, Any, Any]) -> _Session | None:
+    """The session of the auth message sent first; else the socket is closed (4401, or
+    1013 while the database cannot be reached) and None."""
     try:
         _, token = _auth(await asyncio.wait_for(socket.receive_text(), timeout=AUTH_SECONDS))
     except (TimeoutError, WebSocketDisconnect):
@@ -115,65 +136,68 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
         topics = await realtime.topics_for(principal) if principal is not None else []
     except outage_errors():  # the database cannot be reached: the app tries again later
         await _close(socket, TRY_AGAIN_LATER, "service_unavailable")
-        return
+        return None
     if token is None or principal is None:
         await _close(socket)
-        return
-    session = _Session(rt, token, principal, topics)
-    control = {
-        realtime.user_control_topic(principal.org_id, principal.user_id),
-        realtime.org_control_topic(principal.org_id),
-    }
-    async with rt.relay.subscribe([*topics, *sorted(control)]) as events:
-        await socket.send_json({"type": "ready", "topics": len(topics)})
+        return None
+    return _Session(rt, token, principal, topics)
 
-        async def forward() -> Ending | None:
-            async for event in events:
-                control_event = event.get("topic") in control  # never passed on
-                if control_event and event.get("type") == realtime.SESSION_ENDED:
-                    if str(session.principal.session_id) in event.get("session_ids", ()):
-                        return UNAUTHORIZED, "unauthorized"
-                    continue  # another session of the same person
-                try:
-                    ending = await session.check(now=control_event)
-                except outage_errors():
-                    # The session cannot be checked: the app reconnects when we are back.
-                    return TRY_AGAIN_LATER, "service_unavailable"
-                if ending is not None:
-                    return ending
-                if not control_event:
-                    # The relay's topic is the server's routing, not the app's business.
-                    await socket.send_json({k: v for k, v in event.items() if k != "topic"})
-            return None
 
-        async def listen() -> Ending | None:
-            try:
-                while True:  # pings and other text are ignored; a close ends the loop
-                    is_auth, token = _auth(await socket.receive_text())
-                    if is_auth:
-                        if not await session.renew(token):
-                            return UNAUTHORIZED, "unauthorized"
-                        await socket.send_json({"type": "renewed"})
-            except WebSocketDisconnect:
-                return None
-            except outage_errors():
-                return TRY_AGAIN_LATER, "service_unavailable"
-
-        # Whichever ends first ends the socket; the close is sent from here, once the
-        # other side is no longer reading or writing it.
-        tasks = {asyncio.create_task(forward()), asyncio.create_task(listen())}
+async def _forward(
+    socket: WebSocket[Any, Any, Any],
+    session: _Session,
+    events: AsyncIterator[dict[str, Any]],
+    control: set[str],
+) -> Ending | None:
+    """Pass the relay's events on, checking the session first; why the socket must end."""
+    async for event in events:
+        control_event = event.get("topic") in control  # never passed on
+        if control_event and event.get("type") == realtime.SESSION_ENDED:
+            if str(session.principal.session_id) in event.get("session_ids", ()):
+                return UNAUTHORIZED, "unauthorized"
+            continue  # another session of the same person
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        first = next(iter(done))
-        ending = None if first.cancelled() or first.exception() else first.result()
+            ending = await session.check(now=control_event)
+        except outage_errors():
+            # The session cannot be checked: the app reconnects when we are back.
+            return TRY_AGAIN_LATER, "service_unavailable"
         if ending is not None:
-            await _close(socket, *ending)
+            return ending
+        if not control_event:
+            # The relay's topic is the server's routing, not the app's business.
+            await socket.send_json({k: v for k, v in event.items() if k != "topic"})
+    return None
+
+
+async def _listen(socket: WebSocket[Any, Any, Any], session: _Session) -> Ending | None:
+    """Read what the app sends: renewed tokens; why the socket must end (None: it left)."""
+    try:
+        while True:  # pings and other text are ignored; a close ends the loop
+            is_auth, token = _auth(await socket.receive_text())
+            if is_auth:
+                if not await session.renew(token):
+                    return UNAUTHORIZED, "unauthorized"
+                await socket.send_json({"type": "renewed"})
+    except WebSocketDisconnect:
+        return None
+    except outage_errors():
+        return TRY_AGAIN_LATER, "service_unavailable"
+
+
+async def _first_ending(*sides: Coroutine[Any, Any, Ending | None]) -> Ending | None:
+    """Run both sides; whichever ends first ends the socket. The close is sent by the
+    caller, once the other side is no longer reading or writing it."""
+    tasks = {asyncio.create_task(side) for side in sides}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    first = next(iter(done))
+    return None if first.cancelled() or first.exception() else first.result()
 
 
 # Read once: a static document shipped in the package, beside the generated OpenAPI one.

@@ -280,7 +280,7 @@ async def run(rt: Runtime) -> None:
         try:
             while await dispatch_once(rt) == BATCH:
                 pass
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, "chat outbox round failed", exc)
         try:
             await asyncio.wait_for(rt.relay_wakeup.wait(), rt.settings.relay_poll_seconds)

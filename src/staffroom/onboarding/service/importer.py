@@ -97,9 +97,52 @@ async def _roles(principal: Principal) -> tuple[set[str], set[str]]:
     return known, grantable
 
 
+@dataclass
+class _Known:
+    """What every row of an import is judged against."""
+
+    groups: dict[str, uuid.UUID]  # by lower-cased name
+    roles: set[str]
+    grantable: set[str]
+    policy: email_domains.EmailPolicy
+    members: set[str]
+    invited: set[str]
+    seen: set[str] = field(default_factory=set)  # addresses of the rows before
+
+
+Judged = tuple[ImportOutcome, str]
+
+
+def _address_problem(row: Parsed, known: _Known) -> Judged | None:
+    if not row.email:
+        return "invalid_email", row.raw_email[:80]
+    if row.email in known.seen:
+        return "duplicate_row", ""
+    if row.email in known.members:
+        return "already_member", ""
+    if row.email in known.invited:
+        return "already_invited", ""
+    if not known.policy.allows(row.email):
+        return "domain_not_allowed", row.email.rsplit("@", 1)[1]
+    return None
+
+
+def _content_problem(row: Parsed, known: _Known) -> Judged | None:
+    if any(v.startswith(FORMULA_PREFIXES) for v in (row.display_name, row.employee_id)):
+        return "formula_cell", "display_name or employee_id starts with = + - @"
+    if row.role not in known.roles:
+        return "unknown_role", row.role
+    if row.role not in known.grantable:
+        return "role_not_allowed", row.role
+    unknown_groups = [g for g in row.groups if g.lower() not in known.groups]
+    if unknown_groups:
+        return "unknown_group", ", ".join(unknown_groups)[:200]
+    return None
+
+
 async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
     """Judge every row without changing anything."""
-    known, grantable = await _roles(principal)
+    roles, grantable = await _roles(principal)
     groups = {
         g["name"].lower(): g["id"]
         for g in await Group.select(Group.id, Group.name).where(Group.org == principal.org_id)
@@ -110,35 +153,21 @@ async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
         except Invalid:
             row.email = ""
     emails = sorted({r.email for r in rows if r.email})
-    policy = await email_domains.email_policy(principal.org_id)
-    members_ = await members.existing_emails(principal.org_id, emails)
-    invited = await pending_emails(principal.org_id, emails)
-    seen: set[str] = set()
+    known = _Known(
+        groups=groups,
+        roles=roles,
+        grantable=grantable,
+        policy=await email_domains.email_policy(principal.org_id),
+        members=await members.existing_emails(principal.org_id, emails),
+        invited=await pending_emails(principal.org_id, emails),
+    )
     report = []
     for row in rows:
-        outcome: ImportOutcome = "invite"
-        detail = ""
-        unknown_groups = [g for g in row.groups if g.lower() not in groups]
-        if not row.email:
-            outcome, detail = "invalid_email", row.raw_email[:80]
-        elif row.email in seen:
-            outcome = "duplicate_row"
-        elif row.email in members_:
-            outcome = "already_member"
-        elif row.email in invited:
-            outcome = "already_invited"
-        elif not policy.allows(row.email):
-            outcome, detail = "domain_not_allowed", row.email.rsplit("@", 1)[1]
-        elif any(v.startswith(FORMULA_PREFIXES) for v in (row.display_name, row.employee_id)):
-            outcome, detail = "formula_cell", "display_name or employee_id starts with = + - @"
-        elif row.role not in known:
-            outcome, detail = "unknown_role", row.role
-        elif row.role not in grantable:
-            outcome, detail = "role_not_allowed", row.role
-        elif unknown_groups:
-            outcome, detail = "unknown_group", ", ".join(unknown_groups)[:200]
+        outcome, detail = (
+            _address_problem(row, known) or _content_problem(row, known) or ("invite", "")
+        )
         if row.email:
-            seen.add(row.email)
+            known.seen.add(row.email)
         row.group_ids = [groups[g.lower()] for g in row.groups if g.lower() in groups]
         report.append(
             ImportRow(
