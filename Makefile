@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean web-types \
-	load faults bench bench-deps bench-web fuzz
+	load faults bench bench-deps bench-web fuzz scaleout
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	@# Checked before the venv exists: an older Python fails later with a riddle ("No
@@ -121,6 +121,13 @@ bench-deps:
 bench: install system-deps bench-deps
 	$(BIN)/python -m bench.run
 
+# The production topology of deploy/ on this machine: two instances behind HAProxy (Debian's,
+# installed here when missing), one SIGKILLed mid-load. Results: bench/results/scaleout.md.
+scaleout: install system-deps
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	$(BIN)/python -m bench.scaleout
+
 # The web app's budgets alone (also part of `make bench`), on the load test's organisation.
 bench-web: install system-deps
 	$(BIN)/python -m bench.web
@@ -131,6 +138,9 @@ lock: install
 	  --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile requirements-pip.in --generate-hashes --python-version 3.11 \
 	  -o requirements-pip.lock
+	@# The container image's: the runtime dependencies alone, at requirements.lock's pins.
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	  -c requirements.lock -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) var web/node_modules src/staffroom/webapp/dist

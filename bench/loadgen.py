@@ -83,6 +83,12 @@ class Employee:
     def ip(self) -> str:
         return f"10.{self.n // 250 % 250}.{self.n % 250}.{self.n % 7 + 1}"
 
+    @property
+    def loopback(self) -> str:
+        """An address of its own on loopback to connect from, when a proxy in front sets
+        X-Forwarded-For from what it sees (never 127.0.0.1: the proxy's own)."""
+        return f"127.{1 + self.n // 62500 % 250}.{self.n // 250 % 250}.{self.n % 250 + 1}"
+
 
 @dataclass
 class Reply:
@@ -274,13 +280,28 @@ async def drive(
     seconds: float,
     think: tuple[float, float] = THINK,
     weights: dict[str, int] | None = None,
+    *,
+    own_addresses: bool = False,
+    verify_tls: bool = True,
 ) -> Run:
-    """Run the employees for `seconds`; return every sample and the ledger."""
+    """Run the employees for `seconds`; return every sample and the ledger. With
+    `own_addresses` each connects from its own loopback address (behind a real proxy,
+    which overwrites X-Forwarded-For); `verify_tls` off for a self-signed certificate."""
     run = Run(base=base)
     run.stop_at = seconds
-    connector = aiohttp.TCPConnector(limit=len(people) + 10)
+    w = weights or {}
+
+    async def alone(e: Employee) -> None:
+        conn = aiohttp.TCPConnector(limit=4, local_addr=(e.loopback, 0), ssl=verify_tls)
+        async with aiohttp.ClientSession(base_url=base, connector=conn) as own:
+            await employee(run, own, e, think, w)
+
+    connector = aiohttp.TCPConnector(limit=len(people) + 10, ssl=verify_tls)
     async with aiohttp.ClientSession(base_url=base, connector=connector) as client:
-        await asyncio.gather(*(employee(run, client, e, think, weights or {}) for e in people))
+        if own_addresses:
+            await asyncio.gather(*(alone(e) for e in people))
+        else:
+            await asyncio.gather(*(employee(run, client, e, think, w) for e in people))
     return run
 
 
