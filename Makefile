@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean web-types \
-	load faults bench bench-deps bench-web fuzz scaleout
+	load faults bench bench-deps bench-web fuzz scaleout capacity
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	@# Checked before the venv exists: an older Python fails later with a riddle ("No
@@ -102,8 +102,14 @@ test: lint system-deps
 
 # Load, faults and the benchmark: long runs against real servers, never part of `make test`.
 # Results (Markdown + JSON, the benchmark's chart) go to bench/results/.
+# `make load ARGS="--users 1000"`: other sizes (see --help).
 load: install system-deps
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load $(ARGS)
+
+# The load test at 300, 1,000, 2,000 and 3,000 employees with shift-start sign-ins:
+# bench/results/capacity.md and capacity.png (about 40 minutes).
+capacity: install system-deps
+	$(BIN)/python -m bench.capacity $(ARGS)
 
 faults: install system-deps
 	$(BIN)/python -m bench.faults
