@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean web-types \
-	load faults bench bench-deps bench-web fuzz scaleout capacity
+	load faults bench bench-deps bench-web fuzz scaleout capacity profile
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	@# Checked before the venv exists: an older Python fails later with a riddle ("No
@@ -133,6 +133,10 @@ scaleout: install system-deps
 	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 	$(BIN)/python -m bench.scaleout
+
+# Flame graphs (py-spy) of the server under each benchmark scenario: bench/results/flame-*.svg.
+profile: install system-deps bench-deps
+	$(BIN)/python -m bench.profile $(ARGS)
 
 # The web app's budgets alone (also part of `make bench`), on the load test's organisation.
 bench-web: install system-deps
