@@ -150,12 +150,16 @@ function Comments({ post }: { post: Post }) {
     await queryClient.invalidateQueries({ queryKey: ["admin", "post", post.id] });
     await queryClient.invalidateQueries({ queryKey: ["comments", post.id] });
   }
-  const items = comments.data?.items ?? [];
+  const all = comments.data?.items ?? [];
+  // Each reply right under the comment it answers, as readers see them.
+  const items = all
+    .filter((c) => !c.parent_id)
+    .flatMap((c) => [c, ...all.filter((r) => r.parent_id === c.id)]);
   return (
     <section className="panel" aria-labelledby="post-comments">
       <h2 id="post-comments">{t("posts.comments", { count: post.comment_count })}</h2>
       <AdminError error={comments.error ?? action.error} />
-      {comments.isSuccess && items.length === 0 && <p>{t("posts.no_comments")}</p>}
+      {comments.isSuccess && all.length === 0 && <p>{t("posts.no_comments")}</p>}
       {items.map((c) => (
         <div key={c.id} className={c.parent_id ? "comment reply" : "comment"}>
           <p className="muted">
