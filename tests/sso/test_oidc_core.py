@@ -222,6 +222,14 @@ async def test_a_mixed_up_issuer_on_the_answer_is_refused(
     assert op.token_requests == []  # the code never went to any token endpoint
 
 
+async def test_an_issuer_on_a_private_address_is_refused(rp: RelyingParty, idp: OidcIdp):
+    """SSRF: an admin-typed issuer must not make the server fetch from inside its network."""
+    rp.providers = discovery.Providers()  # as in production: private addresses refused
+    with pytest.raises(Rejected) as caught:
+        await rp.begin(idp)
+    assert caught.value.reason == "private_address"
+
+
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [

@@ -36,7 +36,8 @@ class RelyingParty:
     rt: Any
     org_id: uuid.UUID
     slug: str
-    providers: Providers = field(default_factory=Providers)
+    # The local provider listens on 127.0.0.1: private addresses allowed, as in development.
+    providers: Providers = field(default_factory=lambda: Providers(allow_private=True))
     idps: dict[uuid.UUID, OidcIdp] = field(default_factory=dict)
 
     @classmethod

@@ -78,6 +78,7 @@ async def exchange(
     code_verifier: str,
 ) -> dict[str, Any]:
     """The token endpoint's answer for our code and verifier (it must hold an ID token)."""
+    await providers.check_public(metadata.token_endpoint)
     async with _client(providers, idp, metadata) as client:
         try:
             token = await client.fetch_token(

@@ -19,10 +19,13 @@ each instance fetches on its own, at most once per document per expiry.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import re
+import socket
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from joserfc.errors import JoseError
@@ -96,14 +99,30 @@ class _Cached:
     expires_at: float
 
 
+def _resolve_public(host: str, port: int) -> None:
+    """Refuse a host resolving to a private, loopback or link-local address (SSRF), as
+    SAML's metadata URLs are (sso/service/idps.py)."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise Rejected("idp_unreachable", f"The host {host} cannot be resolved.") from exc
+    for info in infos:
+        if not ipaddress.ip_address(info[4][0]).is_global:
+            raise Rejected("private_address", f"{host} is not a public address.")
+
+
 @dataclass
 class Providers:
     """Discovery documents and key sets by URL, each cached until its expiry.
 
-    `transport` lets a test (or an egress proxy set-up) choose how httpx reaches the IdP;
-    the token exchange (`client.py`) uses the same one.
+    Every URL we fetch (discovery, key set, token endpoint) must resolve to public
+    addresses unless `allow_private` (STAFFROOM_SSO_METADATA_ALLOW_PRIVATE, as for SAML
+    metadata URLs): an admin-typed issuer must not make the server reach inside its own
+    network. `transport` lets a test (or an egress proxy set-up) choose how httpx reaches
+    the IdP; the token exchange (`client.py`) uses the same one.
     """
 
+    allow_private: bool = False
     transport: httpx.AsyncBaseTransport | None = None
     _metadata: dict[str, _Cached] = field(default_factory=dict)
     _key_sets: dict[str, KeySet] = field(default_factory=dict)
@@ -114,6 +133,14 @@ class Providers:
         return httpx.AsyncClient(
             transport=self.transport, timeout=HTTP_TIMEOUT, follow_redirects=False
         )
+
+    async def check_public(self, url: str) -> None:
+        """Refuse a URL whose host is not public (unless private ones are allowed)."""
+        if self.allow_private:
+            return
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        await asyncio.to_thread(_resolve_public, parts.hostname or "", port)
 
     def _lock(self, url: str) -> asyncio.Lock:
         return self._locks.setdefault(url, asyncio.Lock())
@@ -161,6 +188,7 @@ class Providers:
 
     async def _get_json(self, url: str, reason: str) -> tuple[dict[str, Any], float]:
         """A JSON object from the IdP, at most MAX_DOCUMENT_BYTES, and how long to keep it."""
+        await self.check_public(url)
         body = bytearray()
         try:
             async with self.http() as http, http.stream("GET", url) as resp:

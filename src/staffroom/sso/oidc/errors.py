@@ -17,6 +17,7 @@ REASONS: MappingProxyType[str, str] = MappingProxyType(
         # The IdP's configuration and documents
         "idp_not_ready": "The identity provider is not fully set up here.",
         "idp_unreachable": "The identity provider could not be reached.",
+        "private_address": "An IdP URL is not a public address (SSO_METADATA_ALLOW_PRIVATE).",
         "discovery": "The IdP's discovery document is missing, invalid or unusable.",
         "jwks": "The IdP's key set (jwks_uri) is missing or invalid.",
         "issuer": "The issuer is not the configured one (discovery, callback or ID token).",
