@@ -79,6 +79,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 async def migrated() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
+    import staffroom  # noqa: F401  names Piccolo's configuration (a test may import nothing)
+
     result = await run_forwards(app_name="all")
     assert result.success, result.message
 

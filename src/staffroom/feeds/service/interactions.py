@@ -235,9 +235,14 @@ async def stats(principal: Principal, post_id: uuid.UUID) -> StatsOut:
     )
 
 
-async def stats_csv(principal: Principal, post_id: uuid.UUID) -> bytes:
-    """Everyone in the audience with their read and acknowledgement times (formula-safe)."""
+async def stats_csv(
+    principal: Principal, post_id: uuid.UUID, not_acknowledged: bool = False
+) -> bytes:
+    """Everyone in the audience with their read and acknowledgement times (formula-safe);
+    with `not_acknowledged`, only those still to acknowledge (the list to chase)."""
     people, reads, acks = await _reach(principal, post_id)
+    if not_acknowledged:
+        people = [p for p in people if p["id"] not in acks]
     return to_csv(
         ["display_name", "login", "read_at", "acknowledged_at"],
         (

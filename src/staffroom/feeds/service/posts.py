@@ -121,11 +121,18 @@ async def delete(
 
 
 async def channel_posts(
-    principal: Principal, channel_id: uuid.UUID, cursor: str | None, limit: int
+    principal: Principal,
+    channel_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+    include_scheduled: bool = False,
 ) -> FeedPage:
-    """One channel's live posts, as the timeline orders them."""
+    """One channel's live posts, as the timeline orders them; moderators may ask for the
+    scheduled ones too (they come first: their time is the latest)."""
     await access.channel_for_reader(principal, channel_id)
-    return await timeline.page(principal, [channel_id], cursor, limit)
+    if include_scheduled and not principal.can("feeds.manage"):
+        raise Forbidden("scheduled_forbidden", "Only moderators list scheduled posts.")
+    return await timeline.page(principal, [channel_id], cursor, limit, scheduled=include_scheduled)
 
 
 async def _record_once(table: Any, principal: Principal, post_id: uuid.UUID, stamp: str) -> None:
