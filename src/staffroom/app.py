@@ -21,7 +21,6 @@ from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_prin
 from staffroom.accounts.schemas import Input
 from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
-from staffroom.api_docs import DocsAssetsController, swagger_plugin
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.chat.service import access as chat_access
 from staffroom.chat.service import credentials as chat_credentials
@@ -30,15 +29,16 @@ from staffroom.chat.service import outbox as chat_outbox
 from staffroom.compliance.controllers import ComplianceController
 from staffroom.compliance.service import retention
 from staffroom.core import realtime
-from staffroom.core.db import close_pool, start_pool
-from staffroom.core.edge import (
+from staffroom.core.db.engine import close_pool, start_pool
+from staffroom.core.db.sql import engine_of
+from staffroom.core.logs import configure_logging, round_failed
+from staffroom.core.middleware import (
     BodyGuardMiddleware,
     IpRateLimitMiddleware,
     PendingIpLimitMiddleware,
     cors,
     security_headers,
 )
-from staffroom.core.logs import configure_logging, round_failed
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
     DATE_TIME_DECODERS,
@@ -51,18 +51,19 @@ from staffroom.core.web import (
     request_done,
     strict_request_bodies,
 )
+from staffroom.endpoints.api_docs import DocsAssetsController, swagger_plugin
+from staffroom.endpoints.health import HealthController
+from staffroom.endpoints.metrics import MetricsController, forget_dead_workers, prometheus
+from staffroom.endpoints.websocket import asyncapi_document, realtime_socket
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
 from staffroom.feeds.service import events as feed_events
 from staffroom.feeds.service import media as feed_media
 from staffroom.feeds.service import media_access as feed_media_access
-from staffroom.health import HealthController
-from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.oauth.controllers import CONTROLLERS as OAUTH_CONTROLLERS
 from staffroom.oauth.service import access as oauth_access
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
-from staffroom.realtime_ws import asyncapi_document, realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
@@ -77,7 +78,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
     settings: Settings = app.state.settings
     runtime: Runtime = app.state.runtime
-    engine = Org._meta.db
+    engine = engine_of(Org)
     await start_pool(engine, settings.database_pool_max)
     tasks = []
     if settings.mail_worker:
@@ -103,7 +104,7 @@ async def _announce_scheduled(runtime: Runtime) -> None:
     while True:
         try:
             await feed_events.announce_due(runtime.relay)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, "announcing scheduled posts failed", exc)
         await asyncio.sleep(runtime.settings.scheduler_poll_seconds)
 
@@ -115,7 +116,7 @@ async def _apply_retention(runtime: Runtime) -> None:
         try:
             report = await retention.run(runtime)
             log.info("retention applied: %s", report)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, "applying retention failed", exc)
         await asyncio.sleep(runtime.settings.retention_interval_seconds)
 

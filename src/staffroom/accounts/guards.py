@@ -12,8 +12,8 @@ from litestar.types import Guard
 
 from staffroom.accounts.service import api_keys, hooks, sessions
 from staffroom.core.context import Principal
-from staffroom.core.edge import take_pending_ip, user_bucket
 from staffroom.core.errors import DomainError, Forbidden, Unauthorized
+from staffroom.core.middleware import take_pending_ip, user_bucket
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import provide_context
 

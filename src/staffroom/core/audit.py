@@ -18,7 +18,7 @@ from typing import Any
 
 from staffroom.core import clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import bulk_insert, fetch
+from staffroom.core.db.sql import bulk_insert, fetch, transaction
 from staffroom.core.tables import AuditChain, AuditEvent
 
 # Keys that must never be written into details, whatever a caller passes.
@@ -114,7 +114,7 @@ async def record(
         "created_at": clock.utcnow(),
     }
     chain = chain_of(org_id)
-    async with AuditEvent._meta.db.transaction():
+    async with transaction(AuditEvent):
         # Taking the next place locks the chain's head until commit: events of one
         # chain line up one after another. A chain's first event makes its head.
         head = await fetch(AuditChain, _NEXT_PLACE, chain)
@@ -288,7 +288,7 @@ async def trim(org_id: uuid.UUID, before: datetime) -> int:
     )
     if last_old is None:
         return 0
-    async with AuditEvent._meta.db.transaction():
+    async with transaction(AuditEvent):
         await AuditChain.update(
             {AuditChain.base_seq: last_old["chain_seq"], AuditChain.base_hash: last_old["hash"]}
         ).where((AuditChain.chain == chain) & (AuditChain.base_seq < last_old["chain_seq"]))

@@ -15,6 +15,8 @@ from typing import Any
 
 from piccolo.table import Table
 
+from staffroom.core.db.sql import column_name
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -37,8 +39,8 @@ async def claim(table: type[Table], family: Any, token_hash: str, now: datetime)
     )
     if claimed:
         row = claimed[0]
-        return Claim(family=row[family._meta.name], org=row["org"], reused=False)
+        return Claim(family=row[column_name(family)], org=row["org"], reused=False)
     known = await table.select(family, columns.org).where(columns.token_hash == token_hash).first()
     if known is None:
         return None
-    return Claim(family=known[family._meta.name], org=known["org"], reused=True)
+    return Claim(family=known[column_name(family)], org=known["org"], reused=True)

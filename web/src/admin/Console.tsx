@@ -8,7 +8,12 @@ import "./admin.css";
 import { BatchNew, Codes } from "./codes";
 import { ApiKeys } from "./apiKeys";
 import { Audit } from "./audit";
+import { ChannelPage } from "./channel";
+import { ChannelNew, Channels, ChannelSettings } from "./channels";
+import { Composer } from "./composer";
 import { Domains } from "./domains";
+import { GroupPage } from "./group";
+import { GroupNew, Groups } from "./groups";
 import { Home } from "./Home";
 import { NS } from "./i18n";
 import { OAuthClients } from "./oauthClients";
@@ -17,6 +22,7 @@ import { InviteNew, Invites } from "./invites";
 import NotAllowed from "./NotAllowed";
 import { People } from "./people";
 import { Person } from "./person";
+import { PostPage } from "./post";
 import { SECTIONS, allowedSections, type Section } from "./sections";
 
 function Guard({ section, children }: { section: Section; children: ReactNode }) {
@@ -61,6 +67,19 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   codes: [
     { path: "codes", element: <Codes /> },
     { path: "codes/new", element: <BatchNew /> },
+  ],
+  groups: [
+    { path: "groups", element: <Groups /> },
+    { path: "groups/new", element: <GroupNew /> },
+    { path: "groups/:groupId", element: <GroupPage /> },
+  ],
+  feeds: [
+    { path: "feeds", element: <Channels /> },
+    { path: "feeds/new", element: <ChannelNew /> },
+    { path: "feeds/:channelId", element: <ChannelPage /> },
+    { path: "feeds/:channelId/settings", element: <ChannelSettings /> },
+    { path: "feeds/:channelId/new-post", element: <Composer /> },
+    { path: "feeds/posts/:postId", element: <PostPage /> },
   ],
   domains: [{ path: "domains", element: <Domains /> }],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],

@@ -1201,7 +1201,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A channel's posts, pinned first, newest first */
+        /** A channel's posts, pinned first, newest first (moderators: scheduled too) */
         get: operations["list_channel_posts"];
         put?: never;
         /** Post to a channel (Markdown; optional schedule, expiry, pin, acknowledgement) */
@@ -1319,6 +1319,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/groups/{group_id}/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channels a group is an audience of or may post to */
+        get: operations["list_group_channels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/posts/{post_id}/reactions": {
         parameters: {
             query?: never;
@@ -1378,7 +1395,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The post's reach per person as CSV (formula cells escaped) */
+        /** The post's reach per person as CSV (formula cells escaped); not_acknowledged=true: only who has not acknowledged */
         get: operations["post_stats_csv"];
         put?: never;
         post?: never;
@@ -2220,6 +2237,20 @@ export interface components {
             unread_by_channel: {
                 [key: string]: number;
             };
+        };
+        /** GroupChannelList */
+        GroupChannelList: {
+            items: components["schemas"]["GroupChannelOut"][];
+        };
+        /** GroupChannelOut */
+        GroupChannelOut: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            audience: boolean;
+            posting: boolean;
+            only_audience_group: boolean;
+            only_poster_group: boolean;
         };
         /** GroupIn */
         GroupIn: {
@@ -9233,6 +9264,7 @@ export interface operations {
             query?: {
                 cursor?: string | null;
                 limit?: number;
+                include_scheduled?: boolean;
             };
             header?: never;
             path: {
@@ -10170,6 +10202,73 @@ export interface operations {
             };
         };
     };
+    list_group_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupChannelList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     add_reaction: {
         parameters: {
             query?: never;
@@ -10444,7 +10543,9 @@ export interface operations {
     };
     post_stats_csv: {
         parameters: {
-            query?: never;
+            query?: {
+                not_acknowledged?: boolean;
+            };
             header?: never;
             path: {
                 post_id: string;

@@ -9,7 +9,7 @@ from datetime import datetime
 from staffroom.accounts.schemas import AuditEventOut, AuditPage
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import page_filter, page_of
+from staffroom.core.db.pages import page_filter, page_of
 from staffroom.core.tables import AuditEvent
 
 

@@ -12,7 +12,7 @@ from staffroom.accounts import totp
 from staffroom.accounts.passwords import verify_password
 from staffroom.accounts.schemas import RecoveryCodesOut, TotpSetupOut
 from staffroom.accounts.service import sessions
-from staffroom.accounts.service.common import org_row, user_in_org
+from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.accounts.tables import AuthSession, RecoveryCode, TotpFactor, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext

@@ -8,19 +8,26 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.schemas import OrgOut, OrgPatch
-from staffroom.accounts.service.auth import new_setup_link
-from staffroom.accounts.service.common import clean_name, org_row
+from staffroom.accounts.schemas import OrgOut, OrgPatch, OrgRef
+from staffroom.accounts.service.lookups import org_row
+from staffroom.accounts.service.password_reset import new_setup_link
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _RESERVED = frozenset({"api", "admin", "app", "auth", "health", "schema", "sso", "static", "www"})
+
+
+def org_ref(org: dict[str, Any]) -> OrgRef:
+    """A short reference to an org."""
+    return OrgRef(id=org["id"], slug=org["slug"], name=org["name"])
 
 
 def org_out(row: dict[str, Any]) -> OrgOut:
@@ -55,8 +62,8 @@ async def create_org(
     email = normalize_email(owner_email)
     now = clock.utcnow()
     org_id, user_id = uuid.uuid4(), uuid.uuid4()
-    try:
-        async with Org._meta.db.transaction():
+    with unique_or(Conflict("org_exists", "An organisation with this slug exists.")):
+        async with transaction(Org):
             await Org.insert(Org(id=org_id, slug=slug, name=name, created_at=now))
             await User.insert(
                 User(
@@ -69,10 +76,6 @@ async def create_org(
                     updated_at=now,
                 )
             )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("org_exists", "An organisation with this slug exists.") from exc
-        raise
     owner = await User.select().where(User.id == user_id).first()
     assert owner is not None
     link = await new_setup_link(rt, owner)

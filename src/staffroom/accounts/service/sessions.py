@@ -14,11 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
-from staffroom.accounts.service.common import role_permissions
+from staffroom.accounts.service.lookups import role_permissions
 from staffroom.accounts.tables import AuthSession, RefreshToken, User
 from staffroom.core import audit, clock, realtime, rotation
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token

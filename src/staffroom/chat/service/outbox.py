@@ -27,7 +27,8 @@ from typing import Any
 from staffroom.chat.service import payloads
 from staffroom.chat.tables import Conversation, Outbox
 from staffroom.core import clock
-from staffroom.core.db import bulk_insert, fetch, outage_errors
+from staffroom.core.db.engine import outage_errors
+from staffroom.core.db.sql import bulk_insert, fetch
 from staffroom.core.logs import round_failed
 from staffroom.core.realtime import RelayRejected, RelayUnavailable
 from staffroom.core.runtime import Runtime
@@ -279,7 +280,7 @@ async def run(rt: Runtime) -> None:
         try:
             while await dispatch_once(rt) == BATCH:
                 pass
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, "chat outbox round failed", exc)
         try:
             await asyncio.wait_for(rt.relay_wakeup.wait(), rt.settings.relay_poll_seconds)

@@ -13,7 +13,7 @@ import msgspec
 
 from staffroom.core import clock
 from staffroom.core.crypto import DecryptionFailed, KeyRing
-from staffroom.core.db import bulk_insert
+from staffroom.core.db.sql import bulk_insert
 from staffroom.core.logs import round_failed
 from staffroom.core.mail.backends import Email, MailBackend, MailRejected
 from staffroom.core.mail.templates import render
@@ -151,7 +151,7 @@ class MailQueue:
                 id=row["id"], to=row["to_address"], subject=row["subject"], text=text, html=html
             )
             await self.backend.send(email)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (SMTP, SES, a folder: any failure is an attempt)
             # Refused for good (or sealed under a key no longer in the key file): failed
             # now. Anything else (a server down, a temporary refusal, settings to fix) is
             # retried for retry_hours from its queueing, so an outage of a night or a
@@ -198,7 +198,7 @@ class MailQueue:
             self._wake.clear()
             try:
                 await self.deliver_due()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (the loop outlives a failed pass: logged, retried)
                 round_failed(log, "mail worker pass failed", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)

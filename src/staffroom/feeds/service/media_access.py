@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound
 from staffroom.feeds.service import access
 from staffroom.feeds.tables import Channel, Media, Post

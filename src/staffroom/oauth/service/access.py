@@ -13,10 +13,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from staffroom.accounts.service.common import role_permissions
+from staffroom.accounts.service.lookups import role_permissions
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.oauth.schemas import ConnectedApp

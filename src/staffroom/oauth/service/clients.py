@@ -10,11 +10,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from staffroom.accounts.service.api_keys import SCOPES
-from staffroom.accounts.service.common import clean_name
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_token
 from staffroom.oauth.schemas import (
     OAuthClientCreated,

@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 
 from staffroom.accounts.schemas import OrgRef
 from staffroom.accounts.service.api_keys import SCOPES
-from staffroom.accounts.service.common import org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import DomainError, NotFound, RateLimited

@@ -46,7 +46,7 @@ class Client(ClientMixin):
         self.id: uuid.UUID = row["id"]
         self.org_id: uuid.UUID = row["org"]
         self.name: str = row["name"]
-        self.confidential = row["kind"] == "confidential"
+        self.confidential: bool = row["kind"] == "confidential"
         self.scopes: list[str] = list(row["scopes"])
         self.redirect_uris: list[str] = list(row["redirect_uris"])
         self._digest = secret_digest
@@ -77,7 +77,7 @@ class Client(ClientMixin):
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if endpoint == "introspection":
-            return self.confidential and method in SECRET_METHODS
+            return bool(self.confidential and method in SECRET_METHODS)
         return method in SECRET_METHODS if self.confidential else method == "none"
 
     def check_response_type(self, response_type: str) -> bool:

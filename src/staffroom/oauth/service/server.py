@@ -210,7 +210,8 @@ class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = [*SECRET_METHODS, "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
-        return self.server.token(token_string)
+        server: Server = self.server
+        return server.token(token_string)
 
     def revoke_token(self, token: Token, request: Any) -> None:
         server: Server = self.server
@@ -222,7 +223,8 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = list(SECRET_METHODS)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
-        return self.server.token(token_string)
+        server: Server = self.server
+        return server.token(token_string)
 
     def check_permission(self, token: Token, client: Client, request: Any) -> bool:
         # A client learns about its own tokens only; any other is simply not active.

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from staffroom.accounts.service.common import permissions_for
+from staffroom.accounts.service.lookups import permissions_for
 from staffroom.accounts.tables import User
 from staffroom.core import clock, rotation
 from staffroom.core.runtime import Runtime

@@ -16,11 +16,12 @@ import msgspec
 from cryptography import x509
 from msgspec import UNSET
 
-from staffroom.accounts.service.common import org_row, require_org
+from staffroom.accounts.service.lookups import org_row, require_org
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
@@ -133,29 +134,37 @@ async def _validated(principal: Principal, values: dict[str, Any]) -> dict[str, 
         if not out["entity_id"]:
             raise Invalid("invalid_entity_id", "The IdP entity id must not be blank.")
     if "certificates" in out:
-        if not out["certificates"]:
-            raise Invalid("certificate_required", "Give the IdP's signing certificate.")
-        try:
-            out["certificates"] = [saml.normalize_certificate(c)[0] for c in out["certificates"]]
-        except saml.Rejected as exc:
-            raise Invalid("bad_certificate", exc.detail) from exc
+        out["certificates"] = _certificates(out["certificates"])
     if "default_role" in out:
         await assert_can_grant(principal, out["default_role"])
     if "group_rules" in out:
-        rules = [
-            msgspec.to_builtins(r) if isinstance(r, GroupRule) else r for r in out["group_rules"]
-        ]
-        await check_groups(
-            principal.org_id, [uuid.UUID(str(r["group_id"])) for r in rules if r.get("group_id")]
-        )
-        for role in {r["role"] for r in rules if r.get("role")}:
-            await assert_can_grant(principal, role)
-        out["group_rules"] = rules
+        out["group_rules"] = await _group_rules(principal, out["group_rules"])
     if "email_domains" in out:
         out["email_domains"] = sorted(
             {d.strip().lower().rstrip(".") for d in out["email_domains"] if d.strip()}
         )
     return out
+
+
+def _certificates(given: list[str]) -> list[str]:
+    """The IdP's signing certificates as PEM; none, or one that is not a certificate, is a 422."""
+    if not given:
+        raise Invalid("certificate_required", "Give the IdP's signing certificate.")
+    try:
+        return [saml.normalize_certificate(c)[0] for c in given]
+    except saml.Rejected as exc:
+        raise Invalid("bad_certificate", exc.detail) from exc
+
+
+async def _group_rules(principal: Principal, given: list[Any]) -> list[dict[str, Any]]:
+    """Group rules naming the org's own groups and roles the actor may grant."""
+    rules = [msgspec.to_builtins(r) if isinstance(r, GroupRule) else r for r in given]
+    await check_groups(
+        principal.org_id, [uuid.UUID(str(r["group_id"])) for r in rules if r.get("group_id")]
+    )
+    for role in {r["role"] for r in rules if r.get("role")}:
+        await assert_can_grant(principal, role)
+    return rules
 
 
 async def _entity_id_free(org_id: uuid.UUID, entity_id: str, idp_id: uuid.UUID) -> None:
@@ -355,7 +364,7 @@ async def put_settings(
             raise Invalid("no_idp", "Add and enable an identity provider before requiring SSO.")
         if not glass:
             raise Invalid("break_glass_required", "Keep at least one break-glass owner.")
-    async with Org._meta.db.transaction():
+    async with transaction(Org):
         await Org.update({Org.sso_required: data.sso_required}).where(Org.id == principal.org_id)
         await User.update({User.sso_break_glass: False}).where(User.org == principal.org_id)
         if glass:
