@@ -25,7 +25,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 from staffroom.sso import saml
 from staffroom.sso.presets import MFA_CONTEXTS
-from staffroom.sso.service import doctor, provisioning
+from staffroom.sso.service import doctor, provisioning, testing
 from staffroom.sso.service.idps import idp_config, org_and_idps, sp_config
 from staffroom.sso.tables import (
     IdentityProvider,
@@ -83,25 +83,26 @@ def pick_idp(idps: list[dict[str, Any]], idp_id: str | None, email: str | None) 
     raise Invalid("idp_choice_required", "Choose an identity provider (idp=…) or give an email.")
 
 
-async def _new_state(
+async def new_state(
     rt: Runtime,
     org: dict[str, Any],
     idp: dict[str, Any],
     purpose: str,
     next_url: str = "",
     link_user: uuid.UUID | None = None,
-) -> tuple[str, str]:
-    """(IdP redirect URL, state) for a login or link; the request ID is kept server-side."""
+) -> tuple[str, uuid.UUID]:
+    """(IdP redirect URL, state row id) for a login, link or test; the request ID is kept
+    server-side, the state itself travels only as the URL's RelayState."""
     state = new_token()
     sp = sp_config(rt, org["slug"])
     try:
         url, request_id = await asyncio.to_thread(saml.login_url, sp, idp_config(idp), state)
     except saml.Rejected as rejected:
         raise Invalid(rejected.reason, rejected.detail or "") from None
-    now = clock.utcnow()
+    now, state_id = clock.utcnow(), uuid.uuid4()
     await SamlLoginState.insert(
         SamlLoginState(
-            id=uuid.uuid4(),
+            id=state_id,
             org=org["id"],
             idp=idp["id"],
             purpose=purpose,
@@ -113,7 +114,7 @@ async def _new_state(
             created_at=now,
         )
     )
-    return url, state
+    return url, state_id
 
 
 async def start(
@@ -123,7 +124,7 @@ async def start(
     target = safe_next(rt, next_url)
     org, idps = await org_and_idps(org_slug)
     idp = pick_idp(idps, idp_id, email)
-    url, _ = await _new_state(rt, org, idp, "login", target)
+    url, _ = await new_state(rt, org, idp, "login", target)
     return url
 
 
@@ -134,7 +135,7 @@ async def start_link(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> st
     idps = [i for i in enabled if i["id"] == idp_id]
     if not idps:
         raise NotFound("idp_not_found", "No such identity provider.")
-    url, _ = await _new_state(rt, org, idps[0], "link", "/", principal.user_id)
+    url, _ = await new_state(rt, org, idps[0], "link", "/", principal.user_id)
     return url
 
 
@@ -226,9 +227,15 @@ async def acs(
     org, idps = await org_and_idps(org_slug)
     if not saml_response:
         raise Invalid("missing_saml_response", "POST a SAMLResponse form field.")
+    state = await _state_for(rt, org["id"], relay_state)
+    # An admin's test sign-in: checked like a login, nobody signed in (service/testing.py).
+    test = state if state is not None and state["purpose"] == testing.PURPOSE else None
+    if test is not None:
+        idps = await testing.with_tested_idp(org["id"], idps, test)
     idp: dict[str, Any] | None = None
     envelope: saml.Envelope | None = None
     assertion: saml.Assertion | None = None
+    user: dict[str, Any] | None = None
     try:
         envelope = await asyncio.to_thread(
             saml.open_envelope, saml_response, rt.settings.saml_max_response_bytes
@@ -238,7 +245,6 @@ async def acs(
             raise saml.Rejected(
                 "unknown_issuer", f"No enabled IdP of this org is {envelope.issuer!r}."
             )
-        state = await _state_for(rt, org["id"], relay_state)
         if state is None:
             if not idp["idp_initiated"] or envelope.in_response_to:
                 raise saml.Rejected("unsolicited", "No login was started here for this response.")
@@ -258,6 +264,9 @@ async def acs(
         await _remember_assertion(idp["id"], assertion)
         if state is not None:
             await _consume_state(state)
+        if test is not None:
+            tried = await testing.dry_run(org["id"], idp, assertion)
+            return await testing.passed(rt, org["id"], idp, assertion, tried, test, ctx)
         user = await _user_for(org, idp, assertion, state)
     except saml.Rejected as rejected:
         idp, signed = await _whose(idps, idp, envelope, assertion, rejected)
@@ -272,17 +281,22 @@ async def acs(
             skew_seconds=rejected.skew_seconds,
             name_id=assertion.name_id if assertion else "",
             attributes=assertion.attributes if assertion else None,
+            test_id=test["id"] if test else None,
         )
         await audit.record(
-            "auth.sso",
+            "sso.test" if test else "auth.sso",
             outcome="failure",
             ctx=ctx,
             org_id=org["id"],
+            actor_id=test["link_user"] if test else None,
             target_type="idp" if idp else None,
             target_id=idp["id"] if idp else None,
             details={"reason": rejected.reason},
         )
+        if test is not None:
+            return testing.test_page(rt, test["id"])
         return _error_redirect(rt, rejected.reason)
+    assert user is not None
     code = await _issue_code(rt, org, idp, assertion, user)
     await doctor.record(
         rt.limiter,
