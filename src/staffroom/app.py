@@ -22,6 +22,7 @@ from staffroom.accounts.schemas import Input
 from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
 from staffroom.api_docs import DocsAssetsController, swagger_plugin
+from staffroom.attention.controllers import AttentionController
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.chat.service import access as chat_access
 from staffroom.chat.service import credentials as chat_credentials
@@ -145,6 +146,7 @@ def create_app(settings: Settings) -> Litestar:
             MediaController,
             *CHAT_CONTROLLERS,
             ComplianceController,
+            AttentionController,
             MetricsController,
             DocsAssetsController,
             realtime_socket,
