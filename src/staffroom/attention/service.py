@@ -36,17 +36,17 @@ MAIL_DELAYED_AFTER = timedelta(minutes=30)
 
 async def attention(rt: Runtime, principal: Principal) -> AttentionList:
     """The items this caller may see, the critical ones first."""
-    if not any(principal.can(p) for p in set(NEEDS.values())):
+    if not any(principal.can(p) for p in NEEDS.values()):
         raise Forbidden("missing_permission", "This needs an administrator's permission.")
     now = clock.utcnow()
     items: list[AttentionItem] = []
-    if principal.can("domains.manage"):
+    if principal.can(NEEDS["domain_unverified"]):
         items += await _domains(principal)
-    if principal.can("sso.manage"):
+    if principal.can(NEEDS["sso_failures"]):
         items += await _sso(rt, principal, now - RECENT)
-    if principal.can("org.manage"):
+    if principal.can(NEEDS["mfa_missing"]):
         items += await _org(principal, now - RECENT)
-    if principal.can("users.invite"):
+    if principal.can(NEEDS["mail_failed"]):
         items += await _mail(principal, now)
     items.sort(key=lambda i: i.severity != "critical")
     return AttentionList(items=items, checked_at=now)

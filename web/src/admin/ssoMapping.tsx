@@ -2,7 +2,7 @@
 // as being edited, applied by the API to the attributes the IdP last sent (nothing saved
 // until "Save").
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useDeferredValue, useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, unwrap, type Schemas } from "../api/client";
 import { NS } from "./i18n";
@@ -32,6 +32,16 @@ function body(preset: string, names: Names, rules: Rule[]): Schemas["PreviewIn"]
   return { preset: preset as Preset, attribute_map, group_rules };
 }
 
+/** The value once it has stayed the same for `ms` (one preview per pause in typing). */
+function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 export function Mapping({ idp }: { idp: Idp }) {
   const { t, i18n } = useTranslation(NS);
   const queryClient = useQueryClient();
@@ -46,7 +56,7 @@ export function Mapping({ idp }: { idp: Idp }) {
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const ids = { preset: useId(), rules: useId() };
-  const edited = useDeferredValue(JSON.stringify(body(preset, names, rules)));
+  const edited = useSettled(JSON.stringify(body(preset, names, rules)), 300);
   const preview = useQuery({
     queryKey: ["admin", "sso", "preview", idp.id, edited],
     queryFn: () =>
