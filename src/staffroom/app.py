@@ -21,6 +21,7 @@ from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_prin
 from staffroom.accounts.schemas import Input
 from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
+from staffroom.attention.controllers import AttentionController
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.chat.service import access as chat_access
 from staffroom.chat.service import credentials as chat_credentials
@@ -146,6 +147,7 @@ def create_app(settings: Settings) -> Litestar:
             MediaController,
             *CHAT_CONTROLLERS,
             ComplianceController,
+            AttentionController,
             MetricsController,
             DocsAssetsController,
             realtime_socket,

@@ -22,6 +22,11 @@ import NotAllowed from "./NotAllowed";
 import { People } from "./people";
 import { Person } from "./person";
 import { PostPage } from "./post";
+import { Sso } from "./sso";
+import { SsoDoctor } from "./ssoDoctor";
+import { SsoIdp } from "./ssoIdp";
+import { SsoTestPage } from "./ssoTest";
+import { SsoNew } from "./ssoWizard";
 import { SECTIONS, allowedSections, type Section } from "./sections";
 
 function Guard({ section, children }: { section: Section; children: ReactNode }) {
@@ -81,6 +86,13 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
     { path: "feeds/posts/:postId", element: <PostPage /> },
   ],
   domains: [{ path: "domains", element: <Domains /> }],
+  sso: [
+    { path: "sso", element: <Sso /> },
+    { path: "sso/new", element: <SsoNew /> },
+    { path: "sso/idps/:idpId", element: <SsoIdp /> },
+    { path: "sso/doctor", element: <SsoDoctor /> },
+    { path: "sso/test", element: <SsoTestPage /> },
+  ],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
   audit: [{ path: "audit", element: <Audit /> }],
 };

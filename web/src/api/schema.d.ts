@@ -1158,6 +1158,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sso/idps/{idp_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try an attribute mapping and group rules on the attributes of an attempt
+         * @description Without `attempt_id`, the IdP's latest attempt that received attributes. Fields not given are the IdP's saved ones. Nothing is saved.
+         */
+        post: operations["preview_sso_mapping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/idps/{idp_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a test sign-in: a real SP-initiated login that signs nobody in
+         * @description Open `redirect_url` in a new window and sign in at the IdP; the IdP's answer is checked like any login (the IdP may be disabled still), its window goes to the console's test page, and `GET /api/v1/sso/tests/{test_id}` has the outcome.
+         */
+        post: operations["start_sso_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/tests/{test_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outcome of a test sign-in: waiting, done (with the attempt) or expired */
+        get: operations["sso_test_result"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sso/attempts/unknown-issuer": {
         parameters: {
             query?: never;
@@ -1649,6 +1706,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/org/attention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What needs attention, as far as the caller's permissions reach
+         * @description Unverified domains (domains.manage); IdP certificates expiring within 30 days and failed SSO attempts of the last day (sso.manage); chat events given up on in the last day and people without 2FA where it is required (org.manage); mail given up on in the last week or waiting over 30 minutes (users.invite). 403 for a caller holding none of these permissions.
+         */
+        get: operations["org_attention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1729,6 +1806,27 @@ export interface components {
             };
             /** @default true */
             signed?: boolean;
+            test_id?: string | null;
+        };
+        /** AttentionItem */
+        AttentionItem: {
+            /** @enum {string} */
+            kind: "domain_unverified" | "idp_certificate_expiring" | "sso_failures" | "relay_abandoned" | "mail_failed" | "mail_delayed" | "mfa_missing";
+            /** @enum {string} */
+            severity: "warning" | "critical";
+            count: number;
+            /** @default  */
+            subject?: string;
+            target_id?: string | null;
+            days_left?: number | null;
+            since?: string | null;
+            link?: string | null;
+        };
+        /** AttentionList */
+        AttentionList: {
+            items: components["schemas"]["AttentionItem"][];
+            /** Format: date-time */
+            checked_at: string;
         };
         /** AttributeMap */
         AttributeMap: {
@@ -1770,6 +1868,7 @@ export interface components {
         };
         /** CertificateOut */
         CertificateOut: {
+            pem: string;
             subject: string;
             /** Format: date-time */
             not_after: string;
@@ -2045,6 +2144,13 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** FieldPreview */
+        FieldPreview: {
+            field: string;
+            attribute: string | null;
+            values: string[];
+            looked_for: string[];
+        };
         /** GroupChannelList */
         GroupChannelList: {
             items: components["schemas"]["GroupChannelOut"][];
@@ -2169,6 +2275,7 @@ export interface components {
             enabled: boolean;
             sp_entity_id: string;
             sp_acs_url: string;
+            sp_slo_url: string;
             sp_metadata_url: string;
             /** Format: date-time */
             created_at: string;
@@ -2378,6 +2485,8 @@ export interface components {
              * @enum {string}
              */
             preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+            /** @default true */
+            enabled?: boolean;
         };
         /** MfaChallenge */
         MfaChallenge: {
@@ -2496,6 +2605,24 @@ export interface components {
             pinned?: boolean;
             requires_ack?: boolean;
             ack_due_at?: string | null;
+        };
+        /** PreviewIn */
+        PreviewIn: {
+            preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+            attribute_map?: components["schemas"]["AttributeMap"];
+            group_rules?: components["schemas"]["GroupRule"][];
+            attempt_id?: string | null;
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            attempt: components["schemas"]["AttemptOut"] | null;
+            fields: components["schemas"]["FieldPreview"][];
+            /** @enum {string} */
+            outcome: "allowed" | "denied" | "no_attempt";
+            /** @default  */
+            reason?: string;
+            group_ids?: string[];
+            role?: string | null;
         };
         /** Problem */
         Problem: {
@@ -2660,8 +2787,25 @@ export interface components {
             break_glass_user_ids: string[];
             sp_entity_id: string;
             sp_acs_url: string;
+            sp_slo_url: string;
             sp_metadata_url: string;
             idps: components["schemas"]["IdpOut"][];
+        };
+        /** SsoTestResultOut */
+        SsoTestResultOut: {
+            /** @enum {string} */
+            status: "waiting" | "done" | "expired";
+            /** Format: uuid */
+            idp_id: string;
+            attempt?: components["schemas"]["AttemptOut"] | null;
+        };
+        /** SsoTestStartOut */
+        SsoTestStartOut: {
+            /** Format: uuid */
+            test_id: string;
+            redirect_url: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         /** StatsOut */
         StatsOut: {
@@ -8245,6 +8389,7 @@ export interface operations {
             query: {
                 name: string;
                 preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+                enabled?: boolean;
             };
             header?: never;
             path?: never;
@@ -8732,6 +8877,229 @@ export interface operations {
             };
             /** @description The request is well-formed but not acceptable. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_sso_mapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idp_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_sso_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idp_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoTestStartOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sso_test_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                test_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoTestResultOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11877,6 +12245,62 @@ export interface operations {
             };
             /** @description Too many attempts; see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    org_attention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttentionList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
