@@ -18,7 +18,7 @@ from staffroom.accounts.service.common import (
     user_out,
     users_out,
 )
-from staffroom.accounts.tables import Group, GroupMember, User
+from staffroom.accounts.tables import Group, GroupMember, TotpFactor, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import as_uuid, fetch, icontains, page_filter, page_of
@@ -77,6 +77,7 @@ async def list_users(
     group_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
+    mfa: bool | None = None,
 ) -> UserPage:
     """Search the org's users, newest first, a page at a time."""
     query = User.select().where(User.org == principal.org_id)
@@ -97,6 +98,11 @@ async def list_users(
             (GroupMember.group == group_id) & (GroupMember.org == principal.org_id)
         )
         query = query.where(User.id.is_in(members))
+    if mfa is not None:  # with or without a confirmed authenticator app
+        enrolled = TotpFactor.select(TotpFactor.user).where(
+            (TotpFactor.org == principal.org_id) & TotpFactor.confirmed_at.is_not_null()
+        )
+        query = query.where(User.id.is_in(enrolled) if mfa else User.id.not_in(enrolled))
     if (after := page_filter(User, cursor)) is not None:
         query = query.where(after)
     rows = await query.order_by(User.created_at, User.id, ascending=False).limit(limit + 1)
