@@ -8,6 +8,7 @@ import "./admin.css";
 import { BatchNew, Codes } from "./codes";
 import { ApiKeys } from "./apiKeys";
 import { Audit } from "./audit";
+import { Batch } from "./batch";
 import { Domains } from "./domains";
 import { Home } from "./Home";
 import { NS } from "./i18n";
@@ -16,6 +17,7 @@ import { InviteNew, Invites } from "./invites";
 import NotAllowed from "./NotAllowed";
 import { People } from "./people";
 import { Person } from "./person";
+import { Security } from "./security";
 import { SECTIONS, allowedSections, type Section } from "./sections";
 
 function Guard({ section, children }: { section: Section; children: ReactNode }) {
@@ -60,10 +62,12 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   codes: [
     { path: "codes", element: <Codes /> },
     { path: "codes/new", element: <BatchNew /> },
+    { path: "codes/:batchId", element: <Batch /> },
   ],
   domains: [{ path: "domains", element: <Domains /> }],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
   audit: [{ path: "audit", element: <Audit /> }],
+  security: [{ path: "security", element: <Security /> }],
 };
 
 export default function Console() {
