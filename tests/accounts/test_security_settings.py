@@ -132,3 +132,19 @@ async def test_audit_verification_of_the_callers_chain(client, world: World) -> 
     member = await bearer(client, world.acme, "member")
     r = await client.get("/api/v1/audit-events/verification", headers=member)
     assert_problem(r, 403, "missing_permission")
+
+
+async def test_requiring_2fa_restricts_running_sessions_and_refresh_says_so(
+    client, world: World
+) -> None:
+    member = await login(client, "acme", "member@acme.example")
+    admin = await bearer(client, world.acme, "admin")
+    r = await client.patch("/api/v1/org", json={"require_mfa": True}, headers=admin)
+    assert r.json()["require_mfa"] is True
+    assert_problem(
+        await client.get("/api/v1/feed", headers=auth(member)), 403, "mfa_enrolment_required"
+    )
+    refreshed = await _refresh(client, member["refresh_token"])
+    assert refreshed.status_code == 200 and refreshed.json()["scope"] == "enrol"
+    me = await client.get("/api/v1/me", headers=auth(refreshed.json()))
+    assert me.json()["session_scope"] == "enrol"

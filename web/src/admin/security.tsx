@@ -6,7 +6,8 @@ import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Loading } from "../auth";
+import { refresh } from "../api/session";
+import { Loading, useMe } from "../auth";
 import { NS } from "./i18n";
 import { AdminError } from "./lib";
 import { Roles } from "./roles";
@@ -21,8 +22,9 @@ export function Security() {
     queryKey: ["admin", "org-security"],
     queryFn: () => unwrap(api.GET("/api/v1/org/security")),
   });
-  if (org.error || summary.error) return <AdminError error={org.error ?? summary.error} />;
-  if (!org.data || !summary.data) return <Loading />;
+  if (!org.data || !summary.data) {
+    return org.error || summary.error ? <AdminError error={org.error ?? summary.error} /> : <Loading />;
+  }
   return (
     <>
       <h1>{t("sections.security.title")}</h1>
@@ -36,7 +38,13 @@ export function Security() {
 }
 
 /** A panel whose form saves part of the org's settings and says so. */
-function Panel(props: { id: string; title: string; patch: () => OrgPatch; children: ReactNode }) {
+function Panel(props: {
+  id: string;
+  title: string;
+  patch: () => OrgPatch;
+  children: ReactNode;
+  saved?: (org: Org) => Promise<void>;
+}) {
   const { t } = useTranslation(NS);
   const queryClient = useQueryClient();
   const [error, setError] = useState<unknown>(null);
@@ -50,8 +58,9 @@ function Panel(props: { id: string; title: string; patch: () => OrgPatch; childr
     try {
       const out = await unwrap(api.PATCH("/api/v1/org", { body: props.patch() }));
       queryClient.setQueryData(["admin", "org"], out);
-      await queryClient.invalidateQueries({ queryKey: ["admin", "org-security"] });
       setSaved(true);
+      await queryClient.invalidateQueries({ queryKey: ["admin", "org-security"] });
+      await props.saved?.(out);
     } catch (err) {
       setError(err);
     } finally {
@@ -101,6 +110,7 @@ function Amount(props: { label: string; hint: string; value: string; onChange: (
       <label htmlFor={id}>{props.label}</label>
       <input
         id={id}
+        className="amount"
         type="number"
         inputMode="numeric"
         min={props.min}
@@ -121,9 +131,24 @@ const number = (s: string) => (s.trim() === "" ? null : Number(s));
 
 function TwoFactor({ org, mfa }: { org: Org; mfa: Schemas["MfaEnrolmentOut"] }) {
   const { t } = useTranslation(NS);
+  const me = useMe();
+  const queryClient = useQueryClient();
   const [required, setRequired] = useState(org.require_mfa);
+  // Requiring 2FA without having it oneself restricts one's own session to setting it up:
+  // said before saving, and the app goes to the set-up page after.
+  const selfFirst = required && !org.require_mfa && me.data?.mfa_enabled === false;
   return (
-    <Panel id="security-2fa" title={t("security.mfa_title")} patch={() => ({ require_mfa: required })}>
+    <Panel
+      id="security-2fa"
+      title={t("security.mfa_title")}
+      patch={() => ({ require_mfa: required })}
+      saved={async (out) => {
+        if (out.require_mfa && !me.data?.mfa_enabled) {
+          await refresh(); // the new token's scope sends this session to the set-up page
+          await queryClient.invalidateQueries({ queryKey: ["me"] });
+        }
+      }}
+    >
       <p role="status" className={mfa.not_enrolled > 0 && org.require_mfa ? "warn-note" : undefined}>
         {t("security.not_enrolled", { count: mfa.not_enrolled, active: mfa.active })}{" "}
         {mfa.not_enrolled > 0 && <Link to="/admin/people?mfa=off">{t("security.show_them")}</Link>}
@@ -134,6 +159,7 @@ function TwoFactor({ org, mfa }: { org: Org; mfa: Schemas["MfaEnrolmentOut"] }) 
         checked={required}
         onChange={setRequired}
       />
+      {selfFirst && <p className="warn-note">{t("security.self_first")}</p>}
     </Panel>
   );
 }

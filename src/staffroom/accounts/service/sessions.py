@@ -183,6 +183,7 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
             AuthSession.user.status.as_alias("user_status"),
             AuthSession.org.session_idle_hours.as_alias("org_idle"),
             AuthSession.org.session_absolute_hours.as_alias("org_absolute"),
+            AuthSession.org.require_mfa.as_alias("org_require_mfa"),
         )
         .where(AuthSession.id == session_id)
         .first()
@@ -213,7 +214,11 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         access_token=access,
         refresh_token=new_refresh,
         expires_in=s.access_token_ttl,
-        scope="enrol" if session["scope"] == "enrol" else "full",
+        # As `authenticate` sees it: an org that requires MFA since the sign-in restricts a
+        # session that never passed MFA, and the client learns so here.
+        scope="enrol"
+        if session["scope"] == "enrol" or (session["org_require_mfa"] and not session["mfa"])
+        else "full",
     )
 
 
