@@ -66,6 +66,7 @@ from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
+from staffroom.sso.service import identities as sso_identities
 from staffroom.sso.service import login as sso_login
 from staffroom.webapp.routes import app_path, app_root
 
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> Litestar:
     members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
     members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
     members_hooks.on_login_methods(sso_login.has_sso)
+    members_hooks.on_sso_links(sso_identities.linked)
     members_hooks.on_deactivation(chat_credentials.on_deactivation)
     members_hooks.on_deactivation(api_keys.revoke_for_user)
     realtime.on_topics(feed_events.topics_for)

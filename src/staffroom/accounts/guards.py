@@ -19,6 +19,9 @@ from staffroom.core.web import provide_context
 
 PUBLIC = "public"  # route opt: no authentication
 ALLOW_ENROL = "allow_enrol"  # route opt: reachable with an MFA-enrolment-only session
+# route opt: never for an integration's key, even under a path its scopes reach (another
+# person's sessions and sign-in methods under /api/v1/users)
+PEOPLE_ONLY = "people_only"
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -78,7 +81,7 @@ def check_reach(principal: Principal, handler: BaseRouteHandler, path: str) -> N
         scopes = sorted(
             s for s, (perms, _) in api_keys.SCOPES.items() if perms <= principal.permissions
         )
-        if not path.startswith(api_keys.paths_for(scopes)):
+        if not path.startswith(api_keys.paths_for(scopes)) or handler.opt.get(PEOPLE_ONLY):
             raise Forbidden("api_key_scope", "This API key's scopes do not cover this route.")
         return
     if principal.scope != "full" and not handler.opt.get(ALLOW_ENROL):

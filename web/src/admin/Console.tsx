@@ -11,6 +11,7 @@ import { Audit } from "./audit";
 import { ChannelPage } from "./channel";
 import { ChannelNew, Channels, ChannelSettings } from "./channels";
 import { Composer } from "./composer";
+import { Batch } from "./batch";
 import { Domains } from "./domains";
 import { GroupPage } from "./group";
 import { GroupNew, Groups } from "./groups";
@@ -27,6 +28,7 @@ import { SsoDoctor } from "./ssoDoctor";
 import { SsoIdp } from "./ssoIdp";
 import { SsoTestPage } from "./ssoTest";
 import { SsoNew } from "./ssoWizard";
+import { Security } from "./security";
 import { SECTIONS, allowedSections, type Section } from "./sections";
 
 function Guard({ section, children }: { section: Section; children: ReactNode }) {
@@ -71,6 +73,7 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   codes: [
     { path: "codes", element: <Codes /> },
     { path: "codes/new", element: <BatchNew /> },
+    { path: "codes/:batchId", element: <Batch /> },
   ],
   groups: [
     { path: "groups", element: <Groups /> },
@@ -95,6 +98,7 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   ],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
   audit: [{ path: "audit", element: <Audit /> }],
+  security: [{ path: "security", element: <Security /> }],
 };
 
 export default function Console() {

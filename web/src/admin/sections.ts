@@ -18,7 +18,7 @@ export const SECTIONS: readonly Section[] = [
   { key: "feeds", path: "feeds", permission: "feeds.manage", ready: true, api: "/api/v1/channels" },
   { key: "domains", path: "domains", permission: "domains.manage", ready: true, api: "/api/v1/domains" },
   { key: "sso", path: "sso", permission: "sso.manage", ready: true, api: "/api/v1/sso/saml" },
-  { key: "security", path: "security", permission: "org.manage", ready: false, api: "/api/v1/org" },
+  { key: "security", path: "security", permission: "org.manage", ready: true, api: "/api/v1/org" },
   { key: "api_keys", path: "api-keys", permission: "api_keys.manage", ready: true, api: "/api/v1/api-keys" },
   { key: "audit", path: "audit", permission: "audit.read", ready: true, api: "/api/v1/audit-events" },
 ];

@@ -362,7 +362,7 @@ export interface paths {
         };
         /**
          * Search the staff directory
-         * @description `q` matches part of a name, email address, username or employee id.
+         * @description `q` matches part of a name, email address, username or employee id; `mfa` true or false: with or without a confirmed authenticator app.
          */
         get: operations["list_users"];
         put?: never;
@@ -597,6 +597,92 @@ export interface paths {
         post?: never;
         /** Revoke a key at once */
         delete: operations["revoke_api_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's active sessions (devices), newest first */
+        get: operations["list_user_sessions"];
+        put?: never;
+        post?: never;
+        /** Sign a user out everywhere (an admin's own: all but the session in use) */
+        delete: operations["revoke_user_sessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Sign a user out of one session (their open sockets close at once) */
+        delete: operations["revoke_user_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How a user signs in: address or username, password, linked IdPs, 2FA state */
+        get: operations["get_user_sign_in"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/org/security": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who has not set up 2FA yet, and the server's session lifetimes */
+        get: operations["get_org_security"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-events/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check the org's audit hash chain now (as `staffroom audit verify` does) */
+        get: operations["verify_audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -921,6 +1007,23 @@ export interface paths {
         put?: never;
         /** Turn a printed code into an account (choose username and password) and sign in */
         post: operations["redeem_access_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's invitations, pending invitations they sent, and codes bound to them */
+        get: operations["get_user_onboarding"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1837,6 +1940,13 @@ export interface components {
             groups?: string[] | null;
             employee_id?: string[] | null;
         };
+        /** AuditBreakOut */
+        AuditBreakOut: {
+            chain_seq: number;
+            event_id: string;
+            /** @enum {string} */
+            problem: "edited" | "missing" | "reordered" | "head_mismatch";
+        };
         /** AuditEventOut */
         AuditEventOut: {
             /** Format: uuid */
@@ -1860,6 +1970,14 @@ export interface components {
         AuditPage: {
             items: components["schemas"]["AuditEventOut"][];
             next_cursor: string | null;
+        };
+        /** AuditVerificationOut */
+        AuditVerificationOut: {
+            verified: boolean;
+            events: number;
+            /** Format: date-time */
+            checked_at: string;
+            breaks: components["schemas"]["AuditBreakOut"][];
         };
         /** BatchPage */
         BatchPage: {
@@ -2494,6 +2612,12 @@ export interface components {
             mfa_token: string;
             expires_in: number;
         };
+        /** MfaEnrolmentOut */
+        MfaEnrolmentOut: {
+            active: number;
+            enrolled: number;
+            not_enrolled: number;
+        };
         /** MfaIn */
         MfaIn: {
             mfa_token: string;
@@ -2514,6 +2638,8 @@ export interface components {
             chat_retention_days: number | null;
             post_retention_days: number | null;
             audit_retention_days: number | null;
+            session_idle_hours: number | null;
+            session_absolute_hours: number | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -2529,6 +2655,8 @@ export interface components {
             chat_retention_days?: number | null;
             post_retention_days?: number | null;
             audit_retention_days?: number | null;
+            session_idle_hours?: number | null;
+            session_absolute_hours?: number | null;
         };
         /** OrgRef */
         OrgRef: {
@@ -2536,6 +2664,11 @@ export interface components {
             id: string;
             slug: string;
             name: string;
+        };
+        /** OrgSecurityOut */
+        OrgSecurityOut: {
+            mfa: components["schemas"]["MfaEnrolmentOut"];
+            server_sessions: components["schemas"]["SessionLimitsOut"];
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
@@ -2546,6 +2679,12 @@ export interface components {
         Person: {
             employee_id: string;
             display_name: string;
+        };
+        /** PersonOnboardingOut */
+        PersonOnboardingOut: {
+            invites: components["schemas"]["InviteOut"][];
+            invites_sent_pending: number;
+            codes: components["schemas"]["CodeStatusOut"][];
         };
         /** PersonRef */
         PersonRef: {
@@ -2736,6 +2875,12 @@ export interface components {
             name?: string;
             permissions?: string[];
         };
+        /** SessionLimitsOut */
+        SessionLimitsOut: {
+            access_minutes: number;
+            idle_hours: number;
+            absolute_hours: number;
+        };
         /** SessionList */
         SessionList: {
             items: components["schemas"]["SessionOut"][];
@@ -2753,6 +2898,22 @@ export interface components {
             scope: string;
             mfa: boolean;
             current: boolean;
+        };
+        /** SessionsRevokedOut */
+        SessionsRevokedOut: {
+            revoked: number;
+        };
+        /** SignInOut */
+        SignInOut: {
+            email: string | null;
+            username: string | null;
+            password: boolean;
+            sso: components["schemas"]["SsoLinkOut"][];
+            sso_break_glass: boolean;
+            mfa_enabled: boolean;
+            mfa_enabled_at: string | null;
+            mfa_locked_until: string | null;
+            recovery_codes_left: number;
         };
         /** SignupCompleteIn */
         SignupCompleteIn: {
@@ -2775,6 +2936,13 @@ export interface components {
         /** SignupTokenIn */
         SignupTokenIn: {
             token: string;
+        };
+        /** SsoLinkOut */
+        SsoLinkOut: {
+            idp: string;
+            /** Format: date-time */
+            linked_at: string;
+            last_login_at: string | null;
         };
         /** SsoSettingsIn */
         SsoSettingsIn: {
@@ -4352,6 +4520,7 @@ export interface operations {
                 status?: "active" | "deactivated" | "pending" | null;
                 role?: string | null;
                 group_id?: string | null;
+                mfa?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -5848,6 +6017,385 @@ export interface operations {
             };
             /** @description No such object in the caller's organisation. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_user_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_user_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsRevokedOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_user_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_user_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_org_security: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgSecurityOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_audit_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerificationOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7732,6 +8280,73 @@ export interface operations {
             };
             /** @description Too many attempts; see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_user_onboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonOnboardingOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

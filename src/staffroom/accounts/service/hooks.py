@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 # Called with (org_id, user_id) after a user is deactivated: onboarding revokes the
 # user's pending invites and unredeemed codes.
@@ -26,3 +27,15 @@ def on_deactivation(hook: DeactivationHook) -> None:
     """Register a hook once."""
     if hook not in deactivation_hooks:
         deactivation_hooks.append(hook)
+
+
+# Called with (org_id, user_id) for an admin's view of a person's sign-in methods: single
+# sign-on lists the IdP identities linked to them (idp, linked_at, last_login_at).
+SsoLinks = Callable[[uuid.UUID, uuid.UUID], Awaitable[list[dict[str, Any]]]]
+sso_link_providers: list[SsoLinks] = []
+
+
+def on_sso_links(provider: SsoLinks) -> None:
+    """Register a provider of a person's linked IdP identities once."""
+    if provider not in sso_link_providers:
+        sso_link_providers.append(provider)
