@@ -21,6 +21,7 @@ from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_prin
 from staffroom.accounts.schemas import Input
 from staffroom.accounts.service import api_keys
 from staffroom.accounts.service import hooks as members_hooks
+from staffroom.attention.controllers import AttentionController
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.chat.service import access as chat_access
 from staffroom.chat.service import credentials as chat_credentials
@@ -67,6 +68,7 @@ from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
+from staffroom.sso.service import identities as sso_identities
 from staffroom.sso.service import login as sso_login
 from staffroom.webapp.routes import app_path, app_root
 
@@ -128,6 +130,7 @@ def create_app(settings: Settings) -> Litestar:
     members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
     members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
     members_hooks.on_login_methods(sso_login.has_sso)
+    members_hooks.on_sso_links(sso_identities.linked)
     members_hooks.on_deactivation(chat_credentials.on_deactivation)
     members_hooks.on_deactivation(api_keys.revoke_for_user)
     members_hooks.on_deactivation(oauth_access.revoke_for_user)
@@ -150,6 +153,7 @@ def create_app(settings: Settings) -> Litestar:
             MediaController,
             *CHAT_CONTROLLERS,
             ComplianceController,
+            AttentionController,
             *OAUTH_CONTROLLERS,
             MetricsController,
             DocsAssetsController,

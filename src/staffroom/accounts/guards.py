@@ -19,6 +19,9 @@ from staffroom.core.web import provide_context
 
 PUBLIC = "public"  # route opt: no authentication
 ALLOW_ENROL = "allow_enrol"  # route opt: reachable with an MFA-enrolment-only session
+# route opt: never for an integration's key, even under a path its scopes reach (another
+# person's sessions and sign-in methods under /api/v1/users)
+PEOPLE_ONLY = "people_only"
 
 
 class TokenInQuery(DomainError):
@@ -95,7 +98,7 @@ def check_reach(principal: Principal, handler: BaseRouteHandler, path: str) -> N
         scopes = sorted(
             s for s, (perms, _) in api_keys.SCOPES.items() if perms <= principal.permissions
         )
-        if path.startswith(api_keys.paths_for(scopes)):
+        if path.startswith(api_keys.paths_for(scopes)) and not handler.opt.get(PEOPLE_ONLY):
             return
         if principal.scope == "oauth":
             raise Forbidden(

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from staffroom.core import clock
 from staffroom.core.context import Principal, RequestContext
@@ -161,6 +161,9 @@ async def by(
     )
 
 
+Problem = Literal["edited", "missing", "reordered", "head_mismatch"]
+
+
 @dataclass(frozen=True)
 class Break:
     """Where a chain does not hold."""
@@ -168,7 +171,7 @@ class Break:
     chain: str
     chain_seq: int
     event_id: str
-    problem: str  # edited | missing | reordered | head_mismatch
+    problem: Problem
 
 
 @dataclass(frozen=True)
@@ -198,9 +201,13 @@ async def _chain_events(chain: str, batch: int = 2000) -> AsyncIterator[dict[str
         after = rows[-1]["chain_seq"]
 
 
-async def verify(on_chain: Any = None) -> VerifyReport:
-    """Check every chain: each MAC, each link, no gaps, and the head matches the end."""
-    heads = await AuditChain.select().order_by(AuditChain.chain)
+async def verify(on_chain: Any = None, *, org_id: uuid.UUID | None = None) -> VerifyReport:
+    """Check every chain (or one org's): each MAC, each link, no gaps, and the head
+    matches the end."""
+    query = AuditChain.select()
+    if org_id is not None:
+        query = query.where(AuditChain.chain == chain_of(org_id))
+    heads = await query.order_by(AuditChain.chain)
     breaks: list[Break] = []
     events = 0
     for done, head in enumerate(heads, start=1):

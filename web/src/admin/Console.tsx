@@ -11,6 +11,7 @@ import { Audit } from "./audit";
 import { ChannelPage } from "./channel";
 import { ChannelNew, Channels, ChannelSettings } from "./channels";
 import { Composer } from "./composer";
+import { Batch } from "./batch";
 import { Domains } from "./domains";
 import { GroupPage } from "./group";
 import { GroupNew, Groups } from "./groups";
@@ -23,6 +24,12 @@ import NotAllowed from "./NotAllowed";
 import { People } from "./people";
 import { Person } from "./person";
 import { PostPage } from "./post";
+import { Sso } from "./sso";
+import { SsoDoctor } from "./ssoDoctor";
+import { SsoIdp } from "./ssoIdp";
+import { SsoTestPage } from "./ssoTest";
+import { SsoNew } from "./ssoWizard";
+import { Security } from "./security";
 import { SECTIONS, allowedSections, type Section } from "./sections";
 
 function Guard({ section, children }: { section: Section; children: ReactNode }) {
@@ -67,6 +74,7 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   codes: [
     { path: "codes", element: <Codes /> },
     { path: "codes/new", element: <BatchNew /> },
+    { path: "codes/:batchId", element: <Batch /> },
   ],
   groups: [
     { path: "groups", element: <Groups /> },
@@ -82,9 +90,17 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
     { path: "feeds/posts/:postId", element: <PostPage /> },
   ],
   domains: [{ path: "domains", element: <Domains /> }],
+  sso: [
+    { path: "sso", element: <Sso /> },
+    { path: "sso/new", element: <SsoNew /> },
+    { path: "sso/idps/:idpId", element: <SsoIdp /> },
+    { path: "sso/doctor", element: <SsoDoctor /> },
+    { path: "sso/test", element: <SsoTestPage /> },
+  ],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
   oauth_clients: [{ path: "oauth-apps", element: <OAuthClients /> }],
   audit: [{ path: "audit", element: <Audit /> }],
+  security: [{ path: "security", element: <Security /> }],
 };
 
 export default function Console() {

@@ -29,6 +29,18 @@ def on_deactivation(hook: DeactivationHook) -> None:
         deactivation_hooks.append(hook)
 
 
+# Called with (org_id, user_id) for an admin's view of a person's sign-in methods: single
+# sign-on lists the IdP identities linked to them (idp, linked_at, last_login_at).
+SsoLinks = Callable[[uuid.UUID, uuid.UUID], Awaitable[list[dict[str, Any]]]]
+sso_link_providers: list[SsoLinks] = []
+
+
+def on_sso_links(provider: SsoLinks) -> None:
+    """Register a provider of a person's linked IdP identities once."""
+    if provider not in sso_link_providers:
+        sso_link_providers.append(provider)
+
+
 # Bearer tokens of other domains (OAuth access tokens): (is_mine, authenticate) where
 # authenticate(runtime, token, ctx) gives the Principal and its rate-limit bucket, or None.
 BearerResolver = tuple[

@@ -270,3 +270,16 @@ async def _audit(
         target_type="user",
         target_id=user_id,
     )
+
+
+async def unenrolled(org_id: uuid.UUID) -> int:
+    """How many active people of the org have no confirmed second factor (the console's
+    home shows it where the org requires 2FA)."""
+    enrolled = TotpFactor.select(TotpFactor.user).where(
+        (TotpFactor.org == org_id) & TotpFactor.confirmed_at.is_not_null()
+    )
+    return int(
+        await User.count().where(
+            (User.org == org_id) & (User.status == "active") & User.id.not_in(enrolled)
+        )
+    )

@@ -8,10 +8,17 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.schemas import OrgOut, OrgPatch, OrgRef
+from staffroom.accounts.schemas import (
+    MfaEnrolmentOut,
+    OrgOut,
+    OrgPatch,
+    OrgRef,
+    OrgSecurityOut,
+    SessionLimitsOut,
+)
 from staffroom.accounts.service.lookups import org_row
 from staffroom.accounts.service.password_reset import new_setup_link
-from staffroom.accounts.tables import Org, User
+from staffroom.accounts.tables import Org, TotpFactor, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or
@@ -45,6 +52,8 @@ def org_out(row: dict[str, Any]) -> OrgOut:
         chat_retention_days=row["chat_retention_days"],
         post_retention_days=row["post_retention_days"],
         audit_retention_days=row["audit_retention_days"],
+        session_idle_hours=row["session_idle_hours"],
+        session_absolute_hours=row["session_absolute_hours"],
         created_at=row["created_at"],
     )
 
@@ -116,3 +125,24 @@ async def patch_org(principal: Principal, data: OrgPatch, ctx: RequestContext) -
             details=changed,
         )
     return await get_org(principal)
+
+
+async def security(rt: Runtime, principal: Principal) -> OrgSecurityOut:
+    """What the security settings page shows beside the settings: who has no second factor
+    yet, and the server's session lifetimes that the org can only shorten."""
+    active = User.select(User.id).where((User.org == principal.org_id) & (User.status == "active"))
+    count = await User.count().where((User.org == principal.org_id) & (User.status == "active"))
+    enrolled = await TotpFactor.count().where(
+        (TotpFactor.org == principal.org_id)
+        & TotpFactor.confirmed_at.is_not_null()
+        & TotpFactor.user.is_in(active)
+    )
+    s = rt.settings
+    return OrgSecurityOut(
+        mfa=MfaEnrolmentOut(active=count, enrolled=enrolled, not_enrolled=count - enrolled),
+        server_sessions=SessionLimitsOut(
+            access_minutes=s.access_token_ttl // 60,
+            idle_hours=s.refresh_idle_ttl // 3600,
+            absolute_hours=s.session_absolute_ttl // 3600,
+        ),
+    )

@@ -112,6 +112,7 @@ async def list_users(
     group_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
+    mfa: bool | None = None,
 ) -> UserPage:
     """Search the org's users, newest first, a page at a time."""
     query = User.select().where(User.org == principal.org_id)
@@ -132,6 +133,11 @@ async def list_users(
             (GroupMember.group == group_id) & (GroupMember.org == principal.org_id)
         )
         query = query.where(User.id.is_in(members))
+    if mfa is not None:  # with or without a confirmed authenticator app
+        enrolled = TotpFactor.select(TotpFactor.user).where(
+            (TotpFactor.org == principal.org_id) & TotpFactor.confirmed_at.is_not_null()
+        )
+        query = query.where(User.id.is_in(enrolled) if mfa else User.id.not_in(enrolled))
     if (after := page_filter(User, cursor)) is not None:
         query = query.where(after)
     rows = await query.order_by(User.created_at, User.id, ascending=False).limit(limit + 1)

@@ -354,3 +354,14 @@ async def requeue_abandoned(since: datetime) -> int:
         .returning(Outbox.id)
     )
     return len(rows)
+
+
+async def abandoned_since(org_id: uuid.UUID, since: datetime) -> int:
+    """How many of an org's chat events were given up on since then (the console's home)."""
+    return int(
+        await Outbox.count().where(
+            (Outbox.org == org_id)
+            & Outbox.abandoned_at.is_not_null()
+            & (Outbox.abandoned_at >= since)
+        )
+    )

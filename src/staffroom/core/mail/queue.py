@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -202,3 +202,25 @@ class MailQueue:
                 round_failed(log, "mail worker pass failed", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+
+
+async def org_backlog(
+    org_id: uuid.UUID, failed_since: datetime, waiting_before: datetime
+) -> tuple[int, int, datetime | None]:
+    """An org's mail in trouble: (failed since then, still waiting though queued before
+    then, the oldest of those queued time), for the console's home."""
+    failed = await MailMessage.count().where(
+        (MailMessage.org == org_id)
+        & (MailMessage.status == "failed")
+        & (MailMessage.created_at >= failed_since)
+    )
+    late = (MailMessage.org == org_id) & MailMessage.status.is_in(["pending", "sending"])
+    late &= MailMessage.created_at < waiting_before
+    waiting = await MailMessage.count().where(late)
+    oldest = (
+        await MailMessage.select(MailMessage.created_at)
+        .where(late)
+        .order_by(MailMessage.created_at)
+        .first()
+    )
+    return int(failed), int(waiting), oldest["created_at"] if oldest else None

@@ -262,12 +262,16 @@ async def list_codes(
     status: str | None,
     cursor: str | None,
     limit: int,
+    bound_user: uuid.UUID | None = None,
 ) -> CodePage:
-    """The org's codes (never the codes themselves), filterable by batch and status."""
+    """The org's codes (never the codes themselves), filterable by batch, status and the
+    person a code is bound to."""
     now = clock.utcnow()
     query = AccessCode.select().where(AccessCode.org == principal.org_id)
     if batch_id:
         query = query.where(AccessCode.batch == batch_id)
+    if bound_user:
+        query = query.where(AccessCode.bound_user == bound_user)
     unredeemed, unrevoked = AccessCode.redeemed_at.is_null(), AccessCode.revoked_at.is_null()
     if status == "redeemed":
         query = query.where(AccessCode.redeemed_at.is_not_null())

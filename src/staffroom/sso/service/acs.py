@@ -29,7 +29,7 @@ from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 from staffroom.sso import saml
 from staffroom.sso.presets import MFA_CONTEXTS
-from staffroom.sso.service import doctor, provisioning
+from staffroom.sso.service import doctor, provisioning, testing
 from staffroom.sso.service.idps import idp_config, org_and_idps, sp_config
 from staffroom.sso.tables import SamlLoginState, SeenAssertion, SsoCode, SsoIdentity
 
@@ -52,6 +52,11 @@ async def acs(
     org, idps = await org_and_idps(org_slug)
     if not saml_response:
         raise Invalid("missing_saml_response", "POST a SAMLResponse form field.")
+    state = await _state_for(rt, org["id"], relay_state)
+    # An admin's test sign-in: checked like a login, nobody signed in (service/testing.py).
+    test = state if state is not None and state["purpose"] == testing.PURPOSE else None
+    if test is not None:
+        idps = await testing.with_tested_idp(org["id"], idps, test)
     # What is known of the response so far, for the doctor when it is refused.
     idp: dict[str, Any] | None = None
     envelope: saml.Envelope | None = None
@@ -59,14 +64,19 @@ async def acs(
     try:
         envelope = await _open_envelope(rt, saml_response)
         idp = _issuing_idp(idps, envelope)
-        state = await _login_answered(rt, org["id"], idp, envelope, relay_state)
+        state = _login_answered(state, idp, envelope)
         assertion = await _validated_assertion(rt, org, idp, envelope, state)
         _check_lengths(assertion)
         await _refuse_replay(idp["id"], assertion)
         await _use_up(state)
+        if test is not None:
+            tried = await testing.dry_run(org["id"], idp, assertion)
+            return await testing.passed(rt, org["id"], idp, assertion, tried, test, ctx)
         user = await _user_for(org, idp, assertion, state)
     except saml.Rejected as rejected:
-        await _record_refusal(rt, ctx, org, idps, idp, envelope, assertion, rejected)
+        await _record_refusal(rt, ctx, org, idps, idp, envelope, assertion, rejected, test)
+        if test is not None:
+            return testing.test_page(rt, test["id"])
         return _error_redirect(rt, rejected.reason)
     code = await _issue_code(rt, org, idp, assertion, user)
     await _record_success(rt, ctx, org, idp, assertion, user)
@@ -89,16 +99,11 @@ def _issuing_idp(idps: list[dict[str, Any]], envelope: saml.Envelope) -> dict[st
     return idp
 
 
-async def _login_answered(
-    rt: Runtime,
-    org_id: uuid.UUID,
-    idp: dict[str, Any],
-    envelope: saml.Envelope,
-    relay_state: str | None,
+def _login_answered(
+    state: dict[str, Any] | None, idp: dict[str, Any], envelope: saml.Envelope
 ) -> dict[str, Any] | None:
-    """The login started here that the response answers (by its RelayState), or None for
-    an IdP-initiated response from an IdP allowed to send them."""
-    state = await _state_for(rt, org_id, relay_state)
+    """The login started here that the response answers (`state`, found by its
+    RelayState), or None for an IdP-initiated response from an IdP allowed to send them."""
     if state is None:
         if not idp["idp_initiated"] or envelope.in_response_to:
             raise saml.Rejected("unsolicited", "No login was started here for this response.")
@@ -286,6 +291,7 @@ async def _record_refusal(
     envelope: saml.Envelope | None,
     assertion: saml.Assertion | None,
     rejected: saml.Rejected,
+    test: dict[str, Any] | None,
 ) -> None:
     idp, signed = await _whose(idps, idp, envelope, assertion, rejected)
     await doctor.record(
@@ -299,12 +305,14 @@ async def _record_refusal(
         skew_seconds=rejected.skew_seconds,
         name_id=assertion.name_id if assertion else "",
         attributes=assertion.attributes if assertion else None,
+        test_id=test["id"] if test else None,
     )
     await audit.record(
-        "auth.sso",
+        "sso.test" if test else "auth.sso",
         outcome="failure",
         ctx=ctx,
         org_id=org["id"],
+        actor_id=test["link_user"] if test else None,
         target_type="idp" if idp else None,
         target_id=idp["id"] if idp else None,
         details={"reason": rejected.reason},

@@ -80,6 +80,7 @@ def _certificate_out(pem: str) -> CertificateOut:
     elif days <= CERT_WARNING_DAYS:
         warning = f"expires in {days} days: add the IdP's next certificate now"
     return CertificateOut(
+        pem=pem,
         subject=cert.subject.rfc4514_string(),
         not_after=cert.not_valid_after_utc,
         days_left=days,
@@ -110,6 +111,7 @@ def idp_out(rt: Runtime, org_slug: str, row: dict[str, Any]) -> IdpOut:
         enabled=row["enabled"],
         sp_entity_id=sp.entity_id,
         sp_acs_url=sp.acs_url,
+        sp_slo_url=sp.sls_url,
         sp_metadata_url=sp.entity_id,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -188,13 +190,19 @@ async def _entity_id_free(org_id: uuid.UUID, entity_id: str, idp_id: uuid.UUID) 
         )
 
 
-async def _own(principal: Principal, idp_id: uuid.UUID) -> dict[str, Any]:
-    row = (
-        await IdentityProvider.select()
-        .where((IdentityProvider.id == idp_id) & (IdentityProvider.org == principal.org_id))
+async def by_id(org_id: uuid.UUID, idp_id: uuid.UUID) -> dict[str, Any] | None:
+    """One IdP row of an org, enabled or not."""
+    return await (
+        IdentityProvider.select()
+        .where((IdentityProvider.id == idp_id) & (IdentityProvider.org == org_id))
         .output(load_json=True)
         .first()
     )
+
+
+async def own(principal: Principal, idp_id: uuid.UUID) -> dict[str, Any]:
+    """One IdP row of the caller's org (404 otherwise)."""
+    row = await by_id(principal.org_id, idp_id)
     if row is None:
         raise NotFound("idp_not_found", "No such identity provider.")
     return row
@@ -219,7 +227,13 @@ async def create(rt: Runtime, principal: Principal, data: IdpIn, ctx: RequestCon
 
 
 async def create_from_metadata(
-    rt: Runtime, principal: Principal, xml: str, name: str, preset: str, ctx: RequestContext
+    rt: Runtime,
+    principal: Principal,
+    xml: str,
+    name: str,
+    preset: str,
+    ctx: RequestContext,
+    enabled: bool = True,
 ) -> IdpOut:
     """Add an IdP from its metadata XML (entity id, SSO/SLO URLs, certificates)."""
     try:
@@ -231,7 +245,7 @@ async def create_from_metadata(
             "invalid_metadata",
             "The metadata needs an entity id, a Redirect SSO URL and a signing certificate.",
         )
-    data = msgspec.convert({**parsed, "name": name, "preset": preset}, IdpIn)
+    data = msgspec.convert({**parsed, "name": name, "preset": preset, "enabled": enabled}, IdpIn)
     return await create(rt, principal, data, ctx)
 
 
@@ -276,12 +290,12 @@ async def create_from_url(
 ) -> IdpOut:
     """Add an IdP from a metadata URL."""
     xml = await fetch_metadata(rt, data.url)
-    return await create_from_metadata(rt, principal, xml, data.name, data.preset, ctx)
+    return await create_from_metadata(rt, principal, xml, data.name, data.preset, ctx, data.enabled)
 
 
 async def get(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> IdpOut:
     """One IdP of the caller's org."""
-    return idp_out(rt, await _slug(principal), await _own(principal, idp_id))
+    return idp_out(rt, await _slug(principal), await own(principal, idp_id))
 
 
 async def list_idps(rt: Runtime, principal: Principal) -> IdpList:
@@ -300,7 +314,7 @@ async def patch(
     rt: Runtime, principal: Principal, idp_id: uuid.UUID, data: IdpPatch, ctx: RequestContext
 ) -> IdpOut:
     """Change an IdP; certificate rollover is a PATCH with both old and new certificates."""
-    await _own(principal, idp_id)
+    await own(principal, idp_id)
     raw = {
         f: msgspec.to_builtins(getattr(data, f))
         for f in data.__struct_fields__
@@ -321,7 +335,7 @@ async def patch(
 
 async def delete(principal: Principal, idp_id: uuid.UUID, ctx: RequestContext) -> None:
     """Remove an IdP and the identities linked through it."""
-    await _own(principal, idp_id)
+    await own(principal, idp_id)
     await IdentityProvider.delete().where(IdentityProvider.id == idp_id)
     await audit.by(principal, ctx, "sso.idp_deleted", ("idp", idp_id))
 
@@ -338,6 +352,7 @@ async def settings_of(rt: Runtime, principal: Principal) -> SsoSettingsOut:
         break_glass_user_ids=[g["id"] for g in glass],
         sp_entity_id=sp.entity_id,
         sp_acs_url=sp.acs_url,
+        sp_slo_url=sp.sls_url,
         sp_metadata_url=sp.entity_id,
         idps=(await list_idps(rt, principal)).items,
     )

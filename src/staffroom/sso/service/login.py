@@ -68,25 +68,26 @@ def pick_idp(idps: list[dict[str, Any]], idp_id: str | None, email: str | None) 
     raise Invalid("idp_choice_required", "Choose an identity provider (idp=…) or give an email.")
 
 
-async def _new_state(
+async def new_state(
     rt: Runtime,
     org: dict[str, Any],
     idp: dict[str, Any],
     purpose: str,
     next_url: str = "",
     link_user: uuid.UUID | None = None,
-) -> tuple[str, str]:
-    """(IdP redirect URL, state) for a login or link; the request ID is kept server-side."""
+) -> tuple[str, uuid.UUID]:
+    """(IdP redirect URL, state row id) for a login, link or test; the request ID is kept
+    server-side, the state itself travels only as the URL's RelayState."""
     state = new_token()
     sp = sp_config(rt, org["slug"])
     try:
         url, request_id = await asyncio.to_thread(saml.login_url, sp, idp_config(idp), state)
     except saml.Rejected as rejected:
         raise Invalid(rejected.reason, rejected.detail or "") from None
-    now = clock.utcnow()
+    now, state_id = clock.utcnow(), uuid.uuid4()
     await SamlLoginState.insert(
         SamlLoginState(
-            id=uuid.uuid4(),
+            id=state_id,
             org=org["id"],
             idp=idp["id"],
             purpose=purpose,
@@ -98,7 +99,7 @@ async def _new_state(
             created_at=now,
         )
     )
-    return url, state
+    return url, state_id
 
 
 async def start(
@@ -108,7 +109,7 @@ async def start(
     target = safe_next(rt, next_url)
     org, idps = await org_and_idps(org_slug)
     idp = pick_idp(idps, idp_id, email)
-    url, _ = await _new_state(rt, org, idp, "login", target)
+    url, _ = await new_state(rt, org, idp, "login", target)
     return url
 
 
@@ -119,7 +120,7 @@ async def start_link(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> st
     idps = [i for i in enabled if i["id"] == idp_id]
     if not idps:
         raise NotFound("idp_not_found", "No such identity provider.")
-    url, _ = await _new_state(rt, org, idps[0], "link", "/", principal.user_id)
+    url, _ = await new_state(rt, org, idps[0], "link", "/", principal.user_id)
     return url
 
 

@@ -92,10 +92,9 @@ async def _display_name(profile: Profile, email: str) -> str:
     return " ".join((name or email.split("@")[0]).split())[:200]
 
 
-async def jit_user(
-    org_id: uuid.UUID, idp: dict[str, Any], name_id: str, profile: Profile, role: str | None
-) -> dict[str, Any]:
-    """Create the account for a first SSO login; an existing address is never taken over."""
+async def jit_email(org_id: uuid.UUID, profile: Profile) -> str:
+    """The address a first SSO login would get an account for, or Rejected with the reason
+    (no address, a domain the org does not allow, an existing account)."""
     raw = profile.first("email")
     if not raw:
         raise Rejected("missing_attribute", "The assertion has no email attribute.")
@@ -114,6 +113,14 @@ async def jit_user(
             "account_exists",
             f"An account with {email} exists; it must be linked by signing in with its password.",
         )
+    return email
+
+
+async def jit_user(
+    org_id: uuid.UUID, idp: dict[str, Any], name_id: str, profile: Profile, role: str | None
+) -> dict[str, Any]:
+    """Create the account for a first SSO login; an existing address is never taken over."""
+    email = await jit_email(org_id, profile)
     chosen = role if role and await role_exists(org_id, role) else idp["default_role"]
     verified = await email_domains.binding_for(org_id, email) is not None
     employee_id = profile.first("employee_id")[:64] or None
