@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from staffroom.accounts.tables import User
+from tests.support.certs import rsa_signing_pair
 from tests.support.world import PASSWORD, World
 from tests.web.conftest import Browsers
 from tests.web.journeys import api_token, assert_accessible, shoot, sign_in
@@ -100,7 +101,7 @@ TEXTS = """() => {
 }"""
 
 
-async def _world_with_data(world: World, base: str) -> dict[str, str]:
+async def _world_with_data(world: World, base: str, tmp: Path) -> dict[str, str]:
     """Something on every list (people, invitations, a batch, domains, keys, groups, a
     channel, a role), in German words; returns the ids of the routes' parameters."""
     for who, name in NAMES.items():
@@ -108,6 +109,7 @@ async def _world_with_data(world: World, base: str) -> dict[str, str]:
     await api_token(base, "acme", world.acme["member"].login, PASSWORD)  # a session to list
     headers = await api_token(base, "acme", world.acme["owner"].login, PASSWORD)
     async with httpx.AsyncClient(base_url=base, headers=headers) as api:
+        made: dict[str, Any] = {}
         for method, path, body in (
             ("POST", "/api/v1/invites", {"email": "neu@acme.example", "display_name": "Nele Neu"}),
             ("POST", "/api/v1/domains", {"domain": "acme-lager.example"}),
@@ -122,6 +124,25 @@ async def _world_with_data(world: World, base: str) -> dict[str, str]:
         ):
             r = await api.request(method, path, json=body)
             assert r.status_code == 201, (path, r.text)
+            made[path] = r.json()
+        channel = made["/api/v1/channels"]["id"]
+        post = await api.post(
+            f"/api/v1/channels/{channel}/posts",
+            json={"title": "Neue Schichtpläne", "body": "Ab Montag gilt der neue Plan."},
+        )
+        assert post.status_code == 201, post.text
+        cert, _ = rsa_signing_pair(tmp, "idp")
+        idp = await api.post(
+            "/api/v1/sso/idps",
+            json={
+                "name": "Firmenanmeldung",
+                "entity_id": "https://idp.acme.example/saml",
+                "sso_url": "https://idp.acme.example/saml/sso",
+                "certificates": [cert.read_text()],
+                "enabled": False,
+            },
+        )
+        assert idp.status_code == 201, idp.text
         batch = await api.post(
             "/api/v1/access-codes",
             json={
@@ -130,7 +151,14 @@ async def _world_with_data(world: World, base: str) -> dict[str, str]:
             },
         )
         assert batch.status_code == 201, batch.text
-    return {"userId": str(world.acme["member"].id), "batchId": batch.json()["batch"]["id"]}
+    return {
+        "userId": str(world.acme["member"].id),
+        "batchId": batch.json()["batch"]["id"],
+        "groupId": made["/api/v1/groups"]["id"],
+        "channelId": channel,
+        "postId": post.json()["id"],
+        "idpId": idp.json()["id"],
+    }
 
 
 async def _address(page: Page, route: str, ids: dict[str, str]) -> str:
@@ -171,9 +199,9 @@ async def _sign_in_german(page: Page, login: str) -> None:
 
 @pytest.mark.parametrize("language", ["en", "de"])
 async def test_every_console_page_is_accessible_and_translated(
-    world: World, web_server: Any, browsers: Browsers, language: str
+    world: World, web_server: Any, browsers: Browsers, language: str, tmp_path: Path
 ) -> None:
-    ids = await _world_with_data(world, web_server.base)
+    ids = await _world_with_data(world, web_server.base, tmp_path)
     owner = world.acme["owner"].login
     headers = await api_token(web_server.base, "acme", owner, PASSWORD)
     async with httpx.AsyncClient(base_url=web_server.base, headers=headers) as api:
