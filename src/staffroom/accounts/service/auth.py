@@ -21,7 +21,14 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.emails import domain_of, normalize_email
 from staffroom.core.errors import Forbidden, Invalid, NotFound, Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import (
+    LOGIN_ACCOUNT,
+    LOGIN_IP,
+    MFA_IP,
+    PASSWORD_CONFIRM,
+    RESET_ACCOUNT,
+    RESET_IP,
+)
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 
@@ -54,25 +61,23 @@ async def login(
     An unknown org slug is told apart (404): slugs are public names, shown by discovery.
     """
     s = rt.settings
-    account_key = f"login:acct:{org_slug.strip().lower()}:{_login_key(login_)}"
-    ip_key = f"login:ip:{ctx.ip}"
-    account_rule = Rule(s.login_fail_limit_account, s.login_fail_window)
-    ip_rule = Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(ip_key, ip_rule)
+    account = LOGIN_ACCOUNT.at(s, org_slug.strip().lower(), _login_key(login_))
+    ip = LOGIN_IP.at(s, ctx.ip)
+    await rt.limiter.check(*ip)
     org = await org_by_slug(org_slug)
     if org is None:
         # Counted against the IP too, so slugs cannot be probed at speed.
-        await rt.limiter.hit(ip_key, ip_rule)
+        await rt.limiter.hit(*ip)
         raise NotFound("org_not_found", "No organisation has this name.")
-    await rt.limiter.check(account_key, account_rule)
+    await rt.limiter.check(*account)
 
     user = await find_user_by_login(org["id"], login_)
     ok = await verify_password(
         rt.keys.pepper, password, user["password_hash"] if user else None, s.bcrypt_rounds
     )
     if not (user and ok and user["status"] == "active"):
-        await rt.limiter.hit(ip_key, ip_rule)
-        await rt.limiter.hit(account_key, account_rule)
+        await rt.limiter.hit(*ip)
+        await rt.limiter.hit(*account)
         reason = "unknown_user" if user is None else "bad_password" if not ok else "deactivated"
         await audit.record(
             "auth.login",
@@ -84,7 +89,7 @@ async def login(
             details={"reason": reason},
         )
         raise Unauthorized("invalid_credentials", INVALID_CREDENTIALS)
-    await rt.limiter.clear(account_key)
+    await rt.limiter.clear(account[0])
     # Safe to say: the caller has just proven the password.
     if not org["password_login"]:
         raise Forbidden("password_login_disabled", "This organisation signs in with SSO.")
@@ -125,9 +130,8 @@ async def mfa_challenge(rt: Runtime, user: dict[str, Any]) -> MfaChallenge:
 
 async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestContext) -> TokenPair:
     """Second step of login: a TOTP or recovery code for the challenge."""
-    s = rt.settings
-    ip_rule = Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(f"mfa:ip:{ctx.ip}", ip_rule)
+    ip = MFA_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*ip)
     invalid = Unauthorized("invalid_mfa_token", "The sign-in attempt has expired; sign in again.")
     now = clock.utcnow()
     challenge = (
@@ -141,7 +145,7 @@ async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestConte
         .first()
     )
     if challenge is None:
-        await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
+        await rt.limiter.hit(*ip)
         raise invalid
     user = await user_in_org(challenge["org"], challenge["user"])
     factor = await mfa.factor_of(user["id"])
@@ -150,7 +154,7 @@ async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestConte
     try:
         method = await mfa.verify_second_factor(rt, factor, code)
     except Unauthorized:
-        await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
+        await rt.limiter.hit(*ip)
         await audit.record(
             "auth.mfa",
             outcome="failure",
@@ -298,11 +302,8 @@ async def request_password_reset(
 async def reset_rate_limit(rt: Runtime, org_slug: str, login_: str, ctx: RequestContext) -> None:
     """Limit reset requests per login and per IP (before the 202 is sent)."""
     s = rt.settings
-    await rt.limiter.hit(f"reset:ip:{ctx.ip}", Rule(s.reset_limit_per_ip, s.reset_limit_window))
-    await rt.limiter.hit(
-        f"reset:acct:{org_slug.strip().lower()}:{_login_key(login_)}",
-        Rule(s.reset_limit_per_login, s.reset_limit_window),
-    )
+    await rt.limiter.hit(*RESET_IP.at(s, ctx.ip))
+    await rt.limiter.hit(*RESET_ACCOUNT.at(s, org_slug.strip().lower(), _login_key(login_)))
 
 
 async def confirm_password_token(
@@ -362,12 +363,11 @@ async def confirm_own_password(
 ) -> dict[str, Any]:
     """The caller's row, once they have proven their password again (rate-limited, audited)."""
     s = rt.settings
-    rule = Rule(s.login_fail_limit_account, s.login_fail_window)
-    key = f"pwconfirm:{principal.user_id}"
-    await rt.limiter.check(key, rule)
+    limit = PASSWORD_CONFIRM.at(s, principal.user_id)
+    await rt.limiter.check(*limit)
     user = await user_in_org(principal.org_id, principal.user_id)
     if not await verify_password(rt.keys.pepper, password, user["password_hash"], s.bcrypt_rounds):
-        await rt.limiter.hit(key, rule)
+        await rt.limiter.hit(*limit)
         await audit.record(
             action,
             outcome="failure",

@@ -20,7 +20,7 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import is_unique_violation
 from staffroom.core.errors import Invalid, NotFound, Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import SSO_EXCHANGE_IP
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 from staffroom.sso import saml
@@ -262,7 +262,7 @@ async def acs(
     except saml.Rejected as rejected:
         idp, signed = await _whose(idps, idp, envelope, assertion, rejected)
         await doctor.record(
-            rt.limiter,
+            rt,
             org["id"],
             idp,
             outcome="failure",
@@ -285,7 +285,7 @@ async def acs(
         return _error_redirect(rt, rejected.reason)
     code = await _issue_code(rt, org, idp, assertion, user)
     await doctor.record(
-        rt.limiter,
+        rt,
         org["id"],
         idp,
         outcome="success",
@@ -387,9 +387,8 @@ async def _issue_code(
 
 async def exchange(rt: Runtime, code: str, ctx: RequestContext) -> TokenPair | MfaChallenge:
     """Turn the ACS's one-time code into tokens (or a TOTP step when MFA is still owed)."""
-    s = rt.settings
-    key, rule = f"sso_exchange:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(key, rule)
+    limit = SSO_EXCHANGE_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*limit)
     invalid = Unauthorized("invalid_code", "This sign-in code is not valid or has expired.")
     now = clock.utcnow()
     row = await SsoCode.select().where(SsoCode.code_hash == _digest(rt, code, "sso_code")).first()
@@ -401,7 +400,7 @@ async def exchange(rt: Runtime, code: str, ctx: RequestContext) -> TokenPair | M
         else []
     )
     if row is None or not used:
-        await rt.limiter.hit(key, rule)
+        await rt.limiter.hit(*limit)
         raise invalid
     user = await user_in_org(row["org"], row["user"])
     if user["status"] != "active":
