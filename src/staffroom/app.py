@@ -17,18 +17,12 @@ from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_principal
 from staffroom.accounts.schemas import Input
-from staffroom.accounts.service import api_keys
-from staffroom.accounts.service import hooks as members_hooks
 from staffroom.api_docs import DocsAssetsController, swagger_plugin
 from staffroom.chat import scheduled as chat_scheduled
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
-from staffroom.chat.service import access as chat_access
-from staffroom.chat.service import credentials as chat_credentials
-from staffroom.chat.service import hooks as chat_hooks
 from staffroom.compliance import scheduled as compliance_scheduled
 from staffroom.compliance.controllers import ComplianceController
-from staffroom.core import realtime
-from staffroom.core.db import close_pool, start_pool
+from staffroom.core import audit
 from staffroom.core.edge import (
     BodyGuardMiddleware,
     IpRateLimitMiddleware,
@@ -53,20 +47,15 @@ from staffroom.core.web import (
 )
 from staffroom.feeds import scheduled as feeds_scheduled
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
-from staffroom.feeds.service import events as feed_events
-from staffroom.feeds.service import media as feed_media
-from staffroom.feeds.service import media_access as feed_media_access
 from staffroom.health import HealthController
 from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
-from staffroom.onboarding.service import codes as onboarding_codes
-from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.realtime_ws import asyncapi_document, realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
-from staffroom.sso.service import login as sso_login
 from staffroom.webapp.routes import app_path, app_root
+from staffroom.wiring import build_runtime
 
 # The background work of every domain (each in its scheduled.py), run by one runner.
 BACKGROUND = (
@@ -80,34 +69,21 @@ BACKGROUND = (
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Open the database pool and run the background work (queues, periodic jobs)."""
-    from staffroom.accounts.tables import Org
-
-    settings: Settings = app.state.settings
     runtime: Runtime = app.state.runtime
-    engine = Org._meta.db
-    await start_pool(engine, settings.database_pool_max)
+    await runtime.start()
+    # The background work records audit events with this app's key.
+    audit.use_key(runtime.keys.hmac_key)
     try:
         async with running(runtime, BACKGROUND):
             yield
     finally:
         await runtime.close()
-        await close_pool(engine)
 
 
 def create_app(settings: Settings) -> Litestar:
     """Build the API for these settings."""
     configure_logging(settings.log_level, settings.log_json)
-    runtime = Runtime.build(settings)
-    members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
-    members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
-    members_hooks.on_login_methods(sso_login.has_sso)
-    members_hooks.on_deactivation(chat_credentials.on_deactivation)
-    members_hooks.on_deactivation(api_keys.revoke_for_user)
-    realtime.on_topics(feed_events.topics_for)
-    realtime.on_topics(chat_access.topics_for)
-    chat_hooks.on_attachment_check(feed_media.check_attachments)
-    # The reverse question: media asks chat whether the caller may read a message's file.
-    feed_media_access.on_media_use(chat_access.media_use)
+    runtime = build_runtime(settings)  # with the hooks between the domains
 
     metrics = prometheus(settings)
     app = Litestar(

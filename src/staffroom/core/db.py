@@ -137,9 +137,10 @@ def outage_errors() -> tuple[type[Exception], ...]:
     )
 
 
-# Piccolo's engine (and so its pool) is process-wide; apps sharing it (several app
-# instances in one process, as the tests make) share the pool, closed by the last one.
-_pool_users: dict[int, int] = {}
+# Piccolo binds every table to one engine (and so one pool) at import: apps in one
+# process (the tests make several) share it. The engine counts the apps using its pool,
+# so that the last one to leave closes it; each app's runtime joins and leaves once.
+_POOL_USERS = "_staffroom_pool_users"
 
 
 class BrokenConnection(ConnectionError):
@@ -183,20 +184,20 @@ async def start_pool(engine: Engine, max_size: int) -> None:
     """Open the PostgreSQL pool, or join the one already open (SQLite has none)."""
     if not isinstance(engine, PostgresEngine):
         return
-    users = _pool_users.get(id(engine), 0)
+    users: int = getattr(engine, _POOL_USERS, 0)
     if users == 0:
         await engine.start_connection_pool(
             max_size=max_size, reset=_keep_session, connection_class=_guarded_connection_class()
         )
-    _pool_users[id(engine)] = users + 1
+    setattr(engine, _POOL_USERS, users + 1)
 
 
 async def close_pool(engine: Engine) -> None:
     """Leave the PostgreSQL pool; the last user closes it."""
     if not isinstance(engine, PostgresEngine):
         return
-    users = _pool_users.get(id(engine), 0) - 1
-    _pool_users[id(engine)] = max(users, 0)
+    users = getattr(engine, _POOL_USERS, 0) - 1
+    setattr(engine, _POOL_USERS, max(users, 0))
     if users <= 0 and engine.pool is not None:
         await engine.close_connection_pool()
 

@@ -193,7 +193,7 @@ async def logout(rt: Runtime, principal: Principal, ctx: RequestContext) -> None
     )
 
 
-async def discover(email: str) -> DiscoverOut:
+async def discover(rt: Runtime, email: str) -> DiscoverOut:
     """Which orgs and login methods apply to an address, judged by its domain only.
 
     The answer is the same whether or not the address has an account.
@@ -202,7 +202,7 @@ async def discover(email: str) -> DiscoverOut:
     org_ids = list({r["org"] for r in await domains.covering(domain_of(address))})
     orgs = await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
     extra: dict[uuid.UUID, list[str]] = {}
-    for provider in hooks.login_method_providers:
+    for provider in hooks.of(rt).login_methods:
         for org_id, methods in (await provider(org_ids)).items():
             extra.setdefault(org_id, []).extend(methods)
     return DiscoverOut(
