@@ -29,7 +29,7 @@ def engine_for(url: str) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(path))
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresEngine(config={"dsn": url})
+        return SharedPoolEngine(config={"dsn": url})
     raise SystemExit(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
 
 
@@ -137,10 +137,17 @@ def outage_errors() -> tuple[type[Exception], ...]:
     )
 
 
-# Piccolo binds every table to one engine (and so one pool) at import: apps in one
-# process (the tests make several) share it. The engine counts the apps using its pool,
-# so that the last one to leave closes it; each app's runtime joins and leaves once.
-_POOL_USERS = "_staffroom_pool_users"
+class SharedPoolEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine, counting the apps that use its pool. Piccolo binds
+    every table to one engine (and so one pool) at import: apps in one process (the tests
+    make several) share it, and the last one to leave closes it. Each app's runtime joins
+    and leaves once (`Runtime.start`, `Runtime.close`)."""
+
+    __slots__ = ("pool_users",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool_users = 0
 
 
 class BrokenConnection(ConnectionError):
@@ -184,21 +191,23 @@ async def start_pool(engine: Engine, max_size: int) -> None:
     """Open the PostgreSQL pool, or join the one already open (SQLite has none)."""
     if not isinstance(engine, PostgresEngine):
         return
-    users: int = getattr(engine, _POOL_USERS, 0)
-    if users == 0:
+    if not isinstance(engine, SharedPoolEngine):
+        raise TypeError("the engine must come from engine_for")
+    if engine.pool_users == 0:
         await engine.start_connection_pool(
             max_size=max_size, reset=_keep_session, connection_class=_guarded_connection_class()
         )
-    setattr(engine, _POOL_USERS, users + 1)
+    engine.pool_users += 1
 
 
 async def close_pool(engine: Engine) -> None:
     """Leave the PostgreSQL pool; the last user closes it."""
     if not isinstance(engine, PostgresEngine):
         return
-    users = getattr(engine, _POOL_USERS, 0) - 1
-    setattr(engine, _POOL_USERS, max(users, 0))
-    if users <= 0 and engine.pool is not None:
+    if not isinstance(engine, SharedPoolEngine):
+        raise TypeError("the engine must come from engine_for")
+    engine.pool_users = max(engine.pool_users - 1, 0)
+    if engine.pool_users == 0 and engine.pool is not None:
         await engine.close_connection_pool()
 
 
