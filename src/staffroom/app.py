@@ -17,22 +17,22 @@ from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_principal
 from staffroom.accounts.schemas import Input
-from staffroom.api_docs import DocsAssetsController, swagger_plugin
+from staffroom.attention.controllers import AttentionController
 from staffroom.chat import scheduled as chat_scheduled
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
 from staffroom.compliance import scheduled as compliance_scheduled
 from staffroom.compliance.controllers import ComplianceController
 from staffroom.core import audit
-from staffroom.core.edge import (
+from staffroom.core.jobs.runner import running
+from staffroom.core.logs import configure_logging
+from staffroom.core.mail import scheduled as mail_scheduled
+from staffroom.core.middleware import (
     BodyGuardMiddleware,
     IpRateLimitMiddleware,
     PendingIpLimitMiddleware,
     cors,
     security_headers,
 )
-from staffroom.core.jobs.runner import running
-from staffroom.core.logs import configure_logging
-from staffroom.core.mail import scheduled as mail_scheduled
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
     DATE_TIME_DECODERS,
@@ -45,12 +45,13 @@ from staffroom.core.web import (
     request_done,
     strict_request_bodies,
 )
+from staffroom.endpoints.api_docs import DocsAssetsController, swagger_plugin
+from staffroom.endpoints.health import HealthController
+from staffroom.endpoints.metrics import MetricsController, forget_dead_workers, prometheus
+from staffroom.endpoints.websocket import asyncapi_document, realtime_socket
 from staffroom.feeds import scheduled as feeds_scheduled
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
-from staffroom.health import HealthController
-from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
-from staffroom.realtime_ws import asyncapi_document, realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             MediaController,
             *CHAT_CONTROLLERS,
             ComplianceController,
+            AttentionController,
             MetricsController,
             DocsAssetsController,
             realtime_socket,

@@ -18,6 +18,7 @@ from staffroom.feeds.service import media_access as feed_media_access
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.settings import Settings
+from staffroom.sso.service import identities as sso_identities
 from staffroom.sso.service import login as sso_login
 
 
@@ -29,6 +30,7 @@ def wire(rt: Runtime) -> Runtime:
     members_hooks.on_deactivation(rt, chat_credentials.on_deactivation)
     members_hooks.on_deactivation(rt, api_keys.revoke_for_user)
     members_hooks.on_login_methods(rt, sso_login.has_sso)
+    members_hooks.on_sso_links(rt, sso_identities.linked)
     realtime.on_topics(rt, feed_events.topics_for)
     realtime.on_topics(rt, chat_access.topics_for)
     chat_hooks.on_attachment_check(rt, feed_media.check_attachments)

@@ -24,7 +24,7 @@ from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import clock
 from staffroom.feeds.tables import Channel, Comment, Media, Post
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
-from staffroom.sso.tables import IdentityProvider
+from staffroom.sso.tables import IdentityProvider, SamlLoginState
 from tests.support.world import World, assert_problem, login
 
 Factory = Callable[[World, httpx.AsyncClient], Awaitable[str]]
@@ -147,6 +147,25 @@ async def _idp(world: World, _: httpx.AsyncClient) -> str:
         )
     )
     return str(idp_id)
+
+
+async def _sso_test(world: World, client: httpx.AsyncClient) -> str:
+    now = clock.utcnow()
+    test_id = uuid.uuid4()
+    await SamlLoginState.insert(
+        SamlLoginState(
+            id=test_id,
+            org=world.acme.id,
+            idp=uuid.UUID(await _idp(world, client)),
+            purpose="test",
+            state_hash=test_id.hex * 2,
+            request_id=f"_{test_id.hex}",
+            link_user=world.acme["admin"].id,
+            expires_at=now + timedelta(minutes=15),
+            created_at=now,
+        )
+    )
+    return str(test_id)
 
 
 async def _channel(world: World, _: httpx.AsyncClient) -> str:
@@ -284,6 +303,7 @@ FACTORIES: dict[str, Factory] = {
     "batch_id": _batch,
     "code_id": _code,
     "idp_id": _idp,
+    "test_id": _sso_test,
     "channel_id": _channel,
     "post_id": _post,
     "comment_id": _comment,
@@ -300,6 +320,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "update_role": lambda w: {"name": "Hijacked", "permissions": ["audit.read"]},
     "update_domain": lambda w: {"allow_subdomains": True, "default_role": "admin"},
     "update_idp": lambda w: {"jit": True, "default_role": "admin"},
+    "preview_sso_mapping": lambda w: {},
     "update_channel": lambda w: {"name": "Hijacked"},
     "create_post": lambda w: {"title": "Spam", "body": "spam"},
     "update_post": lambda w: {"title": "Hijacked"},

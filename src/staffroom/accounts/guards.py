@@ -12,14 +12,17 @@ from litestar.types import Guard
 
 from staffroom.accounts.service import api_keys, sessions
 from staffroom.core.context import Principal
-from staffroom.core.edge import take_pending_ip
 from staffroom.core.errors import Forbidden, Unauthorized
 from staffroom.core.limits import PER_API_KEY, PER_USER
+from staffroom.core.middleware import take_pending_ip
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import provide_context
 
 PUBLIC = "public"  # route opt: no authentication
 ALLOW_ENROL = "allow_enrol"  # route opt: reachable with an MFA-enrolment-only session
+# route opt: never for an integration's key, even under a path its scopes reach (another
+# person's sessions and sign-in methods under /api/v1/users)
+PEOPLE_ONLY = "people_only"
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -79,7 +82,7 @@ def check_reach(principal: Principal, handler: BaseRouteHandler, path: str) -> N
         scopes = sorted(
             s for s, (perms, _) in api_keys.SCOPES.items() if perms <= principal.permissions
         )
-        if not path.startswith(api_keys.paths_for(scopes)):
+        if not path.startswith(api_keys.paths_for(scopes)) or handler.opt.get(PEOPLE_ONLY):
             raise Forbidden("api_key_scope", "This API key's scopes do not cover this route.")
         return
     if principal.scope != "full" and not handler.opt.get(ALLOW_ENROL):

@@ -20,11 +20,11 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from staffroom.core import clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import bulk_insert, fetch
+from staffroom.core.db.sql import bulk_insert, fetch, transaction
 from staffroom.core.tables import AuditChain, AuditEvent
 
 # Keys that must never be written into details, whatever a caller passes.
@@ -116,7 +116,7 @@ async def record(
         "created_at": clock.utcnow(),
     }
     chain = chain_of(org_id)
-    async with AuditEvent._meta.db.transaction():
+    async with transaction(AuditEvent):
         # Taking the next place locks the chain's head until commit: events of one
         # chain line up one after another. A chain's first event makes its head.
         head = await fetch(AuditChain, _NEXT_PLACE, chain)
@@ -163,6 +163,9 @@ async def by(
     )
 
 
+Problem = Literal["edited", "missing", "reordered", "head_mismatch"]
+
+
 @dataclass(frozen=True)
 class Break:
     """Where a chain does not hold."""
@@ -170,7 +173,7 @@ class Break:
     chain: str
     chain_seq: int
     event_id: str
-    problem: str  # edited | missing | reordered | head_mismatch
+    problem: Problem
 
 
 @dataclass(frozen=True)
@@ -200,9 +203,13 @@ async def _chain_events(chain: str, batch: int = 2000) -> AsyncIterator[dict[str
         after = rows[-1]["chain_seq"]
 
 
-async def verify(on_chain: Any = None) -> VerifyReport:
-    """Check every chain: each MAC, each link, no gaps, and the head matches the end."""
-    heads = await AuditChain.select().order_by(AuditChain.chain)
+async def verify(on_chain: Any = None, *, org_id: uuid.UUID | None = None) -> VerifyReport:
+    """Check every chain (or one org's): each MAC, each link, no gaps, and the head
+    matches the end."""
+    query = AuditChain.select()
+    if org_id is not None:
+        query = query.where(AuditChain.chain == chain_of(org_id))
+    heads = await query.order_by(AuditChain.chain)
     breaks: list[Break] = []
     events = 0
     for done, head in enumerate(heads, start=1):
@@ -290,7 +297,7 @@ async def trim(org_id: uuid.UUID, before: datetime) -> int:
     )
     if last_old is None:
         return 0
-    async with AuditEvent._meta.db.transaction():
+    async with transaction(AuditEvent):
         await AuditChain.update(
             {AuditChain.base_seq: last_old["chain_seq"], AuditChain.base_hash: last_old["hash"]}
         ).where((AuditChain.chain == chain) & (AuditChain.base_seq < last_old["chain_seq"]))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from piccolo.engine.base import Engine
 
 from staffroom.core import audit
 from staffroom.core.blobs import BlobStore, make_archive, make_blobs
 from staffroom.core.crypto import KeyRing
-from staffroom.core.db import close_pool, start_pool
+from staffroom.core.db.engine import close_pool, start_pool
+from staffroom.core.db.sql import engine_of
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.kms import keyring_for
 from staffroom.core.mail import MailQueue, make_backend
@@ -95,11 +96,11 @@ class Runtime:
             await close_pool(_engine())
 
 
-def _engine() -> Engine:
+def _engine() -> Engine[Any]:
     # Piccolo binds every table to the one engine of piccolo_conf (at import).
     from staffroom.core.tables import AuditEvent
 
-    return AuditEvent._meta.db
+    return engine_of(AuditEvent)
 
 
 def _pubnub(settings: Settings) -> PubNubGateway | None:

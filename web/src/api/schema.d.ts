@@ -362,7 +362,7 @@ export interface paths {
         };
         /**
          * Search the staff directory
-         * @description `q` matches part of a name, email address, username or employee id.
+         * @description `q` matches part of a name, email address, username or employee id; `mfa` true or false: with or without a confirmed authenticator app.
          */
         get: operations["list_users"];
         put?: never;
@@ -597,6 +597,92 @@ export interface paths {
         post?: never;
         /** Revoke a key at once */
         delete: operations["revoke_api_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's active sessions (devices), newest first */
+        get: operations["list_user_sessions"];
+        put?: never;
+        post?: never;
+        /** Sign a user out everywhere (an admin's own: all but the session in use) */
+        delete: operations["revoke_user_sessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Sign a user out of one session (their open sockets close at once) */
+        delete: operations["revoke_user_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How a user signs in: address or username, password, linked IdPs, 2FA state */
+        get: operations["get_user_sign_in"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/org/security": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who has not set up 2FA yet, and the server's session lifetimes */
+        get: operations["get_org_security"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-events/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check the org's audit hash chain now (as `staffroom audit verify` does) */
+        get: operations["verify_audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -927,6 +1013,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{user_id}/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's invitations, pending invitations they sent, and codes bound to them */
+        get: operations["get_user_onboarding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sso/{org_slug}/saml/acs": {
         parameters: {
             query?: never;
@@ -1158,6 +1261,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sso/idps/{idp_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try an attribute mapping and group rules on the attributes of an attempt
+         * @description Without `attempt_id`, the IdP's latest attempt that received attributes. Fields not given are the IdP's saved ones. Nothing is saved.
+         */
+        post: operations["preview_sso_mapping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/idps/{idp_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a test sign-in: a real SP-initiated login that signs nobody in
+         * @description Open `redirect_url` in a new window and sign in at the IdP; the IdP's answer is checked like any login (the IdP may be disabled still), its window goes to the console's test page, and `GET /api/v1/sso/tests/{test_id}` has the outcome.
+         */
+        post: operations["start_sso_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/tests/{test_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outcome of a test sign-in: waiting, done (with the attempt) or expired */
+        get: operations["sso_test_result"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sso/attempts/unknown-issuer": {
         parameters: {
             query?: never;
@@ -1201,7 +1361,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A channel's posts, pinned first, newest first */
+        /** A channel's posts, pinned first, newest first (moderators: scheduled too) */
         get: operations["list_channel_posts"];
         put?: never;
         /** Post to a channel (Markdown; optional schedule, expiry, pin, acknowledgement) */
@@ -1319,6 +1479,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/groups/{group_id}/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channels a group is an audience of or may post to */
+        get: operations["list_group_channels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/posts/{post_id}/reactions": {
         parameters: {
             query?: never;
@@ -1378,7 +1555,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The post's reach per person as CSV (formula cells escaped) */
+        /** The post's reach per person as CSV (formula cells escaped); not_acknowledged=true: only who has not acknowledged */
         get: operations["post_stats_csv"];
         put?: never;
         post?: never;
@@ -1632,6 +1809,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/org/attention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What needs attention, as far as the caller's permissions reach
+         * @description Unverified domains (domains.manage); IdP certificates expiring within 30 days and failed SSO attempts of the last day (sso.manage); chat events given up on in the last day and people without 2FA where it is required (org.manage); mail given up on in the last week or waiting over 30 minutes (users.invite). 403 for a caller holding none of these permissions.
+         */
+        get: operations["org_attention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1712,6 +1909,27 @@ export interface components {
             };
             /** @default true */
             signed?: boolean;
+            test_id?: string | null;
+        };
+        /** AttentionItem */
+        AttentionItem: {
+            /** @enum {string} */
+            kind: "domain_unverified" | "idp_certificate_expiring" | "sso_failures" | "relay_abandoned" | "mail_failed" | "mail_delayed" | "mfa_missing";
+            /** @enum {string} */
+            severity: "warning" | "critical";
+            count: number;
+            /** @default  */
+            subject?: string;
+            target_id?: string | null;
+            days_left?: number | null;
+            since?: string | null;
+            link?: string | null;
+        };
+        /** AttentionList */
+        AttentionList: {
+            items: components["schemas"]["AttentionItem"][];
+            /** Format: date-time */
+            checked_at: string;
         };
         /** AttributeMap */
         AttributeMap: {
@@ -1721,6 +1939,13 @@ export interface components {
             display_name?: string[] | null;
             groups?: string[] | null;
             employee_id?: string[] | null;
+        };
+        /** AuditBreakOut */
+        AuditBreakOut: {
+            chain_seq: number;
+            event_id: string;
+            /** @enum {string} */
+            problem: "edited" | "missing" | "reordered" | "head_mismatch";
         };
         /** AuditEventOut */
         AuditEventOut: {
@@ -1746,6 +1971,14 @@ export interface components {
             items: components["schemas"]["AuditEventOut"][];
             next_cursor: string | null;
         };
+        /** AuditVerificationOut */
+        AuditVerificationOut: {
+            verified: boolean;
+            events: number;
+            /** Format: date-time */
+            checked_at: string;
+            breaks: components["schemas"]["AuditBreakOut"][];
+        };
         /** BatchPage */
         BatchPage: {
             items: components["schemas"]["CodeBatchOut"][];
@@ -1753,6 +1986,7 @@ export interface components {
         };
         /** CertificateOut */
         CertificateOut: {
+            pem: string;
             subject: string;
             /** Format: date-time */
             not_after: string;
@@ -2028,6 +2262,27 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** FieldPreview */
+        FieldPreview: {
+            field: string;
+            attribute: string | null;
+            values: string[];
+            looked_for: string[];
+        };
+        /** GroupChannelList */
+        GroupChannelList: {
+            items: components["schemas"]["GroupChannelOut"][];
+        };
+        /** GroupChannelOut */
+        GroupChannelOut: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            audience: boolean;
+            posting: boolean;
+            only_audience_group: boolean;
+            only_poster_group: boolean;
+        };
         /** GroupIn */
         GroupIn: {
             name: string;
@@ -2138,6 +2393,7 @@ export interface components {
             enabled: boolean;
             sp_entity_id: string;
             sp_acs_url: string;
+            sp_slo_url: string;
             sp_metadata_url: string;
             /** Format: date-time */
             created_at: string;
@@ -2347,12 +2603,20 @@ export interface components {
              * @enum {string}
              */
             preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+            /** @default true */
+            enabled?: boolean;
         };
         /** MfaChallenge */
         MfaChallenge: {
             mfa_required: boolean;
             mfa_token: string;
             expires_in: number;
+        };
+        /** MfaEnrolmentOut */
+        MfaEnrolmentOut: {
+            active: number;
+            enrolled: number;
+            not_enrolled: number;
         };
         /** MfaIn */
         MfaIn: {
@@ -2374,6 +2638,8 @@ export interface components {
             chat_retention_days: number | null;
             post_retention_days: number | null;
             audit_retention_days: number | null;
+            session_idle_hours: number | null;
+            session_absolute_hours: number | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -2389,6 +2655,8 @@ export interface components {
             chat_retention_days?: number | null;
             post_retention_days?: number | null;
             audit_retention_days?: number | null;
+            session_idle_hours?: number | null;
+            session_absolute_hours?: number | null;
         };
         /** OrgRef */
         OrgRef: {
@@ -2396,6 +2664,11 @@ export interface components {
             id: string;
             slug: string;
             name: string;
+        };
+        /** OrgSecurityOut */
+        OrgSecurityOut: {
+            mfa: components["schemas"]["MfaEnrolmentOut"];
+            server_sessions: components["schemas"]["SessionLimitsOut"];
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
@@ -2406,6 +2679,12 @@ export interface components {
         Person: {
             employee_id: string;
             display_name: string;
+        };
+        /** PersonOnboardingOut */
+        PersonOnboardingOut: {
+            invites: components["schemas"]["InviteOut"][];
+            invites_sent_pending: number;
+            codes: components["schemas"]["CodeStatusOut"][];
         };
         /** PersonRef */
         PersonRef: {
@@ -2465,6 +2744,24 @@ export interface components {
             pinned?: boolean;
             requires_ack?: boolean;
             ack_due_at?: string | null;
+        };
+        /** PreviewIn */
+        PreviewIn: {
+            preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+            attribute_map?: components["schemas"]["AttributeMap"];
+            group_rules?: components["schemas"]["GroupRule"][];
+            attempt_id?: string | null;
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            attempt: components["schemas"]["AttemptOut"] | null;
+            fields: components["schemas"]["FieldPreview"][];
+            /** @enum {string} */
+            outcome: "allowed" | "denied" | "no_attempt";
+            /** @default  */
+            reason?: string;
+            group_ids?: string[];
+            role?: string | null;
         };
         /** Problem */
         Problem: {
@@ -2578,6 +2875,12 @@ export interface components {
             name?: string;
             permissions?: string[];
         };
+        /** SessionLimitsOut */
+        SessionLimitsOut: {
+            access_minutes: number;
+            idle_hours: number;
+            absolute_hours: number;
+        };
         /** SessionList */
         SessionList: {
             items: components["schemas"]["SessionOut"][];
@@ -2595,6 +2898,22 @@ export interface components {
             scope: string;
             mfa: boolean;
             current: boolean;
+        };
+        /** SessionsRevokedOut */
+        SessionsRevokedOut: {
+            revoked: number;
+        };
+        /** SignInOut */
+        SignInOut: {
+            email: string | null;
+            username: string | null;
+            password: boolean;
+            sso: components["schemas"]["SsoLinkOut"][];
+            sso_break_glass: boolean;
+            mfa_enabled: boolean;
+            mfa_enabled_at: string | null;
+            mfa_locked_until: string | null;
+            recovery_codes_left: number;
         };
         /** SignupCompleteIn */
         SignupCompleteIn: {
@@ -2618,6 +2937,13 @@ export interface components {
         SignupTokenIn: {
             token: string;
         };
+        /** SsoLinkOut */
+        SsoLinkOut: {
+            idp: string;
+            /** Format: date-time */
+            linked_at: string;
+            last_login_at: string | null;
+        };
         /** SsoSettingsIn */
         SsoSettingsIn: {
             sso_required: boolean;
@@ -2629,8 +2955,25 @@ export interface components {
             break_glass_user_ids: string[];
             sp_entity_id: string;
             sp_acs_url: string;
+            sp_slo_url: string;
             sp_metadata_url: string;
             idps: components["schemas"]["IdpOut"][];
+        };
+        /** SsoTestResultOut */
+        SsoTestResultOut: {
+            /** @enum {string} */
+            status: "waiting" | "done" | "expired";
+            /** Format: uuid */
+            idp_id: string;
+            attempt?: components["schemas"]["AttemptOut"] | null;
+        };
+        /** SsoTestStartOut */
+        SsoTestStartOut: {
+            /** Format: uuid */
+            test_id: string;
+            redirect_url: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         /** StatsOut */
         StatsOut: {
@@ -4177,6 +4520,7 @@ export interface operations {
                 status?: "active" | "deactivated" | "pending" | null;
                 role?: string | null;
                 group_id?: string | null;
+                mfa?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -5673,6 +6017,385 @@ export interface operations {
             };
             /** @description No such object in the caller's organisation. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_user_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_user_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsRevokedOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_user_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_user_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_org_security: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgSecurityOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_audit_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerificationOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7575,6 +8298,73 @@ export interface operations {
             };
         };
     };
+    get_user_onboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonOnboardingOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     saml_acs: {
         parameters: {
             query?: never;
@@ -8214,6 +9004,7 @@ export interface operations {
             query: {
                 name: string;
                 preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+                enabled?: boolean;
             };
             header?: never;
             path?: never;
@@ -8719,6 +9510,229 @@ export interface operations {
             };
         };
     };
+    preview_sso_mapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idp_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_sso_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idp_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoTestStartOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sso_test_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                test_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoTestResultOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     sso_doctor_unknown_issuer: {
         parameters: {
             query?: never;
@@ -8992,6 +10006,7 @@ export interface operations {
             query?: {
                 cursor?: string | null;
                 limit?: number;
+                include_scheduled?: boolean;
             };
             header?: never;
             path: {
@@ -9929,6 +10944,73 @@ export interface operations {
             };
         };
     };
+    list_group_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupChannelList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     add_reaction: {
         parameters: {
             query?: never;
@@ -10203,7 +11285,9 @@ export interface operations {
     };
     post_stats_csv: {
         parameters: {
-            query?: never;
+            query?: {
+                not_acknowledged?: boolean;
+            };
             header?: never;
             path: {
                 post_id: string;
@@ -11776,6 +12860,62 @@ export interface operations {
             };
             /** @description Too many attempts; see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    org_attention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttentionList"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from staffroom.core.runtime import Runtime
 
@@ -19,6 +20,10 @@ DeactivationHook = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
 # Called with org ids during discovery: single sign-on adds "saml" for orgs with an IdP.
 LoginMethods = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[str]]]]
 
+# Called with (org_id, user_id) for an admin's view of a person's sign-in methods: single
+# sign-on lists the IdP identities linked to them (idp, linked_at, last_login_at).
+SsoLinks = Callable[[uuid.UUID, uuid.UUID], Awaitable[list[dict[str, Any]]]]
+
 
 @dataclass
 class AccountsHooks:
@@ -26,6 +31,7 @@ class AccountsHooks:
 
     deactivation: list[DeactivationHook] = field(default_factory=list)
     login_methods: list[LoginMethods] = field(default_factory=list)
+    sso_links: list[SsoLinks] = field(default_factory=list)
 
 
 def of(rt: Runtime) -> AccountsHooks:
@@ -43,6 +49,12 @@ def on_deactivation(rt: Runtime, hook: DeactivationHook) -> None:
     """Register a hook once."""
     if hook not in of(rt).deactivation:
         of(rt).deactivation.append(hook)
+
+
+def on_sso_links(rt: Runtime, provider: SsoLinks) -> None:
+    """Register a provider of a person's linked IdP identities once."""
+    if provider not in of(rt).sso_links:
+        of(rt).sso_links.append(provider)
 
 
 async def deactivated(rt: Runtime, org_id: uuid.UUID, user_id: uuid.UUID) -> None:

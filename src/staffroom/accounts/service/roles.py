@@ -12,7 +12,7 @@ from staffroom.accounts.schemas import RoleIn, RoleOut, RolePatch
 from staffroom.accounts.tables import Role, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 
@@ -61,7 +61,7 @@ async def create_role(principal: Principal, data: RoleIn, ctx: RequestContext) -
     if data.key in BUILTIN_ROLES:
         raise Conflict("role_exists", "A built-in role has this key.")
     perms = _check_permissions(principal, data.permissions)
-    try:
+    with unique_or(Conflict("role_exists", "A role with this key exists.")):
         await Role.insert(
             Role(
                 id=uuid.uuid4(),
@@ -72,10 +72,6 @@ async def create_role(principal: Principal, data: RoleIn, ctx: RequestContext) -
                 created_at=clock.utcnow(),
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("role_exists", "A role with this key exists.") from exc
-        raise
     await audit.record(
         "role.created",
         ctx=ctx,

@@ -14,7 +14,8 @@ from staffroom.chat.service import access, hooks, outbox, payloads, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, bulk_insert, fetch, is_unique_violation
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.sql import as_uuid, bulk_insert, fetch, transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -93,8 +94,8 @@ async def send(
         attachment_id=data.attachment_id,
         created_at=now,
     )
-    try:
-        async with Conversation._meta.db.transaction():
+    with unique_or(None) as clash:
+        async with transaction(Conversation):
             seq, position = await outbox.bump(conversation_id, message=True, now=now)
             message.seq = seq
             # Hand-written like the rest of a send's statements: it runs on every message.
@@ -109,13 +110,11 @@ async def send(
                 "message.created",
                 message_id=message_id,
             )
-    except Exception as exc:
-        if not is_unique_violation(exc):
-            raise
+    if clash.violation is not None:
         # A retry, or the same send arriving twice at once: the first one is stored.
         earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
         if earlier is None:
-            raise
+            raise clash.violation
         return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
     # The stored row is what was inserted: no need to read it back.
     names = {principal.user_id: member["display_name"]}
@@ -197,7 +196,7 @@ async def edit(
     access.may_write(conversation, member)
     body = _clean_body(rt, data.body, row["attachment_id"] is not None)
     now = clock.utcnow()
-    async with Conversation._meta.db.transaction():
+    async with transaction(Conversation):
         _, position = await outbox.bump(conversation["id"])
         await Message.update(
             {
@@ -237,7 +236,7 @@ async def delete(
         await access.membership(principal, row["conversation"])
     if row["deleted_at"] is not None:
         return
-    async with Conversation._meta.db.transaction():
+    async with transaction(Conversation):
         _, position = await outbox.bump(row["conversation"])
         await Message.update(
             {

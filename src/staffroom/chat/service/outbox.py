@@ -28,7 +28,8 @@ from typing import Any
 from staffroom.chat.service import payloads
 from staffroom.chat.tables import Conversation, Outbox
 from staffroom.core import clock
-from staffroom.core.db import bulk_insert, fetch, outage_errors
+from staffroom.core.db.engine import outage_errors
+from staffroom.core.db.sql import bulk_insert, fetch
 from staffroom.core.jobs import NOW, Backoff, JobQueue, JobTable, Outcome, Policy
 from staffroom.core.realtime import RelayRejected, RelayUnavailable
 from staffroom.core.runtime import Runtime
@@ -325,3 +326,9 @@ async def requeue_abandoned(since: datetime) -> int:
     after later events of their conversation already did: apps order messages by seq and
     drop repeats by event_id."""
     return await OUTBOX_JOBS.requeue(since)
+
+
+async def abandoned_since(org_id: uuid.UUID, since: datetime) -> int:
+    """How many of an org's chat events were given up on since then (the console's home)."""
+    counts = await OUTBOX_JOBS.counts("org = {} AND abandoned_at >= {}", org_id, since)
+    return counts.given_up

@@ -14,7 +14,7 @@ from typing import Any
 from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.realtime import PayloadTooLarge, RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -105,20 +105,32 @@ async def publish(rt: Runtime, row: dict[str, Any]) -> None:
         out = (await render.messages_out(rt, messages))[0]
         payload["message"] = render.as_json(out)
     if row["target"] == "pubnub":
-        if rt.pubnub is None:
-            raise RelayUnavailable("PubNub is not configured any more")
-        key = access.cipher_key(rt.keys, conversation)
-        try:
-            await rt.pubnub.publish(conversation["channel"], payload, key)
-        except PayloadTooLarge:
-            if "message" not in payload:
-                raise
-            # Over PubNub's limit (a long message): it goes without its body, which the
-            # app fetches from the conversation's messages.
-            slim = {**payload, "message": {**payload["message"], "body": None}}
-            await rt.pubnub.publish(conversation["channel"], {**slim, "body_omitted": True}, key)
+        await _to_pubnub(rt, conversation, payload)
         return
-    members = await fetch(Member, _MEMBERS, conversation_id)
+    await _to_members(rt, row, conversation, payload)
+
+
+async def _to_pubnub(rt: Runtime, conversation: dict[str, Any], payload: dict[str, Any]) -> None:
+    """The conversation's event on its PubNub channel, sealed with its key."""
+    if rt.pubnub is None:
+        raise RelayUnavailable("PubNub is not configured any more")
+    key = access.cipher_key(rt.keys, conversation)
+    try:
+        await rt.pubnub.publish(conversation["channel"], payload, key)
+    except PayloadTooLarge:
+        if "message" not in payload:
+            raise
+        # Over PubNub's limit (a long message): it goes without its body, which the
+        # app fetches from the conversation's messages.
+        slim = {**payload, "message": {**payload["message"], "body": None}}
+        await rt.pubnub.publish(conversation["channel"], {**slim, "body_omitted": True}, key)
+
+
+async def _to_members(
+    rt: Runtime, row: dict[str, Any], conversation: dict[str, Any], payload: dict[str, Any]
+) -> None:
+    """The conversation's event to its members' sockets (the built-in relay)."""
+    members = await fetch(Member, _MEMBERS, as_uuid(conversation["id"]))
     audience = {as_uuid(m["user_id"]) for m in members}
     if row["event"] == "member.removed":  # the removed person learns it too
         audience |= {uuid.UUID(u) for u in row["data"]["user_ids"]}

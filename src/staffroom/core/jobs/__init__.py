@@ -35,7 +35,7 @@ from typing import Any
 from piccolo.table import Table
 
 from staffroom.core import clock
-from staffroom.core.db import fetch
+from staffroom.core.db.sql import fetch, table_name
 from staffroom.core.jobs import metrics, sql
 
 
@@ -136,7 +136,7 @@ class JobTable:
     @cached_property
     def _sql(self) -> dict[str, str]:
         return sql.statements(
-            self.table._meta.tablename,
+            table_name(self.table),
             open_=self.open,
             given_up=self.given_up,
             done=_assignments(self.done)[0],

@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from staffroom.core import clock
 from staffroom.core.crypto import DecryptionFailed, KeyRing
-from staffroom.core.db import as_uuid, bulk_insert
+from staffroom.core.db.sql import as_uuid, bulk_insert
 from staffroom.core.jobs import NOW, Backoff, JobQueue, JobTable, Outcome, Policy
 from staffroom.core.mail.backends import Email, MailBackend, MailRejected
 from staffroom.core.mail.templates import render
@@ -165,7 +165,7 @@ class MailQueue:
                 html=html,
             )
             await self.backend.send(email)
-        except Exception as exc:  # any failure: the policy retries or fails the message
+        except Exception as exc:  # noqa: BLE001 (SMTP, SES, a folder: any failure is a try; the policy retries or fails it)
             outcome = await self.jobs.failed(row, exc)
             log.warning(
                 "mail delivery failed",
@@ -179,3 +179,25 @@ class MailQueue:
             return 0
         await self.jobs.done(msg_id)
         return 1
+
+
+async def org_backlog(
+    org_id: uuid.UUID, failed_since: datetime, waiting_before: datetime
+) -> tuple[int, int, datetime | None]:
+    """An org's mail in trouble: (failed since then, still waiting though queued before
+    then, the oldest of those queued time), for the console's home."""
+    failed = await MailMessage.count().where(
+        (MailMessage.org == org_id)
+        & (MailMessage.status == "failed")
+        & (MailMessage.created_at >= failed_since)
+    )
+    late = (MailMessage.org == org_id) & MailMessage.status.is_in(["pending", "sending"])
+    late &= MailMessage.created_at < waiting_before
+    waiting = await MailMessage.count().where(late)
+    oldest = (
+        await MailMessage.select(MailMessage.created_at)
+        .where(late)
+        .order_by(MailMessage.created_at)
+        .first()
+    )
+    return int(failed), int(waiting), oldest["created_at"] if oldest else None

@@ -127,7 +127,9 @@ class RedisRelay:
                         self._heard(message)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a dropped connection: listen again shortly
+            # Whatever the connection raised (dropped, refused, a reply it could not read), the
+            # listener must go on: it listens again shortly.
+            except Exception:  # noqa: BLE001
                 log.warning("redis relay listener lost its connection; reconnecting")
             finally:
                 self._pubsub = None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.feeds.service import access

@@ -16,17 +16,19 @@ import hashlib
 from typing import Any
 
 from staffroom.accounts.service import members
-from staffroom.accounts.service.common import clean_name, org_by_slug, role_exists
+from staffroom.accounts.service.lookups import org_by_slug, role_exists
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import DomainError, Gone, NotFound
 from staffroom.core.limits import REDEEM_DEVICE, REDEEM_IP, REDEEM_ORG
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.onboarding.schemas import AcceptedOut, RedeemIn
 from staffroom.onboarding.service.codes import INVALID_CODE, REDEEMED, code_digest, code_status
-from staffroom.onboarding.service.common import refused as count_refusal
-from staffroom.onboarding.service.common import sign_in_new_member
+from staffroom.onboarding.service.outcomes import refused as count_refusal
+from staffroom.onboarding.service.outcomes import sign_in_new_member
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch
 
 
@@ -117,7 +119,7 @@ async def _claim(
     """Use the code and create or activate the account, all or nothing."""
     now = clock.utcnow()
     used = Gone("code_used", "This code has already been used.")
-    async with AccessCode._meta.db.transaction():
+    async with transaction(AccessCode):
         # Atomic redemption: of concurrent attempts exactly one passes this UPDATE.
         won = (
             await AccessCode.update({AccessCode.redeemed_at: now})

@@ -12,17 +12,20 @@ from typing import Any
 
 from staffroom.accounts.service import members
 from staffroom.accounts.service.auth import find_user_by_login
-from staffroom.accounts.service.common import clean_name, org_by_slug, org_ref, org_row, role_exists
+from staffroom.accounts.service.lookups import org_by_slug, org_row, role_exists
+from staffroom.accounts.service.orgs import org_ref
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Gone, NotFound
 from staffroom.core.limits import SIGNUP_ADDRESS, SIGNUP_COMPLETE_IP, SIGNUP_IP
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_token
 from staffroom.onboarding.schemas import AcceptedOut, SignupPublic
-from staffroom.onboarding.service.common import refused, sign_in_new_member
-from staffroom.onboarding.service.domains import signup_binding
+from staffroom.onboarding.service.domain_proof import signup_binding
+from staffroom.onboarding.service.outcomes import refused, sign_in_new_member
 from staffroom.onboarding.tables import SignupRequest
 
 
@@ -149,7 +152,7 @@ async def complete(
     if not await role_exists(row["org"], role):
         role = "member"  # the custom role was deleted since the binding was set up
     now = clock.utcnow()
-    async with SignupRequest._meta.db.transaction():
+    async with transaction(SignupRequest):
         # Atomic redemption: of concurrent completions exactly one passes this UPDATE.
         won = (
             await SignupRequest.update({SignupRequest.used_at: now})
