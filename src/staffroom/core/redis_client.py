@@ -15,4 +15,5 @@ RELAY_TIMEOUT = 5.0
 def redis_client(url: str, timeout: float) -> Redis:
     """A client (with its own connection pool) for this URL; `timeout` bounds connecting
     and every reply."""
-    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client: Redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return client

@@ -61,7 +61,7 @@ async def work(rt: Runtime, worker: Worker) -> None:
         try:
             while await worker.once(rt) == worker.batch:
                 pass
-        except Exception as exc:  # the loop must outlive any round: logged, retried
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, f"{worker.name} failed", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), worker.poll(rt.settings))
@@ -73,7 +73,7 @@ async def repeat(rt: Runtime, periodic: Periodic) -> None:
     while True:
         try:
             await periodic.run(rt)
-        except Exception as exc:  # the loop must outlive any round: logged, retried
+        except Exception as exc:  # noqa: BLE001 (the loop outlives a failed round: logged, retried)
             round_failed(log, f"{periodic.name} failed", exc)
         await asyncio.sleep(periodic.every(rt.settings))
 
