@@ -114,14 +114,14 @@ def _app_for(settings: Any) -> Any:
     global _last_app
     from staffroom.app import create_app
     from staffroom.core.logs import configure_logging
-    from staffroom.core.runtime import Runtime
+    from staffroom.wiring import build_runtime
 
     if _last_app is None or _last_app[0] != settings:
         _last_app = (settings, create_app(settings))
         return _last_app[1]
     application = _last_app[1]
     configure_logging(settings.log_level, settings.log_json)  # capsys swaps stderr per test
-    application.state.runtime = Runtime.build(settings)
+    application.state.runtime = build_runtime(settings)
     return application
 
 

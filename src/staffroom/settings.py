@@ -81,7 +81,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # How long undeliverable mail (a server down, a temporary refusal) is retried, from
     # its queueing, before it is marked failed; a permanent refusal fails at once.
     mail_retry_hours: float = 72.0
-    # Announce scheduled posts when their time comes (off only in tests, which call it).
+    # Run the background work of `staffroom serve` other than mail (off only in tests,
+    # which call it): the chat relay dispatcher, scheduled posts' announcements and
+    # retention (core/jobs/runner.py; each domain's scheduled.py).
     scheduler: bool = True
     scheduler_poll_seconds: float = 5.0
     smtp_host: str = "127.0.0.1"

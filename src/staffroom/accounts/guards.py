@@ -13,7 +13,8 @@ from litestar.types import Guard
 from staffroom.accounts.service import api_keys, hooks, sessions
 from staffroom.core.context import Principal
 from staffroom.core.errors import DomainError, Forbidden, Unauthorized
-from staffroom.core.middleware import take_pending_ip, user_bucket
+from staffroom.core.limits import PER_API_KEY, PER_USER
+from staffroom.core.middleware import take_pending_ip
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import provide_context
 
@@ -62,17 +63,17 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 "Send a valid access token.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        resolver = next((r for is_mine, r in hooks.bearer_resolvers if is_mine(token)), None)
+        resolver = next((r for is_mine, r in hooks.of(rt).bearer if is_mine(token)), None)
         if api_keys.is_api_key(token):
             principal = await api_keys.authenticate(rt, token, provide_context(connection))
-            bucket = f"key:{principal.api_key_id}" if principal else ""
+            bucket = PER_API_KEY.at(rt.settings, principal.api_key_id) if principal else None
         elif resolver is not None:
             resolved = await resolver(rt, token, provide_context(connection))
-            principal, bucket = resolved if resolved else (None, "")
+            principal, bucket = resolved if resolved else (None, None)
         else:
             principal = await sessions.authenticate(rt, token)
-            bucket = f"user:{principal.user_id}" if principal else ""
-        if principal is None:
+            bucket = PER_USER.at(rt.settings, principal.user_id) if principal else None
+        if principal is None or bucket is None:
             await rt.limiter.take(*address)
             raise Unauthorized(
                 "invalid_token",
@@ -81,7 +82,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             )
         # Every caller has its own bucket too (a person, or an integration's key): both
         # buckets in one round trip to the store.
-        await rt.limiter.take(*address, (bucket, user_bucket(rt.settings)))
+        await rt.limiter.take(*address, bucket)
         check_reach(principal, connection.scope["route_handler"], connection.scope["path"])
         return AuthenticationResult(user=principal, auth=token)
 

@@ -128,9 +128,10 @@ def _backup_job(
     settings = ready_settings() if needs_database else load_settings()
     from staffroom.compliance.service.sealing import ArchiveRefused
     from staffroom.compliance.service.snapshots import RestoreRefused
-    from staffroom.core.runtime import Runtime
+    from staffroom.wiring import build_runtime
 
-    rt = Runtime.build(settings)
+    # With the hooks: a restore erases again, ending what the person left elsewhere.
+    rt = build_runtime(settings)
 
     async def run(progress: Progress) -> T:
         tasks: dict[str, Any] = {}

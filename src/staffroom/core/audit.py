@@ -3,6 +3,11 @@
 Each org's events form a hash chain: an event stores its position, the MAC of the event
 before it and its own MAC over every field (HMAC-SHA256 under the key file's HMAC key).
 `verify` finds an edited, inserted or deleted event; exports carry the MACs for a SIEM.
+
+The MAC key is the runtime's (the key file's HMAC key), bound for the work at hand: per
+request by `core/web.py::RequestIdMiddleware`, for the background work by the app's
+lifespan, for a command or a test by `Runtime.build`. A context variable, not a
+global: two apps in one process each sign with their own key.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -24,25 +30,21 @@ from staffroom.core.tables import AuditChain, AuditEvent
 # Keys that must never be written into details, whatever a caller passes.
 _SECRET_KEYS = ("password", "token", "secret", "code", "hash", "key")
 GLOBAL_CHAIN = "global"
-_mac_key: bytes | None = None
+_mac_key: ContextVar[bytes] = ContextVar("staffroom_audit_mac_key")
 
 
-def use_key(key: bytes) -> None:
-    """Set the chain's MAC key (the runtime does, from the key file)."""
-    global _mac_key
-    _mac_key = key
+def use_key(key: bytes) -> Token[bytes]:
+    """Sign (and verify) the chain with this key in the current context and the tasks
+    it starts (the runtime's key: see the module's docstring)."""
+    return _mac_key.set(key)
 
 
 def _key() -> bytes:
-    """The MAC key: set by the runtime, else read from the configured key file (a CLI
-    command that records events without building a runtime)."""
-    global _mac_key
-    if _mac_key is None:
-        from staffroom.core.kms import keyring_for
-        from staffroom.settings import load_settings
-
-        _mac_key = keyring_for(load_settings()).hmac_key
-    return _mac_key
+    try:
+        return _mac_key.get()
+    except LookupError:
+        # A bug, never a client's doing: no event goes unsigned or under a stray key.
+        raise RuntimeError("no audit key is bound: record events under a runtime") from None
 
 
 def _clean(details: dict[str, Any]) -> dict[str, Any]:

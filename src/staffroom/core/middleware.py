@@ -13,6 +13,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from staffroom.core.limits import PER_IP
 from staffroom.core.net import client_ip
 from staffroom.core.ratelimit import Bucket
 from staffroom.settings import Settings
@@ -49,16 +50,6 @@ def app_csp(settings: Settings) -> str:
 
 # The scope key of a per-IP limit not yet applied.
 PENDING_IP = "staffroom.pending_ip"
-
-
-def ip_bucket(settings: Settings) -> Bucket:
-    """The general per-IP limit."""
-    return Bucket(settings.rate_ip_per_second, settings.rate_ip_burst)
-
-
-def user_bucket(settings: Settings) -> Bucket:
-    """The general per-user (and per-API-key) limit."""
-    return Bucket(settings.rate_user_per_second, settings.rate_user_burst)
 
 
 _ALWAYS = (
@@ -118,14 +109,14 @@ class IpRateLimitMiddleware:
         ip = client_ip(peer, forwarded or None, settings.trusted_proxies)
         # Taken further in, with the caller's own bucket where there is a caller (one round
         # trip to the limiter's store instead of two): see take_pending_ip.
-        scope[PENDING_IP] = f"ip:{ip}"  # type: ignore[literal-required]
+        scope[PENDING_IP] = ip  # type: ignore[literal-required]
         await self.app(scope, receive, send)
 
 
 def take_pending_ip(scope: Scope, settings: Settings) -> list[tuple[str, Bucket]]:
     """The per-IP bucket this request still owes, once (an empty list if none)."""
-    key = scope.pop(PENDING_IP, None)  # type: ignore[misc]
-    return [(key, ip_bucket(settings))] if key else []
+    ip = scope.pop(PENDING_IP, None)  # type: ignore[misc]
+    return [PER_IP.at(settings, ip)] if ip is not None else []
 
 
 class PendingIpLimitMiddleware:

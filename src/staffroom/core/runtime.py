@@ -1,13 +1,23 @@
-"""The long-lived parts every service call needs, built once per app from Settings."""
+"""The long-lived parts every service call needs, built once per app from Settings.
+
+Everything that lives as long as an app lives here, one per app (`create_app` builds
+one): two apps in one process (the tests build several) share none of it. Domains keep
+their own per-app state (the hooks other domains register, the relay's fresh-message
+cache) as a `part` of the runtime, created on first use."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from piccolo.engine.base import Engine
 
 from staffroom.core import audit
 from staffroom.core.blobs import BlobStore, make_archive, make_blobs
 from staffroom.core.crypto import KeyRing
+from staffroom.core.db.engine import close_pool, start_pool
+from staffroom.core.db.sql import engine_of
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.kms import keyring_for
 from staffroom.core.mail import MailQueue, make_backend
@@ -16,6 +26,8 @@ from staffroom.core.realtime import LocalRelay, Relay
 from staffroom.core.realtime.pubnub import PubNubGateway
 from staffroom.core.realtime.redis import RedisRelay
 from staffroom.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -35,11 +47,25 @@ class Runtime:
     pubnub: PubNubGateway | None = None
     # Set when events were queued for relaying, so the dispatcher does not wait to poll.
     relay_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Per-app state of the domains, by its type (see `part`).
+    _parts: dict[type, object] = field(default_factory=dict, repr=False)
+    # Whether this app has joined the database pool (`start`), so it leaves it once.
+    _in_pool: bool = field(default=False, repr=False)
+
+    def part(self, kind: type[T]) -> T:
+        """This app's instance of a domain's per-app state (`kind()` on first use)."""
+        found = self._parts.get(kind)
+        if found is None:
+            found = self._parts[kind] = kind()
+        return cast(T, found)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        """Wire the embedded or production implementations chosen by settings."""
+        """Wire the embedded or production implementations chosen by settings (an app or
+        a command takes `staffroom.wiring.build_runtime`, which adds the domains' hooks)."""
         keys = keyring_for(settings)
+        # Audit events recorded by the caller (a command, a test) are signed with its key;
+        # an app binds it per request and for its background work.
         audit.use_key(keys.hmac_key)
         return cls(
             settings=settings,
@@ -53,12 +79,28 @@ class Runtime:
             pubnub=_pubnub(settings),
         )
 
+    async def start(self) -> None:
+        """Join the database pool (PostgreSQL; opened by its first user)."""
+        if not self._in_pool:
+            await start_pool(_engine(), self.settings.database_pool_max)
+            self._in_pool = True
+
     async def close(self) -> None:
-        """Release connections."""
+        """Release connections, and leave the database pool (closed by its last user)."""
         await self.limiter.store.close()
         await self.relay.close()
         if self.pubnub is not None:
             await self.pubnub.close()
+        if self._in_pool:
+            self._in_pool = False
+            await close_pool(_engine())
+
+
+def _engine() -> Engine[Any]:
+    # Piccolo binds every table to the one engine of piccolo_conf (at import).
+    from staffroom.core.tables import AuditEvent
+
+    return engine_of(AuditEvent)
 
 
 def _pubnub(settings: Settings) -> PubNubGateway | None:

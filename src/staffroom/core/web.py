@@ -22,6 +22,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
+from staffroom.core import audit
 from staffroom.core.context import RequestContext
 from staffroom.core.db.engine import outage_errors
 from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type, reason
@@ -252,6 +253,8 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Whatever this request (or socket) records is signed with its own app's key.
+        audit.use_key(scope["app"].state.runtime.keys.hmac_key)
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return

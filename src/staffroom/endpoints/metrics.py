@@ -1,6 +1,7 @@
 """Prometheus metrics at /metrics: requests and latencies by route template (Litestar's
 Prometheus middleware), relay outbox depth, chat events the dispatcher gave up on, and
-mail queue depth, read at scrape time.
+mail queue depth, read at scrape time; the job engine's tries, open and given-up jobs
+per queue (`core/jobs/metrics.py`).
 
 Off unless STAFFROOM_METRICS_TOKEN is set; then the scraper sends it as a bearer token.
 `staffroom serve` gives its workers one folder for prometheus_client's multiprocess mode
@@ -23,7 +24,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from staffroom.accounts.guards import PUBLIC
 from staffroom.chat.service import outbox
 from staffroom.core.errors import NotFound
-from staffroom.core.tables import MailMessage
+from staffroom.core.jobs.metrics import observe
+from staffroom.core.mail.queue import MAIL_JOBS
 from staffroom.settings import Settings
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -60,7 +62,8 @@ async def _queues() -> None:
         waiting, abandoned = await outbox.depth(target)
         OUTBOX_DEPTH.labels(target=target).set(waiting)
         OUTBOX_ABANDONED.labels(target=target).set(abandoned)
-    MAIL_DEPTH.set(await MailMessage.count().where(MailMessage.status == "pending"))
+    MAIL_DEPTH.set((await MAIL_JOBS.counts()).open)
+    await observe((MAIL_JOBS, outbox.OUTBOX_JOBS))
 
 
 class MetricsController(Controller):

@@ -88,7 +88,7 @@ class _Session:
         principal = await _principal(self.rt, self.token)
         if principal is None:
             return UNAUTHORIZED, "unauthorized"
-        if await realtime.topics_for(principal) != self.topics:
+        if await realtime.topics_for(self.rt, principal) != self.topics:
             return RECONNECT, "reconnect"
         self.principal, self.checked = principal, time.monotonic()
         return None
@@ -133,7 +133,7 @@ async def _authenticated(rt: Runtime, socket: WebSocket[Any, Any, Any]) -> _Sess
         token = None  # silence or a closed socket: not authenticated
     try:
         principal = await _principal(rt, token)
-        topics = await realtime.topics_for(principal) if principal is not None else []
+        topics = await realtime.topics_for(rt, principal) if principal is not None else []
     except outage_errors():  # the database cannot be reached: the app tries again later
         await _close(socket, TRY_AGAIN_LATER, "service_unavailable")
         return None

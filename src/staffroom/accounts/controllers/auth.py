@@ -42,8 +42,10 @@ class AuthController(Controller):
         summary="Which organisations and sign-in methods apply to an email address",
         responses=errors(422),
     )
-    async def discover(self, data: JSONBody[DiscoverIn]) -> DiscoverOut:
-        return await auth.discover(data.email)
+    async def discover(
+        self, data: JSONBody[DiscoverIn], rt: NamedDependency[Runtime]
+    ) -> DiscoverOut:
+        return await auth.discover(rt, data.email)
 
     @post(
         "/login",

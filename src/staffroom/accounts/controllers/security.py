@@ -41,8 +41,8 @@ class PersonAccessController(Controller):
         summary="How a user signs in: address or username, password, linked IdPs, 2FA state",
         responses=errors(401, 403, 404),
     )
-    async def sign_in(self, user_id: FromPath[uuid.UUID], me: Me) -> SignInOut:
-        return await person_access.sign_in(me, user_id)
+    async def sign_in(self, user_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> SignInOut:
+        return await person_access.sign_in(rt, me, user_id)
 
     @get(
         "/sessions",

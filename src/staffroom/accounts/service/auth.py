@@ -23,7 +23,7 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.emails import domain_of, normalize_email
 from staffroom.core.errors import Forbidden, Invalid, NotFound, Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import LOGIN_ACCOUNT, LOGIN_IP, MFA_IP
 from staffroom.core.runtime import Runtime
 
 INVALID_CREDENTIALS = "The login or password is not correct."
@@ -55,25 +55,23 @@ async def login(
     An unknown org slug is told apart (404): slugs are public names, shown by discovery.
     """
     s = rt.settings
-    account_key = f"login:acct:{org_slug.strip().lower()}:{login_key(login_)}"
-    ip_key = f"login:ip:{ctx.ip}"
-    account_rule = Rule(s.login_fail_limit_account, s.login_fail_window)
-    ip_rule = Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(ip_key, ip_rule)
+    account = LOGIN_ACCOUNT.at(s, org_slug.strip().lower(), login_key(login_))
+    ip = LOGIN_IP.at(s, ctx.ip)
+    await rt.limiter.check(*ip)
     org = await org_by_slug(org_slug)
     if org is None:
         # Counted against the IP too, so slugs cannot be probed at speed.
-        await rt.limiter.hit(ip_key, ip_rule)
+        await rt.limiter.hit(*ip)
         raise NotFound("org_not_found", "No organisation has this name.")
-    await rt.limiter.check(account_key, account_rule)
+    await rt.limiter.check(*account)
 
     user = await find_user_by_login(org["id"], login_)
     ok = await verify_password(
         rt.keys.pepper, password, user["password_hash"] if user else None, s.bcrypt_rounds
     )
     if not (user and ok and user["status"] == "active"):
-        await rt.limiter.hit(ip_key, ip_rule)
-        await rt.limiter.hit(account_key, account_rule)
+        await rt.limiter.hit(*ip)
+        await rt.limiter.hit(*account)
         reason = "unknown_user" if user is None else "bad_password" if not ok else "deactivated"
         await audit.record(
             "auth.login",
@@ -85,7 +83,7 @@ async def login(
             details={"reason": reason},
         )
         raise Unauthorized("invalid_credentials", INVALID_CREDENTIALS)
-    await rt.limiter.clear(account_key)
+    await rt.limiter.clear(account[0])
     # Safe to say: the caller has just proven the password.
     if not org["password_login"]:
         raise Forbidden("password_login_disabled", "This organisation signs in with SSO.")
@@ -126,9 +124,8 @@ async def mfa_challenge(rt: Runtime, user: dict[str, Any]) -> MfaChallenge:
 
 async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestContext) -> TokenPair:
     """Second step of login: a TOTP or recovery code for the challenge."""
-    s = rt.settings
-    ip_rule = Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(f"mfa:ip:{ctx.ip}", ip_rule)
+    ip = MFA_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*ip)
     invalid = Unauthorized("invalid_mfa_token", "The sign-in attempt has expired; sign in again.")
     now = clock.utcnow()
     challenge = (
@@ -142,7 +139,7 @@ async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestConte
         .first()
     )
     if challenge is None:
-        await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
+        await rt.limiter.hit(*ip)
         raise invalid
     user = await user_in_org(challenge["org"], challenge["user"])
     factor = await mfa.factor_of(user["id"])
@@ -151,7 +148,7 @@ async def complete_mfa(rt: Runtime, mfa_token: str, code: str, ctx: RequestConte
     try:
         method = await mfa.verify_second_factor(rt, factor, code)
     except Unauthorized:
-        await rt.limiter.hit(f"mfa:ip:{ctx.ip}", ip_rule)
+        await rt.limiter.hit(*ip)
         await audit.record(
             "auth.mfa",
             outcome="failure",
@@ -190,7 +187,7 @@ async def logout(rt: Runtime, principal: Principal, ctx: RequestContext) -> None
     )
 
 
-async def discover(email: str) -> DiscoverOut:
+async def discover(rt: Runtime, email: str) -> DiscoverOut:
     """Which orgs and login methods apply to an address, judged by its domain only.
 
     The answer is the same whether or not the address has an account.
@@ -199,7 +196,7 @@ async def discover(email: str) -> DiscoverOut:
     org_ids = list({r["org"] for r in await email_domains.covering(domain_of(address))})
     orgs = await Org.select().where(Org.id.is_in(org_ids)).order_by(Org.slug) if org_ids else []
     extra: dict[uuid.UUID, list[str]] = {}
-    for provider in hooks.login_method_providers:
+    for provider in hooks.of(rt).login_methods:
         for org_id, methods in (await provider(org_ids)).items():
             extra.setdefault(org_id, []).extend(methods)
     return DiscoverOut(

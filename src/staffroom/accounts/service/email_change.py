@@ -19,13 +19,12 @@ from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid, Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import EMAIL_CHANGE
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 
 TTL = timedelta(hours=24)
 # Each request mails two people: keep a hijacked session from turning it into a spam cannon.
-REQUEST_RULE = Rule(limit=5, window=3600)
 _INVALID = Unauthorized("invalid_token", "This link is not valid or has expired.")
 
 
@@ -45,7 +44,7 @@ async def request(
     rt: Runtime, principal: Principal, new_email: str, password: str, ctx: RequestContext
 ) -> None:
     """Mail a confirmation link to the new address and a notice to the current one."""
-    await rt.limiter.hit(f"email_change:{principal.user_id}", REQUEST_RULE)
+    await rt.limiter.hit(*EMAIL_CHANGE.at(rt.settings, principal.user_id))
     user = await confirm_own_password(rt, principal, password, ctx, "user.email_change_requested")
     address = normalize_email(new_email)
     if address == user["email"]:

@@ -16,7 +16,7 @@ from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import PASSWORD_CONFIRM
 from staffroom.core.runtime import Runtime
 
 
@@ -25,12 +25,11 @@ async def confirm_own_password(
 ) -> dict[str, Any]:
     """The caller's row, once they have proven their password again (rate-limited, audited)."""
     s = rt.settings
-    rule = Rule(s.login_fail_limit_account, s.login_fail_window)
-    key = f"pwconfirm:{principal.user_id}"
-    await rt.limiter.check(key, rule)
+    limit = PASSWORD_CONFIRM.at(s, principal.user_id)
+    await rt.limiter.check(*limit)
     user = await user_in_org(principal.org_id, principal.user_id)
     if not await verify_password(rt.keys.pepper, password, user["password_hash"], s.bcrypt_rounds):
-        await rt.limiter.hit(key, rule)
+        await rt.limiter.hit(*limit)
         await audit.record(
             action,
             outcome="failure",

@@ -13,7 +13,7 @@ from staffroom.accounts.tables import OneTimeToken, User
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
 from staffroom.core.errors import Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import RESET_ACCOUNT, RESET_IP
 from staffroom.core.runtime import Runtime
 
 
@@ -73,11 +73,8 @@ async def request_password_reset(
 async def reset_rate_limit(rt: Runtime, org_slug: str, login_: str, ctx: RequestContext) -> None:
     """Limit reset requests per login and per IP (before the 202 is sent)."""
     s = rt.settings
-    await rt.limiter.hit(f"reset:ip:{ctx.ip}", Rule(s.reset_limit_per_ip, s.reset_limit_window))
-    await rt.limiter.hit(
-        f"reset:acct:{org_slug.strip().lower()}:{login_key(login_)}",
-        Rule(s.reset_limit_per_login, s.reset_limit_window),
-    )
+    await rt.limiter.hit(*RESET_IP.at(s, ctx.ip))
+    await rt.limiter.hit(*RESET_ACCOUNT.at(s, org_slug.strip().lower(), login_key(login_)))
 
 
 async def confirm_password_token(

@@ -25,7 +25,7 @@ async def _target(principal: Principal, user_id: uuid.UUID) -> dict[str, Any]:
     return target
 
 
-async def sign_in(principal: Principal, user_id: uuid.UUID) -> SignInOut:
+async def sign_in(rt: Runtime, principal: Principal, user_id: uuid.UUID) -> SignInOut:
     """How a person can sign in and their second factor, without any secret."""
     user = await user_in_org(principal.org_id, user_id)
     factor = (
@@ -45,7 +45,7 @@ async def sign_in(principal: Principal, user_id: uuid.UUID) -> SignInOut:
     )
     locked = factor["locked_until"] if factor is not None else None
     links: list[dict[str, Any]] = []
-    for provider in hooks.sso_link_providers:
+    for provider in hooks.of(rt).sso_links:
         links += await provider(principal.org_id, user_id)
     return SignInOut(
         email=user["email"],

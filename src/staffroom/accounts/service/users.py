@@ -260,8 +260,7 @@ async def deactivate(
         {User.status: "deactivated", User.deactivated_at: now, User.updated_at: now}
     ).where((User.id == user_id) & (User.org == principal.org_id))
     revoked = await sessions.revoke_user(rt, user_id, "deactivated")
-    for hook in hooks.deactivation_hooks:
-        await hook(principal.org_id, user_id)
+    await hooks.deactivated(rt, principal.org_id, user_id)
     await audit.record(
         "user.deactivated",
         ctx=ctx,

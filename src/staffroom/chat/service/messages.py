@@ -78,7 +78,7 @@ async def send(
         earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
         if earlier is not None:
             return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
-        await hooks.check_attachment(principal, data.attachment_id)
+        await hooks.check_attachment(rt, principal, data.attachment_id)
     message_id = uuid.uuid4()
     now = clock.utcnow()
     sealed = render.seal_body(rt, conversation_id, message_id, body)
@@ -119,7 +119,7 @@ async def send(
     # The stored row is what was inserted: no need to read it back.
     names = {principal.user_id: member["display_name"]}
     out = (await render.messages_out(rt, [message.to_dict()], names))[0]
-    payloads.remember(message_id, position, conversation, out)
+    payloads.remember(rt, message_id, position, conversation, out)
     outbox.wake(rt)
     return out, True
 
@@ -217,7 +217,7 @@ async def edit(
     assert fresh is not None
     out = (await render.messages_out(rt, [fresh]))[0]
     # The event of this edit carries the edited message (not the one first sent).
-    payloads.remember(message_id, position, conversation, out)
+    payloads.remember(rt, message_id, position, conversation, out)
     outbox.wake(rt)
     return out
 
@@ -255,7 +255,7 @@ async def delete(
             message_id=message_id,
         )
     # Its event reads the tombstone; nothing kept of the text may go out again.
-    payloads.forget(message_id)
+    payloads.forget(rt, message_id)
     outbox.wake(rt)
     if row["sender"] != principal.user_id:
         await audit.by(

@@ -30,35 +30,44 @@ _MESSAGE = "SELECT * FROM chat_message WHERE id = {}"
 _MEMBERS = 'SELECT "user" AS user_id FROM chat_member WHERE conversation = {}'
 
 
-# The state a message had after this process's last change to it (a send or an edit),
-# with the event position of that change, so its dispatcher publishes the event without
+# The state a message had after this app's last change to it (a send or an edit), with
+# the event position of that change, so its dispatcher publishes the event without
 # reading the row back (bounded; another process's dispatcher, or a restart, reads the
 # rows). An event uses the entry only when it is the event of that very change: any other
 # event of the message (an earlier one published late, or one after a later change made
-# elsewhere) reads the row and so carries the state as it is, never an older one.
-_FRESH: OrderedDict[uuid.UUID, tuple[int, dict[str, Any], MessageOut]] = OrderedDict()
-_FRESH_MAX = 2000
+# elsewhere) reads the row and so carries the state as it is, never an older one. Kept on
+# the app's runtime: another app in the process (the tests make several) has its own.
+FRESH_MAX = 2000
+
+
+class FreshMessages(OrderedDict[uuid.UUID, tuple[int, dict[str, Any], MessageOut]]):
+    """One app's recently changed messages (decrypted), at most FRESH_MAX."""
 
 
 def remember(
-    message_id: uuid.UUID, position: int, conversation: dict[str, Any], out: MessageOut
+    rt: Runtime,
+    message_id: uuid.UUID,
+    position: int,
+    conversation: dict[str, Any],
+    out: MessageOut,
 ) -> None:
     """Keep a message as the change at this event position left it (and its conversation)."""
-    _FRESH.pop(message_id, None)
-    _FRESH[message_id] = (position, conversation, out)
-    while len(_FRESH) > _FRESH_MAX:
-        _FRESH.popitem(last=False)
+    fresh = rt.part(FreshMessages)
+    fresh.pop(message_id, None)
+    fresh[message_id] = (position, conversation, out)
+    while len(fresh) > FRESH_MAX:
+        fresh.popitem(last=False)
 
 
-def forget(message_id: uuid.UUID) -> None:
+def forget(rt: Runtime, message_id: uuid.UUID) -> None:
     """Drop what is kept of a message (it was deleted: its text must not go out again)."""
-    _FRESH.pop(message_id, None)
+    rt.part(FreshMessages).pop(message_id, None)
 
 
-def _fresh(row: dict[str, Any]) -> tuple[dict[str, Any], MessageOut] | None:
+def _fresh(rt: Runtime, row: dict[str, Any]) -> tuple[dict[str, Any], MessageOut] | None:
     if row["message"] is None:
         return None
-    kept = _FRESH.get(as_uuid(row["message"]))
+    kept = rt.part(FreshMessages).get(as_uuid(row["message"]))
     if kept is None or kept[0] != row["position"]:
         return None
     return kept[1], kept[2]
@@ -72,7 +81,7 @@ async def publish(rt: Runtime, row: dict[str, Any]) -> None:
     if row["event"] in INBOX_EVENTS:
         await _to_inbox(rt, row)
         return
-    fresh = _fresh(row)
+    fresh = _fresh(rt, row)
     if fresh is None:
         found = await fetch(Conversation, _CONVERSATION, row["conversation"])
         if not found:  # deleted meanwhile: nothing left to tell

@@ -24,7 +24,7 @@ def engine_for(url: str) -> Engine[Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(path))
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresEngine(config={"dsn": url})
+        return SharedPoolEngine(config={"dsn": url})
     raise SystemExit(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
 
 
@@ -130,9 +130,17 @@ def outage_errors() -> tuple[type[Exception], ...]:
     )
 
 
-# Piccolo's engine (and so its pool) is process-wide; apps sharing it (several app
-# instances in one process, as the tests make) share the pool, closed by the last one.
-_pool_users: dict[int, int] = {}
+class SharedPoolEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine, counting the apps that use its pool. Piccolo binds
+    every table to one engine (and so one pool) at import: apps in one process (the tests
+    make several) share it, and the last one to leave closes it. Each app's runtime joins
+    and leaves once (`Runtime.start`, `Runtime.close`)."""
+
+    __slots__ = ("pool_users",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool_users = 0
 
 
 class BrokenConnection(ConnectionError):
@@ -177,19 +185,21 @@ async def start_pool(engine: Engine[Any], max_size: int) -> None:
     """Open the PostgreSQL pool, or join the one already open (SQLite has none)."""
     if not isinstance(engine, PostgresEngine):
         return
-    users = _pool_users.get(id(engine), 0)
-    if users == 0:
+    if not isinstance(engine, SharedPoolEngine):
+        raise TypeError("the engine must come from engine_for")
+    if engine.pool_users == 0:
         await engine.start_connection_pool(
             max_size=max_size, reset=_keep_session, connection_class=_guarded_connection_class()
         )
-    _pool_users[id(engine)] = users + 1
+    engine.pool_users += 1
 
 
 async def close_pool(engine: Engine[Any]) -> None:
     """Leave the PostgreSQL pool; the last user closes it."""
     if not isinstance(engine, PostgresEngine):
         return
-    users = _pool_users.get(id(engine), 0) - 1
-    _pool_users[id(engine)] = max(users, 0)
-    if users <= 0 and engine.pool is not None:
+    if not isinstance(engine, SharedPoolEngine):
+        raise TypeError("the engine must come from engine_for")
+    engine.pool_users = max(engine.pool_users - 1, 0)
+    if engine.pool_users == 0 and engine.pool is not None:
         await engine.close_connection_pool()

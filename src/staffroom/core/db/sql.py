@@ -105,6 +105,11 @@ def icontains(column: Any, text: str) -> Any:
     return column.ilike(pattern)
 
 
+def table_name(table: type[Table]) -> str:
+    """A table's name in the database (for statements written by hand)."""
+    return table._meta.tablename
+
+
 def engine_of(table: type[Table]) -> Engine[Any]:
     """The engine a table is bound to (one for every table: piccolo_conf.DB)."""
     return table._meta.db

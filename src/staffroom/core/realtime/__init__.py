@@ -14,9 +14,12 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from staffroom.core.context import Principal
+
+if TYPE_CHECKING:  # the runtime holds a relay: imported at run time, a cycle
+    from staffroom.core.runtime import Runtime
 
 
 class RelayUnavailable(Exception):
@@ -154,17 +157,23 @@ async def _control(relay: Relay, topics: list[str], event: dict[str, Any]) -> No
         log.warning("could not announce %s; open sockets re-check on their own", event["type"])
 
 
-# What a connection listens to, per domain: feeds registers the channels a user may read.
+# What a connection listens to, per domain: feeds registers the channels a user may read,
+# chat the user's own topic. Registered on the app's runtime (`staffroom/wiring.py`).
 TopicProvider = Callable[[Principal], Awaitable[list[str]]]
-topic_providers: list[TopicProvider] = []
 
 
-def on_topics(provider: TopicProvider) -> None:
+class TopicProviders(list[TopicProvider]):
+    """The topic providers of one app."""
+
+
+def on_topics(rt: Runtime, provider: TopicProvider) -> None:
     """Register a provider of a user's topics once."""
-    if provider not in topic_providers:
-        topic_providers.append(provider)
+    providers = rt.part(TopicProviders)
+    if provider not in providers:
+        providers.append(provider)
 
 
-async def topics_for(principal: Principal) -> list[str]:
+async def topics_for(rt: Runtime, principal: Principal) -> list[str]:
     """Every topic a user may receive, from every domain."""
-    return sorted({t for provider in topic_providers for t in await provider(principal)})
+    providers = rt.part(TopicProviders)
+    return sorted({t for provider in providers for t in await provider(principal)})

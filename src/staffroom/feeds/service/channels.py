@@ -55,9 +55,9 @@ def _check_policy(
         raise Invalid("poster_groups_required", "Name the groups that may post here.")
 
 
-async def _check_image(principal: Principal, media_id: uuid.UUID | None) -> None:
+async def _check_image(rt: Runtime, principal: Principal, media_id: uuid.UUID | None) -> None:
     if media_id is not None:
-        await media.check_attachments(principal, [media_id])
+        await media.check_attachments(rt, principal, [media_id])
 
 
 async def _out(principal: Principal, row: dict[str, Any], unread: int) -> ChannelOut:
@@ -84,7 +84,7 @@ async def create(
 ) -> ChannelOut:
     """Create a channel with its audience and posting policy."""
     _check_policy(data.audience, data.audience_group_ids, data.posting, data.poster_group_ids)
-    await _check_image(principal, data.image_media_id)
+    await _check_image(rt, principal, data.image_media_id)
     channel_id = uuid.uuid4()
     async with transaction(Channel):
         await Channel.insert(
@@ -160,7 +160,7 @@ async def patch(
     if data.description is not UNSET:
         values[Channel.description] = data.description.strip()
     if data.image_media_id is not UNSET:
-        await _check_image(principal, data.image_media_id)
+        await _check_image(rt, principal, data.image_media_id)
         values[Channel.image_media_id] = data.image_media_id
     for field in ("comments_enabled", "reactions_enabled"):
         if getattr(data, field) is not UNSET:

@@ -42,7 +42,7 @@ async def create(
     publish_at = data.publish_at or now
     _check_times(publish_at, data.expires_at, data.ack_due_at)
     html = await asyncio.to_thread(markdown.render, data.body)
-    attachments = await media.check_attachments(principal, data.attachment_ids)
+    attachments = await media.check_attachments(rt, principal, data.attachment_ids)
     post_id = uuid.uuid4()
     await Post.insert(
         Post(
@@ -95,7 +95,9 @@ async def patch(
         values[Post.body_md] = data.body
         values[Post.body_html] = await asyncio.to_thread(markdown.render, data.body)
     if data.attachment_ids is not UNSET:
-        values[Post.attachment_ids] = await media.check_attachments(principal, data.attachment_ids)
+        values[Post.attachment_ids] = await media.check_attachments(
+            rt, principal, data.attachment_ids
+        )
     for field in ("expires_at", "pinned", "requires_ack", "ack_due_at"):
         if getattr(data, field) is not UNSET:
             values[getattr(Post, field)] = getattr(data, field)

@@ -18,6 +18,8 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound
+from staffroom.core.limits import PER_OAUTH_CLIENT, PER_USER
+from staffroom.core.ratelimit import Bucket
 from staffroom.core.runtime import Runtime
 from staffroom.oauth.schemas import ConnectedApp
 from staffroom.oauth.service import store
@@ -48,7 +50,7 @@ def is_access_token(token: str) -> bool:
 
 async def authenticate(
     rt: Runtime, token: str, ctx: RequestContext
-) -> tuple[Principal, str] | None:
+) -> tuple[Principal, tuple[str, Bucket]] | None:
     """The principal of a live access token and its rate-limit bucket, or None."""
     rows = await fetch(OAuthGrant, AUTHENTICATE_SQL, store.digest(rt, token, "access"))
     row = rows[0] if rows else None
@@ -70,7 +72,11 @@ async def authenticate(
         scope="oauth",
     )
     # A person's app shares the person's bucket; a client acting for itself has its own.
-    bucket = f"user:{row['user']}" if row["user"] else f"oauth:{row['client']}"
+    bucket = (
+        PER_USER.at(rt.settings, row["user"])
+        if row["user"]
+        else PER_OAUTH_CLIENT.at(rt.settings, row["client"])
+    )
     return principal, bucket
 
 

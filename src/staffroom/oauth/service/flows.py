@@ -20,7 +20,7 @@ from staffroom.accounts.service.lookups import org_row
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import DomainError, NotFound, RateLimited
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import OAUTH_IP
 from staffroom.core.runtime import Runtime
 from staffroom.oauth.schemas import AuthorizeCheck, AuthorizeOut, AuthorizePrompt, OAuthAppRef
 from staffroom.oauth.service import store
@@ -144,8 +144,7 @@ async def _endpoint(rt: Runtime, http: HttpRequest, ctx: RequestContext, name: s
     if http.query:
         # Codes, secrets and tokens never travel in a URL (logs, proxies, Referer).
         return _error(400, "invalid_request", "Send the parameters in the form body, not the URL.")
-    s = rt.settings
-    key, rule = f"oauth:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
+    key, rule = OAUTH_IP.at(rt.settings, ctx.ip)
     try:
         await rt.limiter.check(key, rule)
     except RateLimited as limited:

@@ -19,14 +19,12 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.sql import column_name, transaction
 from staffroom.core.errors import Conflict, Invalid, NotFound
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import DOMAIN_VERIFY
 from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import DnsRecord, DomainIn, DomainList, DomainOut, DomainPatch
 from staffroom.onboarding.tables import DomainBinding
 
 TXT_PREFIX = "staffroom-verification="
-# DNS look-ups cost the org nothing but time; this stops a script hammering resolvers.
-VERIFY_RULE = Rule(limit=30, window=3600)
 
 
 @cache
@@ -150,7 +148,7 @@ async def verify(
     row = await _own(principal, binding_id)
     if row["verified_at"]:
         return _out(row)
-    await rt.limiter.hit(f"domain_verify:{principal.org_id}", VERIFY_RULE)
+    await rt.limiter.hit(*DOMAIN_VERIFY.at(rt.settings, principal.org_id))
     # Said before any look-up: no TXT record can win a domain another org already holds.
     await bindings.assert_available(principal.org_id, row["domain"])
     now = clock.utcnow()

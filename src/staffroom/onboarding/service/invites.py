@@ -18,7 +18,7 @@ from staffroom.core.db.pages import page_filter, page_of
 from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Gone, NotFound, RateLimited
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import INVITE_ACCEPT_IP
 from staffroom.core.runtime import Runtime
 from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_token
@@ -314,14 +314,13 @@ async def accept(
     rt: Runtime, token: str, display_name: str, password: str, ctx: RequestContext
 ) -> AcceptedOut:
     """Create the account for the invited address and sign in; the link works once."""
-    s = rt.settings
     # Only bad links count: a whole office accepting from one NAT address must get through.
-    key, rule = f"invite:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(key, rule)
+    limit = INVITE_ACCEPT_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*limit)
     try:
         row = await _by_token(rt, token)
     except (NotFound, Gone) as exc:
-        raise await refused(rt, ctx, "invite.accepted", exc, [(key, rule)]) from None
+        raise await refused(rt, ctx, "invite.accepted", exc, [limit]) from None
     name = clean_name(display_name, "display_name")
     # The org may have restricted its domains since the invite went out.
     await email_domains.check_email_allowed(row["org"], row["email"])

@@ -19,7 +19,7 @@ from staffroom.core.context import RequestContext
 from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Gone, NotFound
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import SIGNUP_ADDRESS, SIGNUP_COMPLETE_IP, SIGNUP_IP
 from staffroom.core.runtime import Runtime
 from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_token
@@ -37,11 +37,8 @@ async def rate_limit(rt: Runtime, org_slug: str, email: str, ctx: RequestContext
     """Count the request per IP and per address (before the 202); returns the address."""
     s = rt.settings
     address = normalize_email(email)
-    await rt.limiter.hit(f"signup:ip:{ctx.ip}", Rule(s.signup_limit_per_ip, s.signup_limit_window))
-    await rt.limiter.hit(
-        f"signup:addr:{org_slug.strip().lower()}:{address}",
-        Rule(s.signup_limit_per_email, s.signup_limit_window),
-    )
+    await rt.limiter.hit(*SIGNUP_IP.at(s, ctx.ip))
+    await rt.limiter.hit(*SIGNUP_ADDRESS.at(s, org_slug.strip().lower(), address))
     return address
 
 
@@ -141,13 +138,12 @@ async def complete(
     rt: Runtime, token: str, display_name: str, password: str, ctx: RequestContext
 ) -> AcceptedOut:
     """Create the account for the address the link was sent to, and sign in."""
-    s = rt.settings
-    key, rule = f"signup_complete:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(key, rule)
+    limit = SIGNUP_COMPLETE_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*limit)
     try:
         row = await _by_token(rt, token)
     except (NotFound, Gone) as exc:
-        raise await refused(rt, ctx, "signup.completed", exc, [(key, rule)]) from None
+        raise await refused(rt, ctx, "signup.completed", exc, [limit]) from None
     binding = await _binding_still_valid(row)
     name = clean_name(display_name, "display_name")
     await members.check_new_password(password, row["email"], name)

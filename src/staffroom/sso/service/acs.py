@@ -264,7 +264,7 @@ async def _record_success(
     user: dict[str, Any],
 ) -> None:
     await doctor.record(
-        rt.limiter,
+        rt,
         org["id"],
         idp,
         outcome="success",
@@ -295,7 +295,7 @@ async def _record_refusal(
 ) -> None:
     idp, signed = await _whose(idps, idp, envelope, assertion, rejected)
     await doctor.record(
-        rt.limiter,
+        rt,
         org["id"],
         idp,
         outcome="failure",

@@ -16,20 +16,19 @@ from typing import Any
 from staffroom.core import clock
 from staffroom.core.context import Principal
 from staffroom.core.errors import RateLimited, Unavailable
-from staffroom.core.ratelimit import RateLimiter, Rule
+from staffroom.core.limits import SSO_DOCTOR_UNSIGNED
+from staffroom.core.runtime import Runtime
 from staffroom.sso.presets import mapping_for
 from staffroom.sso.schemas import AttemptList, AttemptOut
 from staffroom.sso.service.provisioning import redact
 from staffroom.sso.tables import SsoAttempt
 
 KEEP = 50
-# Unsigned attempts recorded per IdP (or per org for unknown issuers) a minute.
-UNSIGNED_RULE = Rule(limit=10, window=60)
 
 
-async def _unsigned_allowed(limiter: RateLimiter, org_id: uuid.UUID, idp_id: object) -> bool:
+async def _unsigned_allowed(rt: Runtime, org_id: uuid.UUID, idp_id: object) -> bool:
     try:
-        await limiter.hit(f"sso_doctor:unsigned:{org_id}:{idp_id}", UNSIGNED_RULE)
+        await rt.limiter.hit(*SSO_DOCTOR_UNSIGNED.at(rt.settings, org_id, idp_id))
     except (RateLimited, Unavailable):
         # Over the rate (or the shared store is down): not recorded; the audit trail
         # still has every attempt.
@@ -38,7 +37,7 @@ async def _unsigned_allowed(limiter: RateLimiter, org_id: uuid.UUID, idp_id: obj
 
 
 async def record(
-    limiter: RateLimiter,
+    rt: Runtime,
     org_id: uuid.UUID,
     idp: dict[str, Any] | None,
     *,
@@ -53,13 +52,13 @@ async def record(
     test_id: uuid.UUID | None = None,
 ) -> None:
     """Log one attempt and keep only the last 50 per IdP and bucket (and per org for
-    unknown issuers); unsigned attempts only at UNSIGNED_RULE's rate, except the answer
+    unknown issuers); unsigned attempts only at SSO_DOCTOR_UNSIGNED's rate, except the answer
     to an admin's test sign-in (its RelayState is known to the admin's browser only, and
     the console waits for it)."""
     idp_id = idp["id"] if idp else None
     signed = signed and idp is not None
     limited = not signed and test_id is None
-    if limited and not await _unsigned_allowed(limiter, org_id, idp_id):
+    if limited and not await _unsigned_allowed(rt, org_id, idp_id):
         return
     expected = mapping_for(idp["preset"], idp["attribute_map"]) if idp else {}
     await SsoAttempt.insert(

@@ -18,7 +18,7 @@ from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Invalid, NotFound, Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import SSO_EXCHANGE_IP
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 from staffroom.sso import saml
@@ -126,9 +126,8 @@ async def start_link(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> st
 
 async def exchange(rt: Runtime, code: str, ctx: RequestContext) -> TokenPair | MfaChallenge:
     """Turn the ACS's one-time code into tokens (or a TOTP step when MFA is still owed)."""
-    s = rt.settings
-    key, rule = f"sso_exchange:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(key, rule)
+    limit = SSO_EXCHANGE_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*limit)
     invalid = Unauthorized("invalid_code", "This sign-in code is not valid or has expired.")
     now = clock.utcnow()
     row = (
@@ -144,7 +143,7 @@ async def exchange(rt: Runtime, code: str, ctx: RequestContext) -> TokenPair | M
         else []
     )
     if row is None or not used:
-        await rt.limiter.hit(key, rule)
+        await rt.limiter.hit(*limit)
         raise invalid
     user = await user_in_org(row["org"], row["user"])
     if user["status"] != "active":

@@ -117,7 +117,7 @@ async def passed(
     the console (nobody signed in); the window goes to the console's test page."""
     reason, user_id = tried
     await doctor.record(
-        rt.limiter,
+        rt,
         org_id,
         idp,
         outcome="success",
