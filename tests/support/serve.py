@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -57,9 +59,12 @@ class ServeProcess:
         app: str | None = None,
         probe: str = "/health/live",
         port: int | None = None,
+        start_seconds: float = 90,
     ) -> ServeProcess:
         """`staffroom serve`, or granian serving another ASGI app factory (`app`) with the
-        same settings (the benchmark's baselines)."""
+        same settings (the benchmark's baselines). It gets `start_seconds` to answer: CI
+        runs both databases' suites at once on two cores, and a loaded machine has taken
+        over 30 s to start a server."""
         port = port or free_port()
         if app is None:
             cmd = [sys.executable, "-m", "staffroom", "serve", "--port", str(port)]
@@ -72,23 +77,30 @@ class ServeProcess:
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Its own process group, so a start that fails takes granian's workers with it.
+            start_new_session=True,
         )
         server = cls(proc=proc, port=port, scheme="https" if tls else "http")
         server.reader = threading.Thread(target=server._collect, daemon=True)
         server.reader.start()
         try:
-            wait_for(f"{server.base}{probe}", context)
+            wait_for(f"{server.base}{probe}", context, start_seconds)
             # granian hangs if told to stop while a worker is still starting: wait for all.
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + start_seconds
             while server.output.count("Started worker-") < workers:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"workers did not start:\n{server.output}")
                 time.sleep(0.1)
         except BaseException:
-            proc.kill()
-            proc.wait(timeout=10)
+            server.kill_all()
             raise
         return server
+
+    def kill_all(self) -> None:
+        """SIGKILL the server and every worker it started (its process group)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def _collect(self) -> None:
         assert self.proc.stdout is not None
@@ -101,8 +113,7 @@ class ServeProcess:
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            self.kill_all()
             raise AssertionError(f"staffroom serve ignored SIGTERM:\n{self.output}") from None
         if self.reader is not None:
             self.reader.join(timeout=10)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.support.serve import ServeProcess
 from tests.support.servers import free_port
@@ -19,6 +19,11 @@ from tests.support.servers import free_port
 SHOTS = Path(__file__).parent / "screenshots"
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 860}
+# CI runs both databases' suites at once on two cores, next to the servers and Chromium: a
+# page can take seconds to answer there. The waits are long, so a slow machine is not a
+# failure; they cost nothing when the page is there at once.
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +69,7 @@ class Browsers:
             viewport=PHONE if phone else DESKTOP,
             extra_http_headers={"Accept-Language": f"{locale},{locale.split('-')[0]};q=0.9"},
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
         page = await context.new_page()
         errors: list[str] = []
