@@ -14,14 +14,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from staffroom import __version__
-from staffroom.accounts.controllers import CONTROLLERS
+from staffroom.accounts.controllers import ROUTER as ACCOUNTS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_principal
 from staffroom.accounts.schemas import Input
-from staffroom.attention.controllers import AttentionController
+from staffroom.attention.controllers import ROUTER as ATTENTION
 from staffroom.chat import scheduled as chat_scheduled
-from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
+from staffroom.chat.controllers import ROUTER as CHAT
 from staffroom.compliance import scheduled as compliance_scheduled
-from staffroom.compliance.controllers import ComplianceController
+from staffroom.compliance.controllers import ROUTER as COMPLIANCE
 from staffroom.core import audit
 from staffroom.core.jobs.runner import running
 from staffroom.core.logs import configure_logging
@@ -50,11 +50,13 @@ from staffroom.endpoints.health import HealthController
 from staffroom.endpoints.metrics import MetricsController, forget_dead_workers, prometheus
 from staffroom.endpoints.websocket import asyncapi_document, realtime_socket
 from staffroom.feeds import scheduled as feeds_scheduled
-from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
-from staffroom.oauth.controllers import CONTROLLERS as OAUTH_CONTROLLERS
-from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
+from staffroom.feeds.controllers import ROUTER as FEEDS
+from staffroom.oauth.controllers import ROUTER as OAUTH
+from staffroom.oauth.controllers import WELL_KNOWN as OAUTH_WELL_KNOWN
+from staffroom.onboarding.controllers import ROUTER as ONBOARDING
 from staffroom.settings import Settings, load_settings
-from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
+from staffroom.sso.controllers import BROWSER_CONTROLLERS as SSO_BROWSER
+from staffroom.sso.controllers import ROUTER as SSO
 from staffroom.sso.schemas import AttributeMap, GroupRule
 from staffroom.webapp.routes import app_path, app_root
 from staffroom.wiring import build_runtime
@@ -91,16 +93,18 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             HealthController,
-            *CONTROLLERS,
-            *ONBOARDING_CONTROLLERS,
-            *SSO_CONTROLLERS,
-            ChannelsController,
-            FeedController,
-            MediaController,
-            *CHAT_CONTROLLERS,
-            ComplianceController,
-            AttentionController,
-            *OAUTH_CONTROLLERS,
+            # Each domain's API under /api/v1, one router each.
+            ACCOUNTS,
+            ONBOARDING,
+            SSO,
+            FEEDS,
+            CHAT,
+            COMPLIANCE,
+            ATTENTION,
+            OAUTH,
+            # What browsers and other servers reach outside the API.
+            *SSO_BROWSER,
+            *OAUTH_WELL_KNOWN,
             MetricsController,
             DocsAssetsController,
             realtime_socket,

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar import Controller, Router, get
 
 from staffroom.attention import service
 from staffroom.attention.schemas import AttentionList
-from staffroom.core.context import Principal
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
-
-Me = NamedDependency[Principal]
-Rt = NamedDependency[Runtime]
+from staffroom.core.web import Me, Rt, errors
 
 
 class AttentionController(Controller):
-    path = "/api/v1/org"
+    path = "/org"
     tags = ["organisation"]
     security = [{"bearer": []}]
 
@@ -33,3 +27,7 @@ class AttentionController(Controller):
     )
     async def attention(self, me: Me, rt: Rt) -> AttentionList:
         return await service.attention(rt, me)
+
+
+# One router for the domain: the API's path prefix is said here, once.
+ROUTER = Router(path="/api/v1", route_handlers=[AttentionController])

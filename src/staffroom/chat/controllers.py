@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, Router, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -29,16 +28,9 @@ from staffroom.chat.schemas import (
     ReadOut,
 )
 from staffroom.chat.service import conversations, credentials, messages
-from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Invalid
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Cursor, Limit, Me, Rt, errors
 
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
-Cursor = Annotated[str | None, Parameter(max_length=300)]
-Limit = Annotated[int, Parameter(ge=1, le=200)]
 # Positions are bigints; the largest one a JSON client reads exactly (2**53 - 1) bounds
 # them (Litestar writes the schema's maximum as a float: 2**63 - 1 became 2**63). Optional
 # outside Annotated: Litestar keeps the bounds in the OpenAPI schema only so, and then
@@ -55,7 +47,7 @@ def _positions(*values: int | None) -> None:
 
 
 class ConversationsController(Controller):
-    path = "/api/v1/conversations"
+    path = "/conversations"
     tags = ["chat"]
     security = [{"bearer": []}]
     guards = [requires("chat.use")]
@@ -209,7 +201,7 @@ class ConversationsController(Controller):
 
 
 class MessagesController(Controller):
-    path = "/api/v1/messages"
+    path = "/messages"
     tags = ["chat"]
     security = [{"bearer": []}]
     guards = [requires("chat.use")]
@@ -237,7 +229,7 @@ class MessagesController(Controller):
 
 
 class ChatController(Controller):
-    path = "/api/v1/chat"
+    path = "/chat"
     tags = ["chat"]
     security = [{"bearer": []}]
     guards = [requires("chat.use")]
@@ -253,4 +245,7 @@ class ChatController(Controller):
         return await credentials.for_device(rt, me)
 
 
-CONTROLLERS = [ConversationsController, MessagesController, ChatController]
+# One router for the domain: the API's path prefix is said here, once.
+ROUTER = Router(
+    path="/api/v1", route_handlers=[ConversationsController, MessagesController, ChatController]
+)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Router, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -13,17 +12,11 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from staffroom.accounts.guards import requires
 from staffroom.compliance.schemas import EraseIn
 from staffroom.compliance.service import erasure, export
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
-
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
+from staffroom.core.web import Ctx, Me, Rt, errors
 
 
 class ComplianceController(Controller):
-    path = "/api/v1"
+    path = "/"
     tags = ["compliance"]
     security = [{"bearer": []}]
 
@@ -57,3 +50,7 @@ class ComplianceController(Controller):
         self, user_id: FromPath[uuid.UUID], data: JSONBody[EraseIn], me: Me, rt: Rt, ctx: Ctx
     ) -> None:
         await erasure.erase(rt, me, user_id, data.reason.strip(), ctx)
+
+
+# One router for the domain: the API's path prefix is said here, once.
+ROUTER = Router(path="/api/v1", route_handlers=[ComplianceController])

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, cast
 import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -23,7 +24,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from staffroom.core import audit
-from staffroom.core.context import RequestContext
+from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import outage_errors
 from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type, reason
 from staffroom.core.logs import request_id_var
@@ -196,6 +197,14 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         for s in sorted({400, 503, *statuses})
     }
 
+
+# The words of every controller, defined once (with one set of bounds).
+Me = NamedDependency[Principal]  # the signed-in caller
+Ctx = NamedDependency[RequestContext]  # address, user agent, request id (for audit)
+Rt = NamedDependency[Runtime]  # this app's settings, limiter, relays, mail
+# A page's position (opaque, from the previous page's `next_cursor`) and its size.
+Cursor = Annotated[str | None, Parameter(max_length=300)]
+Limit = Annotated[int, Parameter(ge=1, le=200)]
 
 # A query parameter naming a moment: an ISO-8601 date-time only. Litestar reads a
 # `datetime` query parameter leniently (`?since=0.5` was the epoch plus half a second);

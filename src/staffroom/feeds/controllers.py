@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
+from litestar import Controller, Response, Router, delete, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, RawBody
 from litestar.response import File
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
 from staffroom.core.blobs import attachment
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Cursor, Limit, Me, Rt, errors
 from staffroom.feeds.schemas import (
     ChannelIn,
     ChannelList,
@@ -39,18 +35,13 @@ from staffroom.feeds.schemas import (
 )
 from staffroom.feeds.service import channels, interactions, media, posts, timeline
 
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
 # Uploads up to the largest media_max_bytes one would configure; the service enforces
 # the configured limit exactly.
 MEDIA_MAX_BODY = 100 * 1024 * 1024
-Cursor = Annotated[str | None, Parameter(max_length=300)]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
 
 
 class ChannelsController(Controller):
-    path = "/api/v1/channels"
+    path = "/channels"
     tags = ["feeds"]
     security = [{"bearer": []}]
     guards = [requires("feeds.read")]
@@ -142,7 +133,7 @@ class ChannelsController(Controller):
 
 
 class FeedController(Controller):
-    path = "/api/v1"
+    path = "/"
     tags = ["feeds"]
     security = [{"bearer": []}]
     guards = [requires("feeds.read")]
@@ -319,7 +310,7 @@ class FeedController(Controller):
 
 
 class MediaController(Controller):
-    path = "/api/v1/media"
+    path = "/media"
     tags = ["media"]
     security = [{"bearer": []}]
     guards = [requires("feeds.read")]
@@ -383,3 +374,9 @@ class MediaController(Controller):
                 "Cache-Control": "private, max-age=300",
             },
         )
+
+
+# One router for the domain: the API's path prefix is said here, once.
+ROUTER = Router(
+    path="/api/v1", route_handlers=[ChannelsController, FeedController, MediaController]
+)

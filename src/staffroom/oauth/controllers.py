@@ -7,15 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar import Controller, Request, Response, Router, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import PUBLIC, requires
-from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Me, Rt, errors
 from staffroom.oauth.schemas import (
     AuthorizeCheck,
     AuthorizeDecision,
@@ -30,9 +28,6 @@ from staffroom.oauth.schemas import (
 from staffroom.oauth.service import access, clients, flows
 from staffroom.oauth.service.server import HttpRequest
 
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
 Param = FromQuery[str | None]
 _FORM = "application/x-www-form-urlencoded"
 
@@ -61,7 +56,7 @@ def _protocol(answer: flows.Answer) -> Response[Any]:
 
 
 class OAuthClientsController(Controller):
-    path = "/api/v1/oauth/clients"
+    path = "/oauth/clients"
     tags = ["oauth"]
     security = [{"bearer": []}]
     guards = [requires("oauth_clients.manage")]
@@ -164,7 +159,7 @@ _AUTHORIZE_DOC = (
 
 
 class AuthorizeController(Controller):
-    path = "/api/v1/oauth/authorize"
+    path = "/oauth/authorize"
     tags = ["oauth"]
     security = [{"bearer": []}]
 
@@ -220,7 +215,7 @@ class AuthorizeController(Controller):
 
 
 class ConnectedAppsController(Controller):
-    path = "/api/v1/me/connected-apps"
+    path = "/me/connected-apps"
     tags = ["me"]
     security = [{"bearer": []}]
 
@@ -248,7 +243,7 @@ class OAuthProtocolController(Controller):
     """RFC 6749/7009/7662 endpoints: form bodies in, RFC JSON out (`error`,
     `error_description`), described by the metadata document rather than the OpenAPI one."""
 
-    path = "/api/v1/oauth"
+    path = "/oauth"
     opt = {PUBLIC: True}
     include_in_schema = False
 
@@ -279,10 +274,15 @@ def metadata(rt: Rt) -> dict[str, Any]:
     return flows.metadata(rt)
 
 
-CONTROLLERS: list[Any] = [
-    OAuthClientsController,
-    AuthorizeController,
-    ConnectedAppsController,
-    OAuthProtocolController,
-    metadata,
-]
+# One router for the domain: the API's path prefix is said here, once.
+ROUTER = Router(
+    path="/api/v1",
+    route_handlers=[
+        OAuthClientsController,
+        AuthorizeController,
+        ConnectedAppsController,
+        OAuthProtocolController,
+    ],
+)
+# RFC 8414 puts the metadata document at the host's root.
+WELL_KNOWN = [metadata]

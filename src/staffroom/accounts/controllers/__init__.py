@@ -1,5 +1,7 @@
 """HTTP controllers of accounts: parse, call one service function, return a schema."""
 
+from litestar import Router
+
 from staffroom.accounts.controllers.admin import (
     AuditController,
     GroupsController,
@@ -16,18 +18,22 @@ from staffroom.accounts.controllers.security import (
     PersonAccessController,
 )
 
-CONTROLLERS = [
-    AuthController,
-    MeController,
-    UsersController,
-    GroupsController,
-    OrgController,
-    RolesController,
-    AuditController,
-    ApiKeysController,
-    PersonAccessController,
-    OrgSecurityController,
-    AuditVerificationController,
-]
+# One router for the domain: the API's path prefix is said here, once.
+ROUTER = Router(
+    path="/api/v1",
+    route_handlers=[
+        AuthController,
+        MeController,
+        UsersController,
+        GroupsController,
+        OrgController,
+        RolesController,
+        AuditController,
+        ApiKeysController,
+        PersonAccessController,
+        OrgSecurityController,
+        AuditVerificationController,
+    ],
+)
 
-__all__ = ["CONTROLLERS"]
+__all__ = ["ROUTER"]

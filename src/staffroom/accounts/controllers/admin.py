@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -30,19 +29,13 @@ from staffroom.accounts.schemas import (
     UserPatch,
 )
 from staffroom.accounts.service import audit_log, groups, mfa, orgs, roles, users
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import Instant, errors, instant
+from staffroom.core.web import Ctx, Cursor, Instant, Limit, Me, Rt, errors, instant
 
-Limit = Annotated[int, Parameter(ge=1, le=200)]
-Cursor = Annotated[str | None, Parameter(max_length=200)]
 Search = Annotated[str | None, Parameter(max_length=200)]
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
 
 
 class UsersController(Controller):
-    path = "/api/v1/users"
+    path = "/users"
     tags = ["users"]
     security = [{"bearer": []}]
 
@@ -99,7 +92,7 @@ class UsersController(Controller):
         user_id: FromPath[uuid.UUID],
         data: JSONBody[UserPatch],
         me: Me,
-        rt: NamedDependency[Runtime],
+        rt: Rt,
         ctx: Ctx,
     ) -> UserOut:
         return await users.patch_user(rt, me, user_id, data, ctx)
@@ -112,9 +105,7 @@ class UsersController(Controller):
         guards=[requires("users.manage")],
         responses=errors(401, 403, 404, 409),
     )
-    async def deactivate(
-        self, user_id: FromPath[uuid.UUID], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
-    ) -> UserOut:
+    async def deactivate(self, user_id: FromPath[uuid.UUID], me: Me, rt: Rt, ctx: Ctx) -> UserOut:
         return await users.deactivate(rt, me, user_id, ctx)
 
     @post(
@@ -136,14 +127,12 @@ class UsersController(Controller):
         guards=[requires("users.mfa_reset")],
         responses=errors(401, 403, 404),
     )
-    async def reset_mfa(
-        self, user_id: FromPath[uuid.UUID], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
-    ) -> None:
+    async def reset_mfa(self, user_id: FromPath[uuid.UUID], me: Me, rt: Rt, ctx: Ctx) -> None:
         await mfa.admin_reset(rt, me, user_id, ctx)
 
 
 class GroupsController(Controller):
-    path = "/api/v1/groups"
+    path = "/groups"
     tags = ["groups"]
     security = [{"bearer": []}]
 
@@ -200,9 +189,7 @@ class GroupsController(Controller):
         guards=[requires("groups.manage")],
         responses=errors(401, 403, 404),
     )
-    async def delete_group(
-        self, group_id: FromPath[uuid.UUID], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
-    ) -> None:
+    async def delete_group(self, group_id: FromPath[uuid.UUID], me: Me, rt: Rt, ctx: Ctx) -> None:
         await groups.delete_group(rt, me, group_id, ctx)
 
     @get(
@@ -234,7 +221,7 @@ class GroupsController(Controller):
         group_id: FromPath[uuid.UUID],
         data: JSONBody[GroupMembersIn],
         me: Me,
-        rt: NamedDependency[Runtime],
+        rt: Rt,
         ctx: Ctx,
     ) -> GroupOut:
         return await groups.add_members(rt, me, group_id, data.user_ids, ctx)
@@ -252,14 +239,14 @@ class GroupsController(Controller):
         group_id: FromPath[uuid.UUID],
         user_id: FromPath[uuid.UUID],
         me: Me,
-        rt: NamedDependency[Runtime],
+        rt: Rt,
         ctx: Ctx,
     ) -> None:
         await groups.remove_member(rt, me, group_id, user_id, ctx)
 
 
 class OrgController(Controller):
-    path = "/api/v1/org"
+    path = "/org"
     tags = ["org"]
     security = [{"bearer": []}]
 
@@ -282,7 +269,7 @@ RoleKey = Annotated[str, Parameter(max_length=64)]
 
 
 class RolesController(Controller):
-    path = "/api/v1/roles"
+    path = "/roles"
     tags = ["roles"]
     security = [{"bearer": []}]
 
@@ -332,7 +319,7 @@ class RolesController(Controller):
 
 
 class AuditController(Controller):
-    path = "/api/v1/audit-events"
+    path = "/audit-events"
     tags = ["audit"]
     security = [{"bearer": []}]
 

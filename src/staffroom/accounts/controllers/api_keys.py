@@ -5,24 +5,17 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
 from staffroom.accounts.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
 from staffroom.accounts.service import api_keys
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
-
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
+from staffroom.core.web import Ctx, Me, Rt, errors
 
 
 class ApiKeysController(Controller):
-    path = "/api/v1/api-keys"
+    path = "/api-keys"
     tags = ["api keys"]
     security = [{"bearer": []}]
     guards = [requires("api_keys.manage")]

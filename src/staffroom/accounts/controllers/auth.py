@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
@@ -25,13 +24,11 @@ from staffroom.accounts.schemas import (
     TokenPair,
 )
 from staffroom.accounts.service import auth, email_change, password_reset, sessions
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import ACCEPTED, Accepted, errors
+from staffroom.core.web import ACCEPTED, Accepted, Ctx, Me, Rt, errors
 
 
 class AuthController(Controller):
-    path = "/api/v1/auth"
+    path = "/auth"
     tags = ["auth"]
     opt = {PUBLIC: True}
 
@@ -42,9 +39,7 @@ class AuthController(Controller):
         summary="Which organisations and sign-in methods apply to an email address",
         responses=errors(422),
     )
-    async def discover(
-        self, data: JSONBody[DiscoverIn], rt: NamedDependency[Runtime]
-    ) -> DiscoverOut:
+    async def discover(self, data: JSONBody[DiscoverIn], rt: Rt) -> DiscoverOut:
         return await auth.discover(rt, data.email)
 
     @post(
@@ -58,8 +53,8 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[LoginIn],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        rt: Rt,
+        ctx: Ctx,
     ) -> Response[TokenPair | MfaChallenge]:
         result = await auth.login(rt, data.org, data.login, data.password, ctx)
         return web_session.respond(request, result)
@@ -75,8 +70,8 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[MfaIn],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        rt: Rt,
+        ctx: Ctx,
     ) -> Response[TokenPair]:
         pair = await auth.complete_mfa(rt, data.mfa_token, data.code, ctx)
         return web_session.respond(request, pair)
@@ -94,8 +89,8 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[RefreshIn],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        rt: Rt,
+        ctx: Ctx,
     ) -> Response[TokenPair]:
         token = data.refresh_token
         if token is None:
@@ -116,9 +111,9 @@ class AuthController(Controller):
     )
     async def logout(
         self,
-        me: NamedDependency[Principal],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> None:
         await auth.logout(rt, me, ctx)
 
@@ -132,8 +127,8 @@ class AuthController(Controller):
     async def password_reset(
         self,
         data: JSONBody[ResetRequestIn],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        rt: Rt,
+        ctx: Ctx,
     ) -> Response[Accepted]:
         await password_reset.reset_rate_limit(rt, data.org, data.login, ctx)
         # The work happens after the 202 is sent: no timing difference between accounts.
@@ -150,8 +145,8 @@ class AuthController(Controller):
     async def email_change_confirm(
         self,
         data: JSONBody[EmailConfirmIn],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        rt: Rt,
+        ctx: Ctx,
     ) -> None:
         await email_change.confirm(rt, data.token, ctx)
 
@@ -165,7 +160,7 @@ class AuthController(Controller):
     async def password_reset_confirm(
         self,
         data: JSONBody[ResetConfirmIn],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        rt: Rt,
+        ctx: Ctx,
     ) -> None:
         await password_reset.confirm_password_token(rt, data.token, data.password, ctx)

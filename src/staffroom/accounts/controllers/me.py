@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
@@ -23,13 +22,11 @@ from staffroom.accounts.schemas import (
     TotpSetupOut,
 )
 from staffroom.accounts.service import email_change, mfa, password_change, sessions, users
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import ACCEPTED, Accepted, errors
+from staffroom.core.web import ACCEPTED, Accepted, Ctx, Me, Rt, errors
 
 
 class MeController(Controller):
-    path = "/api/v1/me"
+    path = "/me"
     tags = ["me"]
     security = [{"bearer": []}]
 
@@ -40,7 +37,7 @@ class MeController(Controller):
         opt={ALLOW_ENROL: True},
         responses=errors(401),
     )
-    async def get_me(self, me: NamedDependency[Principal]) -> MeOut:
+    async def get_me(self, me: Me) -> MeOut:
         return await users.me(me)
 
     @patch(
@@ -52,8 +49,8 @@ class MeController(Controller):
     async def update_me(
         self,
         data: JSONBody[MePatch],
-        me: NamedDependency[Principal],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        ctx: Ctx,
     ) -> MeOut:
         return await users.patch_me(me, data, ctx)
 
@@ -67,9 +64,9 @@ class MeController(Controller):
     async def change_password(
         self,
         data: JSONBody[PasswordChangeIn],
-        me: NamedDependency[Principal],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> None:
         await password_change.change_password(rt, me, data.current_password, data.new_password, ctx)
 
@@ -85,9 +82,9 @@ class MeController(Controller):
     async def request_email_change(
         self,
         data: JSONBody[EmailChangeIn],
-        me: NamedDependency[Principal],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> Accepted:
         await email_change.request(rt, me, data.email, data.password, ctx)
         return ACCEPTED
@@ -99,7 +96,7 @@ class MeController(Controller):
         opt={ALLOW_ENROL: True},
         responses=errors(401),
     )
-    async def list_sessions(self, me: NamedDependency[Principal]) -> SessionList:
+    async def list_sessions(self, me: Me) -> SessionList:
         return SessionList(items=await sessions.list_own(me))
 
     @delete(
@@ -112,9 +109,9 @@ class MeController(Controller):
     async def revoke_session(
         self,
         session_id: FromPath[uuid.UUID],
-        me: NamedDependency[Principal],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> None:
         await sessions.revoke_own(rt, me, session_id, ctx)
 
@@ -126,9 +123,7 @@ class MeController(Controller):
         opt={ALLOW_ENROL: True},
         responses=errors(401, 409),
     )
-    async def totp_setup(
-        self, me: NamedDependency[Principal], rt: NamedDependency[Runtime]
-    ) -> TotpSetupOut:
+    async def totp_setup(self, me: Me, rt: Rt) -> TotpSetupOut:
         return await mfa.setup(rt, me)
 
     @post(
@@ -142,9 +137,9 @@ class MeController(Controller):
     async def totp_confirm(
         self,
         data: JSONBody[TotpConfirmIn],
-        me: NamedDependency[Principal],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> RecoveryCodesOut:
         return await mfa.confirm(rt, me, data.code, ctx)
 
@@ -158,9 +153,9 @@ class MeController(Controller):
     async def totp_disable(
         self,
         data: JSONBody[TotpDisableIn],
-        me: NamedDependency[Principal],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> None:
         await mfa.disable(rt, me, data.password, data.code, ctx)
 
@@ -174,8 +169,8 @@ class MeController(Controller):
     async def regenerate_codes(
         self,
         data: JSONBody[RecoveryRegenerateIn],
-        me: NamedDependency[Principal],
-        rt: NamedDependency[Runtime],
-        ctx: NamedDependency[RequestContext],
+        me: Me,
+        rt: Rt,
+        ctx: Ctx,
     ) -> RecoveryCodesOut:
         return await mfa.regenerate_recovery_codes(rt, me, data.code, ctx)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
@@ -19,17 +18,11 @@ from staffroom.accounts.schemas import (
     SignInOut,
 )
 from staffroom.accounts.service import audit_log, orgs, person_access
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
-
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
+from staffroom.core.web import Ctx, Me, Rt, errors
 
 
 class PersonAccessController(Controller):
-    path = "/api/v1/users/{user_id:uuid}"
+    path = "/users/{user_id:uuid}"
     tags = ["users"]
     security = [{"bearer": []}]
     guards = [requires("users.manage")]
@@ -84,7 +77,7 @@ class PersonAccessController(Controller):
 
 
 class OrgSecurityController(Controller):
-    path = "/api/v1/org/security"
+    path = "/org/security"
     tags = ["org"]
     security = [{"bearer": []}]
 
@@ -100,7 +93,7 @@ class OrgSecurityController(Controller):
 
 
 class AuditVerificationController(Controller):
-    path = "/api/v1/audit-events/verification"
+    path = "/audit-events/verification"
     tags = ["audit"]
     security = [{"bearer": []}]
 

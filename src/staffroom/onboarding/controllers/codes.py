@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.openapi.spec import (
     OpenAPIFormat,
     OpenAPIMediaType,
@@ -21,9 +20,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from staffroom.accounts import web_session
 from staffroom.accounts.guards import PUBLIC, requires
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Cursor, Limit, Me, Rt, errors
 from staffroom.onboarding.schemas import (
     AcceptedOut,
     BatchPage,
@@ -35,12 +32,7 @@ from staffroom.onboarding.schemas import (
 )
 from staffroom.onboarding.service import code_delivery, codes, redemption
 
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
 Format = Literal["json", "csv", "pdf"]
-Cursor = Annotated[str | None, Parameter(max_length=200)]
-Limit = Annotated[int, Parameter(ge=1, le=500)]
 FORMAT_DOC = (
     "The codes are shown only in this answer. `format=json` (default) returns them in the "
     "body; `csv` a spreadsheet; `pdf` printable A4 sheets of cut-out cards with a QR code "
@@ -76,7 +68,7 @@ class CodeSheets(Operation):
 
 
 class AccessCodesController(Controller):
-    path = "/api/v1/access-codes"
+    path = "/access-codes"
     tags = ["access codes"]
     security = [{"bearer": []}]
     guards = [requires("users.invite")]
@@ -193,7 +185,7 @@ class AccessCodesController(Controller):
 
 
 class PublicAccessCodesController(Controller):
-    path = "/api/v1/public/access-codes"
+    path = "/public/access-codes"
     tags = ["access codes"]
     opt = {PUBLIC: True}
 

@@ -5,24 +5,17 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Me, Rt, errors
 from staffroom.onboarding.schemas import DomainIn, DomainList, DomainOut, DomainPatch
 from staffroom.onboarding.service import domain_proof
 
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
-
 
 class DomainsController(Controller):
-    path = "/api/v1/domains"
+    path = "/domains"
     tags = ["domains"]
     security = [{"bearer": []}]
     guards = [requires("domains.manage")]

@@ -6,15 +6,12 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts import web_session
 from staffroom.accounts.guards import PUBLIC, requires
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Me, Rt, errors
 from staffroom.onboarding.schemas import (
     AcceptedOut,
     ImportReport,
@@ -26,16 +23,13 @@ from staffroom.onboarding.schemas import (
 )
 from staffroom.onboarding.service import importer, invites
 
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
 Token = Annotated[str, Parameter(min_length=1, max_length=256)]
 # A 10,000-row staff list is well under this; everything else stays at the 1 MiB default.
 IMPORT_MAX_BYTES = 8 * 1024 * 1024
 
 
 class InvitesController(Controller):
-    path = "/api/v1/invites"
+    path = "/invites"
     tags = ["invites"]
     security = [{"bearer": []}]
     guards = [requires("users.invite")]
@@ -112,7 +106,7 @@ class InvitesController(Controller):
 
 
 class PublicInvitesController(Controller):
-    path = "/api/v1/public/invites"
+    path = "/public/invites"
     tags = ["invites"]
     opt = {PUBLIC: True}
 

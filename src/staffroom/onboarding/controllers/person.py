@@ -5,18 +5,16 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from staffroom.accounts.guards import requires
-from staffroom.core.context import Principal
-from staffroom.core.web import errors
+from staffroom.core.web import Me, errors
 from staffroom.onboarding.schemas import PersonOnboardingOut
 from staffroom.onboarding.service import person
 
 
 class PersonOnboardingController(Controller):
-    path = "/api/v1/users/{user_id:uuid}/onboarding"
+    path = "/users/{user_id:uuid}/onboarding"
     tags = ["invites"]
     security = [{"bearer": []}]
 
@@ -27,7 +25,5 @@ class PersonOnboardingController(Controller):
         guards=[requires("users.invite")],
         responses=errors(401, 403, 404),
     )
-    async def get_onboarding(
-        self, user_id: FromPath[uuid.UUID], me: NamedDependency[Principal]
-    ) -> PersonOnboardingOut:
+    async def get_onboarding(self, user_id: FromPath[uuid.UUID], me: Me) -> PersonOnboardingOut:
         return await person.for_person(me, user_id)

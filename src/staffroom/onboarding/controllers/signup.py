@@ -6,15 +6,12 @@ from typing import Any
 
 from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from staffroom.accounts import web_session
 from staffroom.accounts.guards import PUBLIC
-from staffroom.core.context import RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import ACCEPTED, Accepted, errors
+from staffroom.core.web import ACCEPTED, Accepted, Ctx, Rt, errors
 from staffroom.onboarding.schemas import (
     AcceptedOut,
     SignupCompleteIn,
@@ -24,12 +21,9 @@ from staffroom.onboarding.schemas import (
 )
 from staffroom.onboarding.service import signup
 
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
-
 
 class PublicSignupController(Controller):
-    path = "/api/v1/public/signup"
+    path = "/public/signup"
     tags = ["signup"]
     opt = {PUBLIC: True}
 

@@ -1,8 +1,13 @@
 """HTTP routes of single sign-on (HTTP only: every rule is in the service)."""
 
+from litestar import Router
+
 from staffroom.sso.controllers.admin import SsoAdminController
 from staffroom.sso.controllers.browser import SamlBrowserController, SsoAuthController
 
-CONTROLLERS = [SamlBrowserController, SsoAuthController, SsoAdminController]
+# One router for the domain: the API's path prefix is said here, once.
+ROUTER = Router(path="/api/v1", route_handlers=[SsoAuthController, SsoAdminController])
+# What the IdP and the browser reach outside the API (/sso/{org}/saml/...).
+BROWSER_CONTROLLERS = [SamlBrowserController]
 
-__all__ = ["CONTROLLERS"]
+__all__ = ["BROWSER_CONTROLLERS", "ROUTER"]

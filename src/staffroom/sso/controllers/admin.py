@@ -6,14 +6,11 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Me, Rt, errors
 from staffroom.sso.schemas import (
     AttemptList,
     IdpIn,
@@ -31,13 +28,9 @@ from staffroom.sso.schemas import (
 )
 from staffroom.sso.service import doctor, idps, testing
 
-Me = NamedDependency[Principal]
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
-
 
 class SsoAdminController(Controller):
-    path = "/api/v1/sso"
+    path = "/sso"
     tags = ["sso"]
     security = [{"bearer": []}]
     guards = [requires("sso.manage")]

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Redirect
@@ -17,17 +16,12 @@ from staffroom.accounts import web_session
 from staffroom.accounts.guards import ALLOW_ENROL, PUBLIC
 from staffroom.accounts.schemas import MfaChallenge, TokenPair
 from staffroom.accounts.service.lookups import require_org
-from staffroom.core.context import Principal, RequestContext
-from staffroom.core.runtime import Runtime
-from staffroom.core.web import errors
+from staffroom.core.web import Ctx, Me, Rt, errors
 from staffroom.sso import saml
 from staffroom.sso.schemas import ExchangeIn, RedirectOut
 from staffroom.sso.service import acs, login, logout
 from staffroom.sso.service.idps import sp_config
 
-Ctx = NamedDependency[RequestContext]
-Rt = NamedDependency[Runtime]
-Me = NamedDependency[Principal]
 Slug = Annotated[str, Parameter(min_length=1, max_length=63)]
 Short = Annotated[str | None, Parameter(max_length=2000)]
 _BASE64 = r"^[A-Za-z0-9+/=\s]*$"
@@ -118,7 +112,7 @@ class SamlBrowserController(Controller):
 
 
 class SsoAuthController(Controller):
-    path = "/api/v1"
+    path = "/"
     tags = ["auth"]
 
     @post(
