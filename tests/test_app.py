@@ -35,6 +35,21 @@ async def test_unknown_route_and_method_are_problems(client, world: World) -> No
     assert_problem(await client.get("/api/v1/users", params={"limit": "many"}, headers=h), 400)
 
 
+async def test_every_list_takes_pages_of_at_most_200(client, world: World) -> None:
+    # One bound for every list (they had drifted to 100, 200 and 500).
+    h = auth(await login(client, "acme", "admin@acme.example"))
+    for url in (
+        "/api/v1/users",
+        "/api/v1/feed",
+        "/api/v1/access-codes/batches",
+        "/api/v1/conversations",
+        "/api/v1/audit-events",
+    ):
+        assert (await client.get(url, params={"limit": 200}, headers=h)).status_code == 200, url
+        assert_problem(await client.get(url, params={"limit": 201}, headers=h), 400)
+        assert_problem(await client.get(url, params={"cursor": "x" * 301}, headers=h), 400)
+
+
 async def test_health_probes(client) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     assert (await client.get("/health/ready")).json() == {"status": "ok"}
