@@ -11,10 +11,12 @@ from staffroom.core.crypto import KeyRing
 from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.kms import keyring_for
 from staffroom.core.mail import MailQueue, make_backend
+from staffroom.core.principal_cache import PrincipalCache
 from staffroom.core.ratelimit import RateLimiter, make_limiter
-from staffroom.core.realtime import LocalRelay, Relay
+from staffroom.core.realtime import LocalRelay, Relay, on_control
 from staffroom.core.realtime.pubnub import PubNubGateway
 from staffroom.core.realtime.redis import RedisRelay
+from staffroom.core.realtime.watch import RedisWatch
 from staffroom.settings import Settings
 
 
@@ -35,12 +37,20 @@ class Runtime:
     pubnub: PubNubGateway | None = None
     # Set when events were queued for relaying, so the dispatcher does not wait to poll.
     relay_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Who each session is, kept in the worker (off unless built from settings).
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(0))
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         """Wire the embedded or production implementations chosen by settings."""
         keys = keyring_for(settings)
         audit.use_key(keys.hmac_key)
+        relay: Relay = RedisRelay(settings.redis_url) if settings.redis_url else LocalRelay()
+        principals = PrincipalCache(
+            settings.principal_cache_seconds,
+            RedisWatch(settings.redis_url) if settings.redis_url else None,
+        )
+        on_control(relay, principals.heard)  # this process's own announcements, at once
         return cls(
             settings=settings,
             keys=keys,
@@ -49,14 +59,16 @@ class Runtime:
             dns=DnsTxtLookup(settings.dns_nameservers, settings.dns_timeout),
             blobs=make_blobs(settings),
             archive=make_archive(settings),
-            relay=RedisRelay(settings.redis_url) if settings.redis_url else LocalRelay(),
+            relay=relay,
             pubnub=_pubnub(settings),
+            principals=principals,
         )
 
     async def close(self) -> None:
         """Release connections."""
         await self.limiter.store.close()
         await self.relay.close()
+        await self.principals.close()
         if self.pubnub is not None:
             await self.pubnub.close()
 

@@ -12,7 +12,7 @@ from staffroom.accounts.schemas import OrgOut, OrgPatch
 from staffroom.accounts.service.auth import new_setup_link
 from staffroom.accounts.service.common import clean_name, org_row
 from staffroom.accounts.tables import Org, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import is_unique_violation
 from staffroom.core.emails import normalize_email
@@ -92,7 +92,9 @@ async def get_org(principal: Principal) -> OrgOut:
     return org_out(await org_row(principal.org_id))
 
 
-async def patch_org(principal: Principal, data: OrgPatch, ctx: RequestContext) -> OrgOut:
+async def patch_org(
+    rt: Runtime, principal: Principal, data: OrgPatch, ctx: RequestContext
+) -> OrgOut:
     """Change org settings (name, MFA policy, password login, default language)."""
     values: dict[Any, Any] = {}
     changed: dict[str, Any] = {}
@@ -103,6 +105,9 @@ async def patch_org(principal: Principal, data: OrgPatch, ctx: RequestContext) -
             changed[field] = value
     if values:
         await Org.update(values).where(Org.id == principal.org_id)
+        # Security settings (require_mfa) decide what every session may do: every worker
+        # forgets what it kept of the org's sessions.
+        await realtime.announce_principals_changed(rt.relay, principal.org_id)
         await audit.record(
             "org.settings_changed",
             ctx=ctx,

@@ -75,9 +75,17 @@ async def issue(
         )
     )
     await User.update({User.last_login_at: now}).where(User.id == user["id"])
+    await _warm(rt, access)
     return TokenPair(
         access_token=access, refresh_token=refresh, expires_in=s.access_token_ttl, scope=scope
     )
+
+
+async def _warm(rt: Runtime, access_token: str) -> None:
+    """Put a new access token's principal in this worker's cache: the look-up its first
+    request would make, made now (the app's next request usually follows at once)."""
+    if rt.principals.usable:
+        await authenticate(rt, access_token)
 
 
 def _live(session: dict[str, Any], now: Any) -> bool:
@@ -102,10 +110,19 @@ AUTHENTICATE_SQL = (
 )
 
 
-async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
-    """The principal behind an access token, or None if it is unknown, expired or revoked."""
+async def authenticate(rt: Runtime, access_token: str, *, cached: bool = True) -> Principal | None:
+    """The principal behind an access token, or None if it is unknown, expired or revoked.
+
+    Kept in the worker's principal cache (`core/principal_cache.py`) when it is usable;
+    `cached=False` always asks the database (an open socket's re-checks: they follow the
+    same announcements the cache drops on, which may reach this process first)."""
+    digest = _digest(rt, access_token, "access")
+    cache = rt.principals
+    if cached and (hit := cache.get(digest)) is not None:
+        return hit
+    epoch = cache.epoch
     now = clock.utcnow()
-    rows = await fetch(AuthSession, AUTHENTICATE_SQL, _digest(rt, access_token, "access"))
+    rows = await fetch(AuthSession, AUTHENTICATE_SQL, digest)
     row = rows[0] if rows else None
     if row is None or not _live(row, now) or row["access_expires_at"] <= now:
         return None
@@ -113,7 +130,7 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
         return None
     if now - row["last_used_at"] > _TOUCH_EVERY:
         await AuthSession.update({AuthSession.last_used_at: now}).where(AuthSession.id == row["id"])
-    return Principal(
+    principal = Principal(
         org_id=as_uuid(row["org"]),
         user_id=as_uuid(row["user"]),
         role=row["role"],
@@ -122,6 +139,10 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
         # An org that turns MFA on restricts sessions that never passed MFA at once.
         scope="enrol" if row["org_require_mfa"] and not row["mfa"] else row["scope"],
     )
+    if cached:
+        expiry = ("access_expires_at", "idle_expires_at", "absolute_expires_at")
+        cache.put(digest, principal, epoch, [clock.as_utc(row[k]) for k in expiry])
+    return principal
 
 
 async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> TokenPair:
@@ -172,6 +193,8 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
             AuthSession.idle_expires_at: now + timedelta(seconds=s.refresh_idle_ttl),
         }
     ).where(AuthSession.id == session_id)
+    # The access token it replaces stops now on every worker, as it does in the database.
+    await realtime.announce_principals_changed(rt.relay, session["org"], session_ids=[session_id])
     await RefreshToken.insert(
         RefreshToken(
             id=uuid.uuid4(),
@@ -181,6 +204,7 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
             created_at=now,
         )
     )
+    await _warm(rt, access)
     return TokenPair(
         access_token=access,
         refresh_token=new_refresh,

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from staffroom.core.context import Principal
+from staffroom.core.principal_cache import PRINCIPALS_CHANGED, PRINCIPALS_TOPIC
 
 
 class RelayUnavailable(Exception):
@@ -144,10 +146,47 @@ async def announce_sessions_ended(
         await _control(relay, [user_control_topic(org_id, user_id)], event)
 
 
+async def announce_principals_changed(
+    relay: Relay,
+    org_id: uuid.UUID,
+    *,
+    user_ids: list[uuid.UUID] | None = None,
+    session_ids: list[uuid.UUID] | None = None,
+) -> None:
+    """Who these sessions or people are (None for both: anyone in the org) changed in a way
+    the other announcements do not say (a refreshed token, an MFA change, a custom role, an
+    org's security settings): every worker forgets what it cached of them. No socket
+    listens on this topic."""
+    event: dict[str, Any] = {"type": PRINCIPALS_CHANGED, "org_id": str(org_id)}
+    if user_ids:
+        event["user_ids"] = sorted({str(u) for u in user_ids})
+    if session_ids:
+        event["session_ids"] = sorted({str(s) for s in session_ids})
+    await _control(relay, [PRINCIPALS_TOPIC], event)
+
+
+# What hears a relay's control announcements in the process making them (the principal
+# cache), before and whether or not the relay carries them to the other instances.
+ControlListener = Callable[[str, dict[str, Any]], None]
+_control_listeners: weakref.WeakKeyDictionary[Any, list[ControlListener]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def on_control(relay: Relay, listener: ControlListener) -> None:
+    """Hear every control announcement made through this relay, in this process."""
+    _control_listeners.setdefault(relay, []).append(listener)
+
+
 async def _control(relay: Relay, topics: list[str], event: dict[str, Any]) -> None:
-    # A relay down loses the announcement, not the change: sockets re-check on their own.
+    # A relay down loses the announcement, not the change: sockets re-check on their own;
+    # another instance's principal cache is off while its own subscription is down, and
+    # keeps an entry 30 s at most if only this publish failed.
     if not topics:
         return
+    for listener in _control_listeners.get(relay, ()):
+        for topic in topics:
+            listener(topic, event)
     try:
         await relay.publish_many(topics, event)
     except RelayUnavailable:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from staffroom.accounts.schemas import MfaChallenge, SessionScope, TokenPair
 from staffroom.accounts.service import auth, mfa, sessions
 from staffroom.accounts.service.common import org_row, user_in_org
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db import is_unique_violation
 from staffroom.core.errors import Invalid, NotFound, Unauthorized
@@ -258,7 +258,7 @@ async def acs(
         await _remember_assertion(idp["id"], assertion)
         if state is not None:
             await _consume_state(state)
-        user = await _user_for(org, idp, assertion, state)
+        user = await _user_for(rt, org, idp, assertion, state)
     except saml.Rejected as rejected:
         idp, signed = await _whose(idps, idp, envelope, assertion, rejected)
         await doctor.record(
@@ -330,6 +330,7 @@ async def _whose(
 
 
 async def _user_for(
+    rt: Runtime,
     org: dict[str, Any],
     idp: dict[str, Any],
     assertion: saml.Assertion,
@@ -352,7 +353,9 @@ async def _user_for(
         user = await provisioning.jit_user(org["id"], idp, assertion.name_id, profile, outcome.role)
     if user["status"] != "active":
         raise saml.Rejected("user_inactive", "This account is deactivated.")
-    await provisioning.sync(user, outcome)
+    if await provisioning.sync(user, outcome):
+        # Their role or groups changed: open sockets re-check, workers forget the person.
+        await realtime.announce_topics_changed(rt.relay, org["id"], [user["id"]])
     await SsoIdentity.update({SsoIdentity.last_login_at: clock.utcnow()}).where(
         (SsoIdentity.idp == idp["id"]) & (SsoIdentity.name_id == assertion.name_id)
     )
