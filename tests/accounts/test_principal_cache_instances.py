@@ -26,6 +26,8 @@ BOUND_SECONDS = 0.100  # the decision's bound (p99)
 # Asserted looser than the bound: two slow cores shared with other work stretch single
 # requests; the measured p99 is printed (run with -s) and goes into the report.
 ASSERTED_P99_SECONDS = 0.5
+# Starting a server takes ~5 s on a quiet machine, past 30 s on a busy one.
+START_SECONDS = 120
 
 
 class _Sessions:
@@ -65,9 +67,9 @@ async def _cache_on(api: httpx.AsyncClient, people: _Sessions, seconds: float = 
 @contextlib.asynccontextmanager
 async def _instances(redis: RedisServer) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
     env = {"STAFFROOM_REDIS_URL": redis.url}
-    a = ServeProcess.start(env=env)
+    a = ServeProcess.start(env=env, start_seconds=START_SECONDS)
     try:
-        b = ServeProcess.start(env=env)
+        b = ServeProcess.start(env=env, start_seconds=START_SECONDS)
         try:
             async with (
                 httpx.AsyncClient(base_url=a.base, timeout=10) as api_a,
@@ -89,7 +91,7 @@ async def test_a_revocation_on_one_instance_is_refused_on_the_other_at_once(
     try:
         async with _instances(redis) as (api_a, api_b):
             await _cache_on(api_b, people)
-            waits = []
+            waits, let_in = [], 0
             for _ in range(TRIES):
                 h = await people.new()
                 assert await _status(api_b, h) == 200  # B keeps it
@@ -99,13 +101,17 @@ async def test_a_revocation_on_one_instance_is_refused_on_the_other_at_once(
                 while await _status(api_b, h) != 401:
                     # 30 s would be the cache's own end: an announcement must come first.
                     assert time.perf_counter() - signed_out < 5, "B never heard of it"
+                    let_in += 1
                 waits.append(time.perf_counter() - signed_out)
             waits.sort()
             p50, p99 = waits[len(waits) // 2], waits[int(len(waits) * 0.99) - 1]
+            # From A's answer to B's refusal, B's own request included (on a busy machine
+            # most of it); how often B still let the token in once A had answered.
             print(
                 f"\nrevoked on A, refused on B after: p50 {p50 * 1000:.1f} ms, "
                 f"p99 {p99 * 1000:.1f} ms, max {waits[-1] * 1000:.1f} ms over {TRIES} tries "
-                f"(bound {BOUND_SECONDS * 1000:.0f} ms)"
+                f"(bound {BOUND_SECONDS * 1000:.0f} ms); B let it in {let_in} times after A "
+                "had answered"
             )
             assert p99 < ASSERTED_P99_SECONDS, waits[-5:]
 
@@ -134,7 +140,7 @@ async def test_a_revocation_on_one_instance_is_refused_on_the_other_at_once(
 async def test_several_workers_without_redis_keep_no_cache(rt: Any, world: World) -> None:
     user = await User.select().where(User.id == world.acme["member"].id).first()
     people = _Sessions(rt, user)
-    server = ServeProcess.start("--allow-without-redis", workers=2)
+    server = ServeProcess.start("--allow-without-redis", workers=2, start_seconds=START_SECONDS)
     try:
         async with httpx.AsyncClient(base_url=server.base, timeout=10) as api:
             h = await people.new()

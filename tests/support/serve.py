@@ -57,6 +57,7 @@ class ServeProcess:
         app: str | None = None,
         probe: str = "/health/live",
         port: int | None = None,
+        start_seconds: float = 30,
     ) -> ServeProcess:
         """`staffroom serve`, or granian serving another ASGI app factory (`app`) with the
         same settings (the benchmark's baselines)."""
@@ -77,9 +78,9 @@ class ServeProcess:
         server.reader = threading.Thread(target=server._collect, daemon=True)
         server.reader.start()
         try:
-            wait_for(f"{server.base}{probe}", context)
+            wait_for(f"{server.base}{probe}", context, start_seconds)
             # granian hangs if told to stop while a worker is still starting: wait for all.
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + start_seconds
             while server.output.count("Started worker-") < workers:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"workers did not start:\n{server.output}")
