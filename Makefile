@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run serve migrate test test-sqlite test-postgres lint system-deps lock clean web-types \
-	load faults bench bench-deps bench-web fuzz
+	load faults bench bench-deps bench-web fuzz scaleout capacity profile
 
 $(STAMP): requirements.lock requirements-pip.lock pyproject.toml
 	@# Checked before the venv exists: an older Python fails later with a riddle ("No
@@ -102,8 +102,14 @@ test: lint system-deps
 
 # Load, faults and the benchmark: long runs against real servers, never part of `make test`.
 # Results (Markdown + JSON, the benchmark's chart) go to bench/results/.
+# `make load ARGS="--users 1000"`: other sizes (see --help).
 load: install system-deps
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load $(ARGS)
+
+# The load test at 300, 1,000, 2,000 and 3,000 employees with shift-start sign-ins:
+# bench/results/capacity.md and capacity.png (about 40 minutes).
+capacity: install system-deps
+	$(BIN)/python -m bench.capacity $(ARGS)
 
 faults: install system-deps
 	$(BIN)/python -m bench.faults
@@ -121,6 +127,17 @@ bench-deps:
 bench: install system-deps bench-deps
 	$(BIN)/python -m bench.run
 
+# The production topology of deploy/ on this machine: two instances behind HAProxy (Debian's,
+# installed here when missing), one SIGKILLed mid-load. Results: bench/results/scaleout.md.
+scaleout: install system-deps
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	$(BIN)/python -m bench.scaleout
+
+# Flame graphs (py-spy) of the server under each benchmark scenario: bench/results/flame-*.svg.
+profile: install system-deps bench-deps
+	$(BIN)/python -m bench.profile $(ARGS)
+
 # The web app's budgets alone (also part of `make bench`), on the load test's organisation.
 bench-web: install system-deps
 	$(BIN)/python -m bench.web
@@ -131,6 +148,9 @@ lock: install
 	  --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile requirements-pip.in --generate-hashes --python-version 3.11 \
 	  -o requirements-pip.lock
+	@# The container image's: the runtime dependencies alone, at requirements.lock's pins.
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	  -c requirements.lock -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) var web/node_modules src/staffroom/webapp/dist

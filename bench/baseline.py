@@ -21,7 +21,7 @@ import asyncpg
 from litestar import Litestar, Request, Response, get
 
 from staffroom.accounts.service import sessions
-from staffroom.core.db import numbered
+from staffroom.core.db.sql import numbered
 from staffroom.feeds.service import timeline_sql as sql
 from staffroom.feeds.service.timeline import UNREAD_CAP
 

@@ -64,6 +64,7 @@ class Run:
     samples: list[Sample] = field(default_factory=list)
     ledger: Ledger = field(default_factory=Ledger)
     stop_at: float = 0.0
+    arrivals: float = ARRIVALS  # seconds over which the employees open the app
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -78,10 +79,18 @@ class Employee:
     conversations: list[uuid.UUID]
     token: str = ""
     posts: list[dict[str, Any]] = field(default_factory=list)
+    # A session from an earlier day: the app resumes it instead of asking for the password.
+    refresh: str = ""
 
     @property
     def ip(self) -> str:
         return f"10.{self.n // 250 % 250}.{self.n % 250}.{self.n % 7 + 1}"
+
+    @property
+    def loopback(self) -> str:
+        """An address of its own on loopback to connect from, when a proxy in front sets
+        X-Forwarded-For from what it sees (never 127.0.0.1: the proxy's own)."""
+        return f"127.{1 + self.n // 62500 % 250}.{self.n // 250 % 250}.{self.n % 250 + 1}"
 
 
 @dataclass
@@ -130,11 +139,21 @@ async def call(
 
 
 async def login(run: Run, client: aiohttp.ClientSession, emp: Employee) -> bool:
+    """Resume the session with its refresh token (rotated on each use), else sign in."""
     emp.token = ""
+    if emp.refresh:
+        body = {"refresh_token": emp.refresh}
+        r = await call(run, client, emp, "refresh", "POST", "/api/v1/auth/refresh", json=body)
+        if r is not None and r.status_code == 200:
+            emp.token, emp.refresh = r.json()["access_token"], r.json()["refresh_token"]
+            return True
+        if r is None or r.status_code != 401:
+            return False  # try the same token again later
+        emp.refresh = ""  # ended: the password, as the app would ask
     body = {"org": "bench", "login": emp.email, "password": PASSWORD}
     r = await call(run, client, emp, "login", "POST", "/api/v1/auth/login", json=body)
     if r is not None and r.status_code == 200:
-        emp.token = r.json()["access_token"]
+        emp.token, emp.refresh = r.json()["access_token"], r.json().get("refresh_token", "")
         return True
     return False
 
@@ -235,7 +254,7 @@ async def employee(
 ) -> None:
     # Arrivals are spread over the first minute, as at the start of a shift; people
     # already signed in (a later phase of the fault run) just carry on.
-    spread = ARRIVALS if not emp.token else think[1]
+    spread = run.arrivals if not emp.token else think[1]
     await asyncio.sleep(random.uniform(0, min(spread, run.stop_at - run.now())))
     actions = {**ACTIONS, **(ADMIN_ONLY if emp.admin else {})}
     funcs = [f for f, _ in actions.values()]
@@ -274,13 +293,29 @@ async def drive(
     seconds: float,
     think: tuple[float, float] = THINK,
     weights: dict[str, int] | None = None,
+    *,
+    own_addresses: bool = False,
+    verify_tls: bool = True,
+    arrivals: float = ARRIVALS,
 ) -> Run:
-    """Run the employees for `seconds`; return every sample and the ledger."""
-    run = Run(base=base)
+    """Run the employees for `seconds`; return every sample and the ledger. With
+    `own_addresses` each connects from its own loopback address (behind a real proxy,
+    which overwrites X-Forwarded-For); `verify_tls` off for a self-signed certificate."""
+    run = Run(base=base, arrivals=arrivals)
     run.stop_at = seconds
-    connector = aiohttp.TCPConnector(limit=len(people) + 10)
+    w = weights or {}
+
+    async def alone(e: Employee) -> None:
+        conn = aiohttp.TCPConnector(limit=4, local_addr=(e.loopback, 0), ssl=verify_tls)
+        async with aiohttp.ClientSession(base_url=base, connector=conn) as own:
+            await employee(run, own, e, think, w)
+
+    connector = aiohttp.TCPConnector(limit=len(people) + 10, ssl=verify_tls)
     async with aiohttp.ClientSession(base_url=base, connector=connector) as client:
-        await asyncio.gather(*(employee(run, client, e, think, weights or {}) for e in people))
+        if own_addresses:
+            await asyncio.gather(*(alone(e) for e in people))
+        else:
+            await asyncio.gather(*(employee(run, client, e, think, w) for e in people))
     return run
 
 

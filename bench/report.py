@@ -86,7 +86,7 @@ def write_load(
 
 {machine()}
 
-{args.employees} simulated employees for {seconds:.0f} s against `staffroom serve --workers
+{args.users} simulated employees for {seconds:.0f} s against `staffroom serve --workers
 {args.workers}` on PostgreSQL 15, Redis, SMTP, S3 (moto) and PubNub (stand-in); think time
 {args.think[0]:g}–{args.think[1]:g} s between actions; the employees sign in over the first minute (5 a second), each
 from an address of its own (bcrypt cost 10, 70 ms on this CPU).
@@ -161,7 +161,7 @@ def write_faults(
 
 {machine()}
 
-{args.employees} simulated employees, `staffroom serve --workers 2`, PostgreSQL 15, Redis,
+{args.users} simulated employees, `staffroom serve --workers 2`, PostgreSQL 15, Redis,
 SMTP, S3 (moto) and PubNub (stand-in). Per fault {args.seconds:.0f} s of load with the fault
 injected 15 s in, after a warm-up in which everyone signs in; an eighth of the employees
 sign in again when the fault starts. Status 0 is a

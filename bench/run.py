@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from rich.console import Console
 
-from bench import delivery, web, wrk
+from bench import delivery, openloop, web, wrk
 from bench.bench_report import write
 from bench.seed import FULL, LOAD, PASSWORD, Seeded, seed
 from bench.stack import Stack
@@ -39,6 +39,10 @@ BENCH_ENV = {
     # The import's 10,000 emails stay queued: sending them is not what is measured.
     "STAFFROOM_MAIL_WORKER": "false",
 }
+
+
+# The scenarios whose p99 is measured at half their maximum rate (open loop).
+OPEN_LOOP = ("me", "feed", "send")
 
 
 async def _login(http: aiohttp.ClientSession, email: str, n: int) -> str:
@@ -137,7 +141,7 @@ def login_storm(base: str, seeded: Seeded, seconds: float, per_second: float) ->
                 try:
                     await t
                     done["ok"] += 1
-                except Exception:
+                except Exception:  # noqa: BLE001 (any failure of a sign-in counts as failed)
                     done["failed"] += 1
 
     thread = threading.Thread(target=lambda: asyncio.run(storm()))
@@ -179,6 +183,12 @@ def measure(stack: Stack, seeded: Seeded, workers: int, seconds: float) -> dict[
         for name, target in scenarios(actors, str(seeded.all_company_channel)).items():
             console.log(f"{workers} worker(s): {name}")
             results[name] = cpu_per_request(stack, api, target, seconds)
+        # Latency below saturation: a constant arrival rate at half the measured maximum.
+        for name in OPEN_LOOP:
+            rate = results[name]["rps"] / 2
+            console.log(f"{workers} worker(s): {name}, open loop at {rate:.0f}/s")
+            target = scenarios(actors, str(seeded.all_company_channel))[name]
+            results[f"{name}_open"] = openloop.run(api.base, target, rate, seconds)
         # One phone sending alone: the latency of a send itself, without queueing.
         console.log(f"{workers} worker(s): send, one connection")
         one = scenarios(actors, "")["send"]

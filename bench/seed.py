@@ -110,7 +110,7 @@ async def seed(scale: Scale, report: Callable[[str], None] = print) -> Seeded:
 
 async def rebuild_unread(conn: asyncpg.Connection) -> None:
     """The kept unread counts (feeds/service/tallies.py) of posts and reads inserted here."""
-    from staffroom.core.db import numbered
+    from staffroom.core.db.sql import numbered
     from staffroom.feeds.service import tallies_sql
 
     now = datetime.now(UTC)

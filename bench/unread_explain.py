@@ -43,7 +43,7 @@ def _scale(posts: int) -> Any:
 
 
 async def _explain(conn: Any, sql: str, args: list[Any]) -> str:
-    from staffroom.core.db import numbered
+    from staffroom.core.db.sql import numbered
 
     text = numbered(sql)
     for _ in range(3):  # warm: what a busy server has in its buffers
@@ -63,7 +63,7 @@ def _literal(value: Any) -> str:
 async def _generic(conn: Any, sql: str, args: list[Any]) -> str:
     """The plan PostgreSQL uses once it settles on a generic plan for a prepared statement
     (asyncpg prepares every statement): planned without the parameters' values."""
-    from staffroom.core.db import numbered
+    from staffroom.core.db.sql import numbered
 
     await conn.execute(f"PREPARE kept AS {numbered(sql)}")
     await conn.execute("SET plan_cache_mode = force_generic_plan")
@@ -78,7 +78,7 @@ async def _generic(conn: Any, sql: str, args: list[Any]) -> str:
 
 async def _catch_up(conn: Any, org: uuid.UUID, user: uuid.UUID) -> int:
     """Make `user` a reader of every live post of the channels they can read."""
-    from staffroom.core.db import numbered
+    from staffroom.core.db.sql import numbered
     from staffroom.feeds.service import timeline_sql
 
     channels_sql, args = timeline_sql.visible_channels(org, user, every_channel=False)
@@ -101,7 +101,7 @@ async def _timed(conn: Any, statements: dict[str, tuple[str, list[Any]]]) -> dic
     import statistics
     import time
 
-    from staffroom.core.db import numbered
+    from staffroom.core.db.sql import numbered
 
     took: dict[str, list[float]] = {label: [] for label in statements}
     for _ in range(300):
@@ -116,7 +116,7 @@ async def _run(posts: int) -> str:
     import asyncpg
 
     from bench.seed import rebuild_unread, seed
-    from staffroom.core.db import numbered
+    from staffroom.core.db.sql import numbered
     from staffroom.feeds.service import timeline_sql
     from staffroom.feeds.service.timeline import UNREAD_CAP
     from staffroom.settings import load_settings

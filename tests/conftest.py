@@ -24,7 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if kind == "postgres":
         try:
             _pg = PostgresServer.start()
-        except Exception as exc:  # fail loudly: a PostgreSQL run must never skip
+        # Whatever failed (initdb, the server, a port), fail loudly: a PostgreSQL run never skips.
+        except Exception as exc:  # noqa: BLE001
             pytest.exit(f"PostgreSQL could not start: {exc}", returncode=3)
         url = _pg.url
     elif kind == "sqlite":
@@ -50,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "STAFFROOM_KEYS_FILE": "",
             "STAFFROOM_MAIL_BACKEND": "outbox",
             "STAFFROOM_TRUSTED_PROXIES": "",
-            # The general limits are tested on their own (tests/core/test_edge.py); the
+            # The general limits are tested on their own (tests/core/test_middleware.py); the
             # rest of the suite makes many requests from one address.
             "STAFFROOM_RATE_IP_BURST": "1000000",
             "STAFFROOM_RATE_USER_BURST": "1000000",
@@ -77,6 +78,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 async def migrated() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    import staffroom  # noqa: F401  names Piccolo's configuration (a test may import nothing)
 
     result = await run_forwards(app_name="all")
     assert result.success, result.message
@@ -111,14 +114,14 @@ def _app_for(settings: Any) -> Any:
     global _last_app
     from staffroom.app import create_app
     from staffroom.core.logs import configure_logging
-    from staffroom.core.runtime import Runtime
+    from staffroom.wiring import build_runtime
 
     if _last_app is None or _last_app[0] != settings:
         _last_app = (settings, create_app(settings))
         return _last_app[1]
     application = _last_app[1]
     configure_logging(settings.log_level, settings.log_json)  # capsys swaps stderr per test
-    application.state.runtime = Runtime.build(settings)
+    application.state.runtime = build_runtime(settings)
     return application
 
 

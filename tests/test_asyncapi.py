@@ -118,7 +118,8 @@ async def test_the_document_is_served_beside_the_openapi_one_without_signing_in(
     assert r.json() == DOC
 
 
-async def test_every_event_sent_validates_against_the_document(world: World):
+# One conversation's, one post's and one session's whole life in order: the protocol's story.
+async def test_every_event_sent_validates_against_the_document(world: World):  # noqa: PLR0915
     async with served_with_pubnub() as (server, standin):
         async with httpx.AsyncClient(base_url=server.base) as api:
             admin = await bearer(api, world.acme, "admin")

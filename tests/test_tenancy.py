@@ -59,3 +59,18 @@ async def test_ids_of_another_org_in_bodies_are_refused(client, world: World) ->
         headers=admin,
     )
     assert_problem(r, 422, "unknown_group")
+
+
+async def test_the_attention_list_shows_the_callers_org_only(
+    client, world: World, tmp_path
+) -> None:
+    from tests.attention.test_attention import trouble
+
+    await trouble(client, world, tmp_path, auth(await login(client, "acme", "admin@acme.example")))
+    acme = auth(await login(client, "acme", "admin@acme.example"))
+    assert len((await client.get("/api/v1/org/attention", headers=acme)).json()["items"]) >= 6
+    # Globex's owner sees nothing of it, whatever the kind (all of them are org data).
+    globex = auth(await login(client, "globex", "owner@globex.example"))
+    r = await client.get("/api/v1/org/attention", headers=globex)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"] == []

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
-import logging
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
@@ -19,26 +17,22 @@ from staffroom import __version__
 from staffroom.accounts.controllers import CONTROLLERS
 from staffroom.accounts.guards import PUBLIC, BearerAuthMiddleware, provide_principal
 from staffroom.accounts.schemas import Input
-from staffroom.accounts.service import api_keys
-from staffroom.accounts.service import hooks as members_hooks
-from staffroom.api_docs import DocsAssetsController, swagger_plugin
+from staffroom.attention.controllers import AttentionController
+from staffroom.chat import scheduled as chat_scheduled
 from staffroom.chat.controllers import CONTROLLERS as CHAT_CONTROLLERS
-from staffroom.chat.service import access as chat_access
-from staffroom.chat.service import credentials as chat_credentials
-from staffroom.chat.service import hooks as chat_hooks
-from staffroom.chat.service import outbox as chat_outbox
+from staffroom.compliance import scheduled as compliance_scheduled
 from staffroom.compliance.controllers import ComplianceController
-from staffroom.compliance.service import retention
-from staffroom.core import realtime
-from staffroom.core.db import close_pool, start_pool
-from staffroom.core.edge import (
+from staffroom.core import audit
+from staffroom.core.jobs.runner import running
+from staffroom.core.logs import configure_logging
+from staffroom.core.mail import scheduled as mail_scheduled
+from staffroom.core.middleware import (
     BodyGuardMiddleware,
     IpRateLimitMiddleware,
     PendingIpLimitMiddleware,
     cors,
     security_headers,
 )
-from staffroom.core.logs import configure_logging, round_failed
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import (
     DATE_TIME_DECODERS,
@@ -51,87 +45,47 @@ from staffroom.core.web import (
     request_done,
     strict_request_bodies,
 )
+from staffroom.endpoints.api_docs import DocsAssetsController, swagger_plugin
+from staffroom.endpoints.health import HealthController
+from staffroom.endpoints.metrics import MetricsController, forget_dead_workers, prometheus
+from staffroom.endpoints.websocket import asyncapi_document, realtime_socket
+from staffroom.feeds import scheduled as feeds_scheduled
 from staffroom.feeds.controllers import ChannelsController, FeedController, MediaController
-from staffroom.feeds.service import events as feed_events
-from staffroom.feeds.service import media as feed_media
-from staffroom.feeds.service import media_access as feed_media_access
-from staffroom.health import HealthController
-from staffroom.metrics import MetricsController, forget_dead_workers, prometheus
+from staffroom.oauth.controllers import CONTROLLERS as OAUTH_CONTROLLERS
 from staffroom.onboarding.controllers import CONTROLLERS as ONBOARDING_CONTROLLERS
-from staffroom.onboarding.service import codes as onboarding_codes
-from staffroom.onboarding.service import invites as onboarding_invites
-from staffroom.realtime_ws import asyncapi_document, realtime_socket
 from staffroom.settings import Settings, load_settings
 from staffroom.sso.controllers import CONTROLLERS as SSO_CONTROLLERS
 from staffroom.sso.schemas import AttributeMap, GroupRule
-from staffroom.sso.service import login as sso_login
 from staffroom.webapp.routes import app_path, app_root
+from staffroom.wiring import build_runtime
+
+# The background work of every domain (each in its scheduled.py), run by one runner.
+BACKGROUND = (
+    *mail_scheduled.JOBS,
+    *chat_scheduled.JOBS,
+    *feeds_scheduled.JOBS,
+    *compliance_scheduled.JOBS,
+)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Open the database pool and run the background jobs (mail, scheduled posts)."""
-    from staffroom.accounts.tables import Org
-
-    settings: Settings = app.state.settings
+    """Open the database pool and run the background work (queues, periodic jobs)."""
     runtime: Runtime = app.state.runtime
-    engine = Org._meta.db
-    await start_pool(engine, settings.database_pool_max)
-    tasks = []
-    if settings.mail_worker:
-        tasks.append(asyncio.create_task(runtime.mail.run(settings.mail_poll_seconds)))
-    if settings.scheduler:
-        tasks.append(asyncio.create_task(_announce_scheduled(runtime)))
-        tasks.append(asyncio.create_task(chat_outbox.run(runtime)))
-        tasks.append(asyncio.create_task(_apply_retention(runtime)))
+    await runtime.start()
+    # The background work records audit events with this app's key.
+    audit.use_key(runtime.keys.hmac_key)
     try:
-        yield
+        async with running(runtime, BACKGROUND):
+            yield
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await runtime.close()
-        await close_pool(engine)
-
-
-async def _announce_scheduled(runtime: Runtime) -> None:
-    """Announce scheduled posts when their time comes; a failed round is retried later."""
-    log = logging.getLogger("staffroom.scheduler")
-    while True:
-        try:
-            await feed_events.announce_due(runtime.relay)
-        except Exception as exc:
-            round_failed(log, "announcing scheduled posts failed", exc)
-        await asyncio.sleep(runtime.settings.scheduler_poll_seconds)
-
-
-async def _apply_retention(runtime: Runtime) -> None:
-    """Apply retention (chat, posts, audit) on a schedule; a failed round is retried later."""
-    log = logging.getLogger("staffroom.retention")
-    while True:
-        try:
-            report = await retention.run(runtime)
-            log.info("retention applied: %s", report)
-        except Exception as exc:
-            round_failed(log, "applying retention failed", exc)
-        await asyncio.sleep(runtime.settings.retention_interval_seconds)
 
 
 def create_app(settings: Settings) -> Litestar:
     """Build the API for these settings."""
     configure_logging(settings.log_level, settings.log_json)
-    runtime = Runtime.build(settings)
-    members_hooks.on_deactivation(onboarding_invites.revoke_for_user)
-    members_hooks.on_deactivation(onboarding_codes.revoke_for_user)
-    members_hooks.on_login_methods(sso_login.has_sso)
-    members_hooks.on_deactivation(chat_credentials.on_deactivation)
-    members_hooks.on_deactivation(api_keys.revoke_for_user)
-    realtime.on_topics(feed_events.topics_for)
-    realtime.on_topics(chat_access.topics_for)
-    chat_hooks.on_attachment_check(feed_media.check_attachments)
-    # The reverse question: media asks chat whether the caller may read a message's file.
-    feed_media_access.on_media_use(chat_access.media_use)
+    runtime = build_runtime(settings)  # with the hooks between the domains
 
     metrics = prometheus(settings)
     app = Litestar(
@@ -145,6 +99,8 @@ def create_app(settings: Settings) -> Litestar:
             MediaController,
             *CHAT_CONTROLLERS,
             ComplianceController,
+            AttentionController,
+            *OAUTH_CONTROLLERS,
             MetricsController,
             DocsAssetsController,
             realtime_socket,

@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from staffroom.core.db import engine_for
+from staffroom.core.db.engine import engine_for
 from staffroom.settings import load_settings
 
 DB = engine_for(load_settings().effective_database_url)
@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "staffroom.feeds.piccolo_app",
         "staffroom.chat.piccolo_app",
         "staffroom.compliance.piccolo_app",
+        "staffroom.oauth.piccolo_app",
     ]
 )

@@ -81,7 +81,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # How long undeliverable mail (a server down, a temporary refusal) is retried, from
     # its queueing, before it is marked failed; a permanent refusal fails at once.
     mail_retry_hours: float = 72.0
-    # Announce scheduled posts when their time comes (off only in tests, which call it).
+    # Run the background work of `staffroom serve` other than mail (off only in tests,
+    # which call it): the chat relay dispatcher, scheduled posts' announcements and
+    # retention (core/jobs/runner.py; each domain's scheduled.py).
     scheduler: bool = True
     scheduler_poll_seconds: float = 5.0
     smtp_host: str = "127.0.0.1"
@@ -166,6 +168,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     sso_code_ttl: int = 60
     # Fetching IdP metadata from private or loopback addresses (SSRF); only for tests.
     sso_metadata_allow_private: bool = False
+
+    # OAuth 2.0 authorization server (oauth/), lifetimes in seconds: authorization codes,
+    # access tokens, and a grant's refresh tokens (unused for the idle time, or in all).
+    oauth_code_ttl: int = 60
+    oauth_access_token_ttl: int = 3600
+    oauth_refresh_idle_ttl: int = 30 * 24 * 3600
+    oauth_refresh_absolute_ttl: int = 365 * 24 * 3600
 
     def __post_init__(self) -> None:
         if not self.public_url:

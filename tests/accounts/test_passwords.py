@@ -8,7 +8,7 @@ import bcrypt
 import pytest
 
 from staffroom.accounts import passwords
-from staffroom.accounts.service import auth as auth_service
+from staffroom.accounts.service import password_reset
 from staffroom.accounts.tables import User
 from staffroom.core.tables import AuditEvent
 from tests.support.flows import auth
@@ -19,7 +19,7 @@ PEPPER = b"p" * 32
 
 async def _set_via_setup_link(client, rt, user_id, password):
     user = await User.select().where(User.id == user_id).first()
-    link = await auth_service.new_setup_link(rt, user)
+    link = await password_reset.new_setup_link(rt, user)
     token = link.split("#token=")[1]
     return await client.post(
         "/api/v1/auth/password-reset/confirm", json={"token": token, "password": password}

@@ -14,13 +14,14 @@ from typing import Any
 
 from staffroom.accounts.service.sessions import AUTHENTICATE_SQL
 from staffroom.accounts.tables import AuthSession
-from staffroom.core import clock, realtime
+from staffroom.core import clock, principal_cache, realtime
 from staffroom.core.context import Principal
 from staffroom.core.principal_cache import PRINCIPALS_TOPIC, PrincipalCache
 from staffroom.core.realtime.redis import RedisRelay
 from staffroom.core.realtime.watch import RedisWatch
+from tests.oauth.helpers import TOKEN, oauth_client, register
 from tests.support.apps import app_client
-from tests.support.flows import auth, code_now
+from tests.support.flows import auth, code_now, enrol_totp
 from tests.support.queries import count_queries
 from tests.support.servers import RedisServer, free_port
 from tests.support.world import PASSWORD, World, assert_problem, login
@@ -31,7 +32,7 @@ def _token(h: dict[str, str]) -> str:
 
 
 def _kept(rt: Any, h: dict[str, str]) -> bool:
-    return rt.keys.digest(_token(h), purpose="access") in rt.principals
+    return rt.keys.digest(_token(h), purpose="access") in principal_cache.of(rt)
 
 
 async def _me(client: Any, h: dict[str, str]) -> Any:
@@ -63,7 +64,7 @@ async def test_a_session_is_looked_up_at_sign_in_then_kept(client, rt, world: Wo
         counted.clear()
         await _me(client, h)
         assert counted and not any(q.startswith(AUTHENTICATE_SQL[:40]) for q in counted), counted
-    assert rt.principals.hits >= 2
+    assert principal_cache.of(rt).hits >= 2
     clock.travel(31)  # past the cache's 30 s: looked up again
     counted.clear()
     await _me(client, h)
@@ -168,6 +169,54 @@ async def test_org_security_settings_and_mfa_changes_show_at_once(client, rt, wo
     assert (await _me(client, h))["session_scope"] == "enrol"
 
 
+async def test_an_admins_session_ends_and_mfa_reset_end_it_at_once(client, rt, world: World):
+    admin = auth(await login(client, "acme", world.acme["admin"].login))
+    member = world.acme["member"]
+    one, two = [auth(await login(client, "acme", member.login)) for _ in range(2)]
+    mine = (await client.get("/api/v1/me/sessions", headers=one)).json()["items"]
+    one_id = next(s["id"] for s in mine if s["current"])
+    await _kept_after_me(client, rt, one)
+    r = await client.delete(f"/api/v1/users/{member.id}/sessions/{one_id}", headers=admin)
+    assert r.status_code == 204, r.text
+    assert_problem(await client.get("/api/v1/me", headers=one), 401, "invalid_token")
+    await _kept_after_me(client, rt, two)
+    r = await client.delete(f"/api/v1/users/{member.id}/sessions", headers=admin)
+    assert r.status_code in (200, 204), r.text
+    assert_problem(await client.get("/api/v1/me", headers=two), 401, "invalid_token")
+    # An admin's reset of a lost factor ends the person's sessions everywhere.
+    three = auth(await login(client, "acme", member.login))
+    await enrol_totp(client, three)
+    await _kept_after_me(client, rt, three)
+    r = await client.delete(f"/api/v1/users/{member.id}/mfa", headers=admin)
+    assert r.status_code == 204, r.text
+    assert_problem(await client.get("/api/v1/me", headers=three), 401, "invalid_token")
+
+
+async def test_integration_tokens_are_never_kept(app, client, rt, world: World) -> None:
+    """API keys and OAuth access tokens are looked up on every request, so revoking one (or
+    disabling its client) needs no announcement to stop it on every instance."""
+    admin = auth(await login(client, "acme", world.acme["admin"].login))
+    cache = principal_cache.of(rt)
+    made = await register(client, admin, kind="confidential")
+    async with oauth_client(app, made, scope=None) as c:
+        token = await c.fetch_token(TOKEN, grant_type="client_credentials")
+    r = await client.post(
+        "/api/v1/api-keys", json={"name": "HRIS", "scopes": ["users:read"]}, headers=admin
+    )
+    assert r.status_code == 201, r.text
+    key_id, key = r.json()["api_key"]["id"], {"Authorization": f"Bearer {r.json()['key']}"}
+    oauth = {"Authorization": f"Bearer {token['access_token']}"}
+    kept = len(cache)
+    for h in (key, oauth, key, oauth):
+        assert (await client.get("/api/v1/users", headers=h)).status_code == 200
+    assert len(cache) == kept  # neither was kept
+    assert (await client.delete(f"/api/v1/api-keys/{key_id}", headers=admin)).status_code == 204
+    assert_problem(await client.get("/api/v1/users", headers=key), 401, "invalid_token")
+    r = await client.post(f"/api/v1/oauth/clients/{made['client']['id']}/disable", headers=admin)
+    assert r.status_code == 200, r.text
+    assert_problem(await client.get("/api/v1/users", headers=oauth), 401, "invalid_token")
+
+
 async def test_an_unannounced_change_is_kept_30_seconds_at_most(client, rt, world: World):
     h = auth(await login(client, "acme", world.acme["member"].login))
     await _kept_after_me(client, rt, h)
@@ -259,10 +308,10 @@ def test_a_look_up_that_raced_an_announcement_is_not_kept() -> None:
 
 async def test_announcements_through_the_relay_are_heard_in_process(rt) -> None:
     p = _principal(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
-    rt.principals.put("k", p, rt.principals.epoch, [])
+    principal_cache.of(rt).put("k", p, principal_cache.of(rt).epoch, [])
     assert p.session_id is not None
     await realtime.announce_sessions_ended(rt.relay, p.org_id, p.user_id, [p.session_id])
-    assert "k" not in rt.principals
+    assert "k" not in principal_cache.of(rt)
 
 
 async def _until(condition: Any, seconds: float = 10) -> float:

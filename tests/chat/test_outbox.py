@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from staffroom import metrics
 from staffroom.chat.service import access, outbox, retention
 from staffroom.chat.tables import Outbox
 from staffroom.core import clock
 from staffroom.core.realtime import LocalRelay, RelayUnavailable
+from staffroom.endpoints import metrics
 from tests.chat.helpers import group, heads, say
 from tests.support.world import World
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from staffroom import cli as cli_package
 from staffroom.accounts.tables import Org, User
 from staffroom.chat.tables import Outbox
 from staffroom.core import clock
@@ -32,6 +33,20 @@ def staffroom(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[s
         timeout=timeout,
         env=os.environ.copy(),
     )
+
+
+def test_every_command_is_registered_and_no_command_module_imports_the_package() -> None:
+    result = staffroom("--help")
+    assert result.returncode == 0, result.stderr
+    for command in (
+        "audit", "backup", "codes", "invite", "keys", "migrate", "org", "relay", "retention",
+        "serve",
+    ):  # fmt: skip
+        assert f"  {command} " in result.stdout
+    # The package registers the modules; a module importing it back would be a cycle.
+    for module in Path(cli_package.__file__).parent.glob("*.py"):
+        if module.name != "__init__.py":
+            assert "from staffroom.cli import" not in module.read_text(), module.name
 
 
 async def test_org_create_prints_a_setup_link_the_owner_can_use(client) -> None:
@@ -121,7 +136,7 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
 def test_serve_stops_even_when_a_worker_cannot() -> None:
     """A worker that does not stop on SIGTERM (here: frozen with SIGSTOP) is killed after
     the grace period, so stopping the server, and a deploy's restart, never hangs."""
-    from staffroom.cli import SHUTDOWN_GRACE_SECONDS
+    from staffroom.cli.server import SHUTDOWN_GRACE_SECONDS
 
     server = ServeProcess.start("--allow-without-redis", workers=2)
     found = subprocess.run(

@@ -164,6 +164,35 @@ async def test_an_erased_person_stays_erased_after_restoring_an_older_backup(
     assert "erased" in row and "member@acme.example" not in row and "Deleted user" in row
 
 
+async def test_a_restore_ends_again_what_an_erased_person_left_elsewhere(
+    client, world: World, rt: Runtime, settings, tmp_path: Path
+):
+    # HR's pending invitation is in the backup; HR is then erased, which withdraws it.
+    hr = await bearer(client, world.acme, "hr_admin")
+    r = await client.post("/api/v1/invites", json={"email": "new.hire@acme.example"}, headers=hr)
+    assert r.status_code == 201, r.text
+    info = await backups.create(rt)
+    owner = await bearer(client, world.acme, "owner")
+    hr_id = world.acme["hr_admin"].id
+    r = await client.post(f"/api/v1/users/{hr_id}/erase", json={"reason": "left"}, headers=owner)
+    assert r.status_code == 204
+    target = await _empty_database(settings, tmp_path)
+    result = _cli(
+        "backup",
+        "restore",
+        info.id,
+        STAFFROOM_DATABASE_URL=target,
+        STAFFROOM_BACKUP_DIR=str(rt.settings.data_path),
+        STAFFROOM_DATA_DIR=str(tmp_path),
+        STAFFROOM_KEYS_FILE=str(rt.settings.effective_keys_file),
+    )
+    assert result.returncode == 0, result.stderr
+    # The restore erased HR again, and withdrew the invitation again (the command's
+    # runtime has the domains' hooks, as the app's has).
+    (invite,) = (await _contents(target))["invite"]
+    assert "revoked" in invite and "pending" not in invite
+
+
 async def test_a_tampered_archive_or_a_wrong_key_fails_closed(rt: Runtime, settings, tmp_path):
     info = await backups.create(rt)
     key = f"backups/{info.id}.srbk"

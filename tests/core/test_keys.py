@@ -128,3 +128,18 @@ def test_the_keys_commands(tmp_path):
     assert fresh.active_key_id != ring.active_key_id and fresh.decrypt(old, b"") == b"x"
     refused = run("rewrap")
     assert refused.returncode == 2 and "STAFFROOM_KMS_KEY_ID" in refused.stderr
+
+
+def test_instances_starting_together_share_one_key_file(tmp_path, monkeypatch):
+    """Two instances on one volume (deploy/compose.yaml) both find no key file and both
+    create one: the second must take the first's keys, not fail and not replace them."""
+    path = tmp_path / "shared" / "keys.json"
+    first = load_keyring(path)
+    _fresh(path)
+    # The second instance looked before the first had written.
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    second = load_keyring(path)
+    monkeypatch.undo()
+    assert second.hmac_key == first.hmac_key and second.pepper == first.pepper
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["keys.json"]  # no temporary left

@@ -16,7 +16,7 @@ from typing import Any
 from staffroom.accounts.tables import Org
 from staffroom.compliance.service import retention
 from staffroom.core import clock
-from staffroom.core.db import fetch
+from staffroom.core.db.sql import fetch
 from staffroom.feeds.service import tallies, timeline_sql
 from staffroom.feeds.tables import Channel, Post, ReadTally
 from tests.support.flows import auth

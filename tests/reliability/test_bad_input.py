@@ -127,6 +127,8 @@ CATALOGUE: list[tuple[str, bytes, dict[str, str]]] = [
 
 # Routes that take a body (DELETE routes read none).
 WRITES = {"POST", "PUT", "PATCH"}
+# The OAuth protocol endpoints answer errors as RFC 6749 requires: JSON with `error`.
+RFC_6749 = {"/api/v1/oauth/token", "/api/v1/oauth/revoke", "/api/v1/oauth/introspect"}
 
 
 def _write_routes(app: Litestar) -> list[tuple[str, str, list[str]]]:
@@ -172,6 +174,11 @@ async def test_no_write_route_answers_bad_input_with_a_server_error(
                 r = await client.request(method, path, content=body, headers=headers | auth)
             if r.status_code >= 500:
                 failures.append(f"{method} {template} [{name}] -> {r.status_code} {r.text[:200]}")
+            elif r.status_code >= 400 and template in RFC_6749:
+                # (The edge guard's refusals, before any route, stay problem+json.)
+                kind = r.headers["content-type"]
+                assert kind.startswith(("application/json", "application/problem+json")), kind
+                assert r.json().get("error") or r.json().get("code"), (template, name)
             elif r.status_code >= 400:
                 assert r.headers["content-type"].startswith("application/problem+json"), (
                     method,

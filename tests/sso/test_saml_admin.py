@@ -14,21 +14,7 @@ from tests.support.world import World, assert_problem, login
 
 
 def _metadata(idp) -> str:
-    body = "".join(line for line in idp.cert.splitlines() if "-----" not in line)
-    base = idp.entity_id.removesuffix("/saml")
-    return f"""<?xml version="1.0"?>
-<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
-    xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{idp.entity_id}">
-  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>
-      <ds:X509Certificate>{body}</ds:X509Certificate>
-    </ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
-    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-        Location="{base}/slo"/>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-        Location="{base}/sso"/>
-  </md:IDPSSODescriptor>
-</md:EntityDescriptor>"""
+    return str(idp.metadata())
 
 
 async def test_an_idp_from_metadata_xml_works_at_once(client, world: World, idp) -> None:

@@ -304,7 +304,7 @@ async def test_the_doctor_keeps_the_last_fifty_attempts(client, world: World, id
         .output(load_json=True)
     )
     for _ in range(52):
-        await doctor.record(rt.limiter, world.acme.id, stored[0], outcome="failure", reason="older")
+        await doctor.record(rt, world.acme.id, stored[0], outcome="failure", reason="older")
     await browser_login(client, idp)  # one real attempt, the newest
     r = await client.get(f"/api/v1/sso/idps/{row['id']}/attempts", headers=await admin(client))
     items = r.json()["items"]

@@ -2,12 +2,15 @@
 
 `respond` makes what a well-behaved IdP sends (signed by pysaml2 via xmlsec1);
 `craft` builds a response from XML and signs it with the same key, so attack tests can
-change anything and still carry a genuine signature.
+change anything and still carry a genuine signature. `clock_ahead` sets the IdP's clock
+that many seconds ahead of ours; `metadata` is the IdP's metadata XML; `base` is where the
+SPs it serves live (the browser journeys' server instead of the API tests' address).
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import uuid
 import zlib
@@ -47,8 +50,17 @@ class TestIdp:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, folder: Path, name: str, sp_metadata: list[str], days: int = 365) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        sp_metadata: list[str],
+        days: int = 365,
+        base: str = BASE,
+    ) -> None:
         self.entity_id = f"https://{name}.idp.test/saml"
+        self.base = base
+        self.clock_ahead = 0
         self.cert_path, self.key_path = rsa_signing_pair(folder, name, days=days)
         self.cert = self.cert_path.read_text()
         self.key = self.key_path.read_text()
@@ -124,18 +136,41 @@ class TestIdp:
         if groups:
             identity[GROUPS] = list(groups)
         identity.update(extra or {})
+        skewed = self.clock_ahead != 0
         response = self.server.create_authn_response(
             identity,
             in_response_to=in_response_to,
-            destination=acs(org),
-            sp_entity_id=sp_entity(audience_org or org),
+            destination=f"{self.base}/{org}/saml/acs",
+            sp_entity_id=f"{self.base}/{audience_org or org}/saml/metadata",
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=name_id),
             authn={"class_ref": authn_class, "authn_auth": self.entity_id},
-            sign_response=sign_response,
-            sign_assertion=sign_assertion,
+            # With a skewed clock the times change after pysaml2 made them: signed below.
+            sign_response=sign_response and not skewed,
+            sign_assertion=sign_assertion and not skewed,
             **({} if sha1 else {"sign_alg": SHA256, "digest_alg": DIGEST256}),
         )
+        if skewed:
+            xml = _shift_times(str(response).encode(), self.clock_ahead)
+            return self.craft(xml, sign_assertion=sign_assertion, sign_response=sign_response)
         return base64.b64encode(str(response).encode()).decode()
+
+    def metadata(self) -> str:
+        """This IdP's SAML metadata, as an IdP publishes it for its SPs."""
+        body = "".join(line for line in self.cert.splitlines() if "-----" not in line)
+        base = self.entity_id.removesuffix("/saml")
+        return f"""<?xml version="1.0"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
+    xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{self.entity_id}">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>
+      <ds:X509Certificate>{body}</ds:X509Certificate>
+    </ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+        Location="{base}/slo"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+        Location="{base}/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"""
 
     def craft(self, xml: bytes, *, sign_assertion: bool = True, sign_response: bool = True) -> str:
         """Sign hand-made response XML with this IdP's key (assertion first, then message)."""
@@ -203,3 +238,19 @@ class TestIdp:
 
 def future(seconds: int) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_INSTANT = re.compile(
+    rb'((?:IssueInstant|NotBefore|NotOnOrAfter|AuthnInstant|SessionNotOnOrAfter)=")([^"]+)"'
+)
+
+
+def _shift_times(xml: bytes, seconds: int) -> bytes:
+    """Every instant in a response as a clock `seconds` ahead would have written it."""
+
+    def shift(match: re.Match[bytes]) -> bytes:
+        at = datetime.fromisoformat(match.group(2).decode().replace("Z", "+00:00"))
+        moved = (at + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return match.group(1) + moved.encode() + b'"'
+
+    return _INSTANT.sub(shift, xml)

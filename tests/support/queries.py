@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from staffroom.core import db
+from staffroom.core.db import sql
 
 
 def count_queries(monkeypatch: pytest.MonkeyPatch, table: Any) -> list[str]:
     """From now on, every statement run through the table's engine is appended to the list:
-    Piccolo's queries and the hand-written ones `db.fetch` sends straight to asyncpg."""
+    Piccolo's queries and the hand-written ones `sql.fetch` sends straight to asyncpg."""
     engine_type = type(table._meta.db)
     original = engine_type.run_querystring
-    original_pg = db._pg_fetch
+    original_pg = sql._pg_fetch
     counted: list[str] = []
 
     async def counting(self, querystring, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -26,5 +26,5 @@ def count_queries(monkeypatch: pytest.MonkeyPatch, table: Any) -> list[str]:
         return await original_pg(engine, text, args)
 
     monkeypatch.setattr(engine_type, "run_querystring", counting)
-    monkeypatch.setattr(db, "_pg_fetch", counting_pg)
+    monkeypatch.setattr(sql, "_pg_fetch", counting_pg)
     return counted

@@ -23,8 +23,9 @@ from staffroom.accounts.tables import ApiKey, AuthSession, Group, Role
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import clock
 from staffroom.feeds.tables import Channel, Comment, Media, Post
+from staffroom.oauth.tables import OAuthClient, OAuthConsent
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch, DomainBinding, Invite
-from staffroom.sso.tables import IdentityProvider
+from staffroom.sso.tables import IdentityProvider, SamlLoginState
 from tests.support.world import World, assert_problem, login
 
 Factory = Callable[[World, httpx.AsyncClient], Awaitable[str]]
@@ -147,6 +148,25 @@ async def _idp(world: World, _: httpx.AsyncClient) -> str:
         )
     )
     return str(idp_id)
+
+
+async def _sso_test(world: World, client: httpx.AsyncClient) -> str:
+    now = clock.utcnow()
+    test_id = uuid.uuid4()
+    await SamlLoginState.insert(
+        SamlLoginState(
+            id=test_id,
+            org=world.acme.id,
+            idp=uuid.UUID(await _idp(world, client)),
+            purpose="test",
+            state_hash=test_id.hex * 2,
+            request_id=f"_{test_id.hex}",
+            link_user=world.acme["admin"].id,
+            expires_at=now + timedelta(minutes=15),
+            created_at=now,
+        )
+    )
+    return str(test_id)
 
 
 async def _channel(world: World, _: httpx.AsyncClient) -> str:
@@ -274,6 +294,38 @@ async def _api_key(world: World, _: httpx.AsyncClient) -> str:
     return str(key_id)
 
 
+async def _oauth_client(world: World, _: httpx.AsyncClient) -> str:
+    """An acme app that acme's member allowed (so their connected app exists too)."""
+    now = clock.utcnow()
+    client_id = uuid.uuid4()
+    await OAuthClient.insert(
+        OAuthClient(
+            id=client_id,
+            org=world.acme.id,
+            name="Rota planner",
+            kind="confidential",
+            secret_hash="x" * 64,
+            redirect_uris=["https://rota.example/cb"],
+            scopes=["users:read"],
+            created_by=world.acme["admin"].id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await OAuthConsent.insert(
+        OAuthConsent(
+            id=uuid.uuid4(),
+            org=world.acme.id,
+            user=world.acme["member"].id,
+            client=client_id,
+            scopes=["users:read"],
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return str(client_id)
+
+
 FACTORIES: dict[str, Factory] = {
     "user_id": _user,
     "group_id": _group,
@@ -284,6 +336,7 @@ FACTORIES: dict[str, Factory] = {
     "batch_id": _batch,
     "code_id": _code,
     "idp_id": _idp,
+    "test_id": _sso_test,
     "channel_id": _channel,
     "post_id": _post,
     "comment_id": _comment,
@@ -291,6 +344,7 @@ FACTORIES: dict[str, Factory] = {
     "conversation_id": _conversation,
     "message_id": _message,
     "key_id": _api_key,
+    "client_id": _oauth_client,
 }
 
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -300,6 +354,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "update_role": lambda w: {"name": "Hijacked", "permissions": ["audit.read"]},
     "update_domain": lambda w: {"allow_subdomains": True, "default_role": "admin"},
     "update_idp": lambda w: {"jit": True, "default_role": "admin"},
+    "preview_sso_mapping": lambda w: {},
     "update_channel": lambda w: {"name": "Hijacked"},
     "create_post": lambda w: {"title": "Spam", "body": "spam"},
     "update_post": lambda w: {"title": "Hijacked"},
@@ -312,6 +367,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "mark_conversation_read": lambda w: {"seq": 1},
     "edit_message": lambda w: {"body": "Hijacked"},
     "erase_user": lambda w: {"reason": "cross-org attempt"},
+    "update_oauth_client": lambda w: {"name": "Hijacked", "scopes": ["users:read"]},
 }
 
 

@@ -26,6 +26,7 @@ SECTIONS: dict[str, tuple[str, str, tuple[str, str, dict[str, Any] | None]]] = {
     "sso": ("sso", "Single sign-on", ("GET", "/api/v1/sso/saml", None)),
     "security": ("security", "Security settings", ("PATCH", "/api/v1/org", {})),
     "api_keys": ("api-keys", "API keys", ("GET", "/api/v1/api-keys", None)),
+    "oauth_clients": ("oauth-apps", "OAuth apps", ("GET", "/api/v1/oauth/clients", None)),
     "audit": ("audit", "Audit log", ("GET", "/api/v1/audit-events", None)),
 }
 ALL = set(SECTIONS)

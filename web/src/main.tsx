@@ -18,6 +18,7 @@ import { ForgotPassword, SetPassword } from "./pages/links/SetPassword";
 import { Join, Signup } from "./pages/links/Signup";
 import { Me } from "./pages/me/Me";
 import { ForcedEnrol } from "./pages/me/TwoFactor";
+import { Consent } from "./pages/oauth/Consent";
 import "./styles.css";
 
 const queryClient = new QueryClient({
@@ -50,6 +51,15 @@ const router = createBrowserRouter([
     element: (
       <RequireAuth>
         <ForcedEnrol />
+      </RequireAuth>
+    ),
+  },
+  {
+    // The OAuth authorization endpoint: an app asks to act for the signed-in person.
+    path: "/oauth/authorize",
+    element: (
+      <RequireAuth>
+        <Consent />
       </RequireAuth>
     ),
   },

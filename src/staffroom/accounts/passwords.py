@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 
@@ -105,3 +106,10 @@ async def verify_password(pepper: bytes, password: str, hashed: str | None, roun
 @lru_cache(maxsize=4)
 def _dummy_hash(rounds: int) -> str:
     return bcrypt.hashpw(b"staffroom-dummy-password", bcrypt.gensalt(rounds)).decode()
+
+
+def identity_words(user: dict[str, Any]) -> tuple[str, ...]:
+    """What a password must not be built from: the address, its local part, the username
+    and the display name."""
+    email = user["email"] or ""
+    return (email, email.split("@")[0], user["username"] or "", user["display_name"])

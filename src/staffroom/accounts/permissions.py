@@ -17,6 +17,7 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "sso.manage": "Configure single sign-on",
         "audit.read": "Read the audit log",
         "api_keys.manage": "Create and revoke API keys",
+        "oauth_clients.manage": "Register and disable OAuth apps",
         "feeds.read": "Read the news feed",
         "feeds.comment": "Comment on and react to posts",
         "feeds.publish": "Publish posts",

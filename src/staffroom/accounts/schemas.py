@@ -189,6 +189,8 @@ class OrgOut(msgspec.Struct, kw_only=True):
     chat_retention_days: int | None
     post_retention_days: int | None
     audit_retention_days: int | None
+    session_idle_hours: int | None
+    session_absolute_hours: int | None
     created_at: datetime
 
 
@@ -205,6 +207,9 @@ class OrgPatch(Input):
     post_retention_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
     # The audit trail is kept at least 90 days (security investigations need history).
     audit_retention_days: Annotated[int, Meta(ge=90, le=3650)] | UnsetType | None = UNSET
+    # null: the server's lifetimes; an org can only shorten them (a longer one has no effect)
+    session_idle_hours: Annotated[int, Meta(ge=1, le=8760)] | UnsetType | None = UNSET
+    session_absolute_hours: Annotated[int, Meta(ge=1, le=8760)] | UnsetType | None = UNSET
 
 
 class GroupIn(Input):
@@ -309,3 +314,64 @@ class ApiKeyCreated(msgspec.Struct, kw_only=True):
     # Shown once: only its digest is stored.
     key: str
     api_key: ApiKeyOut
+
+
+class SessionsRevokedOut(msgspec.Struct):
+    revoked: int
+
+
+class SsoLinkOut(msgspec.Struct, kw_only=True):
+    idp: str
+    linked_at: datetime
+    last_login_at: datetime | None
+
+
+class SignInOut(msgspec.Struct, kw_only=True):
+    """How a person can sign in, as an admin sees it (never a secret)."""
+
+    email: str | None
+    username: str | None
+    password: bool
+    sso: list[SsoLinkOut]
+    # An owner who may still use a password when the org requires single sign-on.
+    sso_break_glass: bool
+    mfa_enabled: bool
+    mfa_enabled_at: datetime | None
+    mfa_locked_until: datetime | None
+    recovery_codes_left: int
+
+
+class MfaEnrolmentOut(msgspec.Struct, kw_only=True):
+    # Active people, and how many of them have (not) set up an authenticator app.
+    active: int
+    enrolled: int
+    not_enrolled: int
+
+
+class SessionLimitsOut(msgspec.Struct, kw_only=True):
+    # The server's own lifetimes (STAFFROOM_*_TTL), which an org can only shorten.
+    access_minutes: int
+    idle_hours: int
+    absolute_hours: int
+
+
+class OrgSecurityOut(msgspec.Struct, kw_only=True):
+    mfa: MfaEnrolmentOut
+    server_sessions: SessionLimitsOut
+
+
+class AuditBreakOut(msgspec.Struct, kw_only=True):
+    chain_seq: int
+    event_id: str
+    # edited, missing (deleted), reordered (inserted), head_mismatch (cut off at the end)
+    problem: Literal["edited", "missing", "reordered", "head_mismatch"]
+
+
+class AuditVerificationOut(msgspec.Struct, kw_only=True):
+    """The org's audit hash chain, checked now from its first kept event to its head."""
+
+    verified: bool
+    events: int
+    checked_at: datetime
+    # The first problems found (at most 20); none when verified.
+    breaks: list[AuditBreakOut]

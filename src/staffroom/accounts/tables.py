@@ -40,6 +40,10 @@ class Org(Table, tablename="org"):
     # News posts (with their comments, reactions and reads) and audit events: the same.
     post_retention_days = Integer(null=True, default=None)
     audit_retention_days = Integer(null=True, default=None)
+    # Shorter session lifetimes than the server's, chosen in the security settings (None:
+    # the server's): hours without activity, and hours since sign-in, after which it ends.
+    session_idle_hours = Integer(null=True, default=None)
+    session_absolute_hours = Integer(null=True, default=None)
     created_at = Timestamptz()
 
 

@@ -22,7 +22,7 @@ CLIENT_HEADER = "x-staffroom-client"
 T = TypeVar("T", bound=TokenPair)
 
 
-def wants_cookie(request: Request) -> bool:
+def wants_cookie(request: Request[Any, Any, Any]) -> bool:
     """Whether the caller is the web app (it asked for the cookie)."""
     return request.headers.get(CLIENT_HEADER, "") == "web"
 
@@ -40,14 +40,16 @@ def _cookie(value: str, max_age: int) -> Cookie:
 
 
 @overload
-def respond(request: Request, result: T) -> Response[T]: ...
+def respond(request: Request[Any, Any, Any], result: T) -> Response[T]: ...
 
 
 @overload
-def respond(request: Request, result: T | MfaChallenge) -> Response[T | MfaChallenge]: ...
+def respond(
+    request: Request[Any, Any, Any], result: T | MfaChallenge
+) -> Response[T | MfaChallenge]: ...
 
 
-def respond(request: Request, result: TokenPair | MfaChallenge) -> Response[Any]:
+def respond(request: Request[Any, Any, Any], result: TokenPair | MfaChallenge) -> Response[Any]:
     """The tokens as the caller wants them: for the web app the refresh token moves into
     the cookie and the body carries `refresh_token: null`."""
     if not isinstance(result, TokenPair) or not wants_cookie(request):
@@ -67,7 +69,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def refresh_token_from_cookie(request: Request) -> str:
+def refresh_token_from_cookie(request: Request[Any, Any, Any]) -> str:
     """The cookie's refresh token, from a request of the app's own origin only: a cookie
     is sent by the browser whoever asks, so the Origin proves the page is ours."""
     settings: Settings = request.app.state.settings

@@ -10,11 +10,13 @@ stored keys under the newest master key (and moves a local file under KMS).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +142,24 @@ def _write(path: Path, doc: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _create(path: Path, doc: dict[str, Any]) -> None:
+    """Write a new key file unless one appears meanwhile. Instances starting together on a
+    shared volume (deploy/compose.yaml) race here: each writes its own temporary file in
+    full, and the first hard link wins; the others read the winner's keys, never a half
+    written file and never keys of their own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keys-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+
+
 _lock = threading.Lock()
 _cache: dict[Path, KeyRing] = {}
 
@@ -151,11 +171,8 @@ def load_keyring(path: Path, master: MasterKey | None = None) -> KeyRing:
         if path in _cache:
             return _cache[path]
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             material = _new_key_material() if master is None else _new_wrapped_material(master)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(material, fh, indent=2)
+            _create(path, material)
         ring = _parse(json.loads(path.read_text()), master)
         _cache[path] = ring
         return ring

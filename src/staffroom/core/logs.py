@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from staffroom.core.db import outage_errors
+from staffroom.core.db.engine import outage_errors
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 

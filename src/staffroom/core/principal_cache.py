@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from staffroom.core import clock
 from staffroom.core.context import Principal
+
+if TYPE_CHECKING:  # the runtime builds the cache: imported at run time, a cycle
+    from staffroom.core.runtime import Runtime
 
 # Announced for the cache alone, on a topic no socket listens to.
 PRINCIPALS_TOPIC = "principals"
@@ -60,9 +63,12 @@ class _Entry:
 
 
 class PrincipalCache:
-    """Access-token digest → Principal, with indexes to drop by session, user and org."""
+    """Access-token digest → Principal, with indexes to drop by session, user and org.
 
-    def __init__(self, seconds: float, watch: Watch | None = None) -> None:
+    One per app, a part of its runtime (`of`); off (0 s) until `configure`d, which
+    `Runtime.build` does from the settings."""
+
+    def __init__(self, seconds: float = 0.0, watch: Watch | None = None) -> None:
         self.seconds = seconds
         self._watch = watch
         self._entries: dict[str, _Entry] = {}
@@ -70,6 +76,11 @@ class PrincipalCache:
         # Bumped by every drop: a look-up that began before one does not store its answer.
         self._epoch = 0
         self.hits = self.misses = 0
+
+    def configure(self, seconds: float, watch: Watch | None) -> None:
+        """Set the lifetime and the subscription (before the app serves; starts empty)."""
+        self.seconds, self._watch = seconds, watch
+        self.clear()
 
     @property
     def usable(self) -> bool:
@@ -164,6 +175,11 @@ class PrincipalCache:
         if self._watch is not None:
             await self._watch.close()
         self.clear()
+
+
+def of(rt: Runtime) -> PrincipalCache:
+    """This app's principal cache."""
+    return rt.part(PrincipalCache)
 
 
 def _owners(topic: str, event: dict[str, Any]) -> list[uuid.UUID] | None:

@@ -226,9 +226,9 @@ class RedisStore:
     """
 
     def __init__(self, url: str, prefix: str = "staffroom:rl:") -> None:
-        from redis.asyncio import Redis
+        from staffroom.core.redis_client import LIMITER_TIMEOUT, redis_client
 
-        self._redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client(url, LIMITER_TIMEOUT)
         self._prefix = prefix
         self._incr = self._redis.register_script(self._SCRIPT)
         self._buckets = self._redis.register_script(self._BUCKETS)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, cast
 import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIFormat, OpenAPIType, Schema
@@ -21,8 +22,9 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
+from staffroom.core import audit
 from staffroom.core.context import RequestContext
-from staffroom.core.db import outage_errors
+from staffroom.core.db.engine import outage_errors
 from staffroom.core.errors import DomainError, Problem, Unavailable, problem_type, reason
 from staffroom.core.logs import request_id_var
 from staffroom.core.net import client_ip
@@ -251,7 +253,9 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Whatever this request (or socket) records is signed with its own app's key.
+        audit.use_key(scope["app"].state.runtime.keys.hmac_key)
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         scope[_STARTED] = time.perf_counter()  # type: ignore[literal-required]

@@ -27,6 +27,7 @@ from staffroom.feeds.schemas import (
     CommentPatch,
     Emoji,
     FeedPage,
+    GroupChannelList,
     MediaOut,
     PostIn,
     PostOut,
@@ -126,7 +127,7 @@ class ChannelsController(Controller):
     @get(
         "/{channel_id:uuid}/posts",
         operation_id="list_channel_posts",
-        summary="A channel's posts, pinned first, newest first",
+        summary="A channel's posts, pinned first, newest first (moderators: scheduled too)",
         responses=errors(401, 403, 404, 422),
     )
     async def channel_posts(
@@ -135,8 +136,9 @@ class ChannelsController(Controller):
         me: Me,
         cursor: FromQuery[Cursor] = None,
         limit: FromQuery[Limit] = 20,
+        include_scheduled: FromQuery[bool] = False,
     ) -> FeedPage:
-        return await posts.channel_posts(me, channel_id, cursor, limit)
+        return await posts.channel_posts(me, channel_id, cursor, limit, include_scheduled)
 
 
 class FeedController(Controller):
@@ -155,6 +157,17 @@ class FeedController(Controller):
         self, me: Me, cursor: FromQuery[Cursor] = None, limit: FromQuery[Limit] = 20
     ) -> FeedPage:
         return await timeline.feed(me, cursor, limit)
+
+    @get(
+        "/groups/{group_id:uuid}/channels",
+        operation_id="list_group_channels",
+        summary="The channels a group is an audience of or may post to",
+        tags=["groups"],
+        guards=[requires("groups.manage")],
+        responses=errors(401, 403, 404),
+    )
+    async def group_channels(self, group_id: FromPath[uuid.UUID], me: Me) -> GroupChannelList:
+        return await channels.of_group(me, group_id)
 
     @get(
         "/posts/{post_id:uuid}",
@@ -218,12 +231,15 @@ class FeedController(Controller):
     @get(
         "/posts/{post_id:uuid}/stats.csv",
         operation_id="post_stats_csv",
-        summary="The post's reach per person as CSV (formula cells escaped)",
+        summary="The post's reach per person as CSV (formula cells escaped); "
+        "not_acknowledged=true: only who has not acknowledged",
         media_type="text/csv",
         responses=errors(401, 403, 404),
     )
-    async def stats_csv(self, post_id: FromPath[uuid.UUID], me: Me) -> Response[bytes]:
-        body = await interactions.stats_csv(me, post_id)
+    async def stats_csv(
+        self, post_id: FromPath[uuid.UUID], me: Me, not_acknowledged: FromQuery[bool] = False
+    ) -> Response[bytes]:
+        body = await interactions.stats_csv(me, post_id, not_acknowledged)
         headers = {"Content-Disposition": f'attachment; filename="post-{post_id}-reach.csv"'}
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 

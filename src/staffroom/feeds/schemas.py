@@ -67,6 +67,22 @@ class ChannelList(msgspec.Struct):
     items: list[ChannelOut]
 
 
+class GroupChannelOut(msgspec.Struct, kw_only=True):
+    """A channel naming a group, and whether the group is all it names (what deleting
+    the group would leave: a channel only moderators see, or only they post to)."""
+
+    id: uuid.UUID
+    name: str
+    audience: bool
+    posting: bool
+    only_audience_group: bool
+    only_poster_group: bool
+
+
+class GroupChannelList(msgspec.Struct):
+    items: list[GroupChannelOut]
+
+
 Attachments = Annotated[list[uuid.UUID], Meta(max_length=20)]
 
 

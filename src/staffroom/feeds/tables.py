@@ -3,6 +3,8 @@ acknowledgements are rows only for people who did read or acknowledge."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from piccolo.columns import (
     JSON,
     UUID,
@@ -83,7 +85,9 @@ class Comment(Table, tablename="post_comment"):
     id = UUID(primary_key=True)
     org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False)
     post = ForeignKey(Post, on_delete=OnDelete.cascade, null=False, index=True)
-    parent: ForeignKey = ForeignKey("self", on_delete=OnDelete.cascade, null=True, default=None)
+    parent: ForeignKey[Any] = ForeignKey(
+        "self", on_delete=OnDelete.cascade, null=True, default=None
+    )
     author = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     body = Text()
     created_at = Timestamptz()

@@ -242,3 +242,12 @@ class RedeemIn(Input):
             "slow down only this device, not others sharing its network address.",
         ),
     ] = ""
+
+
+class PersonOnboardingOut(msgspec.Struct, kw_only=True):
+    """What onboarding holds about one person: invitations to their address, how many
+    invitations they sent are still pending, and the access codes bound to them."""
+
+    invites: list[InviteOut]
+    invites_sent_pending: int
+    codes: list[CodeStatusOut]

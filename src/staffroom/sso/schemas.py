@@ -88,9 +88,13 @@ class MetadataUrlIn(Input):
     url: Url
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     preset: Preset = "generic"
+    # False: set up and test it before anyone sees it at sign-in.
+    enabled: bool = True
 
 
 class CertificateOut(msgspec.Struct, kw_only=True):
+    # The certificate itself (public): a rollover sends the ones to keep back with the new.
+    pem: str
     subject: str
     not_after: datetime
     days_left: int
@@ -117,6 +121,7 @@ class IdpOut(msgspec.Struct, kw_only=True):
     enabled: bool
     sp_entity_id: str
     sp_acs_url: str
+    sp_slo_url: str
     sp_metadata_url: str
     created_at: datetime
     updated_at: datetime
@@ -131,6 +136,7 @@ class SsoSettingsOut(msgspec.Struct, kw_only=True):
     break_glass_user_ids: list[uuid.UUID]
     sp_entity_id: str
     sp_acs_url: str
+    sp_slo_url: str
     sp_metadata_url: str
     idps: list[IdpOut]
 
@@ -154,6 +160,8 @@ class AttemptOut(msgspec.Struct, kw_only=True):
     expected: dict[str, list[str]]
     # Whether the IdP's signature was on the response (False: anyone could have sent it).
     signed: bool = True
+    # The admin's test sign-in this attempt answered (nobody was signed in by it).
+    test_id: uuid.UUID | None = None
 
 
 class AttemptList(msgspec.Struct, kw_only=True):
@@ -161,6 +169,50 @@ class AttemptList(msgspec.Struct, kw_only=True):
     # Beside an IdP's signed attempts: how many unsigned ones naming it are kept
     # (`?unsigned=true` lists them).
     unsigned_count: int = 0
+
+
+class SsoTestStartOut(msgspec.Struct, kw_only=True):
+    """A test sign-in: open `redirect_url` in a new window, then poll the test's result."""
+
+    test_id: uuid.UUID
+    redirect_url: str
+    expires_at: datetime
+
+
+class SsoTestResultOut(msgspec.Struct, kw_only=True):
+    # waiting: no answer from the IdP yet; done: `attempt` says how it went; expired:
+    # the test was not finished within 15 minutes.
+    status: Literal["waiting", "done", "expired"]
+    idp_id: uuid.UUID
+    attempt: AttemptOut | None = None
+
+
+class PreviewIn(Input):
+    """A mapping and rules being edited, to try on an attempt's attributes before saving."""
+
+    preset: Preset | UnsetType = UNSET
+    attribute_map: AttributeMap | UnsetType = UNSET
+    group_rules: Rules | UnsetType = UNSET
+    # The attempt whose attributes to use; by default the IdP's latest one that has any.
+    attempt_id: uuid.UUID | None = None
+
+
+class FieldPreview(msgspec.Struct, kw_only=True):
+    field: str
+    # The attribute the value came from (None: none of the names looked for was sent).
+    attribute: str | None
+    values: list[str]
+    looked_for: list[str]
+
+
+class PreviewOut(msgspec.Struct, kw_only=True):
+    attempt: AttemptOut | None
+    fields: list[FieldPreview]
+    # allowed, or denied with the reason (denied_by_rule, not_allowed_by_rule)
+    outcome: Literal["allowed", "denied", "no_attempt"]
+    reason: str = ""
+    group_ids: list[uuid.UUID] = []
+    role: str | None = None
 
 
 class ExchangeIn(Input):

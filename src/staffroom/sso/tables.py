@@ -62,7 +62,8 @@ class SamlLoginState(Table, tablename="saml_login_state"):
     id = UUID(primary_key=True)
     org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False)
     idp = ForeignKey(IdentityProvider, on_delete=OnDelete.cascade, null=False)
-    # login | link (a signed-in user links the IdP identity) | logout
+    # login | link (a signed-in user links the IdP identity) | logout | test (an admin's
+    # test sign-in: validated like a login, nobody signed in)
     purpose = Varchar(length=10, default="login")
     state_hash = Varchar(length=64, unique=True)
     request_id = Varchar(length=100)
@@ -129,3 +130,6 @@ class SsoAttempt(Table, tablename="sso_attempt"):
     # False when nothing in the response was signed by the IdP: anyone can post one naming
     # the IdP, so these are kept apart (and rate-limited) from the IdP's real attempts.
     signed = Boolean(default=True)
+    # The admin's test sign-in (its SamlLoginState id) this attempt answered, if any: the
+    # console waits for it, and a test never signs anyone in.
+    test_id = UUID(null=True, default=None)

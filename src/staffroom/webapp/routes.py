@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Any
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
@@ -13,8 +14,8 @@ from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
 
 from staffroom.accounts.guards import PUBLIC
-from staffroom.core.edge import APP_PAGE
 from staffroom.core.errors import NotFound, Unavailable
+from staffroom.core.middleware import APP_PAGE
 
 DIST = Path(__file__).parent / "dist"
 # Paths the app never answers: a mistyped API path stays a JSON 404.
@@ -22,7 +23,7 @@ _NOT_THE_APP = ("api/", "schema", "health/", "metrics", "sso/")
 YEAR = "public, max-age=31536000, immutable"
 
 
-def _index(request: Request) -> Response[bytes]:
+def _index(request: Request[Any, Any, Any]) -> Response[bytes]:
     index = DIST / "index.html"
     if not index.is_file():
         raise Unavailable(
@@ -46,13 +47,13 @@ def _index(request: Request) -> Response[bytes]:
     include_in_schema=False,
     sync_to_thread=False,
 )
-def app_root(request: Request) -> Response[bytes]:
+def app_root(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The web app's entry page."""
     return _index(request)
 
 
 @get("/{path:path}", opt={PUBLIC: True}, include_in_schema=False, sync_to_thread=False)
-def app_path(request: Request, path: FromPath[str]) -> Response[bytes] | File:
+def app_path(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes] | File:
     """A built file (hashed under assets/), or the app for any route it knows."""
     rel = path.lstrip("/")
     if rel.startswith(_NOT_THE_APP):

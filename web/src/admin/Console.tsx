@@ -8,14 +8,28 @@ import "./admin.css";
 import { BatchNew, Codes } from "./codes";
 import { ApiKeys } from "./apiKeys";
 import { Audit } from "./audit";
+import { ChannelPage } from "./channel";
+import { ChannelNew, Channels, ChannelSettings } from "./channels";
+import { Composer } from "./composer";
+import { Batch } from "./batch";
 import { Domains } from "./domains";
+import { GroupPage } from "./group";
+import { GroupNew, Groups } from "./groups";
 import { Home } from "./Home";
 import { NS } from "./i18n";
+import { OAuthClients } from "./oauthClients";
 import { InviteImport } from "./importer";
 import { InviteNew, Invites } from "./invites";
 import NotAllowed from "./NotAllowed";
 import { People } from "./people";
 import { Person } from "./person";
+import { PostPage } from "./post";
+import { Sso } from "./sso";
+import { SsoDoctor } from "./ssoDoctor";
+import { SsoIdp } from "./ssoIdp";
+import { SsoTestPage } from "./ssoTest";
+import { SsoNew } from "./ssoWizard";
+import { Security } from "./security";
 import { SECTIONS, allowedSections, type Section } from "./sections";
 
 function Guard({ section, children }: { section: Section; children: ReactNode }) {
@@ -60,10 +74,33 @@ const PAGES: Record<string, { path: string; element: ReactNode }[]> = {
   codes: [
     { path: "codes", element: <Codes /> },
     { path: "codes/new", element: <BatchNew /> },
+    { path: "codes/:batchId", element: <Batch /> },
+  ],
+  groups: [
+    { path: "groups", element: <Groups /> },
+    { path: "groups/new", element: <GroupNew /> },
+    { path: "groups/:groupId", element: <GroupPage /> },
+  ],
+  feeds: [
+    { path: "feeds", element: <Channels /> },
+    { path: "feeds/new", element: <ChannelNew /> },
+    { path: "feeds/:channelId", element: <ChannelPage /> },
+    { path: "feeds/:channelId/settings", element: <ChannelSettings /> },
+    { path: "feeds/:channelId/new-post", element: <Composer /> },
+    { path: "feeds/posts/:postId", element: <PostPage /> },
   ],
   domains: [{ path: "domains", element: <Domains /> }],
+  sso: [
+    { path: "sso", element: <Sso /> },
+    { path: "sso/new", element: <SsoNew /> },
+    { path: "sso/idps/:idpId", element: <SsoIdp /> },
+    { path: "sso/doctor", element: <SsoDoctor /> },
+    { path: "sso/test", element: <SsoTestPage /> },
+  ],
   api_keys: [{ path: "api-keys", element: <ApiKeys /> }],
+  oauth_clients: [{ path: "oauth-apps", element: <OAuthClients /> }],
   audit: [{ path: "audit", element: <Audit /> }],
+  security: [{ path: "security", element: <Security /> }],
 };
 
 export default function Console() {

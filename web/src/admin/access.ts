@@ -13,6 +13,7 @@ export const ADMIN_PERMISSIONS = [
   "domains.manage",
   "audit.read",
   "api_keys.manage",
+  "oauth_clients.manage",
 ] as const;
 
 export function isAdmin(me: Schemas["MeOut"] | undefined): boolean {

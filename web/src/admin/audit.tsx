@@ -7,6 +7,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import { Loading } from "../auth";
 import { NS } from "./i18n";
+import { ChainState } from "./auditChain";
 import { AdminError, saveBlob, when } from "./lib";
 
 type Filters = { actor: string; action: string; target: string; since: string; until: string };
@@ -77,6 +78,7 @@ export function Audit() {
         </button>
       </div>
       <p className="muted">{t("audit.intro")}</p>
+      <ChainState />
       <form
         className="admin-filters"
         aria-label={t("audit.filters")}

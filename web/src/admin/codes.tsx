@@ -76,7 +76,8 @@ export function Codes() {
               {rows.map((b) => (
                 <tr key={b.id}>
                   <th scope="row">
-                    {b.label} {b.revoked_at && <StatusTag kind="code" status="revoked" />}
+                    <Link to={`/admin/codes/${b.id}`}>{b.label}</Link>{" "}
+                    {b.revoked_at && <StatusTag kind="code" status="revoked" />}
                   </th>
                   <td>{roleName(b.role)}</td>
                   <td>{b.size}</td>

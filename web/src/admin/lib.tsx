@@ -1,7 +1,7 @@
 // What the console's pages share: problems in words, status tags, CSV files in and out,
 // groups and roles by name.
 import { useQuery } from "@tanstack/react-query";
-import { useId } from "react";
+import { useId, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ApiError, unwrap } from "../api/client";
 import { ErrorNote } from "../components/forms";
@@ -136,5 +136,50 @@ export function GroupChecklist(props: {
         </label>
       ))}
     </fieldset>
+  );
+}
+
+/** One action at a time with its problem: `run` says whether it succeeded. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function run(action: () => Promise<unknown>): Promise<boolean> {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, run };
+}
+
+/** A destructive step asked once more, saying what it does, with its own cancel. */
+export function Confirm(props: {
+  label: string;
+  children: ReactNode;
+  action: string;
+  busy?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const { t } = useTranslation(NS);
+  return (
+    <div className="confirm" role="group" aria-label={props.label}>
+      {props.children}
+      <div className="row">
+        <button type="button" className="danger" disabled={props.busy} onClick={props.onConfirm}>
+          {props.action}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          {t("common.cancel")}
+        </button>
+      </div>
+    </div>
   );
 }

@@ -1,10 +1,10 @@
 // People: the directory for HR, searchable by name, address or employee id and filtered
-// by group, role and status, a page at a time. It refreshes every few seconds while
+// by group, role, status and 2FA (`?mfa=off` from the security settings), a page at a time. It refreshes every few seconds while
 // shown, so someone who accepts an invitation appears without a reload.
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useDeferredValue, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { Loading } from "../auth";
 import { NS } from "./i18n";
@@ -12,6 +12,8 @@ import { AdminError, StatusTag, useGroups, useRoleName, useRoles, when } from ".
 
 const STATUSES = ["active", "pending", "deactivated"] as const;
 type Status = (typeof STATUSES)[number];
+const MFA = ["on", "off"] as const;
+type Mfa = (typeof MFA)[number];
 export const PEOPLE_REFRESH_MS = 4_000;
 
 export function People() {
@@ -20,13 +22,15 @@ export function People() {
   const [groupId, setGroupId] = useState("");
   const [role, setRole] = useState("");
   const [status, setStatus] = useState<Status | "">("");
+  const [params] = useSearchParams();
+  const [mfa, setMfa] = useState<Mfa | "">(MFA.find((m) => m === params.get("mfa")) ?? "");
   const query = useDeferredValue(q.trim());
   const groups = useGroups();
   const roles = useRoles();
   const roleName = useRoleName();
-  const ids = { q: useId(), group: useId(), role: useId(), status: useId() };
+  const ids = { q: useId(), group: useId(), role: useId(), status: useId(), mfa: useId() };
   const people = useInfiniteQuery({
-    queryKey: ["admin", "people", query, groupId, role, status],
+    queryKey: ["admin", "people", query, groupId, role, status, mfa],
     queryFn: ({ pageParam }) =>
       unwrap(
         api.GET("/api/v1/users", {
@@ -36,6 +40,7 @@ export function People() {
               group_id: groupId || undefined,
               role: role || undefined,
               status: status || undefined,
+              mfa: mfa ? mfa === "on" : undefined,
               cursor: pageParam,
               limit: 50,
             },
@@ -92,6 +97,14 @@ export function People() {
                 {t(`status.user.${s}`)}
               </option>
             ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.mfa}>{t("person.two_factor")}</label>
+          <select id={ids.mfa} value={mfa} onChange={(e) => setMfa(e.target.value as Mfa | "")}>
+            <option value="">{t("people.any_mfa")}</option>
+            <option value="on">{t("people.mfa_on")}</option>
+            <option value="off">{t("person.mfa_off")}</option>
           </select>
         </div>
       </form>

@@ -1,13 +1,17 @@
-// One person: who they are, their role and groups (changeable), sign-in and 2FA state,
-// and deactivation, which first says what it ends.
+// One person: who they are, their role and groups (changeable), how they sign in and
+// their 2FA, their sessions, invitations and codes, deactivation (which first says what it
+// ends) and erasure.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Loading, useMe } from "../auth";
+import { hasPermission, Loading, useMe } from "../auth";
 import { NS } from "./i18n";
 import { AdminError, GroupChecklist, RoleSelect, StatusTag, useRoleName, when } from "./lib";
+import { Sessions, SignIn } from "./personAccess";
+import { Erase } from "./personErase";
+import { PersonOnboarding } from "./personOnboarding";
 
 type User = Schemas["UserOut"];
 
@@ -19,6 +23,8 @@ export function Person() {
     queryFn: () => unwrap(api.GET("/api/v1/users/{user_id}", { params: { path: { user_id: userId } } })),
   });
   const roleName = useRoleName();
+  const me = useMe();
+  const may = (permission: string) => hasPermission(me.data, permission);
   if (user.error) return <AdminError error={user.error} />;
   if (!user.data) return <Loading />;
   const u = user.data;
@@ -39,8 +45,6 @@ export function Person() {
           <dd>{u.employee_id ?? "–"}</dd>
           <dt>{t("people.role")}</dt>
           <dd>{roleName(u.role)}</dd>
-          <dt>{t("person.two_factor")}</dt>
-          <dd>{u.mfa_enabled ? t("person.mfa_on") : t("person.mfa_off")}</dd>
           <dt>{t("person.email_verified")}</dt>
           <dd>{u.email ? (u.email_verified ? t("person.yes") : t("person.no")) : "–"}</dd>
           <dt>{t("person.created")}</dt>
@@ -49,8 +53,20 @@ export function Person() {
           <dd>{when(u.last_login_at, i18n.language)}</dd>
         </dl>
       </section>
-      {u.status !== "erased" && <Access user={u} />}
-      {u.status !== "erased" && <Deactivation user={u} />}
+      {u.status === "erased" ? (
+        <p role="status" className="warn-note">
+          {t("erase.done")}
+        </p>
+      ) : (
+        <>
+          <Access user={u} />
+          <SignIn user={u} />
+          <Sessions user={u} />
+          {may("users.invite") && <PersonOnboarding user={u} />}
+          <Deactivation user={u} />
+          {may("compliance.manage") && u.id !== me.data?.id && <Erase user={u} />}
+        </>
+      )}
     </>
   );
 }
@@ -144,6 +160,7 @@ function Deactivation({ user }: { user: User }) {
             <li>{t("person.deactivate_sessions")}</li>
             <li>{t("person.deactivate_chat")}</li>
             <li>{t("person.deactivate_onboarding")}</li>
+            <li>{t("person.deactivate_api_keys")}</li>
           </ul>
           <p className="muted">{t("person.deactivate_keeps")}</p>
           {confirming ? (

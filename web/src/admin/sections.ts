@@ -14,12 +14,13 @@ export const SECTIONS: readonly Section[] = [
   { key: "people", path: "people", permission: "users.manage", ready: true, api: "/api/v1/users" },
   { key: "invites", path: "invites", permission: "users.invite", ready: true, api: "/api/v1/invites" },
   { key: "codes", path: "codes", permission: "users.invite", ready: true, api: "/api/v1/access-codes" },
-  { key: "groups", path: "groups", permission: "groups.manage", ready: false, api: "/api/v1/groups" },
-  { key: "feeds", path: "feeds", permission: "feeds.manage", ready: false, api: "/api/v1/channels" },
+  { key: "groups", path: "groups", permission: "groups.manage", ready: true, api: "/api/v1/groups" },
+  { key: "feeds", path: "feeds", permission: "feeds.manage", ready: true, api: "/api/v1/channels" },
   { key: "domains", path: "domains", permission: "domains.manage", ready: true, api: "/api/v1/domains" },
-  { key: "sso", path: "sso", permission: "sso.manage", ready: false, api: "/api/v1/sso/saml" },
-  { key: "security", path: "security", permission: "org.manage", ready: false, api: "/api/v1/org" },
+  { key: "sso", path: "sso", permission: "sso.manage", ready: true, api: "/api/v1/sso/saml" },
+  { key: "security", path: "security", permission: "org.manage", ready: true, api: "/api/v1/org" },
   { key: "api_keys", path: "api-keys", permission: "api_keys.manage", ready: true, api: "/api/v1/api-keys" },
+  { key: "oauth_clients", path: "oauth-apps", permission: "oauth_clients.manage", ready: true, api: "/api/v1/oauth/clients" },
   { key: "audit", path: "audit", permission: "audit.read", ready: true, api: "/api/v1/audit-events" },
 ];
 

@@ -10,6 +10,11 @@ from staffroom.accounts.controllers.admin import (
 from staffroom.accounts.controllers.api_keys import ApiKeysController
 from staffroom.accounts.controllers.auth import AuthController
 from staffroom.accounts.controllers.me import MeController
+from staffroom.accounts.controllers.security import (
+    AuditVerificationController,
+    OrgSecurityController,
+    PersonAccessController,
+)
 
 CONTROLLERS = [
     AuthController,
@@ -20,6 +25,9 @@ CONTROLLERS = [
     RolesController,
     AuditController,
     ApiKeysController,
+    PersonAccessController,
+    OrgSecurityController,
+    AuditVerificationController,
 ]
 
 __all__ = ["CONTROLLERS"]

@@ -50,7 +50,8 @@ class UsersController(Controller):
         "",
         operation_id="list_users",
         summary="Search the staff directory",
-        description="`q` matches part of a name, email address, username or employee id.",
+        description="`q` matches part of a name, email address, username or employee id; "
+        "`mfa` true or false: with or without a confirmed authenticator app.",
         guards=[requires("users.read")],
         responses=errors(401, 403, 422),
     )
@@ -61,11 +62,19 @@ class UsersController(Controller):
         status: FromQuery[Literal["active", "deactivated", "pending"] | None] = None,
         role: FromQuery[Search] = None,
         group_id: FromQuery[uuid.UUID | None] = None,
+        mfa: FromQuery[bool | None] = None,
         cursor: FromQuery[Cursor] = None,
         limit: FromQuery[Limit] = 50,
     ) -> UserPage:
         return await users.list_users(
-            me, q=q, status=status, role=role, group_id=group_id, cursor=cursor, limit=limit
+            me,
+            q=q,
+            status=status,
+            role=role,
+            group_id=group_id,
+            cursor=cursor,
+            limit=limit,
+            mfa=mfa,
         )
 
     @get(

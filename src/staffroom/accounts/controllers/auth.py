@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
@@ -22,7 +24,7 @@ from staffroom.accounts.schemas import (
     ResetRequestIn,
     TokenPair,
 )
-from staffroom.accounts.service import auth, email_change, sessions
+from staffroom.accounts.service import auth, email_change, password_reset, sessions
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import ACCEPTED, Accepted, errors
@@ -40,8 +42,10 @@ class AuthController(Controller):
         summary="Which organisations and sign-in methods apply to an email address",
         responses=errors(422),
     )
-    async def discover(self, data: JSONBody[DiscoverIn]) -> DiscoverOut:
-        return await auth.discover(data.email)
+    async def discover(
+        self, data: JSONBody[DiscoverIn], rt: NamedDependency[Runtime]
+    ) -> DiscoverOut:
+        return await auth.discover(rt, data.email)
 
     @post(
         "/login",
@@ -52,7 +56,7 @@ class AuthController(Controller):
     )
     async def login(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: JSONBody[LoginIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
@@ -69,7 +73,7 @@ class AuthController(Controller):
     )
     async def mfa(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: JSONBody[MfaIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
@@ -88,7 +92,7 @@ class AuthController(Controller):
     )
     async def refresh(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: JSONBody[RefreshIn],
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
@@ -131,9 +135,9 @@ class AuthController(Controller):
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> Response[Accepted]:
-        await auth.reset_rate_limit(rt, data.org, data.login, ctx)
+        await password_reset.reset_rate_limit(rt, data.org, data.login, ctx)
         # The work happens after the 202 is sent: no timing difference between accounts.
-        task = BackgroundTask(auth.request_password_reset, rt, data.org, data.login, ctx)
+        task = BackgroundTask(password_reset.request_password_reset, rt, data.org, data.login, ctx)
         return Response(ACCEPTED, status_code=HTTP_202_ACCEPTED, background=task)
 
     @post(
@@ -164,4 +168,4 @@ class AuthController(Controller):
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> None:
-        await auth.confirm_password_token(rt, data.token, data.password, ctx)
+        await password_reset.confirm_password_token(rt, data.token, data.password, ctx)

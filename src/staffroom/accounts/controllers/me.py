@@ -22,7 +22,7 @@ from staffroom.accounts.schemas import (
     TotpDisableIn,
     TotpSetupOut,
 )
-from staffroom.accounts.service import auth, email_change, mfa, sessions, users
+from staffroom.accounts.service import email_change, mfa, password_change, sessions, users
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import ACCEPTED, Accepted, errors
@@ -71,7 +71,7 @@ class MeController(Controller):
         rt: NamedDependency[Runtime],
         ctx: NamedDependency[RequestContext],
     ) -> None:
-        await auth.change_password(rt, me, data.current_password, data.new_password, ctx)
+        await password_change.change_password(rt, me, data.current_password, data.new_password, ctx)
 
     @post(
         "/email",

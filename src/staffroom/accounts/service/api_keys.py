@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from staffroom.accounts.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
-from staffroom.accounts.service.common import permissions_for
+from staffroom.accounts.service.lookups import permissions_for
 from staffroom.accounts.tables import ApiKey
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext

@@ -6,10 +6,15 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from staffroom.accounts.schemas import AuditEventOut, AuditPage
-from staffroom.core import audit
+from staffroom.accounts.schemas import (
+    AuditBreakOut,
+    AuditEventOut,
+    AuditPage,
+    AuditVerificationOut,
+)
+from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import page_filter, page_of
+from staffroom.core.db.pages import page_filter, page_of
 from staffroom.core.tables import AuditEvent
 
 
@@ -80,3 +85,17 @@ async def export(
     """The org's events as JSON Lines (the export itself is audited first)."""
     await audit.by(principal, ctx, "audit.exported", ("org", principal.org_id))
     return audit.export(principal.org_id, since)
+
+
+async def verification(principal: Principal) -> AuditVerificationOut:
+    """The org's hash chain checked now, as `staffroom audit verify` checks every org's."""
+    report = await audit.verify(org_id=principal.org_id)
+    return AuditVerificationOut(
+        verified=not report.breaks,
+        events=report.events,
+        checked_at=clock.utcnow(),
+        breaks=[
+            AuditBreakOut(chain_seq=b.chain_seq, event_id=b.event_id, problem=b.problem)
+            for b in report.breaks[:20]
+        ],
+    )

@@ -9,22 +9,22 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from staffroom.accounts.service import domains
-from staffroom.accounts.service.auth import confirm_own_password
-from staffroom.accounts.service.common import org_row, user_in_org
+from staffroom.accounts.service import email_domains
+from staffroom.accounts.service.lookups import org_row, user_in_org
+from staffroom.accounts.service.password_change import confirm_own_password
 from staffroom.accounts.tables import EmailChange, User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid, Unauthorized
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import EMAIL_CHANGE
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 
 TTL = timedelta(hours=24)
 # Each request mails two people: keep a hijacked session from turning it into a spam cannon.
-REQUEST_RULE = Rule(limit=5, window=3600)
 _INVALID = Unauthorized("invalid_token", "This link is not valid or has expired.")
 
 
@@ -44,12 +44,12 @@ async def request(
     rt: Runtime, principal: Principal, new_email: str, password: str, ctx: RequestContext
 ) -> None:
     """Mail a confirmation link to the new address and a notice to the current one."""
-    await rt.limiter.hit(f"email_change:{principal.user_id}", REQUEST_RULE)
+    await rt.limiter.hit(*EMAIL_CHANGE.at(rt.settings, principal.user_id))
     user = await confirm_own_password(rt, principal, password, ctx, "user.email_change_requested")
     address = normalize_email(new_email)
     if address == user["email"]:
         raise Invalid("same_email", "This is already your address.")
-    await domains.check_email_allowed(principal.org_id, address)
+    await email_domains.check_email_allowed(principal.org_id, address)
     if await _taken(principal.org_id, address, user["id"]):
         raise Conflict("email_taken", "This address belongs to another member.")
     org = await org_row(principal.org_id)
@@ -106,8 +106,8 @@ async def confirm(rt: Runtime, token: str, ctx: RequestContext) -> None:
     if user["status"] != "active":
         raise _INVALID
     # The org may have restricted its domains since the link was sent.
-    await domains.check_email_allowed(row["org"], row["new_email"])
-    async with EmailChange._meta.db.transaction():
+    await email_domains.check_email_allowed(row["org"], row["new_email"])
+    async with transaction(EmailChange):
         used = (
             await EmailChange.update({EmailChange.used_at: now})
             .where((EmailChange.id == row["id"]) & EmailChange.used_at.is_null())
@@ -115,14 +115,10 @@ async def confirm(rt: Runtime, token: str, ctx: RequestContext) -> None:
         )
         if not used:
             raise _INVALID
-        try:
+        with unique_or(Conflict("email_taken", "This address belongs to another member.")):
             await User.update(
                 {User.email: row["new_email"], User.email_verified_at: now, User.updated_at: now}
             ).where((User.id == user["id"]) & (User.org == row["org"]))
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict("email_taken", "This address belongs to another member.") from exc
-            raise
     await audit.record(
         "user.email_changed",
         ctx=ctx,

@@ -8,14 +8,15 @@ from typing import Any
 from msgspec import UNSET
 
 from staffroom.accounts.schemas import GroupIn, GroupOut, GroupPatch, UserPage
-from staffroom.accounts.service.common import clean_name, user_in_org
+from staffroom.accounts.service.lookups import user_in_org
 from staffroom.accounts.service.users import list_users
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 
 
 async def _group(org_id: uuid.UUID, group_id: uuid.UUID) -> dict[str, Any]:
@@ -61,7 +62,7 @@ async def get_group(principal: Principal, group_id: uuid.UUID) -> GroupOut:
 async def create_group(principal: Principal, data: GroupIn, ctx: RequestContext) -> GroupOut:
     """Create a group with a name unique in the org."""
     group_id = uuid.uuid4()
-    try:
+    with unique_or(Conflict("group_exists", "A group with this name exists.")):
         await Group.insert(
             Group(
                 id=group_id,
@@ -72,10 +73,6 @@ async def create_group(principal: Principal, data: GroupIn, ctx: RequestContext)
                 created_at=clock.utcnow(),
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("group_exists", "A group with this name exists.") from exc
-        raise
     await audit.record(
         "group.created",
         ctx=ctx,
@@ -100,14 +97,10 @@ async def patch_group(
     if data.description is not UNSET:
         values[Group.description] = data.description
     if values:
-        try:
+        with unique_or(Conflict("group_exists", "A group with this name exists.")):
             await Group.update(values).where(
                 (Group.id == group_id) & (Group.org == principal.org_id)
             )
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict("group_exists", "A group with this name exists.") from exc
-            raise
         await audit.record(
             "group.updated",
             ctx=ctx,

@@ -9,7 +9,7 @@ from staffroom.accounts.passwords import check_policy, hash_password
 from staffroom.accounts.service.users import set_groups
 from staffroom.accounts.tables import Group, GroupMember, User
 from staffroom.core import clock
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict
 from staffroom.core.runtime import Runtime
 
@@ -45,7 +45,7 @@ async def create_member(
     user_id = uuid.uuid4()
     hashed = password_hash
     employee_id = employee_id or None
-    try:
+    with unique_or(None) as clash:
         await User.insert(
             User(
                 id=user_id,
@@ -61,10 +61,8 @@ async def create_member(
                 email_verified_at=now if email and email_verified else None,
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise await _taken(org_id, email, username, employee_id) from exc
-        raise
+    if clash.violation is not None:
+        raise await _taken(org_id, email, username, employee_id) from clash.violation
     if group_ids:
         await set_groups(org_id, user_id, group_ids)
     row = await User.select().where(User.id == user_id).first()
@@ -111,13 +109,9 @@ async def create_pending(
         )
         for user_id, (employee_id, name) in zip(ids, people, strict=True)
     ]
-    try:
+    with unique_or(Conflict("employee_id_taken", "An employee id is already in use.")):
         for start in range(0, len(rows), 500):
             await User.insert(*rows[start : start + 500])
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("employee_id_taken", "An employee id is already in use.") from exc
-        raise
     if group_ids:
         memberships = [
             GroupMember(id=uuid.uuid4(), org=org_id, group=g, user=u, created_at=now)
@@ -137,7 +131,7 @@ async def activate_pending(
     One conditional UPDATE, so two redemptions for one person cannot both win.
     """
     now = clock.utcnow()
-    try:
+    with unique_or(Conflict("username_taken", "This username is already in use.")):
         done = (
             await User.update(
                 {
@@ -150,10 +144,6 @@ async def activate_pending(
             .where((User.id == user_id) & (User.org == org_id) & (User.status == "pending"))
             .returning(User.id)
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("username_taken", "This username is already in use.") from exc
-        raise
     if not done:
         return None
     return await User.select().where(User.id == user_id).first()

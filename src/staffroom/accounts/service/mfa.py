@@ -12,7 +12,7 @@ from staffroom.accounts import totp
 from staffroom.accounts.passwords import verify_password
 from staffroom.accounts.schemas import RecoveryCodesOut, TotpSetupOut
 from staffroom.accounts.service import sessions
-from staffroom.accounts.service.common import org_row, user_in_org
+from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.accounts.tables import AuthSession, RecoveryCode, TotpFactor, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
@@ -276,4 +276,17 @@ async def _audit(
         actor_id=principal.user_id,
         target_type="user",
         target_id=user_id,
+    )
+
+
+async def unenrolled(org_id: uuid.UUID) -> int:
+    """How many active people of the org have no confirmed second factor (the console's
+    home shows it where the org requires 2FA)."""
+    enrolled = TotpFactor.select(TotpFactor.user).where(
+        (TotpFactor.org == org_id) & TotpFactor.confirmed_at.is_not_null()
+    )
+    return int(
+        await User.count().where(
+            (User.org == org_id) & (User.status == "active") & User.id.not_in(enrolled)
+        )
     )

@@ -8,19 +8,33 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.schemas import OrgOut, OrgPatch
-from staffroom.accounts.service.auth import new_setup_link
-from staffroom.accounts.service.common import clean_name, org_row
-from staffroom.accounts.tables import Org, User
+from staffroom.accounts.schemas import (
+    MfaEnrolmentOut,
+    OrgOut,
+    OrgPatch,
+    OrgRef,
+    OrgSecurityOut,
+    SessionLimitsOut,
+)
+from staffroom.accounts.service.lookups import org_row
+from staffroom.accounts.service.password_reset import new_setup_link
+from staffroom.accounts.tables import Org, TotpFactor, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Invalid
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _RESERVED = frozenset({"api", "admin", "app", "auth", "health", "schema", "sso", "static", "www"})
+
+
+def org_ref(org: dict[str, Any]) -> OrgRef:
+    """A short reference to an org."""
+    return OrgRef(id=org["id"], slug=org["slug"], name=org["name"])
 
 
 def org_out(row: dict[str, Any]) -> OrgOut:
@@ -38,6 +52,8 @@ def org_out(row: dict[str, Any]) -> OrgOut:
         chat_retention_days=row["chat_retention_days"],
         post_retention_days=row["post_retention_days"],
         audit_retention_days=row["audit_retention_days"],
+        session_idle_hours=row["session_idle_hours"],
+        session_absolute_hours=row["session_absolute_hours"],
         created_at=row["created_at"],
     )
 
@@ -55,8 +71,8 @@ async def create_org(
     email = normalize_email(owner_email)
     now = clock.utcnow()
     org_id, user_id = uuid.uuid4(), uuid.uuid4()
-    try:
-        async with Org._meta.db.transaction():
+    with unique_or(Conflict("org_exists", "An organisation with this slug exists.")):
+        async with transaction(Org):
             await Org.insert(Org(id=org_id, slug=slug, name=name, created_at=now))
             await User.insert(
                 User(
@@ -69,10 +85,6 @@ async def create_org(
                     updated_at=now,
                 )
             )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("org_exists", "An organisation with this slug exists.") from exc
-        raise
     owner = await User.select().where(User.id == user_id).first()
     assert owner is not None
     link = await new_setup_link(rt, owner)
@@ -105,8 +117,8 @@ async def patch_org(
             changed[field] = value
     if values:
         await Org.update(values).where(Org.id == principal.org_id)
-        # Security settings (require_mfa) decide what every session may do: every worker
-        # forgets what it kept of the org's sessions.
+        # Security settings (require_mfa, session lifetimes) decide what every session may
+        # do and how long it lasts: every worker forgets what it kept of the org's sessions.
         await realtime.announce_principals_changed(rt.relay, principal.org_id)
         await audit.record(
             "org.settings_changed",
@@ -118,3 +130,24 @@ async def patch_org(
             details=changed,
         )
     return await get_org(principal)
+
+
+async def security(rt: Runtime, principal: Principal) -> OrgSecurityOut:
+    """What the security settings page shows beside the settings: who has no second factor
+    yet, and the server's session lifetimes that the org can only shorten."""
+    active = User.select(User.id).where((User.org == principal.org_id) & (User.status == "active"))
+    count = await User.count().where((User.org == principal.org_id) & (User.status == "active"))
+    enrolled = await TotpFactor.count().where(
+        (TotpFactor.org == principal.org_id)
+        & TotpFactor.confirmed_at.is_not_null()
+        & TotpFactor.user.is_in(active)
+    )
+    s = rt.settings
+    return OrgSecurityOut(
+        mfa=MfaEnrolmentOut(active=count, enrolled=enrolled, not_enrolled=count - enrolled),
+        server_sessions=SessionLimitsOut(
+            access_minutes=s.access_token_ttl // 60,
+            idle_hours=s.refresh_idle_ttl // 3600,
+            absolute_hours=s.session_absolute_ttl // 3600,
+        ),
+    )

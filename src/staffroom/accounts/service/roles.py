@@ -12,7 +12,7 @@ from staffroom.accounts.schemas import RoleIn, RoleOut, RolePatch
 from staffroom.accounts.tables import Role, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -64,7 +64,7 @@ async def create_role(
     if data.key in BUILTIN_ROLES:
         raise Conflict("role_exists", "A built-in role has this key.")
     perms = _check_permissions(principal, data.permissions)
-    try:
+    with unique_or(Conflict("role_exists", "A role with this key exists.")):
         await Role.insert(
             Role(
                 id=uuid.uuid4(),
@@ -75,10 +75,6 @@ async def create_role(
                 created_at=clock.utcnow(),
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Conflict("role_exists", "A role with this key exists.") from exc
-        raise
     # Nobody may hold it yet, but a key once held (deleted, then created anew) would be.
     await realtime.announce_principals_changed(rt.relay, principal.org_id)
     await audit.record(

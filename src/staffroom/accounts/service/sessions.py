@@ -14,11 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
-from staffroom.accounts.service.common import role_permissions
-from staffroom.accounts.tables import AuthSession, RefreshToken, User
-from staffroom.core import audit, clock, realtime
+from staffroom.accounts.service.lookups import role_permissions
+from staffroom.accounts.tables import AuthSession, Org, RefreshToken, User
+from staffroom.core import audit, clock, principal_cache, realtime, rotation
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
@@ -84,16 +84,36 @@ async def issue(
 async def _warm(rt: Runtime, access_token: str) -> None:
     """Put a new access token's principal in this worker's cache: the look-up its first
     request would make, made now (the app's next request usually follows at once)."""
-    if rt.principals.usable:
+    if principal_cache.of(rt).usable:
         await authenticate(rt, access_token)
 
 
-def _live(session: dict[str, Any], now: Any) -> bool:
-    return (
-        session["revoked_at"] is None
-        and session["idle_expires_at"] > now
-        and session["absolute_expires_at"] > now
+# An org's own lifetimes (hours idle, hours since sign-in; None: the server's only).
+Limits = tuple[int | None, int | None]
+
+
+def is_live(session: dict[str, Any], now: Any, limits: Limits) -> bool:
+    """Not revoked, and within the server's lifetimes and the org's shorter ones."""
+    if session["revoked_at"] is not None:
+        return False
+    if session["idle_expires_at"] <= now or session["absolute_expires_at"] <= now:
+        return False
+    # The org's lifetimes are checked here, not stamped on the session when it starts, so
+    # that shortening them in the security settings ends sessions already running.
+    idle, absolute = limits
+    if idle is not None and now - session["last_used_at"] > timedelta(hours=idle):
+        return False
+    return absolute is None or now - session["created_at"] <= timedelta(hours=absolute)
+
+
+async def org_limits(org_id: uuid.UUID) -> Limits:
+    """The session lifetimes an org chose for itself."""
+    row = (
+        await Org.select(Org.session_idle_hours, Org.session_absolute_hours)
+        .where(Org.id == org_id)
+        .first()
     )
+    return (row["session_idle_hours"], row["session_absolute_hours"]) if row else (None, None)
 
 
 # Every authenticated request runs this, so it is one hand-written statement: the
@@ -101,8 +121,9 @@ def _live(session: dict[str, Any], now: Any) -> bool:
 # permissions (Piccolo builds a joined select in ~1 ms of Python; this runs in ~0.1 ms).
 AUTHENTICATE_SQL = (
     'SELECT s.id, s.org, s."user", s.scope, s.mfa, s.access_expires_at, s.last_used_at,'
-    " s.idle_expires_at, s.absolute_expires_at, s.revoked_at,"
+    " s.created_at, s.idle_expires_at, s.absolute_expires_at, s.revoked_at,"
     " u.role AS role, u.status AS user_status, o.require_mfa AS org_require_mfa,"
+    " o.session_idle_hours AS org_idle, o.session_absolute_hours AS org_absolute,"
     " r.permissions AS role_permissions"
     ' FROM auth_session s JOIN app_user u ON u.id = s."user" JOIN org o ON o.id = s.org'
     " LEFT JOIN custom_role r ON r.org = s.org AND r.key = u.role"
@@ -117,14 +138,16 @@ async def authenticate(rt: Runtime, access_token: str, *, cached: bool = True) -
     `cached=False` always asks the database (an open socket's re-checks: they follow the
     same announcements the cache drops on, which may reach this process first)."""
     digest = _digest(rt, access_token, "access")
-    cache = rt.principals
+    cache = principal_cache.of(rt)
     if cached and (hit := cache.get(digest)) is not None:
         return hit
     epoch = cache.epoch
     now = clock.utcnow()
     rows = await fetch(AuthSession, AUTHENTICATE_SQL, digest)
     row = rows[0] if rows else None
-    if row is None or not _live(row, now) or row["access_expires_at"] <= now:
+    if row is None or row["access_expires_at"] <= now:
+        return None
+    if not is_live(row, now, (row["org_idle"], row["org_absolute"])):
         return None
     if row["user_status"] != "active":
         return None
@@ -140,9 +163,23 @@ async def authenticate(rt: Runtime, access_token: str, *, cached: bool = True) -
         scope="enrol" if row["org_require_mfa"] and not row["mfa"] else row["scope"],
     )
     if cached:
-        expiry = ("access_expires_at", "idle_expires_at", "absolute_expires_at")
-        cache.put(digest, principal, epoch, [clock.as_utc(row[k]) for k in expiry])
+        cache.put(digest, principal, epoch, _ends(row, now))
     return principal
+
+
+def _ends(row: dict[str, Any], now: Any) -> list[Any]:
+    """When an authenticated session stops being valid on its own: its access token's,
+    idle and absolute expiry, and the org's own lifetimes (a cache entry never outlives
+    them)."""
+    own = ("access_expires_at", "idle_expires_at", "absolute_expires_at")
+    ends = [clock.as_utc(row[k]) for k in own]
+    if row["org_idle"] is not None:
+        # Measured from this request when it just touched the session, as is_live reads it.
+        used = now if now - row["last_used_at"] > _TOUCH_EVERY else row["last_used_at"]
+        ends.append(clock.as_utc(used) + timedelta(hours=row["org_idle"]))
+    if row["org_absolute"] is not None:
+        ends.append(clock.as_utc(row["created_at"]) + timedelta(hours=row["org_absolute"]))
+    return ends
 
 
 async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> TokenPair:
@@ -152,37 +189,35 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
     token_hash = _digest(rt, refresh_token, "refresh")
     invalid = Unauthorized("invalid_refresh_token", "The refresh token is not valid.")
     # Atomic: only one concurrent caller can mark an unused token as used.
-    claimed = (
-        await RefreshToken.update({RefreshToken.used_at: now})
-        .where((RefreshToken.token_hash == token_hash) & RefreshToken.used_at.is_null())
-        .returning(RefreshToken.session)
-    )
-    if not claimed:
-        known = (
-            await RefreshToken.select(RefreshToken.session, RefreshToken.org)
-            .where(RefreshToken.token_hash == token_hash)
-            .first()
-        )
-        if known is not None:
-            await revoke(rt, known["session"], "refresh_reuse")
-            await audit.record(
-                "session.refresh_reuse",
-                outcome="denied",
-                ctx=ctx,
-                org_id=known["org"],
-                target_type="session",
-                target_id=known["session"],
-            )
+    claimed = await rotation.claim(RefreshToken, RefreshToken.session, token_hash, now)
+    if claimed is None:
         raise invalid
-    session_id = claimed[0]["session"]
+    if claimed.reused:
+        await revoke(rt, claimed.family, "refresh_reuse")
+        await audit.record(
+            "session.refresh_reuse",
+            outcome="denied",
+            ctx=ctx,
+            org_id=claimed.org,
+            target_type="session",
+            target_id=claimed.family,
+        )
+        raise invalid
+    session_id = claimed.family
     session = (
         await AuthSession.select(
-            *AuthSession.all_columns(), AuthSession.user.status.as_alias("user_status")
+            *AuthSession.all_columns(),
+            AuthSession.user.status.as_alias("user_status"),
+            AuthSession.org.session_idle_hours.as_alias("org_idle"),
+            AuthSession.org.session_absolute_hours.as_alias("org_absolute"),
+            AuthSession.org.require_mfa.as_alias("org_require_mfa"),
         )
         .where(AuthSession.id == session_id)
         .first()
     )
-    if session is None or not _live(session, now) or session["user_status"] != "active":
+    if session is None or session["user_status"] != "active":
+        raise invalid
+    if not is_live(session, now, (session["org_idle"], session["org_absolute"])):
         raise invalid
     access, new_refresh = new_token(), new_token()
     await AuthSession.update(
@@ -209,7 +244,11 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         access_token=access,
         refresh_token=new_refresh,
         expires_in=s.access_token_ttl,
-        scope="enrol" if session["scope"] == "enrol" else "full",
+        # As `authenticate` sees it: an org that requires MFA since the sign-in restricts a
+        # session that never passed MFA, and the client learns so here.
+        scope="enrol"
+        if session["scope"] == "enrol" or (session["org_require_mfa"] and not session["mfa"])
+        else "full",
     )
 
 
@@ -254,6 +293,7 @@ async def _announce(rt: Runtime, revoked: list[dict[str, Any]]) -> None:
 async def list_own(principal: Principal) -> list[SessionOut]:
     """The caller's live sessions, newest first."""
     now = clock.utcnow()
+    limits = await org_limits(principal.org_id)
     rows = (
         await AuthSession.select()
         .where(
@@ -275,7 +315,7 @@ async def list_own(principal: Principal) -> list[SessionOut]:
             current=r["id"] == principal.session_id,
         )
         for r in rows
-        if _live(r, now)
+        if is_live(r, now, limits)
     ]
 
 

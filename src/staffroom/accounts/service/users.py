@@ -9,21 +9,15 @@ from msgspec import UNSET
 
 from staffroom.accounts.schemas import MeOut, MePatch, OrgRef, UserOut, UserPage, UserPatch
 from staffroom.accounts.service import hooks, sessions
-from staffroom.accounts.service.common import (
-    clean_name,
-    permissions_for,
-    role_exists,
-    user_body,
-    user_in_org,
-    user_out,
-    users_out,
-)
-from staffroom.accounts.tables import Group, GroupMember, User
+from staffroom.accounts.service.lookups import permissions_for, role_exists, user_in_org
+from staffroom.accounts.tables import Group, GroupMember, TotpFactor, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, fetch, icontains, page_filter, page_of
+from staffroom.core.db.pages import page_filter, page_of
+from staffroom.core.db.sql import as_uuid, fetch, icontains
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 
 # Every app start and refresh asks for /me: one hand-written statement (the user with org,
 # MFA state and, one row each, their groups) instead of four built by Piccolo.
@@ -35,6 +29,47 @@ _ME = (
     ' LEFT JOIN group_member g ON g."user" = u.id AND g.org = u.org'
     " WHERE u.id = {} AND u.org = {}"
 )
+
+
+async def users_out(rows: list[dict[str, Any]]) -> list[UserOut]:
+    """Response bodies for user rows, with group ids and MFA state in two queries."""
+    ids = [r["id"] for r in rows]
+    groups: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    mfa: set[uuid.UUID] = set()
+    if ids:
+        for m in await GroupMember.select(GroupMember.user, GroupMember.group).where(
+            GroupMember.user.is_in(ids)
+        ):
+            groups[m["user"]].append(m["group"])
+        for f in await TotpFactor.select(TotpFactor.user).where(
+            TotpFactor.user.is_in(ids) & TotpFactor.confirmed_at.is_not_null()
+        ):
+            mfa.add(f["user"])
+    return [user_body(r, sorted(groups[r["id"]]), r["id"] in mfa) for r in rows]
+
+
+def user_body(row: dict[str, Any], group_ids: list[uuid.UUID], mfa_enabled: bool) -> UserOut:
+    """The response body of one user row."""
+    return UserOut(
+        id=row["id"],
+        email=row["email"],
+        username=row["username"],
+        display_name=row["display_name"],
+        employee_id=row["employee_id"],
+        role=row["role"],
+        status=row["status"],
+        locale=row["locale"],
+        group_ids=group_ids,
+        mfa_enabled=mfa_enabled,
+        email_verified=row["email_verified_at"] is not None,
+        created_at=row["created_at"],
+        last_login_at=row["last_login_at"],
+    )
+
+
+async def user_out(row: dict[str, Any]) -> UserOut:
+    """The response body of one user."""
+    return (await users_out([row]))[0]
 
 
 async def me(principal: Principal) -> MeOut:
@@ -77,6 +112,7 @@ async def list_users(
     group_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
+    mfa: bool | None = None,
 ) -> UserPage:
     """Search the org's users, newest first, a page at a time."""
     query = User.select().where(User.org == principal.org_id)
@@ -97,6 +133,11 @@ async def list_users(
             (GroupMember.group == group_id) & (GroupMember.org == principal.org_id)
         )
         query = query.where(User.id.is_in(members))
+    if mfa is not None:  # with or without a confirmed authenticator app
+        enrolled = TotpFactor.select(TotpFactor.user).where(
+            (TotpFactor.org == principal.org_id) & TotpFactor.confirmed_at.is_not_null()
+        )
+        query = query.where(User.id.is_in(enrolled) if mfa else User.id.not_in(enrolled))
     if (after := page_filter(User, cursor)) is not None:
         query = query.where(after)
     rows = await query.order_by(User.created_at, User.id, ascending=False).limit(limit + 1)
@@ -123,9 +164,10 @@ async def assert_can_grant(principal: Principal, role: str) -> None:
 
 
 async def _active_owner_count(org_id: uuid.UUID) -> int:
-    return await User.count().where(
+    count = await User.count().where(
         (User.org == org_id) & (User.role == "owner") & (User.status == "active")
     )
+    return int(count)
 
 
 async def _guard_owner_change(principal: Principal, target: dict[str, Any]) -> None:
@@ -218,8 +260,7 @@ async def deactivate(
         {User.status: "deactivated", User.deactivated_at: now, User.updated_at: now}
     ).where((User.id == user_id) & (User.org == principal.org_id))
     revoked = await sessions.revoke_user(rt, user_id, "deactivated")
-    for hook in hooks.deactivation_hooks:
-        await hook(principal.org_id, user_id)
+    await hooks.deactivated(rt, principal.org_id, user_id)
     await audit.record(
         "user.deactivated",
         ctx=ctx,

@@ -11,7 +11,7 @@ from staffroom.accounts.tables import User
 from staffroom.chat.tables import Member, Message
 from staffroom.core.context import Principal
 from staffroom.core.crypto import KeyRing
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import Forbidden, Invalid, NotFound
 
 NO_CONVERSATION = "No such conversation."

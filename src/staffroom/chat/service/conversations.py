@@ -19,14 +19,9 @@ from staffroom.chat.service import access, credentials, outbox
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import (
-    as_uuid,
-    decode_cursor,
-    encode_cursor,
-    fetch,
-    in_list,
-    is_unique_violation,
-)
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.pages import decode_cursor, encode_cursor
+from staffroom.core.db.sql import as_uuid, fetch, in_list, transaction
 from staffroom.core.errors import Forbidden, Invalid
 from staffroom.core.runtime import Runtime
 
@@ -58,8 +53,8 @@ async def create(
     channel = access.channel_name(principal.org_id)
     now = clock.utcnow()
     creator_role = "member" if data.kind == "direct" else "admin"
-    try:
-        async with Conversation._meta.db.transaction():
+    with unique_or(None) as clash:
+        async with transaction(Conversation):
             await Conversation.insert(
                 Conversation(
                     id=conversation_id,
@@ -82,12 +77,12 @@ async def create(
             await outbox.enqueue_inbox(
                 rt, principal.org_id, conversation_id, position, True, everyone, "created"
             )
-    except Exception as exc:
-        if direct_key is not None and is_unique_violation(exc):  # both started it at once
-            existing = await _direct(principal.org_id, direct_key)
-            if existing is not None:
-                return await get(principal, existing), False
-        raise
+    if clash.violation is not None:
+        # Both members started their direct conversation at once: the first one stands.
+        existing = await _direct(principal.org_id, direct_key) if direct_key else None
+        if existing is None:
+            raise clash.violation
+        return await get(principal, existing), False
     outbox.wake(rt)
     await audit.by(principal, ctx, "chat.conversation_created", ("conversation", conversation_id))
     return await get(principal, conversation_id), True
@@ -277,7 +272,7 @@ async def patch(
         title = data.title.strip()
         if not title:
             raise Invalid("title_required", "Give the conversation a title.")
-        async with Conversation._meta.db.transaction():
+        async with transaction(Conversation):
             await Conversation.update({Conversation.title: title}).where(
                 Conversation.id == conversation_id
             )
@@ -316,7 +311,7 @@ async def add_members(
     if len(present) + len(new) > MAX_MEMBERS:
         raise Invalid("too_many_members", f"A conversation has at most {MAX_MEMBERS} members.")
     if new:
-        async with Conversation._meta.db.transaction():
+        async with transaction(Conversation):
             _, position = await outbox.bump(conversation_id)
             await _add(principal.org_id, conversation_id, new, data.role)
             await outbox.enqueue(
@@ -355,7 +350,7 @@ async def remove_member(
         access.require_admin(conversation, member)
     elif conversation["kind"] == "direct":
         raise Forbidden("direct_conversation", "A direct conversation has exactly two people.")
-    async with Conversation._meta.db.transaction():
+    async with transaction(Conversation):
         gone = await (
             Member.delete()
             .where((Member.conversation == conversation_id) & (Member.user == user_id))

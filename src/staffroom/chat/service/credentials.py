@@ -16,13 +16,10 @@ from staffroom.chat.tables import Conversation, DeviceToken, Member
 from staffroom.core import clock
 from staffroom.core.context import Principal
 from staffroom.core.errors import Unavailable
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import CHAT_CREDENTIALS
 from staffroom.core.realtime import RelayUnavailable
 from staffroom.core.realtime.pubnub import MAX_TOKEN_MINUTES
 from staffroom.core.runtime import Runtime
-
-# A device asks every few minutes; far more means a loop or abuse.
-CREDENTIALS_RULE = Rule(60, 900)
 
 
 def pubnub_uuid(org_id: uuid.UUID, user_id: uuid.UUID) -> str:
@@ -35,7 +32,7 @@ async def for_device(rt: Runtime, principal: Principal) -> CredentialsOut:
     ws_url = rt.settings.public_url.rstrip("/").replace("http", "ws", 1) + "/api/v1/chat/ws"
     if rt.pubnub is None:
         return CredentialsOut(relay="websocket", websocket_url=ws_url)
-    await rt.limiter.hit(f"chat-credentials:{principal.user_id}", CREDENTIALS_RULE)
+    await rt.limiter.hit(*CHAT_CREDENTIALS.at(rt.settings, principal.user_id))
     memberships = await Member.select(Member.conversation).where(
         (Member.user == principal.user_id) & (Member.org == principal.org_id)
     )

@@ -14,7 +14,8 @@ from staffroom.chat.service import access, hooks, outbox, payloads, render
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import as_uuid, bulk_insert, fetch, is_unique_violation
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.sql import as_uuid, bulk_insert, fetch, transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -77,7 +78,7 @@ async def send(
         earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
         if earlier is not None:
             return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
-        await hooks.check_attachment(principal, data.attachment_id)
+        await hooks.check_attachment(rt, principal, data.attachment_id)
     message_id = uuid.uuid4()
     now = clock.utcnow()
     sealed = render.seal_body(rt, conversation_id, message_id, body)
@@ -93,8 +94,8 @@ async def send(
         attachment_id=data.attachment_id,
         created_at=now,
     )
-    try:
-        async with Conversation._meta.db.transaction():
+    with unique_or(None) as clash:
+        async with transaction(Conversation):
             seq, position = await outbox.bump(conversation_id, message=True, now=now)
             message.seq = seq
             # Hand-written like the rest of a send's statements: it runs on every message.
@@ -109,18 +110,16 @@ async def send(
                 "message.created",
                 message_id=message_id,
             )
-    except Exception as exc:
-        if not is_unique_violation(exc):
-            raise
+    if clash.violation is not None:
         # A retry, or the same send arriving twice at once: the first one is stored.
         earlier = await _by_client_id(principal, conversation_id, data.client_msg_id)
         if earlier is None:
-            raise
+            raise clash.violation
         return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
     # The stored row is what was inserted: no need to read it back.
     names = {principal.user_id: member["display_name"]}
     out = (await render.messages_out(rt, [message.to_dict()], names))[0]
-    payloads.remember(message_id, position, conversation, out)
+    payloads.remember(rt, message_id, position, conversation, out)
     outbox.wake(rt)
     return out, True
 
@@ -197,7 +196,7 @@ async def edit(
     access.may_write(conversation, member)
     body = _clean_body(rt, data.body, row["attachment_id"] is not None)
     now = clock.utcnow()
-    async with Conversation._meta.db.transaction():
+    async with transaction(Conversation):
         _, position = await outbox.bump(conversation["id"])
         await Message.update(
             {
@@ -218,7 +217,7 @@ async def edit(
     assert fresh is not None
     out = (await render.messages_out(rt, [fresh]))[0]
     # The event of this edit carries the edited message (not the one first sent).
-    payloads.remember(message_id, position, conversation, out)
+    payloads.remember(rt, message_id, position, conversation, out)
     outbox.wake(rt)
     return out
 
@@ -237,7 +236,7 @@ async def delete(
         await access.membership(principal, row["conversation"])
     if row["deleted_at"] is not None:
         return
-    async with Conversation._meta.db.transaction():
+    async with transaction(Conversation):
         _, position = await outbox.bump(row["conversation"])
         await Message.update(
             {
@@ -256,7 +255,7 @@ async def delete(
             message_id=message_id,
         )
     # Its event reads the tombstone; nothing kept of the text may go out again.
-    payloads.forget(message_id)
+    payloads.forget(rt, message_id)
     outbox.wake(rt)
     if row["sender"] != principal.user_id:
         await audit.by(

@@ -8,10 +8,11 @@ publication succeeded is marked at once; only a crash between the two could repe
 event, and every event carries its `event_id` for devices to drop a repeat.
 
 A stream waiting for a retry is left out of the batch, so it cannot crowd out the others.
-An outage (relay or database unreachable) is retried for as long as it lasts. An event the
-relay refuses, or one failing every try for another reason, is abandoned after
-`MAX_ATTEMPTS` (logged, counted in the metrics) and its stream goes on: the message itself
-is stored, and apps fetch what they missed.
+The rows are jobs of the job engine (`core/jobs`, `OUTBOX_JOBS`): claimed with a lease,
+retried 1 s doubling to a minute. An outage (relay or database unreachable) is retried
+for as long as it lasts. An event the relay refuses, or one failing every try for
+another reason, is abandoned after `MAX_ATTEMPTS` (logged, counted in the metrics) and
+its stream goes on: the message itself is stored, and apps fetch what they missed.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from typing import Any
 from staffroom.chat.service import payloads
 from staffroom.chat.tables import Conversation, Outbox
 from staffroom.core import clock
-from staffroom.core.db import bulk_insert, fetch, outage_errors
-from staffroom.core.logs import round_failed
+from staffroom.core.db.engine import outage_errors
+from staffroom.core.db.sql import bulk_insert, fetch
+from staffroom.core.jobs import NOW, Backoff, JobQueue, JobTable, Outcome, Policy
 from staffroom.core.realtime import RelayRejected, RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -41,6 +43,29 @@ BATCH = 500
 MAX_ATTEMPTS = 8
 # A relay or the database unreachable: retried for as long as it lasts.
 _OUTAGES: tuple[type[Exception], ...] = (RelayUnavailable, *outage_errors())
+
+OUTBOX_JOBS = JobTable(
+    name="chat relay",
+    table=Outbox,
+    open="published_at IS NULL AND abandoned_at IS NULL",
+    given_up="published_at IS NULL AND abandoned_at IS NOT NULL",
+    done={"published_at": NOW},
+    give_up={"abandoned_at": NOW},
+    reopen={"abandoned_at": None},
+    done_at="published_at",
+    given_up_at="abandoned_at",
+    claim_returns="id, attempts, created_at",
+)
+JOBS = JobQueue(
+    OUTBOX_JOBS,
+    Policy(
+        backoff=Backoff(first=1, cap=MAX_BACKOFF_SECONDS),
+        lease=timedelta(seconds=CLAIM_SECONDS),
+        max_tries=MAX_ATTEMPTS,
+        final=(RelayRejected,),
+        outages=_OUTAGES,
+    ),
+)
 
 
 # Every relay target there is (a process may have fewer: PubNub when configured).
@@ -59,13 +84,6 @@ _BUMP = (
     " WHERE id = {{}} RETURNING last_seq, last_event"
 )
 _BUMP_MESSAGE = ", last_seq = last_seq + 1, last_message_at = {}"
-_CLAIM = (
-    "UPDATE chat_outbox SET attempts = attempts + 1, next_attempt_at = {}"
-    " WHERE id = {} AND published_at IS NULL AND next_attempt_at <= {} RETURNING id"
-)
-_PUBLISHED = "UPDATE chat_outbox SET published_at = {} WHERE id = {}"
-_RETRY = "UPDATE chat_outbox SET next_attempt_at = {}, last_error = {} WHERE id = {}"
-_ABANDON = "UPDATE chat_outbox SET abandoned_at = {}, last_error = {} WHERE id = {}"
 # Every send wakes the dispatcher, which starts with this: the due rows of this process's
 # targets, leaving out every stream (a conversation's rows for one target) whose head is
 # waiting for a retry or is being published by another dispatcher. A target this process
@@ -224,67 +242,34 @@ async def _run_stream(rt: Runtime, rows: list[dict[str, Any]]) -> int:
     sent = 0
     for row in rows:
         now = clock.utcnow()
-        if row["next_attempt_at"] > now or not await _claim(row, now):
+        claimed = await JOBS.claim(row["id"], now) if row["next_attempt_at"] <= now else None
+        if claimed is None:
             break  # waiting for a retry, or another dispatcher has it: keep the order
         try:
             await payloads.publish(rt, row)
-        except _OUTAGES as exc:
-            await _retry_later(row, exc)  # an outage: for as long as it lasts
-            break
-        except Exception as exc:
-            if isinstance(exc, RelayRejected) or row["attempts"] + 1 >= MAX_ATTEMPTS:
-                await _abandon(row, exc)
+        except Exception as exc:  # the policy retries or abandons the event
+            if await JOBS.failed(claimed, exc) is Outcome.GIVEN_UP:
+                _abandoned(row, int(claimed["attempts"]), exc)
                 continue
-            log.exception("relaying chat event %s failed", row["id"])
-            await _retry_later(row, exc)
+            if not isinstance(exc, _OUTAGES):  # an outage: retried for as long as it lasts
+                log.exception("relaying chat event %s failed", row["id"])
             break
-        await fetch(Outbox, _PUBLISHED, clock.utcnow(), row["id"])
+        await JOBS.done(row["id"])
         sent += 1
     return sent
 
 
-def _reason(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:300]
-
-
-async def _retry_later(row: dict[str, Any], exc: Exception) -> None:
-    delay = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
-    later = clock.utcnow() + timedelta(seconds=delay)
-    await fetch(Outbox, _RETRY, later, _reason(exc), row["id"])
-
-
-async def _abandon(row: dict[str, Any], exc: Exception) -> None:
+def _abandoned(row: dict[str, Any], tries: int, exc: Exception) -> None:
     log.error(
         "chat event %s (%s to %s, conversation %s) abandoned after %d tries: %s",
         row["id"],
         row["event"],
         row["target"],
         row["conversation"],
-        row["attempts"] + 1,
-        _reason(exc),
+        tries,
+        f"{type(exc).__name__}: {exc}"[:300],
         exc_info=not isinstance(exc, RelayRejected),
     )
-    await fetch(Outbox, _ABANDON, clock.utcnow(), _reason(exc), row["id"])
-
-
-async def _claim(row: dict[str, Any], now: datetime) -> bool:
-    later = now + timedelta(seconds=CLAIM_SECONDS)
-    return bool(await fetch(Outbox, _CLAIM, later, row["id"], now))
-
-
-async def run(rt: Runtime) -> None:
-    """The dispatcher loop of `staffroom serve`: wake on new events, poll otherwise."""
-    while True:
-        rt.relay_wakeup.clear()
-        try:
-            while await dispatch_once(rt) == BATCH:
-                pass
-        except Exception as exc:
-            round_failed(log, "chat outbox round failed", exc)
-        try:
-            await asyncio.wait_for(rt.relay_wakeup.wait(), rt.settings.relay_poll_seconds)
-        except TimeoutError:
-            pass
 
 
 def _unpublished(target: str, *, abandoned: bool) -> Any:
@@ -296,8 +281,8 @@ def _unpublished(target: str, *, abandoned: bool) -> Any:
 
 async def depth(target: str) -> tuple[int, int]:
     """(events waiting, events abandoned and kept) for one relay target (the metrics)."""
-    waiting = await Outbox.count().where(_unpublished(target, abandoned=False))
-    return waiting, await Outbox.count().where(_unpublished(target, abandoned=True))
+    counts = await OUTBOX_JOBS.counts("target = {}", target)
+    return counts.open, counts.given_up
 
 
 async def status() -> list[dict[str, Any]]:
@@ -340,16 +325,10 @@ async def requeue_abandoned(since: datetime) -> int:
     """Relay again the events abandoned since then (once the cause is fixed). They go out
     after later events of their conversation already did: apps order messages by seq and
     drop repeats by event_id."""
-    rows = (
-        await Outbox.update(
-            {
-                Outbox.abandoned_at: None,
-                Outbox.attempts: 0,
-                Outbox.next_attempt_at: clock.utcnow(),
-                Outbox.last_error: "",
-            }
-        )
-        .where(Outbox.abandoned_at.is_not_null() & (Outbox.abandoned_at >= since))
-        .returning(Outbox.id)
-    )
-    return len(rows)
+    return await OUTBOX_JOBS.requeue(since)
+
+
+async def abandoned_since(org_id: uuid.UUID, since: datetime) -> int:
+    """How many of an org's chat events were given up on since then (the console's home)."""
+    counts = await OUTBOX_JOBS.counts("org = {} AND abandoned_at >= {}", org_id, since)
+    return counts.given_up

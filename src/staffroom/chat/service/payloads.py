@@ -14,7 +14,7 @@ from typing import Any
 from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.realtime import PayloadTooLarge, RelayUnavailable
 from staffroom.core.runtime import Runtime
 
@@ -30,35 +30,44 @@ _MESSAGE = "SELECT * FROM chat_message WHERE id = {}"
 _MEMBERS = 'SELECT "user" AS user_id FROM chat_member WHERE conversation = {}'
 
 
-# The state a message had after this process's last change to it (a send or an edit),
-# with the event position of that change, so its dispatcher publishes the event without
+# The state a message had after this app's last change to it (a send or an edit), with
+# the event position of that change, so its dispatcher publishes the event without
 # reading the row back (bounded; another process's dispatcher, or a restart, reads the
 # rows). An event uses the entry only when it is the event of that very change: any other
 # event of the message (an earlier one published late, or one after a later change made
-# elsewhere) reads the row and so carries the state as it is, never an older one.
-_FRESH: OrderedDict[uuid.UUID, tuple[int, dict[str, Any], MessageOut]] = OrderedDict()
-_FRESH_MAX = 2000
+# elsewhere) reads the row and so carries the state as it is, never an older one. Kept on
+# the app's runtime: another app in the process (the tests make several) has its own.
+FRESH_MAX = 2000
+
+
+class FreshMessages(OrderedDict[uuid.UUID, tuple[int, dict[str, Any], MessageOut]]):
+    """One app's recently changed messages (decrypted), at most FRESH_MAX."""
 
 
 def remember(
-    message_id: uuid.UUID, position: int, conversation: dict[str, Any], out: MessageOut
+    rt: Runtime,
+    message_id: uuid.UUID,
+    position: int,
+    conversation: dict[str, Any],
+    out: MessageOut,
 ) -> None:
     """Keep a message as the change at this event position left it (and its conversation)."""
-    _FRESH.pop(message_id, None)
-    _FRESH[message_id] = (position, conversation, out)
-    while len(_FRESH) > _FRESH_MAX:
-        _FRESH.popitem(last=False)
+    fresh = rt.part(FreshMessages)
+    fresh.pop(message_id, None)
+    fresh[message_id] = (position, conversation, out)
+    while len(fresh) > FRESH_MAX:
+        fresh.popitem(last=False)
 
 
-def forget(message_id: uuid.UUID) -> None:
+def forget(rt: Runtime, message_id: uuid.UUID) -> None:
     """Drop what is kept of a message (it was deleted: its text must not go out again)."""
-    _FRESH.pop(message_id, None)
+    rt.part(FreshMessages).pop(message_id, None)
 
 
-def _fresh(row: dict[str, Any]) -> tuple[dict[str, Any], MessageOut] | None:
+def _fresh(rt: Runtime, row: dict[str, Any]) -> tuple[dict[str, Any], MessageOut] | None:
     if row["message"] is None:
         return None
-    kept = _FRESH.get(as_uuid(row["message"]))
+    kept = rt.part(FreshMessages).get(as_uuid(row["message"]))
     if kept is None or kept[0] != row["position"]:
         return None
     return kept[1], kept[2]
@@ -72,7 +81,7 @@ async def publish(rt: Runtime, row: dict[str, Any]) -> None:
     if row["event"] in INBOX_EVENTS:
         await _to_inbox(rt, row)
         return
-    fresh = _fresh(row)
+    fresh = _fresh(rt, row)
     if fresh is None:
         found = await fetch(Conversation, _CONVERSATION, row["conversation"])
         if not found:  # deleted meanwhile: nothing left to tell
@@ -96,20 +105,32 @@ async def publish(rt: Runtime, row: dict[str, Any]) -> None:
         out = (await render.messages_out(rt, messages))[0]
         payload["message"] = render.as_json(out)
     if row["target"] == "pubnub":
-        if rt.pubnub is None:
-            raise RelayUnavailable("PubNub is not configured any more")
-        key = access.cipher_key(rt.keys, conversation)
-        try:
-            await rt.pubnub.publish(conversation["channel"], payload, key)
-        except PayloadTooLarge:
-            if "message" not in payload:
-                raise
-            # Over PubNub's limit (a long message): it goes without its body, which the
-            # app fetches from the conversation's messages.
-            slim = {**payload, "message": {**payload["message"], "body": None}}
-            await rt.pubnub.publish(conversation["channel"], {**slim, "body_omitted": True}, key)
+        await _to_pubnub(rt, conversation, payload)
         return
-    members = await fetch(Member, _MEMBERS, conversation_id)
+    await _to_members(rt, row, conversation, payload)
+
+
+async def _to_pubnub(rt: Runtime, conversation: dict[str, Any], payload: dict[str, Any]) -> None:
+    """The conversation's event on its PubNub channel, sealed with its key."""
+    if rt.pubnub is None:
+        raise RelayUnavailable("PubNub is not configured any more")
+    key = access.cipher_key(rt.keys, conversation)
+    try:
+        await rt.pubnub.publish(conversation["channel"], payload, key)
+    except PayloadTooLarge:
+        if "message" not in payload:
+            raise
+        # Over PubNub's limit (a long message): it goes without its body, which the
+        # app fetches from the conversation's messages.
+        slim = {**payload, "message": {**payload["message"], "body": None}}
+        await rt.pubnub.publish(conversation["channel"], {**slim, "body_omitted": True}, key)
+
+
+async def _to_members(
+    rt: Runtime, row: dict[str, Any], conversation: dict[str, Any], payload: dict[str, Any]
+) -> None:
+    """The conversation's event to its members' sockets (the built-in relay)."""
+    members = await fetch(Member, _MEMBERS, as_uuid(conversation["id"]))
     audience = {as_uuid(m["user_id"]) for m in members}
     if row["event"] == "member.removed":  # the removed person learns it too
         audience |= {uuid.UUID(u) for u in row["data"]["user_ids"]}

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from staffroom.accounts.tables import Org
-from staffroom.chat.tables import DeviceToken, Message, Outbox
+from staffroom.chat.service.outbox import OUTBOX_JOBS
+from staffroom.chat.tables import DeviceToken, Message
 from staffroom.core import audit, clock
 
 # Published outbox rows and expired tokens are kept a day for diagnosis. An event not
@@ -55,18 +56,10 @@ async def run(on_org: Callable[[int, int], None] | None = None) -> RetentionRepo
             )
         if on_org is not None:
             on_org(done, len(orgs))
-    await Outbox.delete().where(Outbox.published_at < now - HOUSEKEEPING)
-    stale = await (
-        Outbox.update({Outbox.abandoned_at: now, Outbox.last_error: "not relayed within a day"})
-        .where(
-            Outbox.published_at.is_null()
-            & Outbox.abandoned_at.is_null()
-            & (Outbox.created_at < now - HOUSEKEEPING)
-        )
-        .returning(Outbox.id)
-    )
+    await OUTBOX_JOBS.purge(done_before=now - HOUSEKEEPING)
+    stale = await OUTBOX_JOBS.expire(now - HOUSEKEEPING, "not relayed within a day")
     if stale:
-        log.warning("%d chat events not relayed within a day abandoned", len(stale))
-    await Outbox.delete().where(Outbox.abandoned_at < now - ABANDONED_KEPT)
+        log.warning("%d chat events not relayed within a day abandoned", stale)
+    await OUTBOX_JOBS.purge(given_up_before=now - ABANDONED_KEPT)
     await DeviceToken.delete().where(DeviceToken.expires_at < now - HOUSEKEEPING)
     return RetentionReport(orgs=len(orgs), messages_deleted=total)

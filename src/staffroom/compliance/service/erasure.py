@@ -79,8 +79,7 @@ async def apply(rt: Runtime, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """The erasure itself (idempotent): used when erasing and when re-applying."""
     await sessions.revoke_user(rt, user_id, "erased")
     # Invites, access codes, chat tokens and API keys end as on deactivation.
-    for hook in hooks.deactivation_hooks:
-        await hook(org_id, user_id)
+    await hooks.deactivated(rt, org_id, user_id)
     for row in await Media.select().where((Media.uploader == user_id) & (Media.org == org_id)):
         await rt.blobs.delete(row["key"])
         await Media.delete().where(Media.id == row["id"])

@@ -18,13 +18,12 @@ from staffroom.chat.service import render
 from staffroom.chat.tables import Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import GDPR_EXPORT
 from staffroom.core.runtime import Runtime
 from staffroom.core.tables import AuditEvent
 from staffroom.feeds.tables import Acknowledgement, Comment, Media, Post, PostRead, Reaction
 
 # Building an export is heavy: a few a day is plenty for a person.
-EXPORT_RULE = Rule(5, 24 * 3600)
 CHUNK = 1024 * 1024  # read out a MiB at a time
 BATCH = 1000  # rows fetched and written at a time
 _PRIVATE = {"password_hash", "access_hash", "secret_hash", "token", "content_digest"}
@@ -165,7 +164,7 @@ class Export:
 async def build(rt: Runtime, principal: Principal, ctx: RequestContext) -> Export:
     """The ZIP of the caller's data (limited per person; the export is audited). Built on
     disk, media copied file to file: a person's uploads can outgrow the server's memory."""
-    await rt.limiter.hit(f"gdpr-export:{principal.user_id}", EXPORT_RULE)
+    await rt.limiter.hit(*GDPR_EXPORT.at(rt.settings, principal.user_id))
     out = tempfile.TemporaryFile(prefix="staffroom-export-")
     try:
         with (

@@ -1,20 +1,23 @@
-"""The mail queue: messages are stored before sending, so a failed send is retried, not lost."""
+"""The mail queue: messages are stored before sending, so a failed send is retried, not lost.
+
+A queue of the job engine (`core/jobs`): each message is a job of `MAIL_JOBS`, claimed
+for a try with a 2-minute lease, retried 30 s doubling to an hour after a failure, for
+`STAFFROOM_MAIL_RETRY_HOURS` from its queueing; a permanent refusal fails it at once."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from staffroom.core import clock
 from staffroom.core.crypto import DecryptionFailed, KeyRing
-from staffroom.core.db import bulk_insert
-from staffroom.core.logs import round_failed
+from staffroom.core.db.sql import as_uuid, bulk_insert
+from staffroom.core.jobs import NOW, Backoff, JobQueue, JobTable, Outcome, Policy
 from staffroom.core.mail.backends import Email, MailBackend, MailRejected
 from staffroom.core.mail.templates import render
 from staffroom.core.tables import MailMessage
@@ -24,11 +27,25 @@ log = logging.getLogger("staffroom.mail")
 # A claimed message that was not finished within this lease is picked up again
 # (the worker that claimed it died).
 LEASE = timedelta(minutes=2)
+# Wait before the next try: 30 s doubling, at most an hour.
+BACKOFF = Backoff(first=30, cap=3600)
 
-
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next try: 30 s doubling, at most an hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+MAIL_JOBS = JobTable(
+    name="mail",
+    table=MailMessage,
+    # "sending": claimed by a version before the job engine; its lease ends like any.
+    open="status IN ('pending', 'sending')",
+    given_up="status = 'failed'",
+    # Delivered: the links inside must not outlive it here (SECURITY.md rule 1). The
+    # subject, address and template stay for the operator.
+    done={"status": "sent", "sent_at": NOW, "sealed_body": "", "text_body": "", "html_body": ""},
+    # Failed, kept (sealed) for an operator to look into or requeue.
+    give_up={"status": "failed"},
+    reopen={"status": "pending"},
+    retry={"status": "pending"},
+    done_at="sent_at",
+    error_length=500,
+)
 
 
 def body_aad(msg_id: uuid.UUID) -> bytes:
@@ -81,8 +98,21 @@ class MailQueue:
     def __init__(self, backend: MailBackend, keys: KeyRing, retry_hours: float = 72) -> None:
         self.backend = backend
         self.keys = keys
-        self.retry_for = timedelta(hours=retry_hours)
-        self._wake = asyncio.Event()
+        # Refused for good (or sealed under a key no longer in the key file): failed at
+        # once. Anything else (a server down, a temporary refusal, settings to fix) is
+        # retried for retry_hours from its queueing, so an outage of a night or a
+        # weekend delays mail rather than losing it. The body stays sealed meanwhile.
+        self.jobs = JobQueue(
+            MAIL_JOBS,
+            Policy(
+                backoff=BACKOFF,
+                lease=LEASE,
+                max_age=timedelta(hours=retry_hours),
+                final=(MailRejected, DecryptionFailed),
+            ),
+        )
+        # Set when this process queued mail: its worker need not wait to poll.
+        self.wakeup = asyncio.Event()
 
     async def enqueue(
         self,
@@ -95,7 +125,7 @@ class MailQueue:
         """Render and store a message for delivery; returns its id."""
         row = _render_row(self.keys, to, template, lang, context, org_id)
         await MailMessage.insert(row)
-        self._wake.set()
+        self.wakeup.set()
         return row.id
 
     async def enqueue_many(
@@ -111,94 +141,63 @@ class MailQueue:
         for start in range(0, len(rows), 500):
             await bulk_insert(MailMessage, rows[start : start + 500])
         if rows:
-            self._wake.set()
+            self.wakeup.set()
         return len(rows)
 
     async def deliver_due(self, limit: int = 50) -> int:
         """Try every message that is due; returns how many were sent."""
-        now = clock.utcnow()
-        due = (
-            await MailMessage.select(MailMessage.id)
-            .where(MailMessage.status.is_in(["pending", "sending"]))
-            .where(MailMessage.next_attempt_at <= now)
-            .order_by(MailMessage.next_attempt_at)
-            .limit(limit)
-        )
         sent = 0
-        for row in due:
-            sent += await self._deliver_one(row["id"])
+        for msg_id in await MAIL_JOBS.due(limit):
+            sent += await self._deliver_one(msg_id)
         return sent
 
     async def _deliver_one(self, msg_id: uuid.UUID) -> int:
-        now = clock.utcnow()
-        claimed = (
-            await MailMessage.update(
-                {MailMessage.status: "sending", MailMessage.next_attempt_at: now + LEASE}
-            )
-            .where(
-                (MailMessage.id == msg_id)
-                & MailMessage.status.is_in(["pending", "sending"])
-                & (MailMessage.next_attempt_at <= now)
-            )
-            .returning(*MailMessage.all_columns())
-        )
-        if not claimed:
+        row = await self.jobs.claim(msg_id)
+        if row is None:
             return 0
-        row = claimed[0]
         try:
             text, html = open_body(self.keys, row)
             email = Email(
-                id=row["id"], to=row["to_address"], subject=row["subject"], text=text, html=html
+                id=as_uuid(row["id"]),
+                to=row["to_address"],
+                subject=row["subject"],
+                text=text,
+                html=html,
             )
             await self.backend.send(email)
-        except Exception as exc:
-            # Refused for good (or sealed under a key no longer in the key file): failed
-            # now. Anything else (a server down, a temporary refusal, settings to fix) is
-            # retried for retry_hours from its queueing, so an outage of a night or a
-            # weekend delays mail rather than losing it. The body stays sealed meanwhile.
-            attempts = row["attempts"] + 1
-            given_up = clock.utcnow() - row["created_at"] > self.retry_for
-            final = isinstance(exc, MailRejected | DecryptionFailed)
-            status = "failed" if final or given_up else "pending"
+        except Exception as exc:  # noqa: BLE001 (SMTP, SES, a folder: any failure is a try; the policy retries or fails it)
+            outcome = await self.jobs.failed(row, exc)
             log.warning(
                 "mail delivery failed",
                 extra={
                     "mail_id": str(msg_id),
-                    "attempts": attempts,
+                    "attempts": row["attempts"],
                     "error": type(exc).__name__,
-                    "status": status,
+                    "status": "failed" if outcome is Outcome.GIVEN_UP else "pending",
                 },
             )
-            await MailMessage.update(
-                {
-                    MailMessage.status: status,
-                    MailMessage.attempts: attempts,
-                    MailMessage.next_attempt_at: clock.utcnow() + backoff(attempts),
-                    MailMessage.last_error: f"{type(exc).__name__}: {exc}"[:500],
-                }
-            ).where(MailMessage.id == msg_id)
             return 0
-        # Delivered: the links inside must not outlive it here (SECURITY.md rule 1). The
-        # subject, address and template stay for the operator.
-        await MailMessage.update(
-            {
-                MailMessage.status: "sent",
-                MailMessage.attempts: row["attempts"] + 1,
-                MailMessage.sent_at: clock.utcnow(),
-                MailMessage.sealed_body: "",
-                MailMessage.text_body: "",
-                MailMessage.html_body: "",
-            }
-        ).where(MailMessage.id == msg_id)
+        await self.jobs.done(msg_id)
         return 1
 
-    async def run(self, poll_seconds: float) -> None:
-        """Deliver forever: woken by enqueue, and every poll_seconds for retries."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.deliver_due()
-            except Exception as exc:
-                round_failed(log, "mail worker pass failed", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+
+async def org_backlog(
+    org_id: uuid.UUID, failed_since: datetime, waiting_before: datetime
+) -> tuple[int, int, datetime | None]:
+    """An org's mail in trouble: (failed since then, still waiting though queued before
+    then, the oldest of those queued time), for the console's home."""
+    failed = await MailMessage.count().where(
+        (MailMessage.org == org_id)
+        & (MailMessage.status == "failed")
+        & (MailMessage.created_at >= failed_since)
+    )
+    late = (MailMessage.org == org_id) & MailMessage.status.is_in(["pending", "sending"])
+    late &= MailMessage.created_at < waiting_before
+    waiting = await MailMessage.count().where(late)
+    oldest = (
+        await MailMessage.select(MailMessage.created_at)
+        .where(late)
+        .order_by(MailMessage.created_at)
+        .first()
+    )
+    return int(failed), int(waiting), oldest["created_at"] if oldest else None

@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from staffroom.core.context import Principal
 from staffroom.core.principal_cache import PRINCIPALS_CHANGED, PRINCIPALS_TOPIC
+
+if TYPE_CHECKING:  # the runtime holds a relay: imported at run time, a cycle
+    from staffroom.core.runtime import Runtime
 
 
 class RelayUnavailable(Exception):
@@ -37,8 +39,16 @@ class PayloadTooLarge(RelayRejected):
 QUEUE_SIZE = 256
 
 
+# What hears a relay's control announcements in the process making them (the app's
+# principal cache), before and whether or not the relay carries them to other instances.
+ControlListener = Callable[[str, dict[str, Any]], None]
+
+
 class Relay(Protocol):
     """Publishes events to topics and streams them to subscribers."""
+
+    # Kept on the relay, which is the app's own (`on_control`), not in a module global.
+    control_listeners: list[ControlListener]
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         """Send one event to everyone subscribed to the topic."""
@@ -60,6 +70,7 @@ class LocalRelay:
 
     def __init__(self) -> None:
         self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self.control_listeners: list[ControlListener] = []
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         self.deliver(topic, event)
@@ -165,17 +176,11 @@ async def announce_principals_changed(
     await _control(relay, [PRINCIPALS_TOPIC], event)
 
 
-# What hears a relay's control announcements in the process making them (the principal
-# cache), before and whether or not the relay carries them to the other instances.
-ControlListener = Callable[[str, dict[str, Any]], None]
-_control_listeners: weakref.WeakKeyDictionary[Any, list[ControlListener]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def on_control(relay: Relay, listener: ControlListener) -> None:
-    """Hear every control announcement made through this relay, in this process."""
-    _control_listeners.setdefault(relay, []).append(listener)
+    """Hear every control announcement made through this relay (one app's), in this
+    process, once."""
+    if listener not in relay.control_listeners:
+        relay.control_listeners.append(listener)
 
 
 async def _control(relay: Relay, topics: list[str], event: dict[str, Any]) -> None:
@@ -184,7 +189,7 @@ async def _control(relay: Relay, topics: list[str], event: dict[str, Any]) -> No
     # keeps an entry 30 s at most if only this publish failed.
     if not topics:
         return
-    for listener in _control_listeners.get(relay, ()):
+    for listener in relay.control_listeners:
         for topic in topics:
             listener(topic, event)
     try:
@@ -193,17 +198,23 @@ async def _control(relay: Relay, topics: list[str], event: dict[str, Any]) -> No
         log.warning("could not announce %s; open sockets re-check on their own", event["type"])
 
 
-# What a connection listens to, per domain: feeds registers the channels a user may read.
+# What a connection listens to, per domain: feeds registers the channels a user may read,
+# chat the user's own topic. Registered on the app's runtime (`staffroom/wiring.py`).
 TopicProvider = Callable[[Principal], Awaitable[list[str]]]
-topic_providers: list[TopicProvider] = []
 
 
-def on_topics(provider: TopicProvider) -> None:
+class TopicProviders(list[TopicProvider]):
+    """The topic providers of one app."""
+
+
+def on_topics(rt: Runtime, provider: TopicProvider) -> None:
     """Register a provider of a user's topics once."""
-    if provider not in topic_providers:
-        topic_providers.append(provider)
+    providers = rt.part(TopicProviders)
+    if provider not in providers:
+        providers.append(provider)
 
 
-async def topics_for(principal: Principal) -> list[str]:
+async def topics_for(rt: Runtime, principal: Principal) -> list[str]:
     """Every topic a user may receive, from every domain."""
-    return sorted({t for provider in topic_providers for t in await provider(principal)})
+    providers = rt.part(TopicProviders)
+    return sorted({t for provider in providers for t in await provider(principal)})

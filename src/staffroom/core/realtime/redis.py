@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from staffroom.core.realtime import LocalRelay, RelayUnavailable
+from staffroom.core.realtime import ControlListener, LocalRelay, RelayUnavailable
+from staffroom.core.redis_client import RELAY_TIMEOUT, redis_client
 
 PREFIX = "staffroom:rt:"
 # Subscribed for as long as the connection lives: redis-py stops reading a subscriber
@@ -36,8 +36,9 @@ class RedisRelay:
     """Publishes to Redis; one listener per process feeds the local subscribers."""
 
     def __init__(self, url: str) -> None:
-        self._redis = aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._redis = redis_client(url, RELAY_TIMEOUT)
         self._local = LocalRelay()
+        self.control_listeners: list[ControlListener] = []
         self._listener: asyncio.Task[None] | None = None
         self._pubsub: PubSub | None = None
         self._connected = asyncio.Event()
@@ -127,7 +128,9 @@ class RedisRelay:
                         self._heard(message)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a dropped connection: listen again shortly
+            # Whatever the connection raised (dropped, refused, a reply it could not read), the
+            # listener must go on: it listens again shortly.
+            except Exception:  # noqa: BLE001
                 log.warning("redis relay listener lost its connection; reconnecting")
             finally:
                 self._pubsub = None

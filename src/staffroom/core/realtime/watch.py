@@ -17,10 +17,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
-
 from staffroom.core.principal_cache import PRINCIPALS_TOPIC
 from staffroom.core.realtime.redis import PREFIX
+from staffroom.core.redis_client import WATCH_TIMEOUT, redis_client
 
 if TYPE_CHECKING:
     from staffroom.core.principal_cache import PrincipalCache
@@ -64,13 +63,13 @@ class RedisWatch:
 
     async def _run(self, cache: PrincipalCache) -> None:
         while True:
-            client = aioredis.from_url(self._url, socket_timeout=5, socket_connect_timeout=5)
+            client = redis_client(self._url, WATCH_TIMEOUT)
             try:
                 async with client.pubsub() as pubsub:
                     await self._listen(cache, pubsub)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a lost or refused connection: no cache until back
+            except Exception as exc:  # noqa: BLE001 (any lost or refused connection: no cache until back, then retried)
                 if self._subscribed:
                     log.warning("principal cache off: lost Redis (%s)", type(exc).__name__)
             finally:

@@ -12,7 +12,7 @@ from typing import Any
 from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound
 from staffroom.feeds.service import timeline_sql
 from staffroom.feeds.tables import Channel, ChannelGroup, Post

@@ -7,13 +7,22 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.service.common import clean_name
+from staffroom.accounts.service import groups
 from staffroom.accounts.service.users import check_groups
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Invalid, NotFound
 from staffroom.core.runtime import Runtime
-from staffroom.feeds.schemas import ChannelIn, ChannelList, ChannelOut, ChannelPatch
+from staffroom.core.text import clean_name
+from staffroom.feeds.schemas import (
+    ChannelIn,
+    ChannelList,
+    ChannelOut,
+    ChannelPatch,
+    GroupChannelList,
+    GroupChannelOut,
+)
 from staffroom.feeds.service import access, media
 from staffroom.feeds.service.timeline import unread_counts
 from staffroom.feeds.tables import Channel, ChannelGroup
@@ -46,9 +55,9 @@ def _check_policy(
         raise Invalid("poster_groups_required", "Name the groups that may post here.")
 
 
-async def _check_image(principal: Principal, media_id: uuid.UUID | None) -> None:
+async def _check_image(rt: Runtime, principal: Principal, media_id: uuid.UUID | None) -> None:
     if media_id is not None:
-        await media.check_attachments(principal, [media_id])
+        await media.check_attachments(rt, principal, [media_id])
 
 
 async def _out(principal: Principal, row: dict[str, Any], unread: int) -> ChannelOut:
@@ -75,9 +84,9 @@ async def create(
 ) -> ChannelOut:
     """Create a channel with its audience and posting policy."""
     _check_policy(data.audience, data.audience_group_ids, data.posting, data.poster_group_ids)
-    await _check_image(principal, data.image_media_id)
+    await _check_image(rt, principal, data.image_media_id)
     channel_id = uuid.uuid4()
-    async with Channel._meta.db.transaction():
+    async with transaction(Channel):
         await Channel.insert(
             Channel(
                 id=channel_id,
@@ -151,12 +160,12 @@ async def patch(
     if data.description is not UNSET:
         values[Channel.description] = data.description.strip()
     if data.image_media_id is not UNSET:
-        await _check_image(principal, data.image_media_id)
+        await _check_image(rt, principal, data.image_media_id)
         values[Channel.image_media_id] = data.image_media_id
     for field in ("comments_enabled", "reactions_enabled"):
         if getattr(data, field) is not UNSET:
             values[getattr(Channel, field)] = getattr(data, field)
-    async with Channel._meta.db.transaction():
+    async with transaction(Channel):
         await Channel.update(values).where(Channel.id == channel_id)
         await _set_groups(
             principal, channel_id, "audience", audience_groups if audience == "groups" else []
@@ -176,3 +185,42 @@ async def archive(
     await Channel.update({Channel.archived_at: clock.utcnow()}).where(Channel.id == channel_id)
     await realtime.announce_topics_changed(rt.relay, principal.org_id, None)
     await audit.by(principal, ctx, "channel.archived", ("channel", channel_id))
+
+
+async def of_group(principal: Principal, group_id: uuid.UUID) -> GroupChannelList:
+    """The live channels a group is an audience of or may post to (what deleting or
+    emptying the group changes), by name."""
+    await groups.get_group(principal, group_id)  # another org's group: 404
+    links = await ChannelGroup.select(ChannelGroup.channel).where(
+        (ChannelGroup.group == group_id) & (ChannelGroup.org == principal.org_id)
+    )
+    ids = sorted({r["channel"] for r in links})
+    if not ids:
+        return GroupChannelList(items=[])
+    rows = (
+        await Channel.select(Channel.id, Channel.name)
+        .where(Channel.id.is_in(ids) & Channel.archived_at.is_null())
+        .order_by(Channel.name)
+    )
+    named: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {
+        r["id"]: {"audience": set(), "poster": set()} for r in rows
+    }
+    if not named:
+        return GroupChannelList(items=[])
+    for r in await ChannelGroup.select(
+        ChannelGroup.channel, ChannelGroup.group, ChannelGroup.role
+    ).where(ChannelGroup.channel.is_in(list(named))):
+        named[r["channel"]][r["role"]].add(r["group"])
+    return GroupChannelList(
+        items=[
+            GroupChannelOut(
+                id=r["id"],
+                name=r["name"],
+                audience=group_id in named[r["id"]]["audience"],
+                posting=group_id in named[r["id"]]["poster"],
+                only_audience_group=named[r["id"]]["audience"] == {group_id},
+                only_poster_group=named[r["id"]]["poster"] == {group_id},
+            )
+            for r in rows
+        ]
+    )

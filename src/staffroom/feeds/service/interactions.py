@@ -9,7 +9,8 @@ from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.csvfiles import to_csv
-from staffroom.core.db import is_unique_violation, page_filter, page_of
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.pages import page_filter, page_of
 from staffroom.core.errors import Forbidden, Invalid, NotFound
 from staffroom.feeds.schemas import (
     CommentIn,
@@ -154,7 +155,7 @@ async def react(principal: Principal, post_id: uuid.UUID, emoji: str) -> PostOut
     post, channel = await _live_post(principal, post_id)
     if not channel["reactions_enabled"]:
         raise Forbidden("reactions_disabled", "Reactions are switched off in this channel.")
-    try:
+    with unique_or(None):  # reacting twice with one emoji changes nothing
         await Reaction.insert(
             Reaction(
                 id=uuid.uuid4(),
@@ -165,9 +166,6 @@ async def react(principal: Principal, post_id: uuid.UUID, emoji: str) -> PostOut
                 created_at=clock.utcnow(),
             )
         )
-    except Exception as exc:
-        if not is_unique_violation(exc):
-            raise
     return (await timeline.posts_out(principal, [post]))[0]
 
 
@@ -237,9 +235,14 @@ async def stats(principal: Principal, post_id: uuid.UUID) -> StatsOut:
     )
 
 
-async def stats_csv(principal: Principal, post_id: uuid.UUID) -> bytes:
-    """Everyone in the audience with their read and acknowledgement times (formula-safe)."""
+async def stats_csv(
+    principal: Principal, post_id: uuid.UUID, not_acknowledged: bool = False
+) -> bytes:
+    """Everyone in the audience with their read and acknowledgement times (formula-safe);
+    with `not_acknowledged`, only those still to acknowledge (the list to chase)."""
     people, reads, acks = await _reach(principal, post_id)
+    if not_acknowledged:
+        people = [p for p in people if p["id"] not in acks]
     return to_csv(
         ["display_name", "login", "read_at", "acknowledged_at"],
         (

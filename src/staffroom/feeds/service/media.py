@@ -106,7 +106,7 @@ async def put_local(
     """The embedded backend's upload: the announced size and type, or nothing is stored."""
     if not isinstance(rt.blobs, LocalBlobs):
         raise NotFound("media_not_found", "Upload to the URL you were given.")
-    row = await media_access.writable(principal, media_id)
+    row = await media_access.writable(rt, principal, media_id)
     if row["status"] != "pending":
         raise Conflict("media_already_uploaded", "This file is already uploaded.")
     if len(body) != row["size"]:
@@ -119,7 +119,7 @@ async def put_local(
 
 async def complete(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> MediaOut:
     """After a direct upload to storage: check what is stored, then the file is usable."""
-    row = await media_access.writable(principal, media_id)
+    row = await media_access.writable(rt, principal, media_id)
     if row["status"] == "ready":
         return await get(rt, principal, media_id)
     info = await rt.blobs.stat(row["key"])
@@ -142,7 +142,7 @@ async def _mark_ready(rt: Runtime, principal: Principal, row: dict[str, Any]) ->
 async def get(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> MediaOut:
     """A file the caller may read, with a short-lived download URL once it is ready (the
     presigned URL is made only here, after the access check)."""
-    row = await media_access.readable(principal, media_id)
+    row = await media_access.readable(rt, principal, media_id)
     url = None
     if row["status"] == "ready":
         url = await rt.blobs.download_url(row["key"], row["filename"], _local_url(rt, media_id))
@@ -162,7 +162,7 @@ async def read_local(
 ) -> tuple[Path, str, str]:
     """(file, content type, file name) of a ready file (embedded backend): the route
     streams it from disk rather than holding it in memory."""
-    row = await media_access.readable(principal, media_id)
+    row = await media_access.readable(rt, principal, media_id)
     if row["status"] != "ready" or not isinstance(rt.blobs, LocalBlobs):
         raise NotFound("media_not_found", "No such file.")
     path = rt.blobs.path(row["key"])
@@ -171,7 +171,7 @@ async def read_local(
     return path, row["content_type"], row["filename"]
 
 
-async def check_attachments(principal: Principal, ids: list[uuid.UUID]) -> list[str]:
+async def check_attachments(rt: Runtime, principal: Principal, ids: list[uuid.UUID]) -> list[str]:
     """Attachments must be ready files the caller may read: their own uploads, or files
     they can already see (forwarding one shows nothing they could not re-upload). So
     nobody widens the audience of someone else's file they cannot read."""
@@ -185,7 +185,7 @@ async def check_attachments(principal: Principal, ids: list[uuid.UUID]) -> list[
         if found != len(wanted):
             raise media_access.no_media()
         for media_id in wanted:
-            await media_access.readable(principal, media_id)
+            await media_access.readable(rt, principal, media_id)
     except NotFound:
         raise Invalid(
             "unknown_media", "Attach only files of your organisation that are uploaded."

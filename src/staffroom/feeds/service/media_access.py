@@ -7,26 +7,36 @@ its bytes are writable by its uploader only. Anyone else gets 404, as for anothe
 org's file: a file's existence is as private as what holds it.
 
 Chat attachments live in chat's tables, and feeds must not import chat: chat registers
-a `MediaUse` at start-up (app.py), as feeds registers chat's attachment check. Without
-one, chat attachments count as unattached: their uploader alone reads them (closed).
+a `MediaUse` on the app's runtime (`staffroom/wiring.py`), as feeds registers chat's
+attachment check. Without one, chat attachments count as unattached: their uploader
+alone reads them (closed).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound
+from staffroom.core.runtime import Runtime
 from staffroom.feeds.service import access
 from staffroom.feeds.tables import Channel, Media, Post
 
 # None: the file is attached to nothing of that domain's; True: to something the caller
 # may read; False: only to things the caller may not read.
 MediaUse = Callable[[Principal, uuid.UUID], Awaitable[bool | None]]
-_uses: list[MediaUse] = []
+
+
+@dataclass
+class MediaUses:
+    """Other domains' answers, in one app."""
+
+    uses: list[MediaUse] = field(default_factory=list)
+
 
 # Posts keep their attachments as a JSON list of ids: matched as text (both engines).
 _POSTS_WITH = (
@@ -39,10 +49,11 @@ def no_media() -> NotFound:
     return NotFound("media_not_found", "No such file.")
 
 
-def on_media_use(use: MediaUse) -> None:
+def on_media_use(rt: Runtime, use: MediaUse) -> None:
     """Register another domain's answer to "is it attached, may the caller read that?"."""
-    if use not in _uses:
-        _uses.append(use)
+    uses = rt.part(MediaUses).uses
+    if use not in uses:
+        uses.append(use)
 
 
 async def _row(principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
@@ -77,11 +88,11 @@ async def _as_channel_image(principal: Principal, media_id: uuid.UUID) -> bool |
     return any(r["id"] in visible for r in rows)
 
 
-async def readable(principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
+async def readable(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
     """The media row if the caller may read the file, else 404."""
     row = await _row(principal, media_id)
     attached = False
-    for use in (_in_posts, _as_channel_image, *_uses):
+    for use in (_in_posts, _as_channel_image, *rt.part(MediaUses).uses):
         verdict = await use(principal, media_id)
         if verdict:
             return row
@@ -91,10 +102,10 @@ async def readable(principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
-async def writable(principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
+async def writable(rt: Runtime, principal: Principal, media_id: uuid.UUID) -> dict[str, Any]:
     """The media row if the caller uploaded it (only they send or verify its bytes) and
     may still read it (an uploader who left what holds it learns nothing of it either)."""
-    row = await readable(principal, media_id)
+    row = await readable(rt, principal, media_id)
     if row["uploader"] != principal.user_id:
         raise no_media()
     return row

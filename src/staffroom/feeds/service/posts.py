@@ -9,12 +9,12 @@ from typing import Any
 
 from msgspec import UNSET
 
-from staffroom.accounts.service.common import clean_name
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.feeds import markdown
 from staffroom.feeds.schemas import FeedPage, PostIn, PostOut, PostPatch
 from staffroom.feeds.service import access, events, media, tallies, timeline
@@ -42,7 +42,7 @@ async def create(
     publish_at = data.publish_at or now
     _check_times(publish_at, data.expires_at, data.ack_due_at)
     html = await asyncio.to_thread(markdown.render, data.body)
-    attachments = await media.check_attachments(principal, data.attachment_ids)
+    attachments = await media.check_attachments(rt, principal, data.attachment_ids)
     post_id = uuid.uuid4()
     # Counted in the unread counts from the next settling (service/tallies.py); until
     # then a page counts it as one whose time came.
@@ -97,7 +97,9 @@ async def patch(
         values[Post.body_md] = data.body
         values[Post.body_html] = await asyncio.to_thread(markdown.render, data.body)
     if data.attachment_ids is not UNSET:
-        values[Post.attachment_ids] = await media.check_attachments(principal, data.attachment_ids)
+        values[Post.attachment_ids] = await media.check_attachments(
+            rt, principal, data.attachment_ids
+        )
     for field in ("expires_at", "pinned", "requires_ack", "ack_due_at"):
         if getattr(data, field) is not UNSET:
             values[getattr(Post, field)] = getattr(data, field)
@@ -127,15 +129,22 @@ async def delete(
 
 
 async def channel_posts(
-    principal: Principal, channel_id: uuid.UUID, cursor: str | None, limit: int
+    principal: Principal,
+    channel_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+    include_scheduled: bool = False,
 ) -> FeedPage:
-    """One channel's live posts, as the timeline orders them."""
+    """One channel's live posts, as the timeline orders them; moderators may ask for the
+    scheduled ones too (they come first: their time is the latest)."""
     await access.channel_for_reader(principal, channel_id)
-    return await timeline.page(principal, [channel_id], cursor, limit)
+    if include_scheduled and not principal.can("feeds.manage"):
+        raise Forbidden("scheduled_forbidden", "Only moderators list scheduled posts.")
+    return await timeline.page(principal, [channel_id], cursor, limit, scheduled=include_scheduled)
 
 
 async def _record_once(table: Any, principal: Principal, post_id: uuid.UUID, stamp: str) -> None:
-    try:
+    with unique_or(None):  # the first time counts; a repeat changes nothing
         await table.insert(
             table(
                 id=uuid.uuid4(),
@@ -145,9 +154,6 @@ async def _record_once(table: Any, principal: Principal, post_id: uuid.UUID, sta
                 **{stamp: clock.utcnow()},
             )
         )
-    except Exception as exc:
-        if not is_unique_violation(exc):
-            raise  # the first time counts; a repeat changes nothing
 
 
 async def mark_read(principal: Principal, post_id: uuid.UUID) -> None:

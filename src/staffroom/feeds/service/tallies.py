@@ -25,16 +25,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import TransactionType
-
 from staffroom.core import clock
-from staffroom.core.db import fetch
+from staffroom.core.db.sql import fetch, on_postgres, write_transaction
 from staffroom.feeds.service import tallies_sql as sql
 from staffroom.feeds.tables import Post
 
@@ -42,20 +38,13 @@ NOT_LIVE = f"NOT ({sql.LIVE})"
 
 
 def _on_postgres() -> bool:
-    return isinstance(Post._meta.db, PostgresEngine)
+    return on_postgres(Post)
 
 
-@asynccontextmanager
-async def transaction() -> AsyncIterator[None]:
+def transaction() -> AbstractAsyncContextManager[Any, None]:
     """A transaction that writes (on SQLite taking the write lock at once, so that two
     cannot both read and then fail to write)."""
-    engine: Any = Post._meta.db
-    if _on_postgres():
-        async with engine.transaction():
-            yield
-    else:
-        async with engine.transaction(transaction_type=TransactionType.immediate):
-            yield
+    return write_transaction(Post)
 
 
 async def _flip(

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from staffroom.core.db import in_list
+from staffroom.core.db.sql import in_list
 
 # Posts settled (or deleted by retention) per transaction.
 BATCH = 500

@@ -12,7 +12,7 @@ from typing import Any
 from staffroom.accounts.service import members
 from staffroom.core import clock
 from staffroom.core.context import Principal
-from staffroom.core.db import as_uuid, fetch
+from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import Invalid
 from staffroom.feeds.schemas import FeedPage, PostOut
 from staffroom.feeds.service import access
@@ -119,14 +119,19 @@ async def page(
     channel_ids: list[uuid.UUID],
     cursor: str | None,
     limit: int,
+    *,
+    scheduled: bool = False,
 ) -> FeedPage:
-    """A page of live posts of these channels, pinned first, newest first."""
+    """A page of live posts of these channels (with `scheduled`, those still to be
+    published too), pinned first, newest first."""
     if not channel_ids:
         return FeedPage(items=[], next_cursor=None, unread_by_channel={})
     after = _after(cursor) if cursor else None
-    rows = await _fetch(
-        sql.page(principal.org_id, principal.user_id, channel_ids, clock.utcnow(), after, limit + 1)
+    now = clock.utcnow()
+    statement = sql.page(
+        principal.org_id, principal.user_id, channel_ids, now, after, limit + 1, scheduled=scheduled
     )
+    rows = await _fetch(statement)
     next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
     rows = rows[:limit]
     return FeedPage(

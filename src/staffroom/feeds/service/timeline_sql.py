@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from staffroom.core.db import in_list
+from staffroom.core.db.sql import in_list
 
 Statement = tuple[str, list[Any]]
 
@@ -32,12 +32,16 @@ def visible_channels(org_id: uuid.UUID, user_id: uuid.UUID, *, every_channel: bo
     return sql, [org_id, org_id, user_id, org_id]
 
 
-def _live(org_id: uuid.UUID, channel_ids: list[uuid.UUID], now: datetime) -> Statement:
-    sql = (
-        f"p.org = {{}} AND p.channel IN ({in_list(channel_ids)}) AND p.deleted_at IS NULL"
-        " AND p.publish_at <= {} AND (p.expires_at IS NULL OR p.expires_at > {})"
-    )
-    return sql, [org_id, *channel_ids, now, now]
+def _live(
+    org_id: uuid.UUID, channel_ids: list[uuid.UUID], now: datetime, *, scheduled: bool = False
+) -> Statement:
+    """Published and unexpired posts; with `scheduled`, those still to be published too."""
+    sql = f"p.org = {{}} AND p.channel IN ({in_list(channel_ids)}) AND p.deleted_at IS NULL"
+    args: list[Any] = [org_id, *channel_ids]
+    if not scheduled:
+        sql += " AND p.publish_at <= {}"
+        args.append(now)
+    return f"{sql} AND (p.expires_at IS NULL OR p.expires_at > {{}})", [*args, now]
 
 
 # A post with what the reader sees beside it: its author's name, its comments, whether
@@ -60,9 +64,12 @@ def page(
     now: datetime,
     after: tuple[bool, datetime, uuid.UUID] | None,
     limit: int,
+    *,
+    scheduled: bool = False,
 ) -> Statement:
-    """Live posts of these channels, pinned first, newest first, after a cursor's post."""
-    live, args = _live(org_id, channel_ids, now)
+    """Live posts of these channels (and scheduled ones, for moderators), pinned first,
+    newest first, after a cursor's post."""
+    live, args = _live(org_id, channel_ids, now, scheduled=scheduled)
     sql = f"{_POST} WHERE {live}"
     if after is not None:
         pinned, at, post_id = after

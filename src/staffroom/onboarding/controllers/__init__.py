@@ -6,6 +6,7 @@ from staffroom.onboarding.controllers.codes import (
 )
 from staffroom.onboarding.controllers.domains import DomainsController
 from staffroom.onboarding.controllers.invites import InvitesController, PublicInvitesController
+from staffroom.onboarding.controllers.person import PersonOnboardingController
 from staffroom.onboarding.controllers.signup import PublicSignupController
 
 CONTROLLERS = [
@@ -15,6 +16,7 @@ CONTROLLERS = [
     PublicSignupController,
     AccessCodesController,
     PublicAccessCodesController,
+    PersonOnboardingController,
 ]
 
 __all__ = ["CONTROLLERS"]

@@ -205,7 +205,7 @@ class PublicAccessCodesController(Controller):
         responses=errors(404, 409, 410, 422, 429, 503),
     )
     async def redeem(
-        self, request: Request, data: JSONBody[RedeemIn], rt: Rt, ctx: Ctx
+        self, request: Request[Any, Any, Any], data: JSONBody[RedeemIn], rt: Rt, ctx: Ctx
     ) -> Response[AcceptedOut]:
         out = await redemption.redeem(rt, data, ctx)
         return web_session.respond(request, out)

@@ -14,7 +14,7 @@ from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
 from staffroom.onboarding.schemas import DomainIn, DomainList, DomainOut, DomainPatch
-from staffroom.onboarding.service import domains
+from staffroom.onboarding.service import domain_proof
 
 Me = NamedDependency[Principal]
 Ctx = NamedDependency[RequestContext]
@@ -35,7 +35,7 @@ class DomainsController(Controller):
         responses=errors(401, 403, 409, 422),
     )
     async def add(self, data: JSONBody[DomainIn], me: Me, ctx: Ctx) -> DomainOut:
-        return await domains.add(me, data, ctx)
+        return await domain_proof.add(me, data, ctx)
 
     @get(
         "",
@@ -44,7 +44,7 @@ class DomainsController(Controller):
         responses=errors(401, 403),
     )
     async def list_domains(self, me: Me) -> DomainList:
-        return await domains.list_domains(me)
+        return await domain_proof.list_domains(me)
 
     @get(
         "/{domain_id:uuid}",
@@ -53,7 +53,7 @@ class DomainsController(Controller):
         responses=errors(401, 403, 404),
     )
     async def get_domain(self, domain_id: FromPath[uuid.UUID], me: Me) -> DomainOut:
-        return await domains.get(me, domain_id)
+        return await domain_proof.get(me, domain_id)
 
     @patch(
         "/{domain_id:uuid}",
@@ -64,7 +64,7 @@ class DomainsController(Controller):
     async def update(
         self, domain_id: FromPath[uuid.UUID], data: JSONBody[DomainPatch], me: Me, ctx: Ctx
     ) -> DomainOut:
-        return await domains.patch(me, domain_id, data, ctx)
+        return await domain_proof.patch(me, domain_id, data, ctx)
 
     @post(
         "/{domain_id:uuid}/verify",
@@ -74,7 +74,7 @@ class DomainsController(Controller):
         responses=errors(401, 403, 404, 409, 422, 429, 503),
     )
     async def verify(self, domain_id: FromPath[uuid.UUID], me: Me, rt: Rt, ctx: Ctx) -> DomainOut:
-        return await domains.verify(rt, me, domain_id, ctx)
+        return await domain_proof.verify(rt, me, domain_id, ctx)
 
     @delete(
         "/{domain_id:uuid}",
@@ -84,4 +84,4 @@ class DomainsController(Controller):
         responses=errors(401, 403, 404),
     )
     async def remove(self, domain_id: FromPath[uuid.UUID], me: Me, ctx: Ctx) -> None:
-        await domains.remove(me, domain_id, ctx)
+        await domain_proof.remove(me, domain_id, ctx)

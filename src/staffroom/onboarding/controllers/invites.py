@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -134,7 +134,7 @@ class PublicInvitesController(Controller):
     )
     async def accept(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         token: FromPath[Token],
         data: JSONBody[InviteAcceptIn],
         rt: Rt,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
@@ -64,7 +66,7 @@ class PublicSignupController(Controller):
         responses=errors(404, 409, 410, 422, 429),
     )
     async def complete(
-        self, request: Request, data: JSONBody[SignupCompleteIn], rt: Rt, ctx: Ctx
+        self, request: Request[Any, Any, Any], data: JSONBody[SignupCompleteIn], rt: Rt, ctx: Ctx
     ) -> Response[AcceptedOut]:
         out = await signup.complete(rt, data.token, data.display_name, data.password, ctx)
         return web_session.respond(request, out)

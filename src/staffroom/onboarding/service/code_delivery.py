@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 import msgspec
 
-from staffroom.accounts.service.common import org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.csvfiles import read_table
 from staffroom.core.errors import Invalid
 from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import CodeBatchCreated, CodeBatchIn
 from staffroom.onboarding.service.codes import create_batch
-from staffroom.onboarding.service.common import refused
+from staffroom.onboarding.service.outcomes import refused
 from staffroom.onboarding.sheets import SheetInfo, codes_csv, codes_pdf
 
 

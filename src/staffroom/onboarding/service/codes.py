@@ -14,14 +14,16 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from staffroom.accounts.service import members
-from staffroom.accounts.service.common import clean_name, org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import bulk_insert, page_filter, page_of
+from staffroom.core.db.pages import page_filter, page_of
+from staffroom.core.db.sql import bulk_insert, transaction
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_code, normalize_code
 from staffroom.onboarding.schemas import (
     BatchPage,
@@ -113,7 +115,7 @@ async def create_batch(
     now = clock.utcnow()
     batch_id = uuid.uuid4()
     expires_at = now + timedelta(days=data.expires_in_days)
-    async with AccessCodeBatch._meta.db.transaction():
+    async with transaction(AccessCodeBatch):
         await AccessCodeBatch.insert(
             AccessCodeBatch(
                 id=batch_id,
@@ -260,12 +262,16 @@ async def list_codes(
     status: str | None,
     cursor: str | None,
     limit: int,
+    bound_user: uuid.UUID | None = None,
 ) -> CodePage:
-    """The org's codes (never the codes themselves), filterable by batch and status."""
+    """The org's codes (never the codes themselves), filterable by batch, status and the
+    person a code is bound to."""
     now = clock.utcnow()
     query = AccessCode.select().where(AccessCode.org == principal.org_id)
     if batch_id:
         query = query.where(AccessCode.batch == batch_id)
+    if bound_user:
+        query = query.where(AccessCode.bound_user == bound_user)
     unredeemed, unrevoked = AccessCode.redeemed_at.is_null(), AccessCode.revoked_at.is_null()
     if status == "redeemed":
         query = query.where(AccessCode.redeemed_at.is_not_null())
@@ -348,7 +354,7 @@ async def revoke_batch(principal: Principal, batch_id: uuid.UUID, ctx: RequestCo
     """Withdraw every unredeemed code of a batch; returns how many were withdrawn."""
     await _own_batch(principal, batch_id)
     now = clock.utcnow()
-    async with AccessCode._meta.db.transaction():
+    async with transaction(AccessCode):
         await AccessCodeBatch.update({AccessCodeBatch.revoked_at: now}).where(
             (AccessCodeBatch.id == batch_id) & AccessCodeBatch.revoked_at.is_null()
         )

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from staffroom.accounts.permissions import BUILTIN_ROLES
-from staffroom.accounts.service import domains, members
-from staffroom.accounts.service.common import org_row, permissions_for, require_org
+from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service.lookups import org_row, permissions_for, require_org
 from staffroom.accounts.tables import Group, Role, User
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
@@ -21,14 +21,14 @@ from staffroom.core.runtime import Runtime
 from staffroom.onboarding.schemas import ImportOutcome, ImportReport, ImportRow
 
 __all__ = ["ImportReport", "cli_principal", "parse_csv", "plan", "run_import"]
-from staffroom.core.db import bulk_insert
-from staffroom.onboarding.service.common import refused
+from staffroom.core.db.sql import bulk_insert, transaction
 from staffroom.onboarding.service.invites import (
     check_daily_cap,
     mail_context,
     new_row,
     pending_emails,
 )
+from staffroom.onboarding.service.outcomes import refused
 from staffroom.onboarding.tables import Invite
 
 MAX_ROWS = 20_000
@@ -97,9 +97,52 @@ async def _roles(principal: Principal) -> tuple[set[str], set[str]]:
     return known, grantable
 
 
+@dataclass
+class _Known:
+    """What every row of an import is judged against."""
+
+    groups: dict[str, uuid.UUID]  # by lower-cased name
+    roles: set[str]
+    grantable: set[str]
+    policy: email_domains.EmailPolicy
+    members: set[str]
+    invited: set[str]
+    seen: set[str] = field(default_factory=set)  # addresses of the rows before
+
+
+Judged = tuple[ImportOutcome, str]
+
+
+def _address_problem(row: Parsed, known: _Known) -> Judged | None:
+    if not row.email:
+        return "invalid_email", row.raw_email[:80]
+    if row.email in known.seen:
+        return "duplicate_row", ""
+    if row.email in known.members:
+        return "already_member", ""
+    if row.email in known.invited:
+        return "already_invited", ""
+    if not known.policy.allows(row.email):
+        return "domain_not_allowed", row.email.rsplit("@", 1)[1]
+    return None
+
+
+def _content_problem(row: Parsed, known: _Known) -> Judged | None:
+    if any(v.startswith(FORMULA_PREFIXES) for v in (row.display_name, row.employee_id)):
+        return "formula_cell", "display_name or employee_id starts with = + - @"
+    if row.role not in known.roles:
+        return "unknown_role", row.role
+    if row.role not in known.grantable:
+        return "role_not_allowed", row.role
+    unknown_groups = [g for g in row.groups if g.lower() not in known.groups]
+    if unknown_groups:
+        return "unknown_group", ", ".join(unknown_groups)[:200]
+    return None
+
+
 async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
     """Judge every row without changing anything."""
-    known, grantable = await _roles(principal)
+    roles, grantable = await _roles(principal)
     groups = {
         g["name"].lower(): g["id"]
         for g in await Group.select(Group.id, Group.name).where(Group.org == principal.org_id)
@@ -110,35 +153,21 @@ async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
         except Invalid:
             row.email = ""
     emails = sorted({r.email for r in rows if r.email})
-    policy = await domains.email_policy(principal.org_id)
-    members_ = await members.existing_emails(principal.org_id, emails)
-    invited = await pending_emails(principal.org_id, emails)
-    seen: set[str] = set()
+    known = _Known(
+        groups=groups,
+        roles=roles,
+        grantable=grantable,
+        policy=await email_domains.email_policy(principal.org_id),
+        members=await members.existing_emails(principal.org_id, emails),
+        invited=await pending_emails(principal.org_id, emails),
+    )
     report = []
     for row in rows:
-        outcome: ImportOutcome = "invite"
-        detail = ""
-        unknown_groups = [g for g in row.groups if g.lower() not in groups]
-        if not row.email:
-            outcome, detail = "invalid_email", row.raw_email[:80]
-        elif row.email in seen:
-            outcome = "duplicate_row"
-        elif row.email in members_:
-            outcome = "already_member"
-        elif row.email in invited:
-            outcome = "already_invited"
-        elif not policy.allows(row.email):
-            outcome, detail = "domain_not_allowed", row.email.rsplit("@", 1)[1]
-        elif any(v.startswith(FORMULA_PREFIXES) for v in (row.display_name, row.employee_id)):
-            outcome, detail = "formula_cell", "display_name or employee_id starts with = + - @"
-        elif row.role not in known:
-            outcome, detail = "unknown_role", row.role
-        elif row.role not in grantable:
-            outcome, detail = "role_not_allowed", row.role
-        elif unknown_groups:
-            outcome, detail = "unknown_group", ", ".join(unknown_groups)[:200]
+        outcome, detail = (
+            _address_problem(row, known) or _content_problem(row, known) or ("invite", "")
+        )
         if row.email:
-            seen.add(row.email)
+            known.seen.add(row.email)
         row.group_ids = [groups[g.lower()] for g in row.groups if g.lower() in groups]
         report.append(
             ImportRow(
@@ -211,7 +240,7 @@ async def _create_all(
             new_row(rt, org, principal, r.email, r.role, r.group_ids, r.display_name, r.employee_id)
             for r in batch
         ]
-        async with Invite._meta.db.transaction():
+        async with transaction(Invite):
             await bulk_insert(Invite, [invite for invite, _ in made])
             await rt.mail.enqueue_many(
                 [

@@ -7,17 +7,20 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from staffroom.accounts.service import domains, members
-from staffroom.accounts.service.common import clean_name, org_ref, org_row, user_in_org
+from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service.lookups import org_row, user_in_org
+from staffroom.accounts.service.orgs import org_ref
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db import page_filter, page_of
+from staffroom.core.db.pages import page_filter, page_of
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Conflict, Gone, NotFound, RateLimited
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import INVITE_ACCEPT_IP
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_token
 from staffroom.onboarding.schemas import (
     AcceptedOut,
@@ -26,7 +29,7 @@ from staffroom.onboarding.schemas import (
     InvitePage,
     InvitePublic,
 )
-from staffroom.onboarding.service.common import refused, sign_in_new_member
+from staffroom.onboarding.service.outcomes import refused, sign_in_new_member
 from staffroom.onboarding.tables import Invite
 
 _DAY = timedelta(days=1)
@@ -148,7 +151,7 @@ async def create(
 ) -> InviteOut:
     """Invite one address with a role and groups; the email carries the only copy of the link."""
     email = normalize_email(data.email)
-    await domains.check_email_allowed(principal.org_id, email)
+    await email_domains.check_email_allowed(principal.org_id, email)
     await assert_can_grant(principal, data.role)
     await check_groups(principal.org_id, data.group_ids)
     if await members.existing_emails(principal.org_id, [email]):
@@ -311,22 +314,21 @@ async def accept(
     rt: Runtime, token: str, display_name: str, password: str, ctx: RequestContext
 ) -> AcceptedOut:
     """Create the account for the invited address and sign in; the link works once."""
-    s = rt.settings
     # Only bad links count: a whole office accepting from one NAT address must get through.
-    key, rule = f"invite:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(key, rule)
+    limit = INVITE_ACCEPT_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*limit)
     try:
         row = await _by_token(rt, token)
     except (NotFound, Gone) as exc:
-        raise await refused(rt, ctx, "invite.accepted", exc, [(key, rule)]) from None
+        raise await refused(rt, ctx, "invite.accepted", exc, [limit]) from None
     name = clean_name(display_name, "display_name")
     # The org may have restricted its domains since the invite went out.
-    await domains.check_email_allowed(row["org"], row["email"])
+    await email_domains.check_email_allowed(row["org"], row["email"])
     # Policy first: a rejected password must not burn the link.
     await members.check_new_password(password, row["email"], name)
     hashed = await members.hash_new_password(rt, password)
     now = clock.utcnow()
-    async with Invite._meta.db.transaction():
+    async with transaction(Invite):
         # Atomic redemption: of concurrent accepts exactly one passes this UPDATE.
         won = (
             await Invite.update({Invite.status: "accepted", Invite.accepted_at: now})

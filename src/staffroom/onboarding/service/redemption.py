@@ -16,17 +16,19 @@ import hashlib
 from typing import Any
 
 from staffroom.accounts.service import members
-from staffroom.accounts.service.common import clean_name, org_by_slug, role_exists
+from staffroom.accounts.service.lookups import org_by_slug, role_exists
 from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import DomainError, Gone, NotFound
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import REDEEM_DEVICE, REDEEM_IP, REDEEM_ORG
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.onboarding.schemas import AcceptedOut, RedeemIn
 from staffroom.onboarding.service.codes import INVALID_CODE, REDEEMED, code_digest, code_status
-from staffroom.onboarding.service.common import refused as count_refusal
-from staffroom.onboarding.service.common import sign_in_new_member
+from staffroom.onboarding.service.outcomes import refused as count_refusal
+from staffroom.onboarding.service.outcomes import sign_in_new_member
 from staffroom.onboarding.tables import AccessCode, AccessCodeBatch
 
 
@@ -35,10 +37,10 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
     s = rt.settings
     device = _device_key(ctx, data.device_id)
     await rt.limiter.check_backoff(device)
-    ip = (f"redeem:ip:{ctx.ip}", Rule(s.redeem_fail_limit_ip, s.redeem_fail_window))
+    ip = REDEEM_IP.at(s, ctx.ip)
     await rt.limiter.check(*ip)
     # Every refusal below first counts against the device, then the address and org.
-    backoff = Rule(s.redeem_device_free_fails, s.redeem_fail_window)
+    backoff = REDEEM_DEVICE.rule(s)
 
     async def refused(*args: Any, **kwargs: Any) -> DomainError:
         await rt.limiter.fail_with_backoff(device, backoff)
@@ -47,7 +49,7 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
     org = await org_by_slug(data.org)
     if org is None:
         raise await refused(rt, ctx, REDEEMED, NotFound("invalid_code", INVALID_CODE), [ip])
-    per_org = (f"redeem:org:{org['id']}", Rule(s.redeem_fail_limit_org, s.redeem_fail_window))
+    per_org = REDEEM_ORG.at(s, org["id"])
     await rt.limiter.check(*per_org)
     limits = [ip, per_org]
     row = (
@@ -103,7 +105,7 @@ def _device_key(ctx: RequestContext, device_id: str) -> str:
     always under the address (a made-up id cannot free another address's device)."""
     device = f"id:{device_id}" if device_id else f"ua:{ctx.user_agent}"
     digest = hashlib.sha256(f"{ctx.ip}\0{device}".encode()).hexdigest()[:32]
-    return f"redeem:device:{digest}"
+    return REDEEM_DEVICE.key(digest)
 
 
 async def _claim(
@@ -117,7 +119,7 @@ async def _claim(
     """Use the code and create or activate the account, all or nothing."""
     now = clock.utcnow()
     used = Gone("code_used", "This code has already been used.")
-    async with AccessCode._meta.db.transaction():
+    async with transaction(AccessCode):
         # Atomic redemption: of concurrent attempts exactly one passes this UPDATE.
         won = (
             await AccessCode.update({AccessCode.redeemed_at: now})

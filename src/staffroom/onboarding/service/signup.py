@@ -12,17 +12,20 @@ from typing import Any
 
 from staffroom.accounts.service import members
 from staffroom.accounts.service.auth import find_user_by_login
-from staffroom.accounts.service.common import clean_name, org_by_slug, org_ref, org_row, role_exists
+from staffroom.accounts.service.lookups import org_by_slug, org_row, role_exists
+from staffroom.accounts.service.orgs import org_ref
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import normalize_email
 from staffroom.core.errors import Gone, NotFound
-from staffroom.core.ratelimit import Rule
+from staffroom.core.limits import SIGNUP_ADDRESS, SIGNUP_COMPLETE_IP, SIGNUP_IP
 from staffroom.core.runtime import Runtime
+from staffroom.core.text import clean_name
 from staffroom.core.tokens import new_token
 from staffroom.onboarding.schemas import AcceptedOut, SignupPublic
-from staffroom.onboarding.service.common import refused, sign_in_new_member
-from staffroom.onboarding.service.domains import signup_binding
+from staffroom.onboarding.service.domain_proof import signup_binding
+from staffroom.onboarding.service.outcomes import refused, sign_in_new_member
 from staffroom.onboarding.tables import SignupRequest
 
 
@@ -34,11 +37,8 @@ async def rate_limit(rt: Runtime, org_slug: str, email: str, ctx: RequestContext
     """Count the request per IP and per address (before the 202); returns the address."""
     s = rt.settings
     address = normalize_email(email)
-    await rt.limiter.hit(f"signup:ip:{ctx.ip}", Rule(s.signup_limit_per_ip, s.signup_limit_window))
-    await rt.limiter.hit(
-        f"signup:addr:{org_slug.strip().lower()}:{address}",
-        Rule(s.signup_limit_per_email, s.signup_limit_window),
-    )
+    await rt.limiter.hit(*SIGNUP_IP.at(s, ctx.ip))
+    await rt.limiter.hit(*SIGNUP_ADDRESS.at(s, org_slug.strip().lower(), address))
     return address
 
 
@@ -138,13 +138,12 @@ async def complete(
     rt: Runtime, token: str, display_name: str, password: str, ctx: RequestContext
 ) -> AcceptedOut:
     """Create the account for the address the link was sent to, and sign in."""
-    s = rt.settings
-    key, rule = f"signup_complete:ip:{ctx.ip}", Rule(s.login_fail_limit_ip, s.login_fail_window)
-    await rt.limiter.check(key, rule)
+    limit = SIGNUP_COMPLETE_IP.at(rt.settings, ctx.ip)
+    await rt.limiter.check(*limit)
     try:
         row = await _by_token(rt, token)
     except (NotFound, Gone) as exc:
-        raise await refused(rt, ctx, "signup.completed", exc, [(key, rule)]) from None
+        raise await refused(rt, ctx, "signup.completed", exc, [limit]) from None
     binding = await _binding_still_valid(row)
     name = clean_name(display_name, "display_name")
     await members.check_new_password(password, row["email"], name)
@@ -153,7 +152,7 @@ async def complete(
     if not await role_exists(row["org"], role):
         role = "member"  # the custom role was deleted since the binding was set up
     now = clock.utcnow()
-    async with SignupRequest._meta.db.transaction():
+    async with transaction(SignupRequest):
         # Atomic redemption: of concurrent completions exactly one passes this UPDATE.
         won = (
             await SignupRequest.update({SignupRequest.used_at: now})

@@ -22,10 +22,14 @@ from staffroom.sso.schemas import (
     IdpPatch,
     MetadataUrlIn,
     Preset,
+    PreviewIn,
+    PreviewOut,
     SsoSettingsIn,
     SsoSettingsOut,
+    SsoTestResultOut,
+    SsoTestStartOut,
 )
-from staffroom.sso.service import doctor, idps
+from staffroom.sso.service import doctor, idps, testing
 
 Me = NamedDependency[Principal]
 Ctx = NamedDependency[RequestContext]
@@ -93,9 +97,10 @@ class SsoAdminController(Controller):
         ctx: Ctx,
         name: FromQuery[Annotated[str, Parameter(min_length=1, max_length=100)]],
         preset: FromQuery[Preset] = "generic",
+        enabled: FromQuery[bool] = True,
     ) -> IdpOut:
         xml = bytes(body).decode("utf-8", "replace")
-        return await idps.create_from_metadata(rt, me, xml, name, preset, ctx)
+        return await idps.create_from_metadata(rt, me, xml, name, preset, ctx, enabled)
 
     @post(
         "/idps/metadata-url",
@@ -162,3 +167,39 @@ class SsoAdminController(Controller):
     )
     async def unknown(self, me: Me) -> AttemptList:
         return await doctor.attempts(me, None)
+
+    @post(
+        "/idps/{idp_id:uuid}/test",
+        status_code=HTTP_201_CREATED,
+        operation_id="start_sso_test",
+        summary="Start a test sign-in: a real SP-initiated login that signs nobody in",
+        description="Open `redirect_url` in a new window and sign in at the IdP; the IdP's "
+        "answer is checked like any login (the IdP may be disabled still), its window goes "
+        "to the console's test page, and `GET /api/v1/sso/tests/{test_id}` has the outcome.",
+        responses=errors(401, 403, 404, 422),
+    )
+    async def start_test(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> SsoTestStartOut:
+        return await testing.start(rt, me, idp_id)
+
+    @get(
+        "/tests/{test_id:uuid}",
+        operation_id="sso_test_result",
+        summary="The outcome of a test sign-in: waiting, done (with the attempt) or expired",
+        responses=errors(401, 403, 404),
+    )
+    async def test_result(self, test_id: FromPath[uuid.UUID], me: Me) -> SsoTestResultOut:
+        return await testing.result(me, test_id)
+
+    @post(
+        "/idps/{idp_id:uuid}/preview",
+        status_code=HTTP_200_OK,
+        operation_id="preview_sso_mapping",
+        summary="Try an attribute mapping and group rules on the attributes of an attempt",
+        description="Without `attempt_id`, the IdP's latest attempt that received attributes. "
+        "Fields not given are the IdP's saved ones. Nothing is saved.",
+        responses=errors(401, 403, 404, 422),
+    )
+    async def preview(
+        self, idp_id: FromPath[uuid.UUID], data: JSONBody[PreviewIn], me: Me
+    ) -> PreviewOut:
+        return await testing.preview(me, idp_id, data)

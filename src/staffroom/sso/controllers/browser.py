@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -16,13 +16,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from staffroom.accounts import web_session
 from staffroom.accounts.guards import ALLOW_ENROL, PUBLIC
 from staffroom.accounts.schemas import MfaChallenge, TokenPair
-from staffroom.accounts.service.common import require_org
+from staffroom.accounts.service.lookups import require_org
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.runtime import Runtime
 from staffroom.core.web import errors
 from staffroom.sso import saml
 from staffroom.sso.schemas import ExchangeIn, RedirectOut
-from staffroom.sso.service import login, logout
+from staffroom.sso.service import acs, login, logout
 from staffroom.sso.service.idps import sp_config
 
 Ctx = NamedDependency[RequestContext]
@@ -83,7 +83,7 @@ class SamlBrowserController(Controller):
         responses=errors(400, 404, 413, 422),
     )
     async def acs(self, org_slug: FromPath[Slug], data: Form, rt: Rt, ctx: Ctx) -> Redirect:
-        url = await login.acs(rt, org_slug, data.get("SAMLResponse"), data.get("RelayState"), ctx)
+        url = await acs.acs(rt, org_slug, data.get("SAMLResponse"), data.get("RelayState"), ctx)
         return Redirect(url, status_code=HTTP_303_SEE_OTHER)
 
     @get(
@@ -130,7 +130,7 @@ class SsoAuthController(Controller):
         responses=errors(401, 422, 429),
     )
     async def exchange(
-        self, request: Request, data: JSONBody[ExchangeIn], rt: Rt, ctx: Ctx
+        self, request: Request[Any, Any, Any], data: JSONBody[ExchangeIn], rt: Rt, ctx: Ctx
     ) -> Response[TokenPair | MfaChallenge]:
         return web_session.respond(request, await login.exchange(rt, data.code, ctx))
 

@@ -16,11 +16,12 @@ import msgspec
 from cryptography import x509
 from msgspec import UNSET
 
-from staffroom.accounts.service.common import org_row, require_org
+from staffroom.accounts.service.lookups import org_row, require_org
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
@@ -79,6 +80,7 @@ def _certificate_out(pem: str) -> CertificateOut:
     elif days <= CERT_WARNING_DAYS:
         warning = f"expires in {days} days: add the IdP's next certificate now"
     return CertificateOut(
+        pem=pem,
         subject=cert.subject.rfc4514_string(),
         not_after=cert.not_valid_after_utc,
         days_left=days,
@@ -109,6 +111,7 @@ def idp_out(rt: Runtime, org_slug: str, row: dict[str, Any]) -> IdpOut:
         enabled=row["enabled"],
         sp_entity_id=sp.entity_id,
         sp_acs_url=sp.acs_url,
+        sp_slo_url=sp.sls_url,
         sp_metadata_url=sp.entity_id,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -133,29 +136,37 @@ async def _validated(principal: Principal, values: dict[str, Any]) -> dict[str, 
         if not out["entity_id"]:
             raise Invalid("invalid_entity_id", "The IdP entity id must not be blank.")
     if "certificates" in out:
-        if not out["certificates"]:
-            raise Invalid("certificate_required", "Give the IdP's signing certificate.")
-        try:
-            out["certificates"] = [saml.normalize_certificate(c)[0] for c in out["certificates"]]
-        except saml.Rejected as exc:
-            raise Invalid("bad_certificate", exc.detail) from exc
+        out["certificates"] = _certificates(out["certificates"])
     if "default_role" in out:
         await assert_can_grant(principal, out["default_role"])
     if "group_rules" in out:
-        rules = [
-            msgspec.to_builtins(r) if isinstance(r, GroupRule) else r for r in out["group_rules"]
-        ]
-        await check_groups(
-            principal.org_id, [uuid.UUID(str(r["group_id"])) for r in rules if r.get("group_id")]
-        )
-        for role in {r["role"] for r in rules if r.get("role")}:
-            await assert_can_grant(principal, role)
-        out["group_rules"] = rules
+        out["group_rules"] = await _group_rules(principal, out["group_rules"])
     if "email_domains" in out:
         out["email_domains"] = sorted(
             {d.strip().lower().rstrip(".") for d in out["email_domains"] if d.strip()}
         )
     return out
+
+
+def _certificates(given: list[str]) -> list[str]:
+    """The IdP's signing certificates as PEM; none, or one that is not a certificate, is a 422."""
+    if not given:
+        raise Invalid("certificate_required", "Give the IdP's signing certificate.")
+    try:
+        return [saml.normalize_certificate(c)[0] for c in given]
+    except saml.Rejected as exc:
+        raise Invalid("bad_certificate", exc.detail) from exc
+
+
+async def _group_rules(principal: Principal, given: list[Any]) -> list[dict[str, Any]]:
+    """Group rules naming the org's own groups and roles the actor may grant."""
+    rules = [msgspec.to_builtins(r) if isinstance(r, GroupRule) else r for r in given]
+    await check_groups(
+        principal.org_id, [uuid.UUID(str(r["group_id"])) for r in rules if r.get("group_id")]
+    )
+    for role in {r["role"] for r in rules if r.get("role")}:
+        await assert_can_grant(principal, role)
+    return rules
 
 
 async def _entity_id_free(org_id: uuid.UUID, entity_id: str, idp_id: uuid.UUID) -> None:
@@ -179,13 +190,19 @@ async def _entity_id_free(org_id: uuid.UUID, entity_id: str, idp_id: uuid.UUID) 
         )
 
 
-async def _own(principal: Principal, idp_id: uuid.UUID) -> dict[str, Any]:
-    row = (
-        await IdentityProvider.select()
-        .where((IdentityProvider.id == idp_id) & (IdentityProvider.org == principal.org_id))
+async def by_id(org_id: uuid.UUID, idp_id: uuid.UUID) -> dict[str, Any] | None:
+    """One IdP row of an org, enabled or not."""
+    return await (
+        IdentityProvider.select()
+        .where((IdentityProvider.id == idp_id) & (IdentityProvider.org == org_id))
         .output(load_json=True)
         .first()
     )
+
+
+async def own(principal: Principal, idp_id: uuid.UUID) -> dict[str, Any]:
+    """One IdP row of the caller's org (404 otherwise)."""
+    row = await by_id(principal.org_id, idp_id)
     if row is None:
         raise NotFound("idp_not_found", "No such identity provider.")
     return row
@@ -210,7 +227,13 @@ async def create(rt: Runtime, principal: Principal, data: IdpIn, ctx: RequestCon
 
 
 async def create_from_metadata(
-    rt: Runtime, principal: Principal, xml: str, name: str, preset: str, ctx: RequestContext
+    rt: Runtime,
+    principal: Principal,
+    xml: str,
+    name: str,
+    preset: str,
+    ctx: RequestContext,
+    enabled: bool = True,
 ) -> IdpOut:
     """Add an IdP from its metadata XML (entity id, SSO/SLO URLs, certificates)."""
     try:
@@ -222,7 +245,7 @@ async def create_from_metadata(
             "invalid_metadata",
             "The metadata needs an entity id, a Redirect SSO URL and a signing certificate.",
         )
-    data = msgspec.convert({**parsed, "name": name, "preset": preset}, IdpIn)
+    data = msgspec.convert({**parsed, "name": name, "preset": preset, "enabled": enabled}, IdpIn)
     return await create(rt, principal, data, ctx)
 
 
@@ -267,12 +290,12 @@ async def create_from_url(
 ) -> IdpOut:
     """Add an IdP from a metadata URL."""
     xml = await fetch_metadata(rt, data.url)
-    return await create_from_metadata(rt, principal, xml, data.name, data.preset, ctx)
+    return await create_from_metadata(rt, principal, xml, data.name, data.preset, ctx, data.enabled)
 
 
 async def get(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> IdpOut:
     """One IdP of the caller's org."""
-    return idp_out(rt, await _slug(principal), await _own(principal, idp_id))
+    return idp_out(rt, await _slug(principal), await own(principal, idp_id))
 
 
 async def list_idps(rt: Runtime, principal: Principal) -> IdpList:
@@ -291,7 +314,7 @@ async def patch(
     rt: Runtime, principal: Principal, idp_id: uuid.UUID, data: IdpPatch, ctx: RequestContext
 ) -> IdpOut:
     """Change an IdP; certificate rollover is a PATCH with both old and new certificates."""
-    await _own(principal, idp_id)
+    await own(principal, idp_id)
     raw = {
         f: msgspec.to_builtins(getattr(data, f))
         for f in data.__struct_fields__
@@ -312,7 +335,7 @@ async def patch(
 
 async def delete(principal: Principal, idp_id: uuid.UUID, ctx: RequestContext) -> None:
     """Remove an IdP and the identities linked through it."""
-    await _own(principal, idp_id)
+    await own(principal, idp_id)
     await IdentityProvider.delete().where(IdentityProvider.id == idp_id)
     await audit.by(principal, ctx, "sso.idp_deleted", ("idp", idp_id))
 
@@ -329,6 +352,7 @@ async def settings_of(rt: Runtime, principal: Principal) -> SsoSettingsOut:
         break_glass_user_ids=[g["id"] for g in glass],
         sp_entity_id=sp.entity_id,
         sp_acs_url=sp.acs_url,
+        sp_slo_url=sp.sls_url,
         sp_metadata_url=sp.entity_id,
         idps=(await list_idps(rt, principal)).items,
     )
@@ -355,7 +379,7 @@ async def put_settings(
             raise Invalid("no_idp", "Add and enable an identity provider before requiring SSO.")
         if not glass:
             raise Invalid("break_glass_required", "Keep at least one break-glass owner.")
-    async with Org._meta.db.transaction():
+    async with transaction(Org):
         await Org.update({Org.sso_required: data.sso_required}).where(Org.id == principal.org_id)
         await User.update({User.sso_break_glass: False}).where(User.org == principal.org_id)
         if glass:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from staffroom.accounts.service import auth, sessions
-from staffroom.accounts.service.common import org_row
+from staffroom.accounts.service.lookups import org_row
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Invalid

@@ -6,11 +6,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from staffroom.accounts.service import domains, members
-from staffroom.accounts.service.common import role_exists, user_in_org
+from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service.lookups import role_exists, user_in_org
 from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
-from staffroom.core.db import is_unique_violation
+from staffroom.core.db.engine import unique_or
+from staffroom.core.db.sql import transaction
 from staffroom.core.emails import domain_of, normalize_email
 from staffroom.core.errors import Conflict, Invalid
 from staffroom.sso.presets import FIELDS, mapping_for
@@ -91,10 +92,9 @@ async def _display_name(profile: Profile, email: str) -> str:
     return " ".join((name or email.split("@")[0]).split())[:200]
 
 
-async def jit_user(
-    org_id: uuid.UUID, idp: dict[str, Any], name_id: str, profile: Profile, role: str | None
-) -> dict[str, Any]:
-    """Create the account for a first SSO login; an existing address is never taken over."""
+async def jit_email(org_id: uuid.UUID, profile: Profile) -> str:
+    """The address a first SSO login would get an account for, or Rejected with the reason
+    (no address, a domain the org does not allow, an existing account)."""
     raw = profile.first("email")
     if not raw:
         raise Rejected("missing_attribute", "The assertion has no email attribute.")
@@ -104,7 +104,7 @@ async def jit_user(
         raise Rejected(
             "missing_attribute", f"The email attribute is not an address: {raw[:80]}"
         ) from exc
-    policy = await domains.email_policy(org_id)
+    policy = await email_domains.email_policy(org_id)
     if not policy.allows(email):
         raise Rejected("domain_policy", f"{domain_of(email)} is not one of the org's domains.")
     if await User.exists().where((User.org == org_id) & (User.email == email)):
@@ -113,15 +113,23 @@ async def jit_user(
             "account_exists",
             f"An account with {email} exists; it must be linked by signing in with its password.",
         )
+    return email
+
+
+async def jit_user(
+    org_id: uuid.UUID, idp: dict[str, Any], name_id: str, profile: Profile, role: str | None
+) -> dict[str, Any]:
+    """Create the account for a first SSO login; an existing address is never taken over."""
+    email = await jit_email(org_id, profile)
     chosen = role if role and await role_exists(org_id, role) else idp["default_role"]
-    verified = await domains.binding_for(org_id, email) is not None
+    verified = await email_domains.binding_for(org_id, email) is not None
     employee_id = profile.first("employee_id")[:64] or None
     if employee_id and await User.exists().where(
         (User.org == org_id) & (User.employee_id == employee_id)
     ):
         employee_id = None  # someone else holds it; the account is still made
     try:
-        async with User._meta.db.transaction():
+        async with transaction(User):
             user = await members.create_member(
                 org_id,
                 email=email,
@@ -140,7 +148,8 @@ async def jit_user(
 
 async def link(org_id: uuid.UUID, idp_id: uuid.UUID, name_id: str, user_id: uuid.UUID) -> None:
     """Record that (IdP, NameID) is this user; a NameID already linked elsewhere is refused."""
-    try:
+    linked = Rejected("identity_linked_elsewhere", "This IdP identity belongs to another account.")
+    with unique_or(linked):
         await SsoIdentity.insert(
             SsoIdentity(
                 id=uuid.uuid4(),
@@ -151,12 +160,6 @@ async def link(org_id: uuid.UUID, idp_id: uuid.UUID, name_id: str, user_id: uuid
                 created_at=clock.utcnow(),
             )
         )
-    except Exception as exc:
-        if is_unique_violation(exc):
-            raise Rejected(
-                "identity_linked_elsewhere", "This IdP identity belongs to another account."
-            ) from exc
-        raise
 
 
 async def identity_user(

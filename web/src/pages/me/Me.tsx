@@ -1,4 +1,5 @@
-// Me: profile and language, password, address, 2FA, sessions and the data export.
+// Me: profile and language, password, address, 2FA, sessions, connected apps and the data
+// export.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -8,6 +9,7 @@ import { Loading, useMe } from "../../auth";
 import { ErrorNote, Field, Form } from "../../components/forms";
 import { when } from "../feed/PostCard";
 import { NewPassword } from "../links/SetPassword";
+import { scopeKey } from "../oauth/Consent";
 import { TwoFactor } from "./TwoFactor";
 
 export function Me() {
@@ -22,6 +24,7 @@ export function Me() {
       <Password />
       <Address />
       <Sessions />
+      <ConnectedApps />
       <Export />
     </div>
   );
@@ -159,6 +162,56 @@ function Sessions() {
         </button>
       )}
       <ErrorNote error={revoke.error ?? sessions.error} />
+    </section>
+  );
+}
+
+/** The apps the person allowed (OAuth), each disconnected at once with its tokens. */
+function ConnectedApps() {
+  const { t, i18n } = useTranslation();
+  const queryClient = useQueryClient();
+  const apps = useQuery({
+    queryKey: ["connected-apps"],
+    queryFn: () => unwrap(api.GET("/api/v1/me/connected-apps")),
+  });
+  const [done, setDone] = useState("");
+  const disconnect = useMutation({
+    mutationFn: async (app: { client_id: string; name: string }) => {
+      await unwrap(api.DELETE("/api/v1/me/connected-apps/{client_id}", { params: { path: { client_id: app.client_id } } }));
+      setDone(t("me.app_disconnected", { name: app.name }));
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ["connected-apps"] }),
+  });
+  const items = apps.data ?? [];
+  return (
+    <section className="panel" aria-labelledby="apps-title">
+      <h2 id="apps-title">{t("me.connected_apps")}</h2>
+      {items.length === 0 && !apps.isPending && <p className="muted">{t("me.no_connected_apps")}</p>}
+      <ul className="sessions">
+        {items.map((a) => (
+          <li key={a.client_id}>
+            <span>
+              <strong>{a.name}</strong>
+              <br />
+              <span className="muted">
+                {a.scopes.map((s) => t(scopeKey(s), { defaultValue: s })).join(" · ")}
+                <br />
+                {t("me.app_allowed", { when: when(a.granted_at, i18n.language) })}
+                {a.last_used_at && ` · ${t("me.last_used", { when: when(a.last_used_at, i18n.language) })}`}
+              </span>
+            </span>
+            <button
+              type="button"
+              onClick={() => disconnect.mutate(a)}
+              aria-label={t("me.disconnect_named", { name: a.name })}
+            >
+              {t("me.disconnect")}
+            </button>
+          </li>
+        ))}
+      </ul>
+      {done && <p role="status">{done}</p>}
+      <ErrorNote error={disconnect.error ?? apps.error} />
     </section>
   );
 }

@@ -1,0 +1,1 @@
+"""What needs an admin's attention, across the domains (the admin console's home)."""

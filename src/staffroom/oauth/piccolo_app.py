@@ -1,0 +1,13 @@
+"""Piccolo app for the OAuth 2.0 authorization server."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig, table_finder
+
+APP_CONFIG = AppConfig(
+    app_name="oauth",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=table_finder(modules=["staffroom.oauth.tables"], exclude_imported=True),
+    migration_dependencies=["staffroom.accounts.piccolo_app"],
+    commands=[],
+)
