@@ -59,7 +59,7 @@ async def feed(request: Request[Any, Any, Any]) -> Response[Any]:
             reactions[r["post"]][r["emoji"]] = r["n"]
             if r["mine"]:
                 mine[r["post"]].append(r["emoji"])
-        counts = await fetch(conn, sql.unread(org, user, channels, now, UNREAD_CAP))
+        counts = await fetch(conn, sql.unread_kept(org, user, channels, now, UNREAD_CAP))
         unread = {str(r["channel"]): r["n"] for r in counts}
     items = [
         {

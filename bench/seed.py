@@ -87,6 +87,7 @@ async def seed(scale: Scale, report: Callable[[str], None] = print) -> Seeded:
         await _people(conn, org.id, owner_id, hashed, scale)
         report(f"{scale.users} users in {scale.groups} groups")
         everyone = await _feeds(conn, org.id, scale)
+        await rebuild_unread(conn)  # the rows above went in by hand, past the service
         report(f"{scale.channels} channels, {scale.posts} posts, {scale.reads} reads")
         users = [
             (r["id"], r["email"], r["role"])
@@ -105,6 +106,17 @@ async def seed(scale: Scale, report: Callable[[str], None] = print) -> Seeded:
         await conn.close()
         await rt.close()
     return Seeded(org.id, users, everyone, conversations)
+
+
+async def rebuild_unread(conn: asyncpg.Connection) -> None:
+    """The kept unread counts (feeds/service/tallies.py) of posts and reads inserted here."""
+    from staffroom.core.db.sql import numbered
+    from staffroom.feeds.service import tallies_sql
+
+    now = datetime.now(UTC)
+    async with conn.transaction():
+        for statement in tallies_sql.REBUILD:
+            await conn.execute(numbered(statement), *tallies_sql.rebuild_args(statement, now))
 
 
 async def _people(

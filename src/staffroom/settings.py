@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import typing
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from dotenv import dotenv_values
@@ -135,6 +135,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # relay could not carry (Redis down), stops it within this time. A socket that receives
     # nothing costs no check; a company-wide post makes every socket due check at once.
     realtime_recheck_seconds: float = 30.0
+    # Each worker keeps who a session is (user, org, role, permissions, MFA state) for at
+    # most this long (0: off; SECURITY.md rule 6 allows 30 at most). Entries are dropped on
+    # every instance when a change is announced; with Redis configured the cache is unused
+    # while the worker's subscription is down (core/principal_cache.py).
+    principal_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 30.0
     # How often the scheduler applies the chat retention of every org.
     retention_interval_seconds: float = 3600.0
 

@@ -191,5 +191,6 @@ async def test_a_message_page_costs_the_same_queries_whatever_its_size(
         )
         assert r.status_code == 200 and len(r.json()["items"]) == limit, r.text
         sizes[limit] = len(counted)
-    # Counted at all (auth included), and no more for a longer page.
-    assert sizes[2] == sizes[25] >= 3, sizes
+    # Counted at all (membership and the page; the caller's session is kept by the
+    # principal cache since sign-in), and no more for a longer page.
+    assert sizes[2] == sizes[25] >= 2, sizes

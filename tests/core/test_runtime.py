@@ -16,7 +16,7 @@ from staffroom.accounts.service import hooks as accounts_hooks
 from staffroom.app import create_app, lifespan
 from staffroom.chat.service.hooks import ChatHooks
 from staffroom.chat.service.payloads import FreshMessages
-from staffroom.core import audit
+from staffroom.core import audit, principal_cache
 from staffroom.core.realtime import TopicProviders
 from staffroom.core.tables import AuditEvent
 from staffroom.feeds.service.media_access import MediaUses
@@ -66,6 +66,10 @@ async def test_two_apps_in_one_process_share_no_state(settings, world: World, tm
         assert (await say(a, admin, conv["id"], "only in A", "a1")).status_code == 201
         # A's dispatcher may use what A sent without reading it back; B knows nothing of it.
         assert len(rt_a.part(FreshMessages)) == 1 and len(rt_b.part(FreshMessages)) == 0
+        # Each app keeps who its callers are in a cache of its own, told by its own relay.
+        assert len(principal_cache.of(rt_a)) >= 1 and len(principal_cache.of(rt_b)) == 0
+        assert rt_a.relay.control_listeners == [principal_cache.of(rt_a).heard]
+        assert rt_b.relay.control_listeners == [principal_cache.of(rt_b).heard]
         member = world.acme["member"].id
         r = await a.post(f"/api/v1/users/{member}/deactivate", headers=admin)
         assert r.status_code == 200, r.text

@@ -112,11 +112,12 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     @classmethod
-    def start(cls) -> RedisServer:
+    def start(cls, port: int | None = None) -> RedisServer:
+        """A new server, on a free port or on `port` (one stopped before, started again)."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (make test installs it)")
-        port = free_port()
+        port = port or free_port()
         proc = subprocess.Popen(
             [
                 binary,

@@ -85,6 +85,9 @@ def serve(
             soft_wrap=True,
         )
         sys.exit(2)
+    if workers > 1 and not settings.redis_url:
+        # No worker would hear of another's sign-outs or role changes: no principal cache.
+        os.environ[f"{PREFIX}PRINCIPAL_CACHE_SECONDS"] = "0"
     bind_host, bind_port = host or settings.host, port or settings.port
     scheme = "https" if tls_cert else "http"
     busy = _cannot_bind(bind_host, bind_port)

@@ -1,6 +1,7 @@
 """The one place a Redis client is made (STAFFROOM_REDIS_URL): the rate limiter's shared
-counters (`core/ratelimit.py`) and the relay's fan-out between instances
-(`core/realtime/redis.py`) each take one from here, so both connect the same way."""
+counters (`core/ratelimit.py`), the relay's fan-out between instances
+(`core/realtime/redis.py`) and the principal cache's subscription to announcements
+(`core/realtime/watch.py`) each take one from here, so all connect the same way."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from redis.asyncio import Redis
 # limits) when Redis is slow: they wait little. Relay publishes may wait a little longer.
 LIMITER_TIMEOUT = 2.0
 RELAY_TIMEOUT = 5.0
+# The principal cache's subscription: its own heartbeat (a PING a second, silent for 3 s
+# means lost) decides sooner than this whether the connection is alive.
+WATCH_TIMEOUT = 5.0
 
 
 def redis_client(url: str, timeout: float) -> Redis:

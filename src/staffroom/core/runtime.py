@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 
 from piccolo.engine.base import Engine
 
-from staffroom.core import audit
+from staffroom.core import audit, principal_cache
 from staffroom.core.blobs import BlobStore, make_archive, make_blobs
 from staffroom.core.crypto import KeyRing
 from staffroom.core.db.engine import close_pool, start_pool
@@ -22,9 +22,10 @@ from staffroom.core.dns import DnsTxtLookup, TxtLookup
 from staffroom.core.kms import keyring_for
 from staffroom.core.mail import MailQueue, make_backend
 from staffroom.core.ratelimit import RateLimiter, make_limiter
-from staffroom.core.realtime import LocalRelay, Relay
+from staffroom.core.realtime import LocalRelay, Relay, on_control
 from staffroom.core.realtime.pubnub import PubNubGateway
 from staffroom.core.realtime.redis import RedisRelay
+from staffroom.core.realtime.watch import RedisWatch
 from staffroom.settings import Settings
 
 T = TypeVar("T")
@@ -67,7 +68,7 @@ class Runtime:
         # Audit events recorded by the caller (a command, a test) are signed with its key;
         # an app binds it per request and for its background work.
         audit.use_key(keys.hmac_key)
-        return cls(
+        rt = cls(
             settings=settings,
             keys=keys,
             limiter=make_limiter(settings.redis_url),
@@ -78,6 +79,16 @@ class Runtime:
             relay=RedisRelay(settings.redis_url) if settings.redis_url else LocalRelay(),
             pubnub=_pubnub(settings),
         )
+        # Who each session is, kept per worker (core/principal_cache.py): this app's
+        # cache hears its own process's announcements at once, the other instances'
+        # through its Redis subscription.
+        principals = principal_cache.of(rt)
+        principals.configure(
+            settings.principal_cache_seconds,
+            RedisWatch(settings.redis_url) if settings.redis_url else None,
+        )
+        on_control(rt.relay, principals.heard)
+        return rt
 
     async def start(self) -> None:
         """Join the database pool (PostgreSQL; opened by its first user)."""
@@ -89,6 +100,7 @@ class Runtime:
         """Release connections, and leave the database pool (closed by its last user)."""
         await self.limiter.store.close()
         await self.relay.close()
+        await principal_cache.of(self).close()
         if self.pubnub is not None:
             await self.pubnub.close()
         if self._in_pool:

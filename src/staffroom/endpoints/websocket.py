@@ -59,7 +59,9 @@ def _auth(text: str) -> tuple[bool, str | None]:
 
 
 async def _principal(rt: Runtime, token: str | None) -> Principal | None:
-    principal = await sessions.authenticate(rt, token) if token else None
+    # Past the principal cache: a socket acts on the announcements the cache drops on, and
+    # may hear one before this worker's cache does.
+    principal = await sessions.authenticate(rt, token, cached=False) if token else None
     # An MFA-enrolment-only session may not read anything yet.
     return principal if principal is not None and principal.scope == "full" else None
 

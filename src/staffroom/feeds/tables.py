@@ -9,8 +9,10 @@ from piccolo.columns import (
     JSON,
     UUID,
     BigInt,
+    BigSerial,
     Boolean,
     ForeignKey,
+    Integer,
     OnDelete,
     Text,
     Timestamptz,
@@ -37,6 +39,8 @@ class Channel(Table, tablename="channel"):
     reactions_enabled = Boolean(default=True)
     created_at = Timestamptz()
     archived_at = Timestamptz(null=True, default=None)
+    # How many of its posts are counted as live (service/tallies.py keeps it).
+    posts_counted = Integer(default=0)
 
 
 class ChannelGroup(Table, tablename="channel_group"):
@@ -71,6 +75,8 @@ class Post(Table, tablename="post"):
     created_at = Timestamptz()
     edited_at = Timestamptz(null=True, default=None)
     deleted_at = Timestamptz(null=True, default=None)
+    # In the kept unread counts: live when last settled (service/tallies.py).
+    counted = Boolean(default=False)
 
 
 class Comment(Table, tablename="post_comment"):
@@ -108,6 +114,18 @@ class PostRead(Table, tablename="post_read"):
     post = ForeignKey(Post, on_delete=OnDelete.cascade, null=False, index=True)
     user = ForeignKey(User, on_delete=OnDelete.cascade, null=False, index=True)
     read_at = Timestamptz()
+
+
+class ReadTally(Table, tablename="feed_read_tally"):
+    """How many counted posts of a channel a person has read (service/tallies.py): their
+    unread count there is the channel's counted posts less this. One row per person and
+    channel they read in, none for the others."""
+
+    id = BigSerial(primary_key=True)
+    org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, null=False)
+    channel = ForeignKey(Channel, on_delete=OnDelete.cascade, null=False)
+    reads = Integer(default=0)
 
 
 class Acknowledgement(Table, tablename="post_ack"):

@@ -261,8 +261,10 @@ class OrgController(Controller):
         guards=[requires("org.manage")],
         responses=errors(401, 403),
     )
-    async def update_org(self, data: JSONBody[OrgPatch], me: Me, ctx: Ctx) -> OrgOut:
-        return await orgs.patch_org(me, data, ctx)
+    async def update_org(
+        self, data: JSONBody[OrgPatch], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
+    ) -> OrgOut:
+        return await orgs.patch_org(rt, me, data, ctx)
 
 
 RoleKey = Annotated[str, Parameter(max_length=64)]
@@ -291,8 +293,10 @@ class RolesController(Controller):
         guards=[requires("roles.manage")],
         responses=errors(401, 403, 409, 422),
     )
-    async def create_role(self, data: JSONBody[RoleIn], me: Me, ctx: Ctx) -> RoleOut:
-        return await roles.create_role(me, data, ctx)
+    async def create_role(
+        self, data: JSONBody[RoleIn], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
+    ) -> RoleOut:
+        return await roles.create_role(rt, me, data, ctx)
 
     @patch(
         "/{key:str}",
@@ -302,9 +306,14 @@ class RolesController(Controller):
         responses=errors(401, 403, 404, 422),
     )
     async def update_role(
-        self, key: FromPath[RoleKey], data: JSONBody[RolePatch], me: Me, ctx: Ctx
+        self,
+        key: FromPath[RoleKey],
+        data: JSONBody[RolePatch],
+        me: Me,
+        rt: NamedDependency[Runtime],
+        ctx: Ctx,
     ) -> RoleOut:
-        return await roles.patch_role(me, key, data, ctx)
+        return await roles.patch_role(rt, me, key, data, ctx)
 
     @delete(
         "/{key:str}",
@@ -314,8 +323,10 @@ class RolesController(Controller):
         guards=[requires("roles.manage")],
         responses=errors(401, 403, 404, 409),
     )
-    async def delete_role(self, key: FromPath[RoleKey], me: Me, ctx: Ctx) -> None:
-        await roles.delete_role(me, key, ctx)
+    async def delete_role(
+        self, key: FromPath[RoleKey], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
+    ) -> None:
+        await roles.delete_role(rt, me, key, ctx)
 
 
 class AuditController(Controller):

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from staffroom.core import realtime
 from staffroom.core.runtime import Runtime
 
 # Called with (org_id, user_id) after a user is deactivated (and when one is erased):
@@ -68,6 +69,9 @@ def on_sso_links(rt: Runtime, provider: SsoLinks) -> None:
 async def deactivated(rt: Runtime, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Run every deactivation hook, one after the other, before the caller answers: what
     they revoke must be gone when an admin is told the person is deactivated."""
+    # Every worker forgets the person, whichever of their sessions it kept (their sessions'
+    # revocation says so too; this also covers a caller that ends no session itself).
+    await realtime.announce_principals_changed(rt.relay, org_id, user_ids=[user_id])
     for hook in of(rt).deactivation:
         await hook(org_id, user_id)
 

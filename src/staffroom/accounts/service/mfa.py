@@ -14,7 +14,7 @@ from staffroom.accounts.schemas import RecoveryCodesOut, TotpSetupOut
 from staffroom.accounts.service import sessions
 from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.accounts.tables import AuthSession, RecoveryCode, TotpFactor, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
 from staffroom.core.runtime import Runtime
@@ -194,6 +194,10 @@ async def confirm(
         await AuthSession.update({AuthSession.scope: "full", AuthSession.mfa: True}).where(
             AuthSession.id == principal.session_id
         )
+        # Its MFA state changed: no worker may go on with what it kept of it.
+        await realtime.announce_principals_changed(
+            rt.relay, principal.org_id, session_ids=[principal.session_id]
+        )
     await _audit(ctx, principal, "mfa.enrol", "success", user["id"])
     return RecoveryCodesOut(recovery_codes=codes)
 
@@ -221,6 +225,9 @@ async def disable(
         # No factor any more: where the org requires one, this session may only re-enrol.
         await AuthSession.update({AuthSession.mfa: False}).where(
             AuthSession.id == principal.session_id
+        )
+        await realtime.announce_principals_changed(
+            rt.relay, principal.org_id, session_ids=[principal.session_id]
         )
     await _audit(ctx, principal, "mfa.disable", "success", user["id"])
 

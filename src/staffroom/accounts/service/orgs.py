@@ -19,7 +19,7 @@ from staffroom.accounts.schemas import (
 from staffroom.accounts.service.lookups import org_row
 from staffroom.accounts.service.password_reset import new_setup_link
 from staffroom.accounts.tables import Org, TotpFactor, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import transaction
@@ -104,7 +104,9 @@ async def get_org(principal: Principal) -> OrgOut:
     return org_out(await org_row(principal.org_id))
 
 
-async def patch_org(principal: Principal, data: OrgPatch, ctx: RequestContext) -> OrgOut:
+async def patch_org(
+    rt: Runtime, principal: Principal, data: OrgPatch, ctx: RequestContext
+) -> OrgOut:
     """Change org settings (name, MFA policy, password login, default language)."""
     values: dict[Any, Any] = {}
     changed: dict[str, Any] = {}
@@ -115,6 +117,9 @@ async def patch_org(principal: Principal, data: OrgPatch, ctx: RequestContext) -
             changed[field] = value
     if values:
         await Org.update(values).where(Org.id == principal.org_id)
+        # Security settings (require_mfa, session lifetimes) decide what every session may
+        # do and how long it lasts: every worker forgets what it kept of the org's sessions.
+        await realtime.announce_principals_changed(rt.relay, principal.org_id)
         await audit.record(
             "org.settings_changed",
             ctx=ctx,

@@ -10,10 +10,11 @@ from msgspec import UNSET
 from staffroom.accounts.permissions import BUILTIN_NAMES, BUILTIN_ROLES, PERMISSIONS
 from staffroom.accounts.schemas import RoleIn, RoleOut, RolePatch
 from staffroom.accounts.tables import Role, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
+from staffroom.core.runtime import Runtime
 
 
 def _check_permissions(principal: Principal, permissions: list[str]) -> list[str]:
@@ -56,7 +57,9 @@ async def list_roles(principal: Principal) -> list[RoleOut]:
     return builtin + [_out(r) for r in custom]
 
 
-async def create_role(principal: Principal, data: RoleIn, ctx: RequestContext) -> RoleOut:
+async def create_role(
+    rt: Runtime, principal: Principal, data: RoleIn, ctx: RequestContext
+) -> RoleOut:
     """A custom role: a named subset of the permissions the creator holds."""
     if data.key in BUILTIN_ROLES:
         raise Conflict("role_exists", "A built-in role has this key.")
@@ -72,6 +75,8 @@ async def create_role(principal: Principal, data: RoleIn, ctx: RequestContext) -
                 created_at=clock.utcnow(),
             )
         )
+    # Nobody may hold it yet, but a key once held (deleted, then created anew) would be.
+    await realtime.announce_principals_changed(rt.relay, principal.org_id)
     await audit.record(
         "role.created",
         ctx=ctx,
@@ -85,7 +90,7 @@ async def create_role(principal: Principal, data: RoleIn, ctx: RequestContext) -
 
 
 async def patch_role(
-    principal: Principal, key: str, data: RolePatch, ctx: RequestContext
+    rt: Runtime, principal: Principal, key: str, data: RolePatch, ctx: RequestContext
 ) -> RoleOut:
     """Rename a custom role or change its permissions."""
     await _custom(principal.org_id, key)
@@ -96,6 +101,8 @@ async def patch_role(
         values[Role.permissions] = _check_permissions(principal, data.permissions)
     if values:
         await Role.update(values).where((Role.org == principal.org_id) & (Role.key == key))
+        # Its holders' permissions changed: every worker forgets who they were.
+        await realtime.announce_principals_changed(rt.relay, principal.org_id)
         await audit.record(
             "role.updated",
             ctx=ctx,
@@ -107,12 +114,13 @@ async def patch_role(
     return _out(await _custom(principal.org_id, key))
 
 
-async def delete_role(principal: Principal, key: str, ctx: RequestContext) -> None:
+async def delete_role(rt: Runtime, principal: Principal, key: str, ctx: RequestContext) -> None:
     """Delete a custom role that nobody holds."""
     await _custom(principal.org_id, key)
     if await User.exists().where((User.org == principal.org_id) & (User.role == key)):
         raise Conflict("role_in_use", "Users still hold this role.")
     await Role.delete().where((Role.org == principal.org_id) & (Role.key == key))
+    await realtime.announce_principals_changed(rt.relay, principal.org_id)
     await audit.record(
         "role.deleted",
         ctx=ctx,

@@ -16,7 +16,7 @@ from typing import Any
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
 from staffroom.accounts.service.lookups import role_permissions
 from staffroom.accounts.tables import AuthSession, Org, RefreshToken, User
-from staffroom.core import audit, clock, realtime, rotation
+from staffroom.core import audit, clock, principal_cache, realtime, rotation
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.errors import NotFound, Unauthorized
@@ -75,9 +75,17 @@ async def issue(
         )
     )
     await User.update({User.last_login_at: now}).where(User.id == user["id"])
+    await _warm(rt, access)
     return TokenPair(
         access_token=access, refresh_token=refresh, expires_in=s.access_token_ttl, scope=scope
     )
+
+
+async def _warm(rt: Runtime, access_token: str) -> None:
+    """Put a new access token's principal in this worker's cache: the look-up its first
+    request would make, made now (the app's next request usually follows at once)."""
+    if principal_cache.of(rt).usable:
+        await authenticate(rt, access_token)
 
 
 # An org's own lifetimes (hours idle, hours since sign-in; None: the server's only).
@@ -123,10 +131,19 @@ AUTHENTICATE_SQL = (
 )
 
 
-async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
-    """The principal behind an access token, or None if it is unknown, expired or revoked."""
+async def authenticate(rt: Runtime, access_token: str, *, cached: bool = True) -> Principal | None:
+    """The principal behind an access token, or None if it is unknown, expired or revoked.
+
+    Kept in the worker's principal cache (`core/principal_cache.py`) when it is usable;
+    `cached=False` always asks the database (an open socket's re-checks: they follow the
+    same announcements the cache drops on, which may reach this process first)."""
+    digest = _digest(rt, access_token, "access")
+    cache = principal_cache.of(rt)
+    if cached and (hit := cache.get(digest)) is not None:
+        return hit
+    epoch = cache.epoch
     now = clock.utcnow()
-    rows = await fetch(AuthSession, AUTHENTICATE_SQL, _digest(rt, access_token, "access"))
+    rows = await fetch(AuthSession, AUTHENTICATE_SQL, digest)
     row = rows[0] if rows else None
     if row is None or row["access_expires_at"] <= now:
         return None
@@ -136,7 +153,7 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
         return None
     if now - row["last_used_at"] > _TOUCH_EVERY:
         await AuthSession.update({AuthSession.last_used_at: now}).where(AuthSession.id == row["id"])
-    return Principal(
+    principal = Principal(
         org_id=as_uuid(row["org"]),
         user_id=as_uuid(row["user"]),
         role=row["role"],
@@ -145,6 +162,24 @@ async def authenticate(rt: Runtime, access_token: str) -> Principal | None:
         # An org that turns MFA on restricts sessions that never passed MFA at once.
         scope="enrol" if row["org_require_mfa"] and not row["mfa"] else row["scope"],
     )
+    if cached:
+        cache.put(digest, principal, epoch, _ends(row, now))
+    return principal
+
+
+def _ends(row: dict[str, Any], now: Any) -> list[Any]:
+    """When an authenticated session stops being valid on its own: its access token's,
+    idle and absolute expiry, and the org's own lifetimes (a cache entry never outlives
+    them)."""
+    own = ("access_expires_at", "idle_expires_at", "absolute_expires_at")
+    ends = [clock.as_utc(row[k]) for k in own]
+    if row["org_idle"] is not None:
+        # Measured from this request when it just touched the session, as is_live reads it.
+        used = now if now - row["last_used_at"] > _TOUCH_EVERY else row["last_used_at"]
+        ends.append(clock.as_utc(used) + timedelta(hours=row["org_idle"]))
+    if row["org_absolute"] is not None:
+        ends.append(clock.as_utc(row["created_at"]) + timedelta(hours=row["org_absolute"]))
+    return ends
 
 
 async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> TokenPair:
@@ -193,6 +228,8 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
             AuthSession.idle_expires_at: now + timedelta(seconds=s.refresh_idle_ttl),
         }
     ).where(AuthSession.id == session_id)
+    # The access token it replaces stops now on every worker, as it does in the database.
+    await realtime.announce_principals_changed(rt.relay, session["org"], session_ids=[session_id])
     await RefreshToken.insert(
         RefreshToken(
             id=uuid.uuid4(),
@@ -202,6 +239,7 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
             created_at=now,
         )
     )
+    await _warm(rt, access)
     return TokenPair(
         access_token=access,
         refresh_token=new_refresh,

@@ -23,7 +23,7 @@ from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Conflict, Forbidden, NotFound
 from staffroom.core.runtime import Runtime
-from staffroom.feeds.tables import Acknowledgement, Media, PostRead, Reaction
+from staffroom.feeds.tables import Acknowledgement, Media, PostRead, Reaction, ReadTally
 from staffroom.sso.tables import SsoIdentity
 
 ERASED_NAME = "Deleted user"
@@ -37,6 +37,7 @@ _PERSONAL = (
     SsoIdentity,
     Reaction,
     PostRead,
+    ReadTally,  # their counts of those reads
     Acknowledgement,
     Member,
     DeviceToken,

@@ -13,8 +13,7 @@ from staffroom.accounts.tables import Org
 from staffroom.chat.service import retention as chat_retention
 from staffroom.core import audit, clock
 from staffroom.core.runtime import Runtime
-from staffroom.feeds.service import media
-from staffroom.feeds.tables import Post
+from staffroom.feeds.service import media, tallies
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,8 @@ async def run(rt: Runtime, on_org: Callable[[int, int], None] | None = None) -> 
     for done, org in enumerate(orgs, start=1):
         if org["post_retention_days"]:
             cutoff = now - timedelta(days=org["post_retention_days"])
-            gone = await (
-                Post.delete()
-                .where((Post.org == org["id"]) & (Post.publish_at < cutoff))
-                .returning(Post.id)
-            )
-            posts += len(gone)
+            # Out of the kept unread counts first (feeds/service/tallies.py).
+            posts += await tallies.delete_before(org["id"], cutoff)
         if org["audit_retention_days"]:
             trimmed = await audit.trim(org["id"], now - timedelta(days=org["audit_retention_days"]))
             events += trimmed

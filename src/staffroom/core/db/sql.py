@@ -15,7 +15,7 @@ from typing import Any
 from piccolo.columns import JSON, JSONB, Column
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 
@@ -119,6 +119,23 @@ def transaction(table: type[Table]) -> AbstractAsyncContextManager[Any, None]:
     """A transaction on the engine of `table` (`async with transaction(Post): …`); it
     rolls back on an error and lets the error through."""
     tx: AbstractAsyncContextManager[Any, None] = table._meta.db.transaction()
+    return tx
+
+
+def on_postgres(table: type[Table]) -> bool:
+    """Whether `table` lives in PostgreSQL (for the few statements that differ)."""
+    return isinstance(table._meta.db, PostgresEngine)
+
+
+def write_transaction(table: type[Table]) -> AbstractAsyncContextManager[Any, None]:
+    """A transaction that writes: on SQLite it takes the write lock at once (BEGIN
+    IMMEDIATE), so that two cannot both read and then fail to write."""
+    if not isinstance(table._meta.db, SQLiteEngine):
+        return transaction(table)
+    engine: Any = table._meta.db
+    tx: AbstractAsyncContextManager[Any, None] = engine.transaction(
+        transaction_type=TransactionType.immediate
+    )
     return tx
 
 

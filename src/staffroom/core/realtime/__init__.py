@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from staffroom.core.context import Principal
+from staffroom.core.principal_cache import PRINCIPALS_CHANGED, PRINCIPALS_TOPIC
 
 if TYPE_CHECKING:  # the runtime holds a relay: imported at run time, a cycle
     from staffroom.core.runtime import Runtime
@@ -38,8 +39,16 @@ class PayloadTooLarge(RelayRejected):
 QUEUE_SIZE = 256
 
 
+# What hears a relay's control announcements in the process making them (the app's
+# principal cache), before and whether or not the relay carries them to other instances.
+ControlListener = Callable[[str, dict[str, Any]], None]
+
+
 class Relay(Protocol):
     """Publishes events to topics and streams them to subscribers."""
+
+    # Kept on the relay, which is the app's own (`on_control`), not in a module global.
+    control_listeners: list[ControlListener]
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         """Send one event to everyone subscribed to the topic."""
@@ -61,6 +70,7 @@ class LocalRelay:
 
     def __init__(self) -> None:
         self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self.control_listeners: list[ControlListener] = []
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         self.deliver(topic, event)
@@ -147,10 +157,41 @@ async def announce_sessions_ended(
         await _control(relay, [user_control_topic(org_id, user_id)], event)
 
 
+async def announce_principals_changed(
+    relay: Relay,
+    org_id: uuid.UUID,
+    *,
+    user_ids: list[uuid.UUID] | None = None,
+    session_ids: list[uuid.UUID] | None = None,
+) -> None:
+    """Who these sessions or people are (None for both: anyone in the org) changed in a way
+    the other announcements do not say (a refreshed token, an MFA change, a custom role, an
+    org's security settings): every worker forgets what it cached of them. No socket
+    listens on this topic."""
+    event: dict[str, Any] = {"type": PRINCIPALS_CHANGED, "org_id": str(org_id)}
+    if user_ids:
+        event["user_ids"] = sorted({str(u) for u in user_ids})
+    if session_ids:
+        event["session_ids"] = sorted({str(s) for s in session_ids})
+    await _control(relay, [PRINCIPALS_TOPIC], event)
+
+
+def on_control(relay: Relay, listener: ControlListener) -> None:
+    """Hear every control announcement made through this relay (one app's), in this
+    process, once."""
+    if listener not in relay.control_listeners:
+        relay.control_listeners.append(listener)
+
+
 async def _control(relay: Relay, topics: list[str], event: dict[str, Any]) -> None:
-    # A relay down loses the announcement, not the change: sockets re-check on their own.
+    # A relay down loses the announcement, not the change: sockets re-check on their own;
+    # another instance's principal cache is off while its own subscription is down, and
+    # keeps an entry 30 s at most if only this publish failed.
     if not topics:
         return
+    for listener in relay.control_listeners:
+        for topic in topics:
+            listener(topic, event)
     try:
         await relay.publish_many(topics, event)
     except RelayUnavailable:

@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from staffroom.core.realtime import LocalRelay, RelayUnavailable
+from staffroom.core.realtime import ControlListener, LocalRelay, RelayUnavailable
 from staffroom.core.redis_client import RELAY_TIMEOUT, redis_client
 
 PREFIX = "staffroom:rt:"
@@ -38,6 +38,7 @@ class RedisRelay:
     def __init__(self, url: str) -> None:
         self._redis = redis_client(url, RELAY_TIMEOUT)
         self._local = LocalRelay()
+        self.control_listeners: list[ControlListener] = []
         self._listener: asyncio.Task[None] | None = None
         self._pubsub: PubSub | None = None
         self._connected = asyncio.Event()

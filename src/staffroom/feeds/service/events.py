@@ -9,7 +9,7 @@ from typing import Any
 from staffroom.core import clock
 from staffroom.core.context import Principal
 from staffroom.core.realtime import Relay
-from staffroom.feeds.service import access
+from staffroom.feeds.service import access, tallies
 from staffroom.feeds.tables import Post
 
 
@@ -44,7 +44,9 @@ async def announce(relay: Relay, post_id: uuid.UUID) -> bool:
 
 
 async def announce_due(relay: Relay, limit: int = 500) -> int:
-    """Announce scheduled posts whose time has come; returns how many went out."""
+    """Announce scheduled posts whose time has come; returns how many went out. Settles
+    the unread counts first (new posts, scheduled ones due, expiries passed)."""
+    await tallies.settle()
     due = await (
         Post.select(Post.id)
         .where(

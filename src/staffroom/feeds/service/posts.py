@@ -17,8 +17,8 @@ from staffroom.core.runtime import Runtime
 from staffroom.core.text import clean_name
 from staffroom.feeds import markdown
 from staffroom.feeds.schemas import FeedPage, PostIn, PostOut, PostPatch
-from staffroom.feeds.service import access, events, media, timeline
-from staffroom.feeds.tables import Acknowledgement, Post, PostRead
+from staffroom.feeds.service import access, events, media, tallies, timeline
+from staffroom.feeds.tables import Acknowledgement, Post
 
 
 def _check_times(
@@ -44,6 +44,8 @@ async def create(
     html = await asyncio.to_thread(markdown.render, data.body)
     attachments = await media.check_attachments(rt, principal, data.attachment_ids)
     post_id = uuid.uuid4()
+    # Counted in the unread counts from the next settling (service/tallies.py); until
+    # then a page counts it as one whose time came.
     await Post.insert(
         Post(
             id=post_id,
@@ -106,7 +108,9 @@ async def patch(
         values.get(Post.expires_at, post["expires_at"]),
         values.get(Post.ack_due_at, post["ack_due_at"]),
     )
-    await Post.update(values).where(Post.id == post_id)
+    async with tallies.transaction():  # an expiry moved: counted from now, or no longer
+        await Post.update(values).where(Post.id == post_id)
+        await tallies.recount([post_id])
     await audit.by(principal, ctx, "post.edited", ("post", post_id))
     await events.changed(rt.relay, post, "post.updated")
     return await get(principal, post_id)
@@ -117,7 +121,9 @@ async def delete(
 ) -> None:
     """Soft delete: the post is hidden everywhere."""
     post = await _editable(principal, post_id)
-    await Post.update({Post.deleted_at: clock.utcnow()}).where(Post.id == post_id)
+    async with tallies.transaction():
+        await Post.update({Post.deleted_at: clock.utcnow()}).where(Post.id == post_id)
+        await tallies.recount([post_id])
     await audit.by(principal, ctx, "post.deleted", ("post", post_id))
     await events.changed(rt.relay, post, "post.deleted")
 
@@ -155,7 +161,7 @@ async def mark_read(principal: Principal, post_id: uuid.UUID) -> None:
     post = await access.post_for_reader(principal, post_id)
     if not access.is_live(post):
         raise NotFound("post_not_found", access.NO_POST)
-    await _record_once(PostRead, principal, post_id, "read_at")
+    await tallies.record_read(principal.org_id, principal.user_id, post_id)
 
 
 async def acknowledge(principal: Principal, post_id: uuid.UUID, ctx: RequestContext) -> None:
@@ -165,6 +171,6 @@ async def acknowledge(principal: Principal, post_id: uuid.UUID, ctx: RequestCont
         raise NotFound("post_not_found", access.NO_POST)
     if not post["requires_ack"]:
         raise Conflict("ack_not_required", "This post does not ask for an acknowledgement.")
-    await _record_once(PostRead, principal, post_id, "read_at")
+    await tallies.record_read(principal.org_id, principal.user_id, post_id)
     await _record_once(Acknowledgement, principal, post_id, "acked_at")
     await audit.by(principal, ctx, "post.acknowledged", ("post", post_id))

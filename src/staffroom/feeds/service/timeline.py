@@ -103,10 +103,12 @@ def _post_out(r: dict[str, Any], reactions: dict[str, int], mine: list[str]) -> 
 
 async def unread_counts(principal: Principal, channel_ids: list[uuid.UUID]) -> dict[str, int]:
     """Live posts the caller has not read, per channel, among the newest UNREAD_CAP unread
-    ones (one query walking the timeline index, bounded whatever the org's size)."""
+    ones: read from the kept counts (service/tallies.py); only where those say more than
+    UNREAD_CAP over several channels does the statement walk the timeline index to find
+    which channels the newest UNREAD_CAP are in (bounded whatever the org's size)."""
     if not channel_ids:
         return {}
-    statement = sql.unread(
+    statement = sql.unread_kept(
         principal.org_id, principal.user_id, channel_ids, clock.utcnow(), UNREAD_CAP
     )
     return {str(as_uuid(r["channel"])): int(r["n"]) for r in await _fetch(statement)}

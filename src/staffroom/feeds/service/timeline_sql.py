@@ -108,3 +108,44 @@ def unread(
         f"{_NEWEST_FIRST} LIMIT {{}}) newest GROUP BY channel"
     )
     return sql, [*args, user_id, cap]
+
+
+# Posts whose time came since they were last settled (service/tallies.py): published since
+# (+1) or expired since (-1), unread by the reader. Few: the scheduler settles them.
+_UNSETTLED = (
+    "SELECT p.channel, 1 AS n FROM post p WHERE p.org = {} AND NOT p.counted"
+    " AND p.deleted_at IS NULL AND p.publish_at <= {} AND (p.expires_at IS NULL OR"
+    " p.expires_at > {}) AND NOT EXISTS (SELECT 1 FROM post_read r WHERE r.post = p.id"
+    ' AND r."user" = {})'
+    " UNION ALL SELECT p.channel, -1 FROM post p WHERE p.org = {} AND p.counted"
+    " AND p.expires_at <= {} AND NOT EXISTS (SELECT 1 FROM post_read r WHERE r.post = p.id"
+    ' AND r."user" = {})'
+)
+
+
+def unread_kept(
+    org_id: uuid.UUID, user_id: uuid.UUID, channel_ids: list[uuid.UUID], now: datetime, cap: int
+) -> Statement:
+    """Unread live posts per channel, as `unread` counts them, from the kept counts: the
+    channel's counted posts less those the reader read, corrected by the unsettled ones.
+    Where that makes more than `cap` over two channels or more, which of them hold the
+    newest `cap` unread is the capped walk's to say: it runs then, and only then (a
+    one-time filter: PostgreSQL never starts the branch not taken)."""
+    walk, walk_args = unread(org_id, user_id, channel_ids, now, cap)
+    listed = in_list(channel_ids)
+    sql = (
+        "WITH kept AS (SELECT channel, SUM(n) AS n FROM ("
+        " SELECT c.id AS channel, c.posts_counted - COALESCE(t.reads, 0) AS n FROM channel c"
+        ' LEFT JOIN feed_read_tally t ON t.channel = c.id AND t."user" = {}'
+        f" WHERE c.id IN ({listed})"
+        f" UNION ALL SELECT * FROM ({_UNSETTLED}) late WHERE late.channel IN ({listed})"
+        ") counts GROUP BY channel),"
+        " over AS (SELECT COALESCE(SUM(n), 0) > {} AND COUNT(*) > 1 AS walk"
+        " FROM kept WHERE n > 0)"
+        " SELECT channel, CASE WHEN n > {} THEN {} ELSE n END AS n FROM kept"
+        " WHERE n > 0 AND NOT (SELECT walk FROM over)"
+        f" UNION ALL SELECT * FROM ({walk}) walked WHERE (SELECT walk FROM over)"
+    )
+    late = [org_id, now, now, user_id, org_id, now, user_id]
+    args = [user_id, *channel_ids, *late, *channel_ids, cap, cap, cap, *walk_args]
+    return sql, args

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from staffroom.accounts.service.lookups import user_in_org
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import RequestContext
 from staffroom.core.db.engine import unique_or
 from staffroom.core.errors import Invalid
@@ -72,7 +72,7 @@ async def acs(
         if test is not None:
             tried = await testing.dry_run(org["id"], idp, assertion)
             return await testing.passed(rt, org["id"], idp, assertion, tried, test, ctx)
-        user = await _user_for(org, idp, assertion, state)
+        user = await _user_for(rt, org, idp, assertion, state)
     except saml.Rejected as rejected:
         await _record_refusal(rt, ctx, org, idps, idp, envelope, assertion, rejected, test)
         if test is not None:
@@ -197,6 +197,7 @@ async def _use_up(state: dict[str, Any] | None) -> None:
 
 
 async def _user_for(
+    rt: Runtime,
     org: dict[str, Any],
     idp: dict[str, Any],
     assertion: saml.Assertion,
@@ -221,7 +222,9 @@ async def _user_for(
         user = await provisioning.jit_user(org["id"], idp, assertion.name_id, profile, outcome.role)
     if user["status"] != "active":
         raise saml.Rejected("user_inactive", "This account is deactivated.")
-    await provisioning.sync(user, outcome)
+    if await provisioning.sync(user, outcome):
+        # Their role or groups changed: open sockets re-check, workers forget the person.
+        await realtime.announce_topics_changed(rt.relay, org["id"], [user["id"]])
     await SsoIdentity.update({SsoIdentity.last_login_at: clock.utcnow()}).where(
         (SsoIdentity.idp == idp["id"]) & (SsoIdentity.name_id == assertion.name_id)
     )

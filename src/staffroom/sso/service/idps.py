@@ -19,7 +19,7 @@ from msgspec import UNSET
 from staffroom.accounts.service.lookups import org_row, require_org
 from staffroom.accounts.service.users import assert_can_grant, check_groups
 from staffroom.accounts.tables import Org, User
-from staffroom.core import audit, clock
+from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -386,6 +386,7 @@ async def put_settings(
             await User.update({User.sso_break_glass: True}).where(
                 (User.org == principal.org_id) & User.id.is_in(list(glass))
             )
+    await realtime.announce_principals_changed(rt.relay, principal.org_id)
     await audit.record(
         "sso.settings_changed",
         ctx=ctx,

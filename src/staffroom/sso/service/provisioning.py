@@ -178,9 +178,11 @@ async def identity_user(
     return await user_in_org(org_id, row["user"]) if row else None
 
 
-async def sync(user: dict[str, Any], outcome: RuleOutcome) -> None:
-    """Apply the rules at every login: managed groups exactly as mapped, the mapped role."""
+async def sync(user: dict[str, Any], outcome: RuleOutcome) -> bool:
+    """Apply the rules at every login: managed groups exactly as mapped, the mapped role.
+    Whether that changed anything."""
     org_id, user_id = user["org"], user["id"]
+    changed = False
     if outcome.managed_group_ids:
         current = {
             m["group"]
@@ -190,12 +192,13 @@ async def sync(user: dict[str, Any], outcome: RuleOutcome) -> None:
             )
         }
         drop = current - outcome.group_ids
+        add = outcome.group_ids - current
+        changed = bool(drop or add)
         if drop:
             await GroupMember.delete().where(
                 (GroupMember.user == user_id) & GroupMember.group.is_in(list(drop))
             )
         now = clock.utcnow()
-        add = outcome.group_ids - current
         if add:
             await GroupMember.insert(
                 *[
@@ -209,3 +212,5 @@ async def sync(user: dict[str, Any], outcome: RuleOutcome) -> None:
             await User.update({User.role: outcome.role, User.updated_at: clock.utcnow()}).where(
                 (User.id == user_id) & (User.org == org_id)
             )
+            changed = True
+    return changed
