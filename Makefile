@@ -78,15 +78,19 @@ test-postgres: install system-deps
 	STAFFROOM_TEST_DB=postgres $(BIN)/pytest
 
 # Both databases at once: the two runs share nothing (own data dirs, servers, ports) and
-# spend most of their time waiting, so this halves the wall time on two cores. Each run's
-# progress streams as it goes, its lines prefixed [sqlite] or [postgres] (pytest's dots and
-# test counts, unbuffered); its whole log is kept in .venv/test-<db>.log, its exit code in
-# .venv/test-<db>.rc, and both summaries are printed again once both have ended.
+# spend most of their time waiting, so this halves the wall time on two cores. Tests whose
+# subject is not the database run in one of the two (--split-databases: the browser tests
+# on PostgreSQL, the server-process tests on SQLite; see tests/conftest.py); each run
+# ends by naming its 15 slowest tests. Each run's progress streams as it goes, its lines
+# prefixed [sqlite] or [postgres] (pytest's dots and test counts, unbuffered); its whole
+# log is kept in .venv/test-<db>.log, its exit code in .venv/test-<db>.rc, and both
+# summaries are printed again once both have ended.
 test: lint system-deps
 	@rm -f $(VENV)/test-sqlite.rc $(VENV)/test-postgres.rc; \
 	for db in sqlite postgres; do \
 	  { STAFFROOM_TEST_DB=$$db PYTHONUNBUFFERED=1 $(BIN)/pytest --basetemp=$(VENV)/tmp-$$db \
-	      -o console_output_style=count 2>&1; echo $$? > $(VENV)/test-$$db.rc; } \
+	      --split-databases --durations=15 -o console_output_style=count 2>&1; \
+	    echo $$? > $(VENV)/test-$$db.rc; } \
 	    | tee $(VENV)/test-$$db.log | sed -u "s/^/[$$db] /" & \
 	done; \
 	wait; \

@@ -17,6 +17,14 @@ _pg: PostgresServer | None = None
 _dns: DnsServer | None = None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--split-databases",
+        action="store_true",
+        help="run tests whose subject is not the database in one database's run only",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _pg, _dns
     data_dir = tempfile.mkdtemp(prefix="staffroom-test-")
@@ -62,6 +70,32 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _DB_KIND = pytest.StashKey[str]()
+
+# `make test` runs the SQLite and the PostgreSQL suites at once on the same two cores.
+# What a test checks beyond the API's answers (a page in a browser, a TLS handshake, how
+# granian's workers stop) does not change with the database behind it, so with
+# --split-databases such a test runs in one of the two runs: the browser tests against
+# PostgreSQL, the production database; the server-process tests (marked one_database)
+# against SQLite. Every API and service test still runs on both. A plain `pytest`
+# (and `make test-sqlite` / `make test-postgres`) runs everything.
+_BROWSER_TESTS = os.path.join("tests", "web", "")
+
+
+def _only_on(item: pytest.Item) -> str | None:
+    if _BROWSER_TESTS in str(item.path):
+        return "postgres"
+    marker = item.get_closest_marker("one_database")
+    return str(marker.args[0]) if marker else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--split-databases"):
+        return
+    kind = config.stash[_DB_KIND]
+    elsewhere = [item for item in items if _only_on(item) not in (None, kind)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if _only_on(item) in (None, kind)]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

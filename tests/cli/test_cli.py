@@ -108,6 +108,7 @@ def test_migrate_is_idempotent() -> None:
     assert "up to date" in first.stderr
 
 
+@pytest.mark.one_database("sqlite")
 @pytest.mark.parametrize("tls", [False, True])
 def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> None:
     args: list[str] = []
@@ -133,6 +134,7 @@ def test_serve_answers_with_tls12_as_the_floor(tmp_path: Path, tls: bool) -> Non
     assert "/schema" in out  # the banner tells where the API docs are
 
 
+@pytest.mark.one_database("sqlite")
 def test_serve_stops_even_when_a_worker_cannot() -> None:
     """A worker that does not stop on SIGTERM (here: frozen with SIGSTOP) is killed after
     the grace period, so stopping the server, and a deploy's restart, never hangs."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import msgspec
+import pytest
 from prometheus_client import CollectorRegistry, multiprocess
 
 from staffroom.cli.server import _shared_metrics
@@ -59,6 +60,7 @@ def _requests_to(text: str, path: str) -> float:
     )
 
 
+@pytest.mark.one_database("sqlite")
 async def test_a_scrape_counts_the_requests_every_worker_served(world: World, tmp_path):
     server = ServeProcess.start(
         "--allow-without-redis",
