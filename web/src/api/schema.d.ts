@@ -1101,6 +1101,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sso/{org_slug}/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OpenID Connect redirect URI: redirects to the app with a one-time code
+         * @description Only from the browser that started the sign-in (its cookie); the authorization code is exchanged with PKCE and the ID token validated strictly. A refusal redirects to the app's error page with the reason (also in the doctor).
+         */
+        get: operations["oidc_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/sso/exchange": {
         parameters: {
             query?: never;
@@ -1218,6 +1238,26 @@ export interface paths {
         put?: never;
         /** Add an identity provider from a metadata URL (fetched once, 1 MiB, 10 s) */
         post: operations["create_idp_from_metadata_url"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/idps/oidc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add an OpenID Connect identity provider (issuer, client, preset)
+         * @description The client secret is sealed at rest and never returned (`client_secret_set`). Register the answer's `redirect_uri` at the IdP.
+         */
+        post: operations["create_oidc_idp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2565,6 +2605,8 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
+            /** @enum {string} */
+            kind: "saml" | "oidc";
             entity_id: string;
             sso_url: string;
             slo_url: string;
@@ -2592,6 +2634,13 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            issuer: string;
+            client_id: string;
+            client_secret_set: boolean;
+            scopes: string[];
+            hosted_domain: string;
+            tenant_id: string;
+            redirect_uri: string;
         };
         /** IdpPatch */
         IdpPatch: {
@@ -2610,6 +2659,12 @@ export interface components {
             enforces_mfa?: boolean;
             email_domains?: string[];
             enabled?: boolean;
+            issuer?: string;
+            client_id?: string;
+            client_secret?: string;
+            scopes?: string[];
+            hosted_domain?: string;
+            tenant_id?: string;
         };
         /** ImportReport */
         ImportReport: {
@@ -2863,6 +2918,34 @@ export interface components {
         /** OAuthSecret */
         OAuthSecret: {
             client_secret: string;
+        };
+        /** OidcIdpIn */
+        OidcIdpIn: {
+            name: string;
+            issuer: string;
+            client_id: string;
+            client_secret: string;
+            scopes?: string[];
+            /**
+             * @default generic
+             * @enum {string}
+             */
+            preset?: "generic" | "entra" | "okta" | "google" | "keycloak" | "adfs";
+            /** @default  */
+            hosted_domain?: string;
+            /** @default  */
+            tenant_id?: string;
+            /** @default false */
+            jit?: boolean;
+            /** @default member */
+            default_role?: string;
+            attribute_map?: components["schemas"]["AttributeMap"];
+            group_rules?: components["schemas"]["GroupRule"][];
+            /** @default false */
+            enforces_mfa?: boolean;
+            email_domains?: string[];
+            /** @default true */
+            enabled?: boolean;
         };
         /** OrgOut */
         OrgOut: {
@@ -3199,6 +3282,7 @@ export interface components {
             sp_slo_url: string;
             sp_metadata_url: string;
             idps: components["schemas"]["IdpOut"][];
+            oidc_redirect_uri: string;
         };
         /** SsoTestResultOut */
         SsoTestResultOut: {
@@ -8854,6 +8938,70 @@ export interface operations {
             };
         };
     };
+    oidc_callback: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                error?: string | null;
+                error_description?: string | null;
+                iss?: string | null;
+            };
+            header?: never;
+            path: {
+                org_slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect Response */
+            303: {
+                headers: {
+                    /** @description target path for the redirect */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in the caller's organisation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     sso_exchange: {
         parameters: {
             query?: never;
@@ -9378,6 +9526,75 @@ export interface operations {
             };
             /** @description The request conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server we depend on is unavailable; retry after Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_oidc_idp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OidcIdpIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdpOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
