@@ -38,6 +38,8 @@ def web_server() -> Any:
             "STAFFROOM_MAIL_POLL_SECONDS": "0.2",
             "STAFFROOM_SCHEDULER": "true",
             "STAFFROOM_REALTIME_RECHECK_SECONDS": "1",
+            # The tests' OpenID provider listens on 127.0.0.1, as a development IdP would.
+            "STAFFROOM_SSO_METADATA_ALLOW_PRIVATE": "true",
         },
     )
     yield server

@@ -7,6 +7,9 @@ Each field lists the names to look for, first found wins; an IdP's own mapping a
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
+
+from staffroom.sso.oidc import claims
 
 FIELDS = ("email", "given_name", "surname", "display_name", "groups", "employee_id")
 
@@ -82,3 +85,11 @@ def mapping_for(preset: str, overrides: dict[str, list[str]]) -> dict[str, list[
     """The attribute names to look for, per field: the IdP's own first, then the preset's."""
     base = PRESETS.get(preset, PRESETS["generic"])
     return {f: [*overrides.get(f, []), *base.get(f, [])] for f in FIELDS}
+
+
+def field_names(idp: dict[str, Any]) -> dict[str, list[str]]:
+    """What an IdP's sign-ins are read by: SAML attribute names, or OIDC claim names (the
+    standard claims, after the IdP's own; never another claim for the email)."""
+    if idp["kind"] == "oidc":
+        return claims.mapping(idp["attribute_map"])
+    return mapping_for(idp["preset"], idp["attribute_map"])

@@ -66,6 +66,38 @@ class IdpIn(Input):
     enabled: bool = True
 
 
+Scopes = Annotated[
+    list[Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]],
+    Meta(min_length=1, max_length=20),
+]
+Secret = Annotated[str, Meta(min_length=1, max_length=2000)]
+HostedDomain = Annotated[str, Meta(max_length=253)]
+TenantId = Annotated[str, Meta(max_length=64)]
+
+
+class OidcIdpIn(Input):
+    """An OpenID Connect IdP: its issuer (discovery), our client at it, and the rest as SAML."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    issuer: Url
+    client_id: Annotated[str, Meta(min_length=1, max_length=300)]
+    client_secret: Secret
+    scopes: Scopes = msgspec.field(default_factory=lambda: ["openid", "email", "profile"])
+    preset: Preset = "generic"
+    # Google Workspace: the org's domain every token's `hd` must be.
+    hosted_domain: HostedDomain = ""
+    # Entra ID: the directory (tenant) id every token's `tid` must be.
+    tenant_id: TenantId = ""
+    jit: bool = False
+    default_role: Annotated[str, Meta(min_length=1, max_length=64)] = "member"
+    # Claim names per field, where they differ from the standard claims.
+    attribute_map: AttributeMap = msgspec.field(default_factory=AttributeMap)
+    group_rules: Rules = []
+    enforces_mfa: bool = False
+    email_domains: Domains = []
+    enabled: bool = True
+
+
 class IdpPatch(Input):
     name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
     entity_id: Url | UnsetType = UNSET
@@ -82,6 +114,13 @@ class IdpPatch(Input):
     enforces_mfa: bool | UnsetType = UNSET
     email_domains: Domains | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
+    # OpenID Connect IdPs only (a SAML IdP refuses them, and an OIDC one the SAML fields).
+    issuer: Url | UnsetType = UNSET
+    client_id: Annotated[str, Meta(min_length=1, max_length=300)] | UnsetType = UNSET
+    client_secret: Secret | UnsetType = UNSET
+    scopes: Scopes | UnsetType = UNSET
+    hosted_domain: HostedDomain | UnsetType = UNSET
+    tenant_id: TenantId | UnsetType = UNSET
 
 
 class MetadataUrlIn(Input):
@@ -104,6 +143,7 @@ class CertificateOut(msgspec.Struct, kw_only=True):
 class IdpOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     name: str
+    kind: Literal["saml", "oidc"]
     entity_id: str
     sso_url: str
     slo_url: str
@@ -125,6 +165,15 @@ class IdpOut(msgspec.Struct, kw_only=True):
     sp_metadata_url: str
     created_at: datetime
     updated_at: datetime
+    # OpenID Connect IdPs (empty for SAML ones): the secret itself is never returned.
+    issuer: str
+    client_id: str
+    client_secret_set: bool
+    scopes: list[str]
+    hosted_domain: str
+    tenant_id: str
+    # Our callback, to register at the IdP as the redirect URI ('' for SAML).
+    redirect_uri: str
 
 
 class IdpList(msgspec.Struct):
@@ -139,6 +188,8 @@ class SsoSettingsOut(msgspec.Struct, kw_only=True):
     sp_slo_url: str
     sp_metadata_url: str
     idps: list[IdpOut]
+    # The redirect URI to register at an OpenID Connect IdP.
+    oidc_redirect_uri: str
 
 
 class SsoSettingsIn(Input):

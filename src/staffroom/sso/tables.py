@@ -19,11 +19,14 @@ from staffroom.accounts.tables import AuthSession, Org, User
 
 
 class IdentityProvider(Table, tablename="identity_provider"):
-    """One SAML IdP of an org (Entra ID, Okta, Google, Keycloak, ADFS …)."""
+    """One IdP of an org (Entra ID, Okta, Google, Keycloak, ADFS …), by SAML or OpenID
+    Connect (`kind`): the SAML columns are empty for an OIDC IdP and the OIDC ones for a
+    SAML IdP; everything after sign-in (JIT, group rules, MFA, the doctor) is shared."""
 
     id = UUID(primary_key=True)
     org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False, index=True)
     name = Varchar(length=100)
+    kind = Varchar(length=10, default="saml")  # saml | oidc
     entity_id = Varchar(length=500)
     sso_url = Varchar(length=1000)
     slo_url = Varchar(length=1000, default="")
@@ -42,6 +45,16 @@ class IdentityProvider(Table, tablename="identity_provider"):
     enabled = Boolean(default=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # OpenID Connect: the issuer (its discovery document is fetched from it), who we are
+    # to it, what we ask for, and the preset's pins (Google's hd, Entra ID's tenant).
+    issuer = Varchar(length=500, default="")
+    client_id = Varchar(length=300, default="")
+    # Sealed with the data key (core/crypto), the IdP's id as associated data: never
+    # returned, only whether it is set.
+    client_secret = Text(default="")
+    scopes = JSON(default='["openid", "email", "profile"]')
+    hosted_domain = Varchar(length=253, default="")
+    tenant_id = Varchar(length=64, default="")
 
 
 class SsoIdentity(Table, tablename="sso_identity"):

@@ -12,7 +12,7 @@ import { Field } from "../components/forms";
 import { NS } from "./i18n";
 import { AdminError, RoleSelect } from "./lib";
 import { Mapping } from "./ssoMapping";
-import { Certificates, SpValues, useIdp, type Idp } from "./ssoShared";
+import { Certificates, OidcValues, SpValues, useIdp, type Idp } from "./ssoShared";
 import { TestSignIn } from "./ssoTest";
 
 function usePatch(idp: Idp) {
@@ -43,13 +43,40 @@ export function SsoIdp() {
       {created && <p role="status">{t("sso.created")}</p>}
       <details className="panel" open={created}>
         <summary>{t("sso.wizard.step_sp")}</summary>
-        <SpValues sp={data} preset={data.preset} />
+        {data.kind === "oidc" ? <OidcFacts idp={data} /> : <SpValues sp={data} preset={data.preset} />}
       </details>
       <Mapping idp={data} />
-      <TestSignIn idp={data} />
+      {data.kind === "saml" && <TestSignIn idp={data} />}
       <Accounts idp={data} />
-      <Rollover idp={data} />
+      {data.kind === "saml" && <Rollover idp={data} />}
       <TurnOn idp={data} />
+    </>
+  );
+}
+
+/** An OpenID Connect IdP: our redirect URI to register, and what we know of it (never
+ * the client secret, only whether it is set). */
+function OidcFacts({ idp }: { idp: Idp }) {
+  const { t } = useTranslation(NS);
+  const rows: [string, string][] = [
+    ["issuer", idp.issuer],
+    ["client_id", idp.client_id],
+    ["client_secret", t(idp.client_secret_set ? "sso.oidc.secret_set" : "sso.oidc.secret_missing")],
+    ["scopes", idp.scopes.join(" ")],
+  ];
+  if (idp.hosted_domain) rows.push(["hosted_domain", idp.hosted_domain]);
+  if (idp.tenant_id) rows.push(["tenant_id", idp.tenant_id]);
+  return (
+    <>
+      <OidcValues redirectUri={idp.redirect_uri} preset={idp.preset} />
+      <dl className="facts">
+        {rows.map(([key, value]) => (
+          <div key={key} className="fact-row">
+            <dt>{t(`sso.oidc.${key}`)}</dt>
+            <dd className="breakable">{value}</dd>
+          </div>
+        ))}
+      </dl>
     </>
   );
 }
@@ -69,7 +96,9 @@ function Accounts({ idp }: { idp: Idp }) {
     setSaved(false);
     try {
       const email_domains = domains.split(/[,\s]+/).filter(Boolean);
-      await patch({ jit, default_role: role, email_domains, idp_initiated: initiated, enforces_mfa: mfa });
+      // IdP-initiated sign-in is SAML's: an OIDC IdP has no such field.
+      const saml = idp.kind === "saml" ? { idp_initiated: initiated } : {};
+      await patch({ jit, default_role: role, email_domains, enforces_mfa: mfa, ...saml });
       setSaved(true);
     } catch (e) {
       setError(e);
@@ -91,9 +120,11 @@ function Accounts({ idp }: { idp: Idp }) {
         <p className="hint">{t("sso.accounts.jit_hint")}</p>
         <RoleSelect label={t("sso.accounts.default_role")} value={role} onChange={setRole} />
         <Field label={t("sso.accounts.domains")} value={domains} onChange={setDomains} required={false} hint={t("sso.accounts.domains_hint")} autoComplete="off" />
-        <label className="check">
-          <input type="checkbox" checked={initiated} onChange={(e) => setInitiated(e.target.checked)} /> {t("sso.accounts.idp_initiated")}
-        </label>
+        {idp.kind === "saml" && (
+          <label className="check">
+            <input type="checkbox" checked={initiated} onChange={(e) => setInitiated(e.target.checked)} /> {t("sso.accounts.idp_initiated")}
+          </label>
+        )}
         <fieldset className="choices">
           <legend>{t("sso.mfa.title")}</legend>
           <label>

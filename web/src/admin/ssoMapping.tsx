@@ -7,7 +7,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap, type Schemas } from "../api/client";
 import { NS } from "./i18n";
 import { AdminError, useGroups, useRoleName, useRoles, when } from "./lib";
-import { FIELDS, PRESETS, type Idp, type Preset } from "./ssoShared";
+import { FIELDS, OIDC_PRESETS, PRESETS, type Idp, type Preset } from "./ssoShared";
 
 type Rule = Schemas["GroupRule"];
 type Field = (typeof FIELDS)[number];
@@ -91,9 +91,9 @@ export function Mapping({ idp }: { idp: Idp }) {
       <div className="field narrow-admin">
         <label htmlFor={ids.preset}>{t("sso.mapping.preset")}</label>
         <select id={ids.preset} value={preset} onChange={(e) => setPreset(e.target.value)}>
-          {PRESETS.map((p) => (
+          {(idp.kind === "oidc" ? OIDC_PRESETS : PRESETS).map((p) => (
             <option key={p} value={p}>
-              {t(`sso.preset.${p}`)}
+              {t(idp.kind === "oidc" ? `sso.oidc.preset.${p}` : `sso.preset.${p}`)}
             </option>
           ))}
         </select>

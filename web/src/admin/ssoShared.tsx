@@ -12,6 +12,10 @@ export type Idp = Schemas["IdpOut"];
 export type Attempt = Schemas["AttemptOut"];
 export const PRESETS = ["entra", "okta", "google", "keycloak", "adfs", "generic"] as const;
 export type Preset = (typeof PRESETS)[number];
+/** The presets an OpenID Connect IdP can have (AD FS is SAML here). */
+export const OIDC_PRESETS = ["entra", "okta", "google", "keycloak", "generic"] as const;
+export const PROTOCOLS = ["saml", "oidc"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 export const FIELDS = ["email", "given_name", "surname", "display_name", "groups", "employee_id"] as const;
 /** Certificates this close to expiry are flagged (the API's CERT_WARNING_DAYS). */
 export const CERT_WARNING_DAYS = 30;
@@ -55,6 +59,25 @@ export function SpValues({ sp, preset }: { sp: Pick<Idp, "sp_entity_id" | "sp_ac
           {t("sso.sp.download")}
         </a>
       </p>
+    </>
+  );
+}
+
+/** The redirect URI to register at an OpenID Connect IdP, with the preset's hint. */
+export function OidcValues({ redirectUri, preset }: { redirectUri: string; preset: string }) {
+  const { t } = useTranslation(NS);
+  return (
+    <>
+      <p>{t(`sso.oidc.hint.${preset}`, { defaultValue: t("sso.oidc.hint.generic") })}</p>
+      <dl className="facts">
+        <div className="fact-row">
+          <dt>{t("sso.oidc.redirect_uri")}</dt>
+          <dd>
+            <code className="breakable">{redirectUri}</code>{" "}
+            <CopyButton text={redirectUri} label={t("sso.sp.copy", { what: t("sso.oidc.redirect_uri") })} />
+          </dd>
+        </div>
+      </dl>
     </>
   );
 }

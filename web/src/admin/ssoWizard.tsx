@@ -1,6 +1,7 @@
-// The SSO set-up wizard's first steps: pick the IdP's kind (a preset of attribute names
-// and hints), give the IdP our service provider's values, then connect it from its
-// metadata (pasted or by URL) or typed fields. The IdP is added turned off; its page then
+// The SSO set-up wizard's first steps: pick the protocol (SAML or OpenID Connect) and the
+// IdP's kind (a preset of attribute names and hints), give the IdP our service provider's
+// values (SAML) or our redirect URI (OIDC), then connect it: SAML from its metadata
+// (pasted or by URL) or typed fields, OIDC by its issuer and the client it issued. The IdP is added turned off; its page then
 // takes the wizard on: attributes and groups, a test sign-in, turning it on.
 import { useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
@@ -11,7 +12,8 @@ import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
 import { AdminError } from "./lib";
-import { PRESETS, SpValues, useSsoSettings, type Preset } from "./ssoShared";
+import { OidcConnect } from "./ssoWizardOidc";
+import { OIDC_PRESETS, OidcValues, PRESETS, PROTOCOLS, SpValues, useSsoSettings, type Preset, type Protocol } from "./ssoShared";
 
 const SOURCES = ["xml", "url", "fields"] as const;
 type Source = (typeof SOURCES)[number];
@@ -20,6 +22,12 @@ export function SsoNew() {
   const { t } = useTranslation(NS);
   const settings = useSsoSettings();
   const [preset, setPreset] = useState<Preset>("entra");
+  const [protocol, setProtocol] = useState<Protocol>("saml");
+  const presets: readonly Preset[] = protocol === "oidc" ? OIDC_PRESETS : PRESETS;
+  function choose(p: Protocol) {
+    setProtocol(p);
+    if (p === "oidc" && preset === "adfs") setPreset("entra");
+  }
   return (
     <>
       <h1>{t("sso.wizard.title")}</h1>
@@ -27,19 +35,34 @@ export function SsoNew() {
       <section className="panel" aria-labelledby="step-kind">
         <h2 id="step-kind">{t("sso.wizard.step_kind")}</h2>
         <fieldset className="choices">
-          <legend className="sr-only">{t("sso.wizard.step_kind")}</legend>
-          {PRESETS.map((p) => (
+          <legend>{t("sso.wizard.protocol")}</legend>
+          {PROTOCOLS.map((p) => (
             <label key={p}>
-              <input type="radio" name="preset" checked={preset === p} onChange={() => setPreset(p)} /> {t(`sso.preset.${p}`)}
+              <input type="radio" name="protocol" checked={protocol === p} onChange={() => choose(p)} /> {t(`sso.protocol.${p}`)}
+            </label>
+          ))}
+        </fieldset>
+        <fieldset className="choices">
+          <legend className="sr-only">{t("sso.wizard.step_kind")}</legend>
+          {presets.map((p) => (
+            <label key={p}>
+              <input type="radio" name="preset" checked={preset === p} onChange={() => setPreset(p)} />{" "}
+              {t(protocol === "oidc" ? `sso.oidc.preset.${p}` : `sso.preset.${p}`)}
             </label>
           ))}
         </fieldset>
       </section>
       <section className="panel" aria-labelledby="step-sp">
         <h2 id="step-sp">{t("sso.wizard.step_sp")}</h2>
-        {settings.data ? <SpValues sp={settings.data} preset={preset} /> : <Loading />}
+        {!settings.data ? (
+          <Loading />
+        ) : protocol === "oidc" ? (
+          <OidcValues redirectUri={settings.data.oidc_redirect_uri} preset={preset} />
+        ) : (
+          <SpValues sp={settings.data} preset={preset} />
+        )}
       </section>
-      <Connect preset={preset} />
+      {protocol === "oidc" ? <OidcConnect key={preset} preset={preset} /> : <Connect preset={preset} />}
     </>
   );
 }

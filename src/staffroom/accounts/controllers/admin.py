@@ -261,9 +261,7 @@ class OrgController(Controller):
         guards=[requires("org.manage")],
         responses=errors(401, 403),
     )
-    async def update_org(
-        self, data: JSONBody[OrgPatch], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
-    ) -> OrgOut:
+    async def update_org(self, data: JSONBody[OrgPatch], me: Me, rt: Rt, ctx: Ctx) -> OrgOut:
         return await orgs.patch_org(rt, me, data, ctx)
 
 
@@ -293,9 +291,7 @@ class RolesController(Controller):
         guards=[requires("roles.manage")],
         responses=errors(401, 403, 409, 422),
     )
-    async def create_role(
-        self, data: JSONBody[RoleIn], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
-    ) -> RoleOut:
+    async def create_role(self, data: JSONBody[RoleIn], me: Me, rt: Rt, ctx: Ctx) -> RoleOut:
         return await roles.create_role(rt, me, data, ctx)
 
     @patch(
@@ -310,7 +306,7 @@ class RolesController(Controller):
         key: FromPath[RoleKey],
         data: JSONBody[RolePatch],
         me: Me,
-        rt: NamedDependency[Runtime],
+        rt: Rt,
         ctx: Ctx,
     ) -> RoleOut:
         return await roles.patch_role(rt, me, key, data, ctx)
@@ -323,9 +319,7 @@ class RolesController(Controller):
         guards=[requires("roles.manage")],
         responses=errors(401, 403, 404, 409),
     )
-    async def delete_role(
-        self, key: FromPath[RoleKey], me: Me, rt: NamedDependency[Runtime], ctx: Ctx
-    ) -> None:
+    async def delete_role(self, key: FromPath[RoleKey], me: Me, rt: Rt, ctx: Ctx) -> None:
         await roles.delete_role(rt, me, key, ctx)
 
 

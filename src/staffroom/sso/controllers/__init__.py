@@ -3,11 +3,15 @@
 from litestar import Router
 
 from staffroom.sso.controllers.admin import SsoAdminController
-from staffroom.sso.controllers.browser import SamlBrowserController, SsoAuthController
+from staffroom.sso.controllers.browser import (
+    OidcBrowserController,
+    SamlBrowserController,
+    SsoAuthController,
+)
 
 # One router for the domain: the API's path prefix is said here, once.
 ROUTER = Router(path="/api/v1", route_handlers=[SsoAuthController, SsoAdminController])
-# What the IdP and the browser reach outside the API (/sso/{org}/saml/...).
-BROWSER_CONTROLLERS = [SamlBrowserController]
+# What the IdP and the browser reach outside the API (/sso/{org}/saml/..., /sso/{org}/oidc/...).
+BROWSER_CONTROLLERS = [SamlBrowserController, OidcBrowserController]
 
 __all__ = ["BROWSER_CONTROLLERS", "ROUTER"]

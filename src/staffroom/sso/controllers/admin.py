@@ -18,6 +18,7 @@ from staffroom.sso.schemas import (
     IdpOut,
     IdpPatch,
     MetadataUrlIn,
+    OidcIdpIn,
     Preset,
     PreviewIn,
     PreviewOut,
@@ -26,7 +27,7 @@ from staffroom.sso.schemas import (
     SsoTestResultOut,
     SsoTestStartOut,
 )
-from staffroom.sso.service import doctor, idps, testing
+from staffroom.sso.service import doctor, idp_metadata, idps, testing
 
 
 class SsoAdminController(Controller):
@@ -75,6 +76,18 @@ class SsoAdminController(Controller):
         return await idps.create(rt, me, data, ctx)
 
     @post(
+        "/idps/oidc",
+        status_code=HTTP_201_CREATED,
+        operation_id="create_oidc_idp",
+        summary="Add an OpenID Connect identity provider (issuer, client, preset)",
+        description="The client secret is sealed at rest and never returned "
+        "(`client_secret_set`). Register the answer's `redirect_uri` at the IdP.",
+        responses=errors(401, 403, 422),
+    )
+    async def create_oidc(self, data: JSONBody[OidcIdpIn], me: Me, rt: Rt, ctx: Ctx) -> IdpOut:
+        return await idps.create_oidc(rt, me, data, ctx)
+
+    @post(
         "/idps/metadata",
         status_code=HTTP_201_CREATED,
         operation_id="create_idp_from_metadata",
@@ -93,7 +106,7 @@ class SsoAdminController(Controller):
         enabled: FromQuery[bool] = True,
     ) -> IdpOut:
         xml = bytes(body).decode("utf-8", "replace")
-        return await idps.create_from_metadata(rt, me, xml, name, preset, ctx, enabled)
+        return await idp_metadata.create_from_metadata(rt, me, xml, name, preset, ctx, enabled)
 
     @post(
         "/idps/metadata-url",
@@ -105,7 +118,7 @@ class SsoAdminController(Controller):
     async def create_from_url(
         self, data: JSONBody[MetadataUrlIn], me: Me, rt: Rt, ctx: Ctx
     ) -> IdpOut:
-        return await idps.create_from_url(rt, me, data, ctx)
+        return await idp_metadata.create_from_url(rt, me, data, ctx)
 
     @get(
         "/idps/{idp_id:uuid}",

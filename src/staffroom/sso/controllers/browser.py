@@ -1,4 +1,5 @@
-"""The browser side of SAML (metadata, login, ACS, SLS) and the app's code exchange."""
+"""The browser side of SSO (SAML metadata, login, ACS, SLS; the OIDC callback) and the
+app's code exchange."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
@@ -18,8 +20,9 @@ from staffroom.accounts.schemas import MfaChallenge, TokenPair
 from staffroom.accounts.service.lookups import require_org
 from staffroom.core.web import Ctx, Me, Rt, errors
 from staffroom.sso import saml
+from staffroom.sso.oidc.binding import BrowserBinding
 from staffroom.sso.schemas import ExchangeIn, RedirectOut
-from staffroom.sso.service import acs, login, logout
+from staffroom.sso.service import acs, login, logout, oidc_login
 from staffroom.sso.service.idps import sp_config
 
 Slug = Annotated[str, Parameter(min_length=1, max_length=63)]
@@ -29,6 +32,8 @@ SamlMessage = Annotated[str | None, Parameter(max_length=8000, pattern=_BASE64)]
 SamlSignature = Annotated[str | None, Parameter(max_length=1000, pattern=_BASE64)]
 # RelayState (≤ 80 bytes in the SAML binding spec) and SigAlg (a URI): printable ASCII.
 SamlToken = Annotated[str | None, Parameter(max_length=512, pattern=r"^[\x21-\x7e]*$")]
+# Authorization codes (Entra ID's ~1.5 KB), our state, error texts, an issuer URL.
+OidcParam = Annotated[str | None, Parameter(max_length=4096)]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -66,8 +71,8 @@ class SamlBrowserController(Controller):
         idp: FromQuery[Annotated[str | None, Parameter(max_length=64)]] = None,
         email: FromQuery[Annotated[str | None, Parameter(max_length=320)]] = None,
     ) -> Redirect:
-        url = await login.start(rt, org_slug, next, idp, email)
-        return Redirect(url, status_code=HTTP_303_SEE_OTHER)
+        url, binding = await login.start(rt, org_slug, next, idp, email)
+        return Redirect(url, status_code=HTTP_303_SEE_OTHER, cookies=_bound(binding))
 
     @post(
         "/acs",
@@ -148,5 +153,71 @@ class SsoAuthController(Controller):
         security=[{"bearer": []}],
         responses=errors(401, 404, 422),
     )
-    async def link(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> RedirectOut:
-        return RedirectOut(redirect_url=await login.start_link(rt, me, idp_id))
+    async def link(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> Response[RedirectOut]:
+        url, binding = await login.start_link(rt, me, idp_id)
+        return Response(RedirectOut(redirect_url=url), cookies=_bound(binding))
+
+
+class OidcBrowserController(Controller):
+    path = "/sso/{org_slug:str}/oidc"
+    tags = ["sso (browser)"]
+    opt = {PUBLIC: True}
+
+    @get(
+        "/callback",
+        operation_id="oidc_callback",
+        summary="OpenID Connect redirect URI: redirects to the app with a one-time code",
+        description="Only from the browser that started the sign-in (its cookie); the "
+        "authorization code is exchanged with PKCE and the ID token validated strictly. "
+        "A refusal redirects to the app's error page with the reason (also in the doctor).",
+        status_code=HTTP_303_SEE_OTHER,
+        responses=errors(404, 422),
+    )
+    async def callback(
+        self,
+        request: Request[Any, Any, Any],
+        org_slug: FromPath[Slug],
+        rt: Rt,
+        ctx: Ctx,
+        code: FromQuery[OidcParam] = None,
+        # "state" is Litestar's reserved name for the app state: read under another name.
+        oidc_state: Annotated[str | None, QueryParameter(name="state", max_length=4096)] = None,
+        error: FromQuery[OidcParam] = None,
+        error_description: FromQuery[OidcParam] = None,
+        iss: FromQuery[OidcParam] = None,
+    ) -> Redirect:
+        given = {
+            "code": code,
+            "state": oidc_state,
+            "error": error,
+            "error_description": error_description,
+            "iss": iss,
+        }
+        params = {k: v for k, v in given.items() if v is not None}
+        done = await oidc_login.callback(rt, org_slug, params, request.cookies, ctx)
+        # The binding cookie did its work (or was not ours): drop it either way.
+        cookies = (
+            [Cookie(key=done.clear_cookie, value="", max_age=0, path=done.cookie_path)]
+            if done.clear_cookie
+            else []
+        )
+        return Redirect(done.url, status_code=HTTP_303_SEE_OTHER, cookies=cookies)
+
+
+def _bound(binding: BrowserBinding | None) -> list[Cookie]:
+    """The cookie binding an OpenID Connect sign-in to this browser (none for SAML): only
+    sent back to our callback, never readable by scripts, and on the IdP's top-level
+    redirect back to us (Lax), not on cross-site subrequests."""
+    if binding is None:
+        return []
+    return [
+        Cookie(
+            key=binding.name,
+            value=binding.value,
+            max_age=binding.max_age,
+            path=binding.path,
+            httponly=True,
+            secure=True,
+            samesite="lax",
+        )
+    ]

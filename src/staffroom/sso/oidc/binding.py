@@ -20,7 +20,8 @@ SAML's cross-site POST cannot carry but OIDC's callback, a top-level GET redirec
   under our key for this org, name the same state (compared in constant time), and
   match the row's idp and nonce digest; then the row is consumed atomically. A second
   use of the same callback is `replay`; anything else (no cookie, another browser's or
-  another org's cookie, an unknown or expired state) is `state`.
+  another org's cookie, an unknown or expired state) is `state`; once the cookie opened
+  under our key, the refusal names the IdP it was sealed for (the doctor files it there).
 
 So a callback URL (code and state) that leaks, or that an attacker plants in a victim's
 browser to sign them in as the attacker (login CSRF), is useless without the cookie;
@@ -164,7 +165,9 @@ async def redeem(
         raise Rejected("state", "No sign-in was started in this browser for this state.")
     flow, idp_id = unseal(keys, org_id, sealed)
     if not hmac.compare_digest(flow.state.encode(), state.encode()):
-        raise Rejected("state", "The state is not the one this browser's sign-in sent.")
+        raise Rejected(
+            "state", "The state is not the one this browser's sign-in sent.", idp_id=idp_id
+        )
     row = (
         await OidcLoginState.select()
         .where(
@@ -179,7 +182,9 @@ async def redeem(
         or row["idp"] != idp_id
         or not hmac.compare_digest(row["nonce_hash"], nonce_hash)
     ):
-        raise Rejected("state", "No sign-in of this org was started with this state.")
+        raise Rejected(
+            "state", "No sign-in of this org was started with this state.", idp_id=idp_id
+        )
     now = clock.utcnow()
     used = (
         await OidcLoginState.update({OidcLoginState.used_at: now})

@@ -1,8 +1,4 @@
-"""The OIDC sign-ins in flight: one row per authorization request, consumed once.
-
-Not yet in the sso app's table list (piccolo_app.py reads sso/tables.py only): the
-integration adds this module there and makes the migration with the IdP's new columns.
-"""
+"""The OIDC sign-ins in flight: one row per authorization request, consumed once."""
 
 from __future__ import annotations
 

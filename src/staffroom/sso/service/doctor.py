@@ -18,7 +18,7 @@ from staffroom.core.context import Principal
 from staffroom.core.errors import RateLimited, Unavailable
 from staffroom.core.limits import SSO_DOCTOR_UNSIGNED
 from staffroom.core.runtime import Runtime
-from staffroom.sso.presets import mapping_for
+from staffroom.sso.presets import field_names
 from staffroom.sso.schemas import AttemptList, AttemptOut
 from staffroom.sso.service.provisioning import redact
 from staffroom.sso.tables import SsoAttempt
@@ -60,7 +60,7 @@ async def record(
     limited = not signed and test_id is None
     if limited and not await _unsigned_allowed(rt, org_id, idp_id):
         return
-    expected = mapping_for(idp["preset"], idp["attribute_map"]) if idp else {}
+    expected = field_names(idp) if idp else {}
     await SsoAttempt.insert(
         SsoAttempt(
             id=uuid.uuid4(),

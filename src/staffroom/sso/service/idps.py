@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 from cryptography import x509
 from msgspec import UNSET
@@ -22,10 +18,11 @@ from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.sql import transaction
-from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
+from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
-from staffroom.sso.presets import mapping_for
+from staffroom.sso.oidc.config import redirect_uri
+from staffroom.sso.presets import field_names
 from staffroom.sso.schemas import (
     CertificateOut,
     GroupRule,
@@ -33,14 +30,14 @@ from staffroom.sso.schemas import (
     IdpList,
     IdpOut,
     IdpPatch,
-    MetadataUrlIn,
+    OidcIdpIn,
     SsoSettingsIn,
     SsoSettingsOut,
 )
+from staffroom.sso.service import oidc_idps
 from staffroom.sso.tables import IdentityProvider
 
 CERT_WARNING_DAYS = 30
-METADATA_MAX_BYTES = 1024 * 1024
 
 
 @cache
@@ -91,9 +88,11 @@ def _certificate_out(pem: str) -> CertificateOut:
 def idp_out(rt: Runtime, org_slug: str, row: dict[str, Any]) -> IdpOut:
     """The admin's view of an IdP, with our SP's values to paste into the IdP."""
     sp = sp_config(rt, org_slug)
+    oidc = row["kind"] == "oidc"
     return IdpOut(
         id=row["id"],
         name=row["name"],
+        kind="oidc" if oidc else "saml",
         entity_id=row["entity_id"],
         sso_url=row["sso_url"],
         slo_url=row["slo_url"],
@@ -104,7 +103,7 @@ def idp_out(rt: Runtime, org_slug: str, row: dict[str, Any]) -> IdpOut:
         default_role=row["default_role"],
         preset=row["preset"],
         attribute_map=row["attribute_map"],
-        effective_attribute_map=mapping_for(row["preset"], row["attribute_map"]),
+        effective_attribute_map=field_names(row),
         group_rules=[msgspec.convert(r, GroupRule) for r in row["group_rules"]],
         enforces_mfa=row["enforces_mfa"],
         email_domains=row["email_domains"],
@@ -115,10 +114,18 @@ def idp_out(rt: Runtime, org_slug: str, row: dict[str, Any]) -> IdpOut:
         sp_metadata_url=sp.entity_id,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        issuer=row["issuer"],
+        client_id=row["client_id"],
+        client_secret_set=bool(row["client_secret"]),
+        scopes=list(row["scopes"]) if oidc else [],
+        hosted_domain=row["hosted_domain"],
+        tenant_id=row["tenant_id"],
+        redirect_uri=redirect_uri(rt.settings.public_url, org_slug) if oidc else "",
     )
 
 
-def _check_url(url: str, field: str) -> str:
+def check_url(url: str, field: str) -> str:
+    """An http(s) URL with a host, stripped (a 422 otherwise)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise Invalid(f"invalid_{field}", f"The {field.replace('_', ' ')} must be an http(s) URL.")
@@ -130,7 +137,7 @@ async def _validated(principal: Principal, values: dict[str, Any]) -> dict[str, 
     out = dict(values)
     for field in ("sso_url", "slo_url"):
         if out.get(field):
-            out[field] = _check_url(out[field], field)
+            out[field] = check_url(out[field], field)
     if "entity_id" in out:
         out["entity_id"] = out["entity_id"].strip()
         if not out["entity_id"]:
@@ -226,71 +233,25 @@ async def create(rt: Runtime, principal: Principal, data: IdpIn, ctx: RequestCon
     return await get(rt, principal, row.id)
 
 
-async def create_from_metadata(
-    rt: Runtime,
-    principal: Principal,
-    xml: str,
-    name: str,
-    preset: str,
-    ctx: RequestContext,
-    enabled: bool = True,
+async def create_oidc(
+    rt: Runtime, principal: Principal, data: OidcIdpIn, ctx: RequestContext
 ) -> IdpOut:
-    """Add an IdP from its metadata XML (entity id, SSO/SLO URLs, certificates)."""
-    try:
-        parsed = await asyncio.to_thread(saml.parse_idp_metadata, xml)
-    except saml.Rejected as exc:
-        raise Invalid("invalid_metadata", exc.detail) from exc
-    if not parsed["entity_id"] or not parsed["sso_url"] or not parsed["certificates"]:
-        raise Invalid(
-            "invalid_metadata",
-            "The metadata needs an entity id, a Redirect SSO URL and a signing certificate.",
-        )
-    data = msgspec.convert({**parsed, "name": name, "preset": preset, "enabled": enabled}, IdpIn)
-    return await create(rt, principal, data, ctx)
-
-
-def _public_address(host: str, port: int) -> None:
-    """Refuse hosts that resolve to private, loopback or link-local addresses (SSRF)."""
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise Invalid("metadata_unreachable", f"The host {host} cannot be resolved.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise Forbidden("metadata_private_address", "Metadata URLs must be public.")
-
-
-async def fetch_metadata(rt: Runtime, url: str) -> str:
-    """GET IdP metadata: public address, 10 s, 1 MiB at most."""
-    url = _check_url(url, "metadata_url")
-    parts = urlsplit(url)
-    if not rt.settings.sso_metadata_allow_private:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        await asyncio.to_thread(_public_address, parts.hostname or "", port)
-    try:
-        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
-            async with client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise Invalid(
-                        "metadata_unreachable", f"The metadata URL answered {response.status_code}."
-                    )
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > METADATA_MAX_BYTES:
-                        raise Invalid("metadata_too_large", "The metadata is over 1 MiB.")
-    except httpx.HTTPError as exc:
-        raise Invalid("metadata_unreachable", "The metadata URL could not be fetched.") from exc
-    return body.decode("utf-8", "replace")
-
-
-async def create_from_url(
-    rt: Runtime, principal: Principal, data: MetadataUrlIn, ctx: RequestContext
-) -> IdpOut:
-    """Add an IdP from a metadata URL."""
-    xml = await fetch_metadata(rt, data.url)
-    return await create_from_metadata(rt, principal, xml, data.name, data.preset, ctx, data.enabled)
+    """Add an OpenID Connect IdP to the org (its client secret sealed at rest)."""
+    given = msgspec.to_builtins(data)
+    slug, now = await _slug(principal), clock.utcnow()
+    row = IdentityProvider(
+        id=uuid.uuid4(), org=principal.org_id, kind="oidc", created_at=now, updated_at=now
+    )
+    oidc = {k: given.pop(k) for k in list(given) if k in oidc_idps.OIDC_ONLY or k == "preset"}
+    values = await _validated(principal, given)
+    base = {**oidc_idps.NEW, "org": principal.org_id, "id": row.id}
+    values |= await oidc_idps.validated(rt, principal.org_id, slug, base, oidc)
+    for key, value in values.items():
+        setattr(row, key, value)
+    await IdentityProvider.insert(row)
+    created = {"kind": "oidc", "issuer": values["issuer"], "preset": values["preset"]}
+    await audit.by(principal, ctx, "sso.idp_created", ("idp", row.id), created)
+    return await get(rt, principal, row.id)
 
 
 async def get(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> IdpOut:
@@ -314,13 +275,23 @@ async def patch(
     rt: Runtime, principal: Principal, idp_id: uuid.UUID, data: IdpPatch, ctx: RequestContext
 ) -> IdpOut:
     """Change an IdP; certificate rollover is a PATCH with both old and new certificates."""
-    await own(principal, idp_id)
+    current = await own(principal, idp_id)
     raw = {
         f: msgspec.to_builtins(getattr(data, f))
         for f in data.__struct_fields__
         if getattr(data, f) is not UNSET
     }
-    values = await _validated(principal, raw)
+    if current["kind"] == "oidc":
+        oidc = {k: raw.pop(k) for k in list(raw) if k in oidc_idps.OIDC_ONLY or k == "preset"}
+        oidc |= {k: raw.pop(k) for k in list(raw) if k in oidc_idps.SAML_ONLY}
+        values = await _validated(principal, raw)
+        slug = await _slug(principal)
+        values |= await oidc_idps.validated(rt, principal.org_id, slug, current, oidc)
+    else:
+        unknown = oidc_idps.OIDC_ONLY & set(raw)
+        if unknown:
+            raise Invalid("not_for_saml", f"A SAML IdP has no {', '.join(sorted(unknown))}.")
+        values = await _validated(principal, raw)
     if "entity_id" in values:
         await _entity_id_free(principal.org_id, values["entity_id"], idp_id)
     if values:
@@ -355,6 +326,7 @@ async def settings_of(rt: Runtime, principal: Principal) -> SsoSettingsOut:
         sp_slo_url=sp.sls_url,
         sp_metadata_url=sp.entity_id,
         idps=(await list_idps(rt, principal)).items,
+        oidc_redirect_uri=redirect_uri(rt.settings.public_url, org["slug"]),
     )
 
 

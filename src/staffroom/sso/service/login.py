@@ -1,5 +1,6 @@
-"""SAML login around the ACS (`acs.py`): starting it (SP-initiated, or to link an identity),
-exchanging the ACS's one-time code for tokens, and telling discovery who signs in with SAML.
+"""SSO login around SAML's ACS (`acs.py`) and OIDC's callback (`oidc_login.py`): starting
+it (SP-initiated, or to link an identity; an OIDC IdP's start goes to `oidc_login.begin`),
+exchanging the one-time code for tokens, and telling discovery who signs in with SSO.
 
 SECURITY.md rule 8: the AuthnRequest ID is stored server-side under an opaque RelayState
 and consumed once by the ACS; tokens never travel in a URL.
@@ -22,6 +23,8 @@ from staffroom.core.limits import SSO_EXCHANGE_IP
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
 from staffroom.sso import saml
+from staffroom.sso.oidc.binding import BrowserBinding
+from staffroom.sso.service import oidc_login
 from staffroom.sso.service.idps import idp_config, org_and_idps, sp_config
 from staffroom.sso.tables import (
     IdentityProvider,
@@ -104,24 +107,31 @@ async def new_state(
 
 async def start(
     rt: Runtime, org_slug: str, next_url: str | None, idp_id: str | None, email: str | None
-) -> str:
-    """SP-initiated login: where to send the browser."""
+) -> tuple[str, BrowserBinding | None]:
+    """SP-initiated login: where to send the browser, and for an OpenID Connect IdP the
+    cookie that binds the sign-in to this browser (set it on the redirect)."""
     target = safe_next(rt, next_url)
     org, idps = await org_and_idps(org_slug)
     idp = pick_idp(idps, idp_id, email)
+    if idp["kind"] == "oidc":
+        return await oidc_login.begin(rt, org, idp, "login", target)
     url, _ = await new_state(rt, org, idp, "login", target)
-    return url
+    return url, None
 
 
-async def start_link(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> str:
+async def start_link(
+    rt: Runtime, principal: Principal, idp_id: uuid.UUID
+) -> tuple[str, BrowserBinding | None]:
     """A signed-in user links an IdP identity to their account (no silent linking by email)."""
     org = await org_row(principal.org_id)
     _, enabled = await org_and_idps(org["slug"])
     idps = [i for i in enabled if i["id"] == idp_id]
     if not idps:
         raise NotFound("idp_not_found", "No such identity provider.")
+    if idps[0]["kind"] == "oidc":
+        return await oidc_login.begin(rt, org, idps[0], "link", "/", principal.user_id)
     url, _ = await new_state(rt, org, idps[0], "link", "/", principal.user_id)
-    return url
+    return url, None
 
 
 async def exchange(rt: Runtime, code: str, ctx: RequestContext) -> TokenPair | MfaChallenge:
@@ -181,7 +191,8 @@ async def exchange(rt: Runtime, code: str, ctx: RequestContext) -> TokenPair | M
 
 
 async def has_sso(org_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    """Discovery: which of these orgs sign in with SAML."""
+    """Discovery: which of these orgs sign in with SSO (SAML or OpenID Connect: both start
+    at the same login URL)."""
     rows = (
         await IdentityProvider.select(IdentityProvider.org).where(
             IdentityProvider.org.is_in(org_ids) & (IdentityProvider.enabled == True)  # noqa: E712

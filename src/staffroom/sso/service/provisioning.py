@@ -14,7 +14,7 @@ from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import transaction
 from staffroom.core.emails import domain_of, normalize_email
 from staffroom.core.errors import Conflict, Invalid
-from staffroom.sso.presets import FIELDS, mapping_for
+from staffroom.sso.presets import FIELDS, field_names
 from staffroom.sso.saml import Rejected
 from staffroom.sso.tables import SsoIdentity
 
@@ -34,7 +34,7 @@ class Profile:
 
 def map_attributes(idp: dict[str, Any], attributes: dict[str, list[str]]) -> Profile:
     """Pick each field from the first attribute name of the mapping that is present."""
-    mapping = mapping_for(idp["preset"], idp["attribute_map"])
+    mapping = field_names(idp)
     values: dict[str, list[str]] = {}
     for field in FIELDS:
         for name in mapping[field]:
