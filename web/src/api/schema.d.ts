@@ -13633,6 +13633,7 @@ export interface operations {
                 response_type?: string | null;
                 client_id?: string | null;
                 redirect_uri?: string | null;
+                scope?: string | null;
                 state?: string | null;
                 code_challenge?: string | null;
                 code_challenge_method?: string | null;
@@ -13714,6 +13715,7 @@ export interface operations {
                 response_type?: string | null;
                 client_id?: string | null;
                 redirect_uri?: string | null;
+                scope?: string | null;
                 state?: string | null;
                 code_challenge?: string | null;
                 code_challenge_method?: string | null;
