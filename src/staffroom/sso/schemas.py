@@ -231,7 +231,7 @@ class SsoTestStartOut(msgspec.Struct, kw_only=True):
 
 class SsoTestResultOut(msgspec.Struct, kw_only=True):
     # waiting: no answer from the IdP yet; done: `attempt` says how it went; expired:
-    # the test was not finished within 15 minutes.
+    # the test was not finished within its sign-in's lifetime (SAML 15 minutes, OIDC 10).
     status: Literal["waiting", "done", "expired"]
     idp_id: uuid.UUID
     attempt: AttemptOut | None = None

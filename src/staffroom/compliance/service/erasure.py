@@ -24,6 +24,7 @@ from staffroom.core.context import Principal, RequestContext
 from staffroom.core.errors import Conflict, Forbidden, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.feeds.tables import Acknowledgement, Media, PostRead, Reaction, ReadTally
+from staffroom.oauth.service import personal as oauth_personal
 from staffroom.sso.tables import SsoIdentity
 
 ERASED_NAME = "Deleted user"
@@ -41,6 +42,9 @@ _PERSONAL = (
     Acknowledgement,
     Member,
     DeviceToken,
+    # The apps they allowed and what those apps held for them (revoked just before, by
+    # the deactivation hook): consents, grants with their refresh tokens, codes.
+    *oauth_personal.PERSONAL,
 )
 
 

@@ -22,6 +22,8 @@ from staffroom.core.limits import GDPR_EXPORT
 from staffroom.core.runtime import Runtime
 from staffroom.core.tables import AuditEvent
 from staffroom.feeds.tables import Acknowledgement, Comment, Media, Post, PostRead, Reaction
+from staffroom.oauth.service import personal as oauth_personal
+from staffroom.oauth.tables import OAuthConsent, OAuthGrant
 
 # Building an export is heavy: a few a day is plenty for a person.
 CHUNK = 1024 * 1024  # read out a MiB at a time
@@ -45,6 +47,9 @@ conversations.json     the chat conversations you are in
 messages.json          chat messages you wrote (decrypted for you)
 audit_events.json      security events you caused or that concern you
 media.json             files you uploaded; the files themselves are in media/
+connected_apps.json    apps you allowed to use Staffroom for you, and what they may do
+app_grants.json        each time an app was given access for you: when, what it may
+                       do, when it last used it, how it ended (never the tokens)
 
 Each file is a JSON list; rows carry their own dates and come in no particular order.
 Passwords, second factors and tokens are stored only as one-way digests or sealed
@@ -100,6 +105,16 @@ def _sources(rt: Runtime, principal: Principal) -> dict[str, tuple[Any, Any, Row
             _as_is,
         ),
         "media.json": (Media, (Media.uploader == me) & (Media.org == org), _as_is),
+        "connected_apps.json": (
+            OAuthConsent,
+            (OAuthConsent.user == me) & (OAuthConsent.org == org),
+            oauth_personal.consents_out,
+        ),
+        "app_grants.json": (
+            OAuthGrant,
+            (OAuthGrant.user == me) & (OAuthGrant.org == org),
+            oauth_personal.grants_out,
+        ),
     }
 
 
