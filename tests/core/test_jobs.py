@@ -262,6 +262,7 @@ async def test_periodic_work_repeats_and_outlives_a_failing_round(rt, caplog) ->
                 "chat outbox round",
                 "announcing scheduled posts",
                 "applying retention",
+                "pruning OAuth codes and grants",
             ],
         ),
     ],
