@@ -16,8 +16,6 @@ _LEFT = {
     "cli/ops.py",
     "endpoints/health.py",
     "oauth/service/store.py",
-    "onboarding/service/codes.py",
-    "onboarding/service/importer.py",
     "sso/service/idps.py",
     "sso/service/provisioning.py",
 }

@@ -6,12 +6,54 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from staffroom.accounts.tables import GroupMember, Org, User
+from staffroom.accounts.tables import Group, GroupMember, Org, Role, User
 
 
 async def person(org_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any] | None:
     """A person of this org (their whole row), or None (another org's too)."""
     return await User.select().where((User.id == user_id) & (User.org == org_id)).first()
+
+
+_PERSON = (User.id, User.display_name, User.email, User.username, User.employee_id, User.status)
+
+
+async def by_ids(org_id: uuid.UUID, user_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """People of this org by id (`id`, `display_name`, `email`, `username`, `employee_id`,
+    `status`); others' and unknown ids are absent."""
+    if not user_ids:
+        return []
+    return await User.select(*_PERSON).where((User.org == org_id) & User.id.is_in(user_ids))
+
+
+async def by_employee_ids(org_id: uuid.UUID, employee_ids: list[str]) -> list[dict[str, Any]]:
+    """People of this org by employee id (the same columns as `by_ids`)."""
+    if not employee_ids:
+        return []
+    return await User.select(*_PERSON).where(
+        (User.org == org_id) & User.employee_id.is_in(employee_ids)
+    )
+
+
+async def first_active_owner(org_id: uuid.UUID) -> uuid.UUID | None:
+    """The org's longest-standing active owner (whose powers the CLI runs with), if any."""
+    row = await (
+        User.select(User.id)
+        .where((User.org == org_id) & (User.role == "owner") & (User.status == "active"))
+        .order_by(User.created_at)
+        .first()
+    )
+    return None if row is None else row["id"]
+
+
+async def custom_role_keys(org_id: uuid.UUID) -> list[str]:
+    """The keys of the org's own roles (beside the built-in ones)."""
+    return [r["key"] for r in await Role.select(Role.key).where(Role.org == org_id)]
+
+
+async def groups_by_name(org_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    """The org's groups: lower-cased name → id."""
+    rows = await Group.select(Group.id, Group.name).where(Group.org == org_id)
+    return {g["name"].lower(): g["id"] for g in rows}
 
 
 async def group_ids_of(org_id: uuid.UUID, user_id: uuid.UUID) -> list[uuid.UUID]:
