@@ -5,6 +5,7 @@ configured here before any staffroom table is imported (Piccolo binds engines at
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,6 +16,7 @@ from tests.support.servers import DnsServer, PostgresServer, RedisServer
 
 _pg: PostgresServer | None = None
 _dns: DnsServer | None = None
+_sqlite_dir: str | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,7 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _pg, _dns
+    global _pg, _dns, _sqlite_dir
     data_dir = tempfile.mkdtemp(prefix="staffroom-test-")
     kind = os.environ.get("STAFFROOM_TEST_DB", "sqlite")
     if kind == "postgres":
@@ -37,7 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit(f"PostgreSQL could not start: {exc}", returncode=3)
         url = _pg.url
     elif kind == "sqlite":
-        url = f"sqlite:///{data_dir}/test.db"
+        # Test data only, so in memory-backed /dev/shm where there is one (the PostgreSQL
+        # cluster runs with fsync off for the same reason): each commit's fsyncs on disk
+        # were most of a small test's set-up.
+        shm = "/dev/shm"
+        in_memory = os.path.isdir(shm) and os.access(shm, os.W_OK)
+        _sqlite_dir = tempfile.mkdtemp(prefix="staffroom-test-db-", dir=shm if in_memory else None)
+        url = f"sqlite:///{_sqlite_dir}/test.db"
     else:
         pytest.exit(f"unknown STAFFROOM_TEST_DB={kind!r}", returncode=4)
     # Domain verification asks a real DNS server of our own, never the network.
@@ -101,6 +109,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _pg is not None:
         _pg.stop()
+    if _sqlite_dir is not None:
+        shutil.rmtree(_sqlite_dir, ignore_errors=True)
     if _dns is not None:
         _dns.stop()
 

@@ -51,6 +51,7 @@ from staffroom.endpoints.metrics import MetricsController, forget_dead_workers, 
 from staffroom.endpoints.websocket import asyncapi_document, realtime_socket
 from staffroom.feeds import scheduled as feeds_scheduled
 from staffroom.feeds.controllers import ROUTER as FEEDS
+from staffroom.oauth import scheduled as oauth_scheduled
 from staffroom.oauth.controllers import ROUTER as OAUTH
 from staffroom.oauth.controllers import WELL_KNOWN as OAUTH_WELL_KNOWN
 from staffroom.onboarding.controllers import ROUTER as ONBOARDING
@@ -67,6 +68,7 @@ BACKGROUND = (
     *chat_scheduled.JOBS,
     *feeds_scheduled.JOBS,
     *compliance_scheduled.JOBS,
+    *oauth_scheduled.JOBS,
 )
 
 

@@ -175,6 +175,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     oauth_access_token_ttl: int = 3600
     oauth_refresh_idle_ttl: int = 30 * 24 * 3600
     oauth_refresh_absolute_ttl: int = 365 * 24 * 3600
+    # Days an ended grant (revoked, or past its lifetimes) is kept before it is deleted.
+    oauth_grant_retention_days: int = 30
 
     def __post_init__(self) -> None:
         if not self.public_url:

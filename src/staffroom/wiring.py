@@ -19,6 +19,7 @@ from staffroom.feeds.service import media as feed_media
 from staffroom.feeds.service import media_access as feed_media_access
 from staffroom.feeds.service import personal_data as feeds_data
 from staffroom.oauth.service import access as oauth_access
+from staffroom.oauth.service import personal as oauth_personal
 from staffroom.onboarding.service import codes as onboarding_codes
 from staffroom.onboarding.service import invites as onboarding_invites
 from staffroom.settings import Settings
@@ -60,6 +61,7 @@ def _personal_data(rt: Runtime) -> None:
     personal_data.register(rt, "audit", audit_events, kept)
     # Uploads last: their stored bytes go first on erasure, while the rows still say which.
     personal_data.register(rt, "media", feeds_data.media_for, feeds_data.erase_media)
+    personal_data.register(rt, "oauth", oauth_personal.export_for, oauth_personal.erase)
 
 
 def build_runtime(settings: Settings) -> Runtime:

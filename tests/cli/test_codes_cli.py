@@ -50,7 +50,7 @@ async def test_a_batch_that_could_not_be_written_is_revoked(world: World, tmp_pa
     """The file appears (another program, a second run) while the cards are rendered: the
     codes are not written over it, and the batch they belong to no longer works."""
     out = tmp_path / "cards.pdf"
-    args = ["codes", "create", "--org", "acme", "--label", "Hall 3", "--count", "1500"]
+    args = ["codes", "create", "--org", "acme", "--label", "Hall 3", "--count", "300"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "staffroom", *args, "--out", str(out)],
         stdout=subprocess.PIPE,
@@ -59,7 +59,7 @@ async def test_a_batch_that_could_not_be_written_is_revoked(world: World, tmp_pa
         env=os.environ.copy(),
     )
     try:
-        for _ in range(600):  # the batch is stored, then its 1,500 cards take seconds
+        for _ in range(600):  # the batch is stored, then its 300 cards take seconds
             if await AccessCodeBatch.count() or proc.poll() is not None:
                 break
             await asyncio.sleep(0.02)

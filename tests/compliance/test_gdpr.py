@@ -139,7 +139,8 @@ async def test_an_export_of_many_uploads_goes_file_to_file(client, world: World,
     assert peak < 4 * mib, peak  # a chunk or two, never a picture, never the archive
     r = await client.get("/api/v1/me/export", headers=await bearer(client, world.acme, "member"))
     assert r.status_code == 200 and int(r.headers["content-length"]) == len(r.content)
-    assert len(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == 16
+    # 14 JSON files, the README and the 3 pictures.
+    assert len(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == 18
 
 
 async def test_a_file_lost_from_storage_leaves_the_rest_of_the_export_whole(

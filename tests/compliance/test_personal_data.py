@@ -81,6 +81,8 @@ conversations.json     the chat conversations you are in
 messages.json          chat messages you wrote (decrypted for you)
 audit_events.json      security events you caused or that concern you
 media.json             files you uploaded; the files themselves are in media/
+connected_apps.json    apps you allowed to use Staffroom for you, and what they may do
+app_grants.json        each app's access for you: scopes, when, last use, its end (never tokens)
 
 Each file is a JSON list; rows carry their own dates and come in no particular order.
 Passwords, second factors and tokens are stored only as one-way digests or sealed
@@ -170,7 +172,9 @@ async def test_the_export_of_a_busy_person_is_what_it_was(client, world: World, 
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     names = archive.namelist()
     media = [n for n in names if n.startswith("media/")]
-    assert names == [*_FILES, *media, "README.txt"] and len(media) == 1
+    # OAuth's two files (tests/compliance/test_gdpr_oauth.py shows what they hold).
+    oauth = ["connected_apps.json", "app_grants.json"]
+    assert names == [*_FILES, *oauth, *media, "README.txt"] and len(media) == 1
     for name in _FILES:
         assert archive.read(name) == expected[name], name
         assert json.loads(archive.read(name)) or name == "audit_events.json", name
@@ -220,4 +224,5 @@ async def test_a_runtime_without_the_holders_neither_exports_nor_erases(world: W
         "chat",
         "audit",
         "media",
+        "oauth",
     ]

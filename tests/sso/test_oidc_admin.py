@@ -71,6 +71,10 @@ async def test_bad_input_is_a_422_and_stores_nothing(client, world: World) -> No
             "invalid_tenant",
         ),
         (body(preset="adfs"), "invalid_preset"),
+        # Scopes the schema lets through (the OpenAPI document states no item rules).
+        (body(scopes=["openid", "e mail"]), "invalid_scope"),
+        (body(scopes=["openid", "pr\u00f6file"]), "invalid_scope"),
+        (body(scopes=["openid", "x" * 101]), "invalid_scope"),
     ]
     for given, code in cases:
         r = await client.post("/api/v1/sso/idps/oidc", json=given, headers=h)

@@ -16,5 +16,8 @@ async def truncate_all() -> None:
         names = ", ".join(t._meta.get_formatted_tablename() for t in tables)
         await tables[0].raw(f"TRUNCATE {names} CASCADE")
         return
-    for table in reversed(tables):
-        await table.delete(force=True)
+    # SQLite: one transaction, so one commit (one journal fsync) per test rather than one
+    # per table: sixty of them were a large share of a small test's time.
+    async with engine.transaction():
+        for table in reversed(tables):
+            await table.delete(force=True)

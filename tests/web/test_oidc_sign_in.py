@@ -1,6 +1,7 @@
 """OpenID Connect in the browser: an IT admin adds the org's OIDC IdP in the console's SSO
-wizard (the protocol, the preset, the redirect URI to copy, issuer and client), turns it
-on, and an employee signs in through it from the sign-in page and lands in the feed. The
+wizard (the protocol, the preset, the redirect URI to copy, issuer and client), tries it
+with a test sign-in in a new window (nobody signed in or created), turns it on, and an
+employee signs in through it from the sign-in page and lands in the feed. The
 IdP is the tests' local OpenID provider (tests/support/oidc_op.py), reached by the browser
 and by the server over 127.0.0.1. Axe on the wizard and the IdP's page."""
 
@@ -63,12 +64,31 @@ async def test_an_admin_adds_an_oidc_idp_and_an_employee_signs_in_through_it(
     await expect(it.get_by_text(redirect_uri, exact=True)).to_be_visible()
     await expect(it.get_by_text("set (not shown)")).to_be_visible()
     await expect(it.get_by_text("s3cret-acme")).to_have_count(0)
-    await expect(it.get_by_role("button", name="Test sign-in")).to_have_count(0)
 
     await it.get_by_label("Create an account at a person's first sign-in").check()
     accounts = it.get_by_role("region", name="Accounts and two-step sign-in")
     await accounts.get_by_role("button", name="Save").click()
     await expect(accounts.get_by_role("status")).to_have_text("Saved.")
+
+    # A test sign-in while the IdP is still off: a real sign-in at the provider in a new
+    # window (it approves Ada at once), which signs nobody in and creates nobody.
+    async with it.expect_popup() as opened:
+        await it.get_by_role("button", name="Test sign-in").click()
+    popup = await opened.value
+    await expect(popup.get_by_role("heading", name="Test sign-in")).to_be_visible()
+    await expect(popup.get_by_text("Test succeeded.")).to_be_visible()
+    tested = it.get_by_role("region", name="Test sign-in")
+    await expect(tested.get_by_role("status")).to_contain_text(
+        "Test succeeded. Every check passed: an account would be created"
+    )
+    await popup.close()
+    mapping = it.get_by_role("region", name="Attributes and groups")
+    await expect(mapping.get_by_text("Preview with the attributes of 00u-ada-4711")).to_be_visible()
+    await expect(mapping.get_by_role("cell", name="ada@acme.example", exact=False)).to_be_visible()
+    await shoot(it, "admin-sso-oidc-test")
+    async with httpx.AsyncClient(base_url=base, headers=headers) as api:
+        found = (await api.get("/api/v1/users", params={"q": "ada"})).json()["items"]
+        assert found == []
     await it.get_by_role("button", name="Turn on").click()
     await expect(it.get_by_text("Turned on: people of your organisation")).to_be_visible()
     await assert_accessible(it)

@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, Router, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import PUBLIC, requires
@@ -179,8 +179,8 @@ class AuthorizeController(Controller):
         response_type: Param = None,
         client_id: Param = None,
         redirect_uri: Param = None,
-        scope: Param = None,
-        state_: Annotated[str | None, Parameter(query="state")] = None,
+        scope_: Annotated[str | None, QueryParameter(name="scope")] = None,
+        state_: Annotated[str | None, QueryParameter(name="state")] = None,
         code_challenge: Param = None,
         code_challenge_method: Param = None,
     ) -> AuthorizeCheck:
@@ -205,8 +205,8 @@ class AuthorizeController(Controller):
         response_type: Param = None,
         client_id: Param = None,
         redirect_uri: Param = None,
-        scope: Param = None,
-        state_: Annotated[str | None, Parameter(query="state")] = None,
+        scope_: Annotated[str | None, QueryParameter(name="scope")] = None,
+        state_: Annotated[str | None, QueryParameter(name="state")] = None,
         code_challenge: Param = None,
         code_challenge_method: Param = None,
     ) -> AuthorizeOut:

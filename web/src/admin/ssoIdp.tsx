@@ -46,7 +46,7 @@ export function SsoIdp() {
         {data.kind === "oidc" ? <OidcFacts idp={data} /> : <SpValues sp={data} preset={data.preset} />}
       </details>
       <Mapping idp={data} />
-      {data.kind === "saml" && <TestSignIn idp={data} />}
+      <TestSignIn idp={data} />
       <Accounts idp={data} />
       {data.kind === "saml" && <Rollover idp={data} />}
       <TurnOn idp={data} />

@@ -1,6 +1,8 @@
 // The test sign-in: a real SP-initiated login with the IdP in a new window, which signs
 // nobody in. This window waits for the outcome (polling the API); the new one lands on
-// the test page below, which shows the same outcome.
+// the test page below, which shows the same outcome. For an OpenID Connect IdP the API's
+// answer also sets the HttpOnly cookie binding the sign-in to this browser: the new
+// window shares it and carries it back to the callback.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";

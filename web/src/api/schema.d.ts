@@ -1241,7 +1241,7 @@ export interface paths {
         put?: never;
         /**
          * Start a test sign-in: a real SP-initiated login that signs nobody in
-         * @description Open `redirect_url` in a new window and sign in at the IdP; the IdP's answer is checked like any login (the IdP may be disabled still), its window goes to the console's test page, and `GET /api/v1/sso/tests/{test_id}` has the outcome.
+         * @description Open `redirect_url` in a new window and sign in at the IdP; the IdP's answer is checked like any login (the IdP may be disabled still), its window goes to the console's test page, and `GET /api/v1/sso/tests/{test_id}` has the outcome. For an OpenID Connect IdP the answer also sets the cookie that binds the sign-in to this browser (HttpOnly, for the callback only): open the window in it.
          */
         post: operations["start_sso_test"];
         delete?: never;
@@ -13633,6 +13633,7 @@ export interface operations {
                 response_type?: string | null;
                 client_id?: string | null;
                 redirect_uri?: string | null;
+                scope?: string | null;
                 state?: string | null;
                 code_challenge?: string | null;
                 code_challenge_method?: string | null;
@@ -13714,6 +13715,7 @@ export interface operations {
                 response_type?: string | null;
                 client_id?: string | null;
                 redirect_uri?: string | null;
+                scope?: string | null;
                 state?: string | null;
                 code_challenge?: string | null;
                 code_challenge_method?: string | null;

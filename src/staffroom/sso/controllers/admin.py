@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from staffroom.accounts.guards import requires
 from staffroom.core.web import Ctx, Me, Rt, errors
+from staffroom.sso.controllers.cookies import bound
 from staffroom.sso.schemas import (
     AttemptList,
     IdpIn,
@@ -181,11 +182,16 @@ class SsoAdminController(Controller):
         summary="Start a test sign-in: a real SP-initiated login that signs nobody in",
         description="Open `redirect_url` in a new window and sign in at the IdP; the IdP's "
         "answer is checked like any login (the IdP may be disabled still), its window goes "
-        "to the console's test page, and `GET /api/v1/sso/tests/{test_id}` has the outcome.",
+        "to the console's test page, and `GET /api/v1/sso/tests/{test_id}` has the outcome. "
+        "For an OpenID Connect IdP the answer also sets the cookie that binds the sign-in "
+        "to this browser (HttpOnly, for the callback only): open the window in it.",
         responses=errors(401, 403, 404, 422),
     )
-    async def start_test(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> SsoTestStartOut:
-        return await testing.start(rt, me, idp_id)
+    async def start_test(
+        self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt
+    ) -> Response[SsoTestStartOut]:
+        started, binding = await testing.start(rt, me, idp_id)
+        return Response(started, status_code=HTTP_201_CREATED, cookies=bound(binding))
 
     @get(
         "/tests/{test_id:uuid}",

@@ -20,7 +20,7 @@ from staffroom.accounts.schemas import MfaChallenge, TokenPair
 from staffroom.accounts.service.lookups import require_org
 from staffroom.core.web import Ctx, Me, Rt, errors
 from staffroom.sso import saml
-from staffroom.sso.oidc.binding import BrowserBinding
+from staffroom.sso.controllers.cookies import bound
 from staffroom.sso.schemas import ExchangeIn, RedirectOut
 from staffroom.sso.service import acs, login, logout, oidc_login
 from staffroom.sso.service.idps import sp_config
@@ -72,7 +72,7 @@ class SamlBrowserController(Controller):
         email: FromQuery[Annotated[str | None, Parameter(max_length=320)]] = None,
     ) -> Redirect:
         url, binding = await login.start(rt, org_slug, next, idp, email)
-        return Redirect(url, status_code=HTTP_303_SEE_OTHER, cookies=_bound(binding))
+        return Redirect(url, status_code=HTTP_303_SEE_OTHER, cookies=bound(binding))
 
     @post(
         "/acs",
@@ -155,7 +155,7 @@ class SsoAuthController(Controller):
     )
     async def link(self, idp_id: FromPath[uuid.UUID], me: Me, rt: Rt) -> Response[RedirectOut]:
         url, binding = await login.start_link(rt, me, idp_id)
-        return Response(RedirectOut(redirect_url=url), cookies=_bound(binding))
+        return Response(RedirectOut(redirect_url=url), cookies=bound(binding))
 
 
 class OidcBrowserController(Controller):
@@ -202,22 +202,3 @@ class OidcBrowserController(Controller):
             else []
         )
         return Redirect(done.url, status_code=HTTP_303_SEE_OTHER, cookies=cookies)
-
-
-def _bound(binding: BrowserBinding | None) -> list[Cookie]:
-    """The cookie binding an OpenID Connect sign-in to this browser (none for SAML): only
-    sent back to our callback, never readable by scripts, and on the IdP's top-level
-    redirect back to us (Lax), not on cross-site subrequests."""
-    if binding is None:
-        return []
-    return [
-        Cookie(
-            key=binding.name,
-            value=binding.value,
-            max_age=binding.max_age,
-            path=binding.path,
-            httponly=True,
-            secure=True,
-            samesite="lax",
-        )
-    ]

@@ -124,13 +124,15 @@ async def remember(
     purpose: str = "login",
     next_url: str = "",
     link_user: uuid.UUID | None = None,
+    state_id: uuid.UUID | None = None,
 ) -> BrowserBinding:
-    """Store the request's server half; return the browser half (the cookie)."""
+    """Store the request's server half (under `state_id` when the caller must know the
+    row, as an admin's test sign-in does); return the browser half (the cookie)."""
     now = clock.utcnow()
     await OidcLoginState.delete().where(OidcLoginState.expires_at < now - KEEP_EXPIRED)
     await OidcLoginState.insert(
         OidcLoginState(
-            id=uuid.uuid4(),
+            id=state_id or uuid.uuid4(),
             org=idp.org_id,
             idp=idp.idp_id,
             purpose=purpose,

@@ -50,14 +50,15 @@ async def begin(
     purpose: str = "login",
     next_url: str = "",
     link_user: uuid.UUID | None = None,
+    state_id: uuid.UUID | None = None,
 ) -> Started:
-    """Start a sign-in (or a link, for a signed-in user) at this IdP."""
+    """Start a sign-in (or a link, for a signed-in user; or an admin's test) at this IdP."""
     config.check(idp)
     metadata = await providers.metadata(idp.issuer)
     flow = binding.new_secrets()
     url = await client.authorization_url(providers, idp, metadata, flow)
     cookie = await binding.remember(
-        keys, idp, flow, purpose=purpose, next_url=next_url, link_user=link_user
+        keys, idp, flow, purpose=purpose, next_url=next_url, link_user=link_user, state_id=state_id
     )
     return Started(url, cookie)
 

@@ -19,7 +19,8 @@ class OidcLoginState(Table, tablename="oidc_login_state"):
     id = UUID(primary_key=True)
     org = ForeignKey(Org, on_delete=OnDelete.cascade, null=False)
     idp = ForeignKey(IdentityProvider, on_delete=OnDelete.cascade, null=False)
-    # login | link (a signed-in user links the IdP identity), as for SAML
+    # login | link (a signed-in user links the IdP identity) | test (an admin's test
+    # sign-in: validated like a login, nobody signed in), as for SAML
     purpose = Varchar(length=10, default="login")
     state_hash = Varchar(length=64, unique=True)
     nonce_hash = Varchar(length=64)

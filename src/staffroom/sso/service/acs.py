@@ -45,7 +45,7 @@ async def acs(
     # An admin's test sign-in: checked like a login, nobody signed in (service/testing.py).
     test = state if state is not None and state["purpose"] == testing.PURPOSE else None
     if test is not None:
-        idps = await testing.with_tested_idp(org["id"], idps, test)
+        idps = await testing.with_tested_idp(org["id"], idps, test["idp"])
     # What is known of the response so far, for the doctor when it is refused.
     idp: dict[str, Any] | None = None
     envelope: saml.Envelope | None = None

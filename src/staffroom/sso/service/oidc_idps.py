@@ -8,6 +8,7 @@ another row does not open) and never returned, only whether it is set.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -89,6 +90,9 @@ def oidc_config(rt: Runtime, org_slug: str, row: dict[str, Any]) -> OidcIdp:
     )
 
 
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,100}")  # RFC 6749's scope-token
+
+
 def _normalised(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for name in ("issuer", "client_id", "hosted_domain", "tenant_id"):
@@ -111,6 +115,8 @@ async def validated(
     if unknown:
         raise Invalid("not_for_oidc", f"An OpenID Connect IdP has no {', '.join(sorted(unknown))}.")
     out = _normalised(values)
+    if any(not _SCOPE.fullmatch(scope) for scope in out.get("scopes", [])):
+        raise Invalid("invalid_scope", "A scope is one word of printable ASCII (RFC 6749 3.3).")
     if "preset" in out and out["preset"] not in OIDC_PRESETS:
         raise Invalid("invalid_preset", f"{out['preset']!r} is not an OpenID Connect preset.")
     merged = {**row, **out}

@@ -7,6 +7,11 @@ email the IdP vouches for, group rules, the IdP-MFA policy, the one-time code, t
 and the audit trail. Every refusal goes to the app's error page with its reason and into
 the doctor: under the IdP once the sign-in's state named it, as the IdP's own (`signed`)
 once the refusal concerns what the IdP sent over the back channel.
+
+A sign-in started as an admin's test (`testing.py`, purpose "test") is redeemed and
+validated the same way, also with an IdP not enabled yet; then `testing.dry_run` says
+what a sign-in would do, and the window goes to the console's test page, with nobody
+signed in, created, linked or changed, the outcome (or refusal) filed under the test.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ from staffroom.core.errors import Invalid
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
 from staffroom.sso.oidc import binding, flow
-from staffroom.sso.oidc.binding import BrowserBinding
+from staffroom.sso.oidc.binding import BrowserBinding, LoginState
 from staffroom.sso.oidc.claims import OidcAssertion
-from staffroom.sso.oidc.config import OidcIdp, redirect_uri
+from staffroom.sso.oidc.config import redirect_uri
 from staffroom.sso.oidc.errors import Rejected
-from staffroom.sso.service import pipeline
+from staffroom.sso.service import pipeline, testing
 from staffroom.sso.service.idps import org_and_idps
 from staffroom.sso.service.oidc_idps import oidc_config, providers
 
@@ -50,8 +55,10 @@ async def begin(
     purpose: str,
     next_url: str = "",
     link_user: uuid.UUID | None = None,
+    state_id: uuid.UUID | None = None,
 ) -> tuple[str, BrowserBinding]:
-    """(The IdP's URL, the cookie binding the sign-in to this browser) for a login or link.
+    """(The IdP's URL, the cookie binding the sign-in to this browser) for a login, a link
+    or an admin's test sign-in (`state_id`: the test's id, which the console polls).
 
     An IdP that cannot be used (its discovery document unreachable or wrong) is a 422
     naming the doctor's reason, as SAML's start refuses an IdP it cannot build a request for.
@@ -64,6 +71,7 @@ async def begin(
             purpose=purpose,
             next_url=next_url,
             link_user=link_user,
+            state_id=state_id,
         )
     except Rejected as rejected:
         raise Invalid(f"oidc_{rejected.reason}", rejected.detail or "") from None
@@ -77,7 +85,8 @@ async def callback(
     cookies: Mapping[str, str],
     ctx: RequestContext,
 ) -> Finished:
-    """Complete a sign-in: the app with a one-time code, or its error page with the reason."""
+    """Complete a sign-in: the app with a one-time code, or its error page with the reason;
+    for an admin's test sign-in, the console's test page (nobody signed in either way)."""
     org, enabled = await org_and_idps(org_slug)
     rows = {i["id"]: i for i in enabled if i["kind"] == "oidc"}
     params = {k: query[k] for k in PARAMS if k in query}
@@ -85,27 +94,53 @@ async def callback(
     path = urlsplit(redirect_uri(rt.settings.public_url, org["slug"])).path
     clear = binding.cookie_name(rt.keys, state) if 0 < len(state) <= 256 else None
 
-    async def idp_for(idp_id: uuid.UUID) -> OidcIdp:
-        row = rows.get(idp_id)
-        if row is None:
-            raise Rejected("idp_not_ready", "This identity provider is gone or disabled.")
-        return oidc_config(rt, org["slug"], row)
-
     idp: dict[str, Any] | None = None
     assertion: OidcAssertion | None = None
+    test: dict[str, Any] | None = None
     try:
-        done = await flow.complete(rt.keys, providers(rt), org["id"], params, cookies, idp_for)
-        idp, assertion = rows[done.state.idp_id], done.assertion
+        redeemed = await binding.redeem(rt.keys, org["id"], params.get("state"), cookies)
+        if redeemed.purpose == testing.PURPOSE:
+            # The IdP under test may not be enabled yet (testing it comes first).
+            test = {"id": redeemed.id, "link_user": redeemed.link_user}
+            tested = await testing.with_tested_idp(org["id"], enabled, redeemed.idp_id)
+            rows = {i["id"]: i for i in tested if i["kind"] == "oidc"}
+        idp, assertion = await _validated(rt, org, rows, redeemed, params)
         pipeline.check_lengths(assertion)
         await pipeline.refuse_replay(idp["id"], assertion)
-        linking = done.state.link_user if done.state.purpose == "link" else None
+        if test is not None:
+            tried = await testing.dry_run(org["id"], idp, assertion)
+            done = await testing.passed(rt, org["id"], idp, assertion, tried, test, ctx)
+            return Finished(done, clear, path)
+        linking = redeemed.link_user if redeemed.purpose == "link" else None
         user = await pipeline.user_for(rt, org, idp, assertion, linking)
     except (Rejected, saml.Rejected) as rejected:
-        await _record_refusal(rt, ctx, org, rows, idp, assertion, rejected)
+        await _record_refusal(rt, ctx, org, rows, idp, assertion, rejected, test)
+        if test is not None:
+            return Finished(testing.test_page(rt, test["id"]), clear, path)
         return Finished(pipeline.error_redirect(rt, rejected.reason), clear, path)
     code = await pipeline.issue_code(rt, org, idp, assertion, user)
     await pipeline.record_success(rt, ctx, org, idp, assertion, user)
-    return Finished(pipeline.success_redirect(rt, done.state.next_url or "/", code), clear, path)
+    return Finished(pipeline.success_redirect(rt, redeemed.next_url or "/", code), clear, path)
+
+
+async def _validated(
+    rt: Runtime,
+    org: dict[str, Any],
+    rows: dict[uuid.UUID, dict[str, Any]],
+    redeemed: LoginState,
+    params: Mapping[str, str],
+) -> tuple[dict[str, Any], OidcAssertion]:
+    """The redeemed sign-in's IdP (enabled, or the one under test) and its validated
+    assertion; a refusal names that IdP for the doctor."""
+    try:
+        row = rows.get(redeemed.idp_id)
+        if row is None or row["kind"] != "oidc":
+            raise Rejected("idp_not_ready", "This identity provider is gone or disabled.")
+        config = oidc_config(rt, org["slug"], row)
+        return row, await flow.finish(providers(rt), config, redeemed, params)
+    except Rejected as rejected:
+        rejected.idp_id = redeemed.idp_id
+        raise
 
 
 async def _record_refusal(
@@ -116,6 +151,7 @@ async def _record_refusal(
     idp: dict[str, Any] | None,
     assertion: OidcAssertion | None,
     rejected: Rejected | saml.Rejected,
+    test: dict[str, Any] | None = None,
 ) -> None:
     """File the refusal under its IdP where known: after a valid ID token (the pipeline's
     refusals), or when the refusal concerns the IdP's own answer, as the IdP's attempt;
@@ -123,4 +159,6 @@ async def _record_refusal(
     if idp is None and isinstance(rejected, Rejected) and rejected.idp_id is not None:
         idp = rows.get(rejected.idp_id)
     signed = assertion is not None or (isinstance(rejected, Rejected) and rejected.from_idp)
-    await pipeline.record_refusal(rt, ctx, org, idp, rejected, signed=signed, assertion=assertion)
+    await pipeline.record_refusal(
+        rt, ctx, org, idp, rejected, signed=signed, assertion=assertion, test=test
+    )

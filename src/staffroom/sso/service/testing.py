@@ -1,9 +1,13 @@
 """An admin's test sign-in and the mapping preview: SSO tried out before anyone depends on it.
 
-A test is a real SP-initiated login (AuthnRequest, RelayState, the IdP's answer at the ACS,
-every check a login makes) whose state has the purpose "test": the ACS then signs nobody
-in, creates and changes nobody, and sends the window to the console's test page instead.
-The IdP may still be disabled, so an IdP is tried before people see it at sign-in.
+A test is a real SP-initiated login (SAML: AuthnRequest, RelayState, the IdP's answer at
+the ACS; OpenID Connect: the authorization request with PKCE, state and nonce, the code
+exchanged and the ID token validated at the callback; every check a login makes) whose
+state row has the purpose "test": the ACS or the callback then signs nobody in, creates
+and changes nobody, and sends the window to the console's test page instead. The test's
+id is its state row's (SAML's `SamlLoginState`, OIDC's `OidcLoginState`), and the doctor's
+attempt that answers it carries it. The IdP may still be disabled, so an IdP is tried
+before people see it at sign-in.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from msgspec import UNSET
 from staffroom.accounts.service.lookups import org_row
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.errors import Invalid, NotFound
+from staffroom.core.errors import NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
+from staffroom.sso.oidc import binding
+from staffroom.sso.oidc.binding import BrowserBinding
+from staffroom.sso.oidc.claims import OidcAssertion
+from staffroom.sso.oidc.tables import OidcLoginState
 from staffroom.sso.presets import FIELDS, field_names
 from staffroom.sso.schemas import (
     FieldPreview,
@@ -29,47 +37,49 @@ from staffroom.sso.schemas import (
     SsoTestResultOut,
     SsoTestStartOut,
 )
-from staffroom.sso.service import doctor, provisioning
+from staffroom.sso.service import doctor, pipeline, provisioning
 from staffroom.sso.service.idps import by_id, own
 from staffroom.sso.tables import SamlLoginState
 
 PURPOSE = "test"
 
 
-async def start(rt: Runtime, principal: Principal, idp_id: uuid.UUID) -> SsoTestStartOut:
-    """A test sign-in with one IdP of the caller's org (enabled or not)."""
-    # Imported here: login imports this module for the ACS's side of a test.
-    from staffroom.sso.service.login import STATE_TTL, new_state
+async def start(
+    rt: Runtime, principal: Principal, idp_id: uuid.UUID
+) -> tuple[SsoTestStartOut, BrowserBinding | None]:
+    """A test sign-in with one IdP of the caller's org (enabled or not); for an OpenID
+    Connect IdP also the cookie binding it to the admin's browser (set it on the answer:
+    the test's window, opened from the console, carries it back to the callback)."""
+    # Imported here: both import this module for the ACS's and the callback's side.
+    from staffroom.sso.service import login, oidc_login
 
     idp = await own(principal, idp_id)
-    if idp["kind"] == "oidc":
-        # The OIDC sign-in's state lives in the browser's cookie and its own table; the
-        # test flow (a SAML state row the console polls) does not carry it yet.
-        raise Invalid(
-            "sso_test_unsupported",
-            "Test sign-ins are for SAML IdPs; try an OpenID Connect IdP with a person "
-            "while it is enabled, and read the doctor.",
-        )
     org = await org_row(principal.org_id)
-    url, state_id = await new_state(rt, org, idp, PURPOSE, link_user=principal.user_id)
-    return SsoTestStartOut(
-        test_id=state_id, redirect_url=url, expires_at=clock.utcnow() + STATE_TTL
-    )
+    if idp["kind"] == "oidc":
+        test_id = uuid.uuid4()
+        url, cookie = await oidc_login.begin(
+            rt, org, idp, PURPOSE, link_user=principal.user_id, state_id=test_id
+        )
+        expires_at = clock.utcnow() + binding.STATE_TTL
+        return SsoTestStartOut(test_id=test_id, redirect_url=url, expires_at=expires_at), cookie
+    url, test_id = await login.new_state(rt, org, idp, PURPOSE, link_user=principal.user_id)
+    expires_at = clock.utcnow() + login.STATE_TTL
+    return SsoTestStartOut(test_id=test_id, redirect_url=url, expires_at=expires_at), None
 
 
 async def _state(principal: Principal, test_id: uuid.UUID) -> dict[str, Any]:
-    row = (
-        await SamlLoginState.select()
-        .where(
-            (SamlLoginState.id == test_id)
-            & (SamlLoginState.org == principal.org_id)
-            & (SamlLoginState.purpose == PURPOSE)
+    """The test's state row, SAML's or OIDC's (both have idp and expires_at)."""
+    for table in (SamlLoginState, OidcLoginState):
+        row = (
+            await table.select(table.idp, table.expires_at)
+            .where(
+                (table.id == test_id) & (table.org == principal.org_id) & (table.purpose == PURPOSE)
+            )
+            .first()
         )
-        .first()
-    )
-    if row is None:
-        raise NotFound("sso_test_not_found", "No such test sign-in.")
-    return row
+        if row is not None:
+            return row
+    raise NotFound("sso_test_not_found", "No such test sign-in.")
 
 
 async def result(principal: Principal, test_id: uuid.UUID) -> SsoTestResultOut:
@@ -85,16 +95,21 @@ async def result(principal: Principal, test_id: uuid.UUID) -> SsoTestResultOut:
 
 
 async def dry_run(
-    org_id: uuid.UUID, idp: dict[str, Any], assertion: saml.Assertion
+    org_id: uuid.UUID, idp: dict[str, Any], assertion: pipeline.Assertion
 ) -> tuple[str, uuid.UUID | None]:
     """What a real login with this assertion would do, changing nothing: (reason, user id)
-    with reason would_sign_in or would_create_account; Rejected as the login would be."""
+    with reason would_sign_in or would_create_account; Rejected as the login would be
+    (the pipeline's `user_for`, OIDC's own refusals included)."""
+    if isinstance(assertion, OidcAssertion) and idp["group_rules"]:
+        assertion.require_groups()
     profile = provisioning.map_attributes(idp, assertion.attributes)
     provisioning.apply_rules(idp, profile)
     user = await provisioning.identity_user(org_id, idp["id"], assertion.name_id)
     if user is None:
         if not idp["jit"]:
             raise saml.Rejected("unknown_user", "No account is linked to this IdP identity.")
+        if isinstance(assertion, OidcAssertion):
+            assertion.require_verified_email()
         await provisioning.jit_email(org_id, profile)
         return "would_create_account", None
     if user["status"] != "active":
@@ -103,12 +118,12 @@ async def dry_run(
 
 
 async def with_tested_idp(
-    org_id: uuid.UUID, idps: list[dict[str, Any]], state: dict[str, Any]
+    org_id: uuid.UUID, idps: list[dict[str, Any]], idp_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """The org's enabled IdPs and the one under test, which may not be enabled yet."""
-    if any(i["id"] == state["idp"] for i in idps):
+    if any(i["id"] == idp_id for i in idps):
         return idps
-    tested = await by_id(org_id, state["idp"])
+    tested = await by_id(org_id, idp_id)
     return [*idps, tested] if tested else idps
 
 
@@ -116,7 +131,7 @@ async def passed(
     rt: Runtime,
     org_id: uuid.UUID,
     idp: dict[str, Any],
-    assertion: saml.Assertion,
+    assertion: pipeline.Assertion,
     tried: tuple[str, uuid.UUID | None],
     state: dict[str, Any],
     ctx: RequestContext,
