@@ -14,7 +14,7 @@ import zipfile
 from staffroom.accounts.tables import User
 from staffroom.chat.tables import Message
 from staffroom.compliance.service import erasure, export, ledger
-from staffroom.core import clock
+from staffroom.core import clock, personal_data
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.tables import AuditEvent
 from staffroom.feeds.tables import Media, Reaction
@@ -91,7 +91,7 @@ async def test_the_export_holds_the_subjects_data_only(client, world: World, rt)
 async def test_an_export_is_read_and_written_a_batch_at_a_time(
     client, world: World, rt, monkeypatch
 ):
-    monkeypatch.setattr(export, "BATCH", 2)  # a person's years of reads and messages
+    monkeypatch.setattr(personal_data, "BATCH", 2)  # a person's years of reads and messages
     admin = await bearer(client, world.acme, "admin")
     member = await bearer(client, world.acme, "member")
     conv = await group(client, world, admin, "member")

@@ -32,6 +32,14 @@ async def org_row(org_id: uuid.UUID) -> dict[str, Any]:
     return org
 
 
+async def retention_settings() -> list[dict[str, Any]]:
+    """The orgs keeping posts or audit events for a limited time: `id`,
+    `post_retention_days` and `audit_retention_days` (compliance's retention run)."""
+    return await Org.select(Org.id, Org.post_retention_days, Org.audit_retention_days).where(
+        Org.post_retention_days.is_not_null() | Org.audit_retention_days.is_not_null()
+    )
+
+
 async def user_in_org(org_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:
     """A user of the caller's org; another org's user is simply not found (404)."""
     row = await User.select().where((User.id == user_id) & (User.org == org_id)).first()

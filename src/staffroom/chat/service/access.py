@@ -7,7 +7,7 @@ import secrets
 import uuid
 from typing import Any
 
-from staffroom.accounts.tables import User
+from staffroom.accounts.service import people
 from staffroom.chat.tables import Member, Message
 from staffroom.core.context import Principal
 from staffroom.core.crypto import KeyRing
@@ -94,10 +94,7 @@ async def colleagues(principal: Principal, user_ids: list[uuid.UUID]) -> list[uu
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
         return []
-    found = await User.select(User.id).where(
-        User.id.is_in(wanted) & (User.org == principal.org_id) & (User.status == "active")
-    )
-    if len(found) != len(wanted):
+    if len(await people.active_ids(principal.org_id, wanted)) != len(wanted):
         # The same answer for another org's people and for ids that do not exist.
         raise Invalid("unknown_user", "Add only active people of your organisation.")
     return wanted

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from staffroom.accounts.tables import Org
+from staffroom.accounts.service import people
 from staffroom.chat.service.outbox import OUTBOX_JOBS
 from staffroom.chat.tables import DeviceToken, Message
 from staffroom.core import audit, clock
@@ -33,9 +33,7 @@ class RetentionReport:
 async def run(on_org: Callable[[int, int], None] | None = None) -> RetentionReport:
     """Apply every org's chat retention now; on_org(done, total) reports progress."""
     now = clock.utcnow()
-    orgs = await Org.select(Org.id, Org.chat_retention_days).where(
-        Org.chat_retention_days.is_not_null()
-    )
+    orgs = await people.chat_retention()
     total = 0
     for done, org in enumerate(orgs, start=1):
         cutoff = now - timedelta(days=org["chat_retention_days"])

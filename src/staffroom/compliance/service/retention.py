@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from staffroom.accounts.tables import Org
+from staffroom.accounts.service import lookups
 from staffroom.chat.service import retention as chat_retention
 from staffroom.core import audit, clock
 from staffroom.core.runtime import Runtime
@@ -29,9 +29,7 @@ async def run(rt: Runtime, on_org: Callable[[int, int], None] | None = None) -> 
     chat = await chat_retention.run()
     uploads = await media.sweep_abandoned(rt)
     now = clock.utcnow()
-    orgs = await Org.select(Org.id, Org.post_retention_days, Org.audit_retention_days).where(
-        Org.post_retention_days.is_not_null() | Org.audit_retention_days.is_not_null()
-    )
+    orgs = await lookups.retention_settings()
     posts = events = 0
     for done, org in enumerate(orgs, start=1):
         if org["post_retention_days"]:

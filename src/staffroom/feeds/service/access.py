@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from staffroom.accounts.tables import GroupMember, User
+from staffroom.accounts.service import people
 from staffroom.core import clock
 from staffroom.core.context import Principal
 from staffroom.core.db.sql import as_uuid, fetch
@@ -22,10 +22,7 @@ NO_POST = "No such post."
 
 async def user_groups(principal: Principal) -> list[uuid.UUID]:
     """The caller's groups."""
-    rows = await GroupMember.select(GroupMember.group).where(
-        (GroupMember.user == principal.user_id) & (GroupMember.org == principal.org_id)
-    )
-    return [r["group"] for r in rows]
+    return await people.group_ids_of(principal.org_id, principal.user_id)
 
 
 async def visible_channel_ids(principal: Principal) -> list[uuid.UUID]:
@@ -94,14 +91,10 @@ async def post_for_reader(principal: Principal, post_id: uuid.UUID) -> dict[str,
     return post
 
 
-async def audience_filter(channel: dict[str, Any]) -> Any:
-    """A WHERE clause on User selecting the channel's audience (active people only)."""
-    base = (User.org == channel["org"]) & (User.status == "active")
+async def audience(channel: dict[str, Any]) -> list[dict[str, Any]]:
+    """The channel's audience, active people only, by name (`id`, `display_name`,
+    `email`, `username`)."""
     if channel["audience"] == "everyone":
-        return base
+        return await people.active_people(channel["org"])
     groups = (await channel_groups(channel["id"]))["audience"]
-    # An empty IN () is not valid SQL everywhere: a random id matches nobody instead.
-    members = GroupMember.select(GroupMember.user).where(
-        GroupMember.group.is_in(groups or [uuid.uuid4()])
-    )
-    return base & User.id.is_in(members)
+    return await people.active_people(channel["org"], groups)

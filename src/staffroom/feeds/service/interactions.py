@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.csvfiles import to_csv
@@ -188,11 +187,7 @@ async def _reach(
     post = await access.post_for_reader(principal, post_id)
     channel = await Channel.select().where(Channel.id == post["channel"]).first()
     assert channel is not None
-    people = (
-        await User.select(User.id, User.display_name, User.email, User.username)
-        .where(await access.audience_filter(channel))
-        .order_by(User.display_name)
-    )
+    people = await access.audience(channel)
     ids = [p["id"] for p in people]
     reads = {
         r["user"]: r["read_at"]

@@ -1,4 +1,4 @@
-"""A person's OAuth data for GDPR (compliance/service/export.py, erasure.py): the apps they
+"""OAuth's share of a person's GDPR export and erasure (see core/personal_data.py): the apps they
 allowed (consents) and the grants those apps hold for them, as metadata only.
 
 A grant's row holds digests of its tokens; the export never carries them (nor the client's
@@ -9,8 +9,11 @@ and any authorization code of the person, after the deactivation hook revoked th
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from staffroom.core.personal_data import Listing, batches
+from staffroom.core.runtime import Runtime
 from staffroom.oauth.service import store
 from staffroom.oauth.tables import OAuthClient, OAuthCode, OAuthConsent, OAuthGrant
 
@@ -60,3 +63,32 @@ async def grants_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+async def export_for(rt: Runtime, org_id: uuid.UUID, user_id: uuid.UUID) -> list[Listing]:
+    """connected_apps.json and app_grants.json (metadata only)."""
+    return [
+        Listing(
+            "connected_apps.json",
+            "apps you allowed to use Staffroom for you, and what they may do",
+            batches(
+                OAuthConsent,
+                (OAuthConsent.user == user_id) & (OAuthConsent.org == org_id),
+                consents_out,
+            ),
+        ),
+        Listing(
+            "app_grants.json",
+            "each app's access for you: scopes, when, last use, its end (never tokens)",
+            batches(
+                OAuthGrant, (OAuthGrant.user == user_id) & (OAuthGrant.org == org_id), grants_out
+            ),
+        ),
+    ]
+
+
+async def erase(rt: Runtime, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """The apps they allowed and what those apps held for them (revoked just before, by the
+    deactivation hook): consents, grants with their refresh tokens, codes."""
+    for table in PERSONAL:
+        await table.delete().where(table.user == user_id)

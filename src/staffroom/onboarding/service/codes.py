@@ -15,8 +15,8 @@ from piccolo.query.functions.aggregate import Count
 
 from staffroom.accounts.service import members
 from staffroom.accounts.service.lookups import org_row
+from staffroom.accounts.service.people import by_employee_ids, by_ids
 from staffroom.accounts.service.users import assert_can_grant, check_groups
-from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.pages import page_filter, page_of
@@ -79,9 +79,7 @@ async def _split_known(
     ids = [e for e, _ in people]
     known: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), _CHUNK):
-        for row in await User.select(User.id, User.employee_id, User.status).where(
-            (User.org == org_id) & User.employee_id.is_in(ids[start : start + _CHUNK])
-        ):
+        for row in await by_employee_ids(org_id, ids[start : start + _CHUNK]):
             known[row["employee_id"]] = row
     signed_up = sorted(e for e, row in known.items() if row["status"] != "pending")
     if signed_up:
@@ -288,16 +286,7 @@ async def list_codes(
     )
     rows, next_cursor = page_of(rows, limit)
     bound_ids = [r["bound_user"] for r in rows if r["bound_user"]]
-    people = {
-        u["id"]: u
-        for u in (
-            await User.select(User.id, User.employee_id, User.display_name).where(
-                (User.org == principal.org_id) & User.id.is_in(bound_ids)
-            )
-            if bound_ids
-            else []
-        )
-    }
+    people = {u["id"]: u for u in await by_ids(principal.org_id, bound_ids)}
     return CodePage(
         items=[
             CodeStatusOut(

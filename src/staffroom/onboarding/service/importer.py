@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from staffroom.accounts.permissions import BUILTIN_ROLES
-from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service import email_domains, members, people
 from staffroom.accounts.service.lookups import org_row, permissions_for, require_org
-from staffroom.accounts.tables import Group, Role, User
 from staffroom.core import audit
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.csvfiles import FORMULA_PREFIXES, read_table
@@ -71,22 +70,17 @@ def parse_csv(body: bytes) -> list[Parsed]:
 async def cli_principal(org_slug: str) -> Principal:
     """The powers the CLI runs with: those of the org's first active owner."""
     org = await require_org(org_slug)
-    owner = await (
-        User.select(User.id)
-        .where((User.org == org["id"]) & (User.role == "owner") & (User.status == "active"))
-        .order_by(User.created_at)
-        .first()
-    )
+    owner = await people.first_active_owner(org["id"])
     if owner is None:
         raise Invalid("no_owner", "This organisation has no active owner.")
     return Principal(
-        org_id=org["id"], user_id=owner["id"], role="owner", permissions=BUILTIN_ROLES["owner"]
+        org_id=org["id"], user_id=owner, role="owner", permissions=BUILTIN_ROLES["owner"]
     )
 
 
 async def _roles(principal: Principal) -> tuple[set[str], set[str]]:
     """(known role keys, keys the actor may grant)."""
-    custom = [r["key"] for r in await Role.select(Role.key).where(Role.org == principal.org_id)]
+    custom = await people.custom_role_keys(principal.org_id)
     known = set(BUILTIN_ROLES) | set(custom)
     grantable = set()
     for key in known:
@@ -143,10 +137,7 @@ def _content_problem(row: Parsed, known: _Known) -> Judged | None:
 async def plan(principal: Principal, rows: list[Parsed]) -> list[ImportRow]:
     """Judge every row without changing anything."""
     roles, grantable = await _roles(principal)
-    groups = {
-        g["name"].lower(): g["id"]
-        for g in await Group.select(Group.id, Group.name).where(Group.org == principal.org_id)
-    }
+    groups = await people.groups_by_name(principal.org_id)
     for row in rows:
         try:
             row.email = normalize_email(row.raw_email)

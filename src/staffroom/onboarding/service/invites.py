@@ -7,11 +7,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service import email_domains, members, people
 from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.accounts.service.orgs import org_ref
 from staffroom.accounts.service.users import assert_can_grant, check_groups
-from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.pages import page_filter, page_of
@@ -366,7 +365,7 @@ async def accept(
 
 async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Offboarding: a deactivated user's pending invites to others are withdrawn."""
-    user = await User.select(User.email).where((User.id == user_id) & (User.org == org_id)).first()
+    user = await people.person(org_id, user_id)
     now = clock.utcnow()
     await Invite.update({Invite.status: "revoked", Invite.revoked_at: now}).where(
         (Invite.org == org_id) & (Invite.status == "pending") & (Invite.invited_by == user_id)

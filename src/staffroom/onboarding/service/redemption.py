@@ -15,9 +15,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from staffroom.accounts.service import members
+from staffroom.accounts.service import members, people
 from staffroom.accounts.service.lookups import org_by_slug, role_exists
-from staffroom.accounts.tables import User
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
 from staffroom.core.db.sql import transaction
@@ -73,7 +72,7 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
     )[0]
     bound = None
     if row["bound_user"]:
-        bound = await User.select().where(User.id == row["bound_user"]).first()
+        bound = await people.person(org["id"], row["bound_user"])
         if bound is None or bound["status"] != "pending":
             gone = Gone("code_revoked", "This code no longer works; ask HR for a new one.")
             raise await refused(
