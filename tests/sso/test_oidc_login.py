@@ -15,11 +15,20 @@ from typing import Any
 import msgspec
 import pytest
 
-from staffroom.accounts.tables import GroupMember, OrgDomain, User
+from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
 from staffroom.sso.tables import SsoCode, SsoIdentity
 from tests.sso.conftest import admin, exchange
-from tests.support.oidc_browser import add_oidc_idp, at_idp, callback, reason, sign_in, start
+from tests.support.oidc_browser import (
+    add_oidc_idp,
+    at_idp,
+    callback,
+    doctor,
+    reason,
+    sign_in,
+    start,
+    verified_domain,
+)
 from tests.support.oidc_op import OpenIdProvider
 from tests.support.world import World, assert_problem
 
@@ -43,23 +52,6 @@ def provider() -> Iterator[OpenIdProvider]:
 def op(provider: OpenIdProvider) -> OpenIdProvider:
     provider.reset()
     return provider
-
-
-async def doctor(client: Any, idp_id: str, unsigned: bool = False) -> list[tuple[str, str]]:
-    r = await client.get(
-        f"/api/v1/sso/idps/{idp_id}/attempts",
-        params={"unsigned": "true"} if unsigned else {},
-        headers=await admin(client),
-    )
-    assert r.status_code == 200, r.text
-    return [(a["outcome"], a["reason"]) for a in r.json()["items"]]
-
-
-async def verified_domain(org_id: uuid.UUID, domain: str) -> None:
-    now = clock.utcnow()
-    await OrgDomain.insert(
-        OrgDomain(id=uuid.uuid4(), org=org_id, domain=domain, verified_at=now, created_at=now)
-    )
 
 
 async def test_a_person_signs_in_jit_with_group_rules_and_idp_mfa(

@@ -1,5 +1,6 @@
 """An org's OpenID Connect IdP through the API, and a browser's sign-in at it over HTTP:
-Staffroom's start (its binding cookie kept), the local provider's authorize, our callback.
+Staffroom's start (its binding cookie kept), the local provider's authorize, our callback;
+and what the SSO doctor then shows for the IdP (the admin console's API).
 
 The test client speaks http://testserver, where httpx would not send back the binding
 cookie (it is Secure), so the steps carry it by hand, as a browser carries it over https.
@@ -7,13 +8,18 @@ cookie (it is Secure), so the steps carry it by hand, as a browser carries it ov
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from staffroom.accounts.tables import OrgDomain
+from staffroom.core import clock
+from tests.support.flows import auth
 from tests.support.oidc_op import OpenIdProvider
+from tests.support.world import login
 
 
 async def add_oidc_idp(
@@ -86,3 +92,33 @@ def reason(r: httpx.Response) -> str:
     """The refusal's reason on the app's error page (or '' for a sign-in)."""
     location = str(r.headers["location"])
     return location.split("#reason=", 1)[1] if "/sso/error#reason=" in location else ""
+
+
+async def attempts(
+    client: httpx.AsyncClient, idp_id: str, unsigned: bool = False, org: str = "acme"
+) -> list[dict[str, Any]]:
+    """The SSO doctor's signed (or unsigned) attempts of the IdP, newest first, as the
+    admin console reads them."""
+    r = await client.get(
+        f"/api/v1/sso/idps/{idp_id}/attempts",
+        params={"unsigned": "true"} if unsigned else {},
+        headers=auth(await login(client, org, f"admin@{org}.example")),
+    )
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+async def doctor(
+    client: httpx.AsyncClient, idp_id: str, unsigned: bool = False, org: str = "acme"
+) -> list[tuple[str, str]]:
+    """The doctor's (outcome, reason) of the IdP's signed (or unsigned) attempts."""
+    return [(a["outcome"], a["reason"]) for a in await attempts(client, idp_id, unsigned, org)]
+
+
+async def verified_domain(org_id: uuid.UUID, domain: str) -> None:
+    """A domain of the org, verified (as Google's `hd` must be)."""
+    now = clock.utcnow()
+    await OrgDomain.insert(
+        OrgDomain(id=uuid.uuid4(), org=org_id, domain=domain, verified_at=now, created_at=now)
+    )

@@ -158,6 +158,12 @@ async def _record_refusal(
     what any browser can send (state, cookie, parameters) apart, as SAML's unsigned ones."""
     if idp is None and isinstance(rejected, Rejected) and rejected.idp_id is not None:
         idp = rows.get(rejected.idp_id)
+    if isinstance(rejected, Rejected) and idp is not None:
+        named = rejected.issuer
+        if named and named != idp["issuer"] and named not in rejected.detail:
+            # A key or signature refusal of another IdP's token reads as this IdP's key
+            # trouble unless the doctor says whose token it claims to be (unverified).
+            rejected.detail = f"{rejected.detail} The token names another issuer: {named!r}."
     signed = assertion is not None or (isinstance(rejected, Rejected) and rejected.from_idp)
     await pipeline.record_refusal(
         rt, ctx, org, idp, rejected, signed=signed, assertion=assertion, test=test
