@@ -79,12 +79,12 @@ test-postgres: install system-deps
 
 # Both databases at once: the two runs share nothing (own data dirs, servers, ports) and
 # spend most of their time waiting, so this halves the wall time on two cores. Tests whose
-# subject is not the database run in one of the two (--split-databases: the browser tests
-# on PostgreSQL, the server-process tests on SQLite; see tests/conftest.py); each run
-# ends by naming its 15 slowest tests. Each run's progress streams as it goes, its lines
-# prefixed [sqlite] or [postgres] (pytest's dots and test counts, unbuffered); its whole
-# log is kept in .venv/test-<db>.log, its exit code in .venv/test-<db>.rc, and both
-# summaries are printed again once both have ended.
+# subject is not the database run in one of the two (--split-databases: the console's
+# browser tests on PostgreSQL, the other browser and server-process tests on SQLite; see
+# tests/conftest.py); each run ends by naming its 15 slowest tests. Each run's progress
+# streams as it goes, its lines prefixed [sqlite] or [postgres] (pytest's dots and test
+# counts, unbuffered); its whole log is kept in .venv/test-<db>.log, its exit code in
+# .venv/test-<db>.rc, and both summaries are printed again once both have ended.
 test: lint system-deps
 	@rm -f $(VENV)/test-sqlite.rc $(VENV)/test-postgres.rc; \
 	for db in sqlite postgres; do \

@@ -82,16 +82,18 @@ _DB_KIND = pytest.StashKey[str]()
 # `make test` runs the SQLite and the PostgreSQL suites at once on the same two cores.
 # What a test checks beyond the API's answers (a page in a browser, a TLS handshake, how
 # granian's workers stop) does not change with the database behind it, so with
-# --split-databases such a test runs in one of the two runs: the browser tests against
-# PostgreSQL, the production database; the server-process tests (marked one_database)
-# against SQLite. Every API and service test still runs on both. A plain `pytest`
-# (and `make test-sqlite` / `make test-postgres`) runs everything.
+# --split-databases such a test runs in one of the two runs, shared out so both take about
+# as long: the admin console's browser tests against PostgreSQL, the production database;
+# the employees' browser journeys and the rest of tests/web, and the server-process tests
+# (marked one_database), against SQLite, the embedded default. Every API and service test
+# still runs on both. A plain `pytest` (and `make test-sqlite` / `make test-postgres`)
+# runs everything.
 _BROWSER_TESTS = os.path.join("tests", "web", "")
 
 
 def _only_on(item: pytest.Item) -> str | None:
     if _BROWSER_TESTS in str(item.path):
-        return "postgres"
+        return "postgres" if item.path.name.startswith("test_admin_") else "sqlite"
     marker = item.get_closest_marker("one_database")
     return str(marker.args[0]) if marker else None
 
