@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -107,19 +106,6 @@ class Proxy:
         self.proc.wait(timeout=10)
 
 
-def kill_tree(server: ServeProcess) -> None:
-    """SIGKILL the server and its workers at once, as when its machine dies."""
-    out = subprocess.run(
-        ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True, check=False
-    )
-    for pid in [server.proc.pid, *map(int, out.stdout.split())]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    server.proc.wait(timeout=10)
-
-
 @dataclass
 class Instances:
     """The two instances, and the output of every one started (for the log checks)."""
@@ -142,7 +128,7 @@ class Instances:
         victim = self.running.pop(0)
         self.killed_wall = time.time()
         self.killed_at = run_now()
-        kill_tree(victim)
+        victim.kill_all()  # the server and its workers at once, as when its machine dies
         self.outputs.append(victim.output)
         console.log(f"instance on :{victim.port} SIGKILLed at {self.killed_at:.1f} s")
         await asyncio.sleep(after)

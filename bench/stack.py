@@ -265,7 +265,7 @@ class Stack:
 
     def stop(self) -> None:
         if self.serve is not None:
-            self.serve.proc.kill()
+            self.serve.kill_all()
         for step in (
             lambda: self.loop.run(self.pubnub.stop()),
             self.s3_gate.close,
