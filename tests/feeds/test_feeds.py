@@ -419,21 +419,29 @@ async def test_a_feed_page_costs_the_same_queries_whatever_its_size(
     assert sizes[2] == sizes[25] >= 3, sizes
 
 
-async def test_unread_counts_cover_the_newest_unread_posts(
+async def test_each_channel_counts_its_unread_posts_up_to_the_cap(
     client, world: World, monkeypatch
 ) -> None:
+    """A quiet channel keeps its badge when a busy one is over the cap (before issue 22's
+    decision only the channels holding the newest 1,000 unread posts were counted)."""
     from staffroom.feeds.service import timeline
 
     monkeypatch.setattr(timeline, "UNREAD_CAP", 4)
     admin, editor = await who(client, "admin"), await who(client, "editor")
     news, shifts = await channel(client, admin), await channel(client, admin, name="Shifts")
-    made = [await post(client, editor, news["id"], title=f"N{i}") for i in range(3)]
-    made += [await post(client, editor, shifts["id"], title=f"S{i}") for i in range(3)]
+    made = [await post(client, editor, news["id"], title=f"N{i}") for i in range(2)]
+    made += [await post(client, editor, shifts["id"], title=f"S{i}") for i in range(6)]
     member = await who(client, "member")
-    # The newest unread are S2, S1, S0 and N2: four of the six.
+    # Shifts is over the cap and says so; News, older and quieter, still shows its two.
     feed = (await client.get("/api/v1/feed", headers=member)).json()
-    assert feed["unread_by_channel"] == {shifts["id"]: 3, news["id"]: 1}
-    for p in made[3:]:
+    assert feed["unread_by_channel"] == {shifts["id"]: 4, news["id"]: 2}
+    listed = (await client.get("/api/v1/channels", headers=member)).json()["items"]
+    assert {c["id"]: c["unread"] for c in listed} == {shifts["id"]: 4, news["id"]: 2}
+    for p in made[3:6]:
         await client.post(f"/api/v1/posts/{p['id']}/read", headers=member)
     feed = (await client.get("/api/v1/feed", headers=member)).json()
-    assert feed["unread_by_channel"] == {news["id"]: 3}
+    assert feed["unread_by_channel"] == {shifts["id"]: 3, news["id"]: 2}
+    for p in made[:3]:
+        await client.post(f"/api/v1/posts/{p['id']}/read", headers=member)
+    feed = (await client.get("/api/v1/feed", headers=member)).json()
+    assert feed["unread_by_channel"] == {shifts["id"]: 2}

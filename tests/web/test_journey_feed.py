@@ -70,3 +70,39 @@ async def test_a_mandatory_post_arrives_live_and_is_acknowledged(
     await post.get_by_role("button", name="Send").click()
     await expect(post.get_by_text("Finally!")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_channel_over_the_unread_cap_shows_999_plus(
+    world: World, web_server: Any, browsers: Browsers
+) -> None:
+    """The server stops counting a channel's unread posts at 1,000 (issue 22): the badge
+    says "999+" then, and what a screen reader hears says the same."""
+    editor = await api_token(web_server.base, "acme", "editor@acme.example", PASSWORD)
+    async with httpx.AsyncClient(base_url=web_server.base, headers=editor) as api:
+        busy = (await api.post("/api/v1/channels", json={"name": "Shift swaps"})).json()
+        quiet = (await api.post("/api/v1/channels", json={"name": "Canteen"})).json()
+        for channel in (busy, quiet):
+            r = await api.post(
+                f"/api/v1/channels/{channel['id']}/posts", json={"title": "Hi", "body": "x"}
+            )
+            assert r.status_code == 201, r.text
+
+    page = await browsers.page()
+
+    # A thousand posts would take the test minutes to write: the channel list the server
+    # answers is given the cap's value for one channel instead.
+    async def at_the_cap(route: Any) -> None:
+        answer = await route.fetch()
+        body = await answer.json()
+        for item in body["items"]:
+            if item["id"] == busy["id"]:
+                item["unread"] = 1000
+        await route.fulfill(response=answer, json=body)
+
+    await page.route("**/api/v1/channels", at_the_cap)
+    await sign_in(page, "acme", "member@acme.example", PASSWORD)
+    over = page.get_by_role("link", name="Shift swaps")
+    await expect(over.get_by_label("More than 999 unread posts")).to_have_text("999+")
+    calm = page.get_by_role("link", name="Canteen")
+    await expect(calm.get_by_label("1 unread post", exact=True)).to_have_text("1")
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -133,7 +133,7 @@ class PostOut(msgspec.Struct, kw_only=True):
 class FeedPage(msgspec.Struct, kw_only=True):
     items: list[PostOut]
     next_cursor: str | None
-    # Unread live posts per channel id, counted among the newest 1,000 unread posts.
+    # Unread live posts per channel id, exact up to 1,000 (1,000 means "1,000 or more").
     unread_by_channel: dict[str, int]
 
 

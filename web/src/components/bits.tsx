@@ -4,12 +4,13 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { ErrorNote } from "./forms";
 
-/** A count beside a link (unread posts, messages, conversations); nothing at zero. */
+/** A count beside a link (unread posts, messages, conversations); nothing at zero, "999+"
+ * from 1,000 (where the server stops counting a channel's unread posts). */
 export function Badge({ count, label }: { count: number; label: string }) {
   if (count <= 0) return null;
   return (
     <span className="badge" aria-label={label}>
-      {count}
+      {count > 999 ? "999+" : count}
     </span>
   );
 }

@@ -19,8 +19,8 @@ from staffroom.feeds.service import access
 from staffroom.feeds.service import timeline_sql as sql
 from staffroom.feeds.tables import Post
 
-# Unread counts cover the newest this-many unread posts (a badge shows "999+" beyond):
-# counting every unread post of a big org on each feed page would scan them all.
+# A channel's unread count stops here (the web app's badge shows "999+"): exact below it,
+# "this many or more" at it.
 UNREAD_CAP = 1000
 
 
@@ -102,10 +102,9 @@ def _post_out(r: dict[str, Any], reactions: dict[str, int], mine: list[str]) -> 
 
 
 async def unread_counts(principal: Principal, channel_ids: list[uuid.UUID]) -> dict[str, int]:
-    """Live posts the caller has not read, per channel, among the newest UNREAD_CAP unread
-    ones: read from the kept counts (service/tallies.py); only where those say more than
-    UNREAD_CAP over several channels does the statement walk the timeline index to find
-    which channels the newest UNREAD_CAP are in (bounded whatever the org's size)."""
+    """Live posts the caller has not read, per channel (at most UNREAD_CAP each), read
+    from the kept counts (service/tallies.py) in one statement: its cost does not grow
+    with what the caller has read or left unread."""
     if not channel_ids:
         return {}
     statement = sql.unread_kept(

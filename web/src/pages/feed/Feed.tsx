@@ -76,7 +76,7 @@ export function Feed() {
             <li key={c.id}>
               <NavLink to={`/channels/${c.id}`}>
                 {c.name}
-                <Badge count={c.unread} label={t("feed.unread", { count: c.unread })} />
+                <Badge count={c.unread} label={c.unread > 999 ? t("feed.unread_many") : t("feed.unread", { count: c.unread })} />
               </NavLink>
             </li>
           ))}
