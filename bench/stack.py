@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
@@ -185,6 +186,11 @@ class Stack:
         os.environ.update(env)
         import boto3
 
+        # moto keeps its buckets in this process, not in the server: a second stack in the
+        # same run (`make capacity`'s next size) would find the first one's bucket.
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST")
+        ).close()
         boto3.client(
             "s3", region_name="eu-central-1", endpoint_url=f"http://127.0.0.1:{moto_port}"
         ).create_bucket(
