@@ -1,5 +1,6 @@
 """Accounts' rows on the hot paths, typed (`core/db/rows.py`): a session as every request
-reads it."""
+reads it, a person as their own profile and the other domains read them, and an org's
+settings."""
 
 from __future__ import annotations
 
@@ -55,3 +56,54 @@ class SessionOwner(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
     org: uuid.UUID
     user: uuid.UUID
+
+
+class UserRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One person's app_user row (all but the password hash)."""
+
+    id: uuid.UUID
+    org: uuid.UUID
+    email: str | None
+    email_verified_at: datetime | None
+    username: str | None
+    display_name: str
+    employee_id: str | None
+    role: str
+    status: str
+    locale: str
+    created_at: datetime
+    updated_at: datetime
+    deactivated_at: datetime | None
+    last_login_at: datetime | None
+    sso_break_glass: bool
+
+
+class MeRow(UserRow, frozen=True, kw_only=True):
+    """`users._ME`'s row: the caller, their org's name, one of their groups and whether
+    they use an authenticator app."""
+
+    org_slug: str
+    org_name: str
+    group_id: uuid.UUID | None
+    mfa_on: bool | int  # an EXISTS: a boolean on PostgreSQL, 0 or 1 on SQLite
+
+
+class OrgRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An org's row: its name and settings."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    require_mfa: bool
+    password_login: bool
+    default_locale: str
+    invite_ttl_days: int
+    invite_daily_cap: int
+    restrict_email_domains: bool
+    sso_required: bool
+    chat_retention_days: int | None
+    post_retention_days: int | None
+    audit_retention_days: int | None
+    session_idle_hours: int | None
+    session_absolute_hours: int | None
+    created_at: datetime
