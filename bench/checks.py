@@ -171,7 +171,9 @@ async def _pubnub(
             r["channel"]: dict(r)
             for r in await conn.fetch("SELECT id, org, channel, cipher_key FROM chat_conversation")
         }
-        keys = {ch: access.cipher_key(rt.keys, c) for ch, c in convs.items()}
+        keys = {
+            ch: access.cipher_key(rt.keys, c["org"], ch, c["cipher_key"]) for ch, c in convs.items()
+        }
         seen: Counter[str] = Counter()
         for m in list(stack.pubnub.messages):
             if m["c"] not in keys:

@@ -8,9 +8,12 @@ Two real instances sharing Redis: tests/accounts/test_principal_cache_instances.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from typing import Any
+
+import pytest
 
 from staffroom.accounts.service.sessions import AUTHENTICATE_SQL
 from staffroom.accounts.tables import AuthSession
@@ -69,6 +72,19 @@ async def test_a_session_is_looked_up_at_sign_in_then_kept(client, rt, world: Wo
     counted.clear()
     await _me(client, h)
     assert any(q.startswith(AUTHENTICATE_SQL[:40]) for q in counted), counted
+
+
+async def test_what_the_cache_hands_out_cannot_be_changed_by_a_request(
+    client, rt, world: World
+) -> None:
+    # Every request of a session shares the one kept principal: none may change it.
+    h = auth(await login(client, "acme", world.acme["member"].login))
+    await _kept_after_me(client, rt, h)
+    kept = principal_cache.of(rt).get(rt.keys.digest(_token(h), purpose="access"))
+    assert kept is not None and isinstance(kept.permissions, frozenset)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kept.role = "owner"  # type: ignore[misc]
+    assert (await _me(client, h))["role"] == "member"
 
 
 async def test_sign_out_revocation_deactivation_and_password_change_end_it_at_once(

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 
 import staffroom
-from staffroom.accounts.tables import Org
+from staffroom.accounts.tables import Org, User
 from staffroom.core import clock
 from staffroom.core.db.engine import is_unique_violation, unique_or
+from staffroom.core.db.rows import row_as
 from staffroom.core.db.sql import fetch, numbered, transaction
 from staffroom.core.errors import Conflict
 from tests.support.world import World
@@ -81,3 +84,40 @@ def test_raw_sql_and_piccolo_internals_stay_in_core_db() -> None:
         and _RAW.search(path.read_text())
     )
     assert offenders == []
+
+
+class _Person(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    org: uuid.UUID
+    created_at: datetime
+    last_login_at: datetime | None
+    require_mfa: bool
+    session_idle_hours: int | None
+
+
+async def test_a_joined_row_reads_as_its_typed_struct_on_either_database(app, world: World) -> None:
+    member = world.acme["member"].id
+    found = await fetch(
+        User,
+        "SELECT u.*, o.require_mfa, o.session_idle_hours"
+        " FROM app_user u JOIN org o ON o.id = u.org WHERE u.id = {}",
+        member,
+    )
+    row = row_as(_Person, found[0])  # the columns it names; the others are left
+    assert (row.id, row.org) == (member, world.acme.id)
+    assert type(row.require_mfa) is bool and row.session_idle_hours is None
+    assert isinstance(row.created_at, datetime) and row.created_at.tzinfo is not None
+    with pytest.raises(AttributeError):
+        row.org = uuid.uuid4()  # type: ignore[misc]  # frozen: read, never changed
+
+
+def test_a_row_converts_text_ids_and_refuses_a_wrong_type_where_it_is_read() -> None:
+    row_id, now = uuid.uuid4(), clock.utcnow()
+    # SQLite gives ids as text where it cannot see the column's type.
+    values = {"id": str(row_id), "org": row_id, "created_at": now, "last_login_at": None}
+    row = row_as(_Person, values | {"require_mfa": False, "session_idle_hours": 8})
+    assert row.id == row_id and row.session_idle_hours == 8
+    with pytest.raises(msgspec.ValidationError, match="session_idle_hours"):
+        row_as(_Person, values | {"require_mfa": False, "session_idle_hours": "8"})
+    with pytest.raises(msgspec.ValidationError, match="require_mfa"):
+        row_as(_Person, values | {"session_idle_hours": 8})

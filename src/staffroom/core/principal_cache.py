@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from staffroom.core import clock
@@ -112,7 +113,7 @@ class PrincipalCache:
         self.hits += 1
         return entry.principal
 
-    def put(self, key: str, principal: Principal, epoch: int, expires: Iterable[Any]) -> None:
+    def put(self, key: str, principal: Principal, epoch: int, expires: Iterable[datetime]) -> None:
         """Keep a principal looked up since `epoch`, until the earliest of the cache's own
         lifetime and `expires` (the token's and session's expiry times)."""
         if epoch != self._epoch or not self.usable or principal.session_id is None:

@@ -7,7 +7,9 @@ import uuid
 from typing import Any
 
 from staffroom.accounts.permissions import BUILTIN_ROLES
+from staffroom.accounts.service.rows import OrgRow, UserRow
 from staffroom.accounts.tables import Org, Role, User
+from staffroom.core.db.rows import row_as
 from staffroom.core.errors import NotFound
 
 
@@ -32,6 +34,11 @@ async def org_row(org_id: uuid.UUID) -> dict[str, Any]:
     return org
 
 
+async def org_of(org_id: uuid.UUID) -> OrgRow:
+    """`org_row` as a typed row."""
+    return row_as(OrgRow, await org_row(org_id))
+
+
 async def retention_settings() -> list[dict[str, Any]]:
     """The orgs keeping posts or audit events for a limited time: `id`,
     `post_retention_days` and `audit_retention_days` (compliance's retention run)."""
@@ -46,6 +53,11 @@ async def user_in_org(org_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound("user_not_found", "No such user.")
     return row
+
+
+async def user_of(org_id: uuid.UUID, user_id: uuid.UUID) -> UserRow:
+    """`user_in_org` as a typed row (without the password hash)."""
+    return row_as(UserRow, await user_in_org(org_id, user_id))
 
 
 def role_permissions(role: str, custom: Any) -> frozenset[str]:

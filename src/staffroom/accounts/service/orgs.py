@@ -16,8 +16,9 @@ from staffroom.accounts.schemas import (
     OrgSecurityOut,
     SessionLimitsOut,
 )
-from staffroom.accounts.service.lookups import org_row
+from staffroom.accounts.service.lookups import org_of
 from staffroom.accounts.service.password_reset import new_setup_link
+from staffroom.accounts.service.rows import OrgRow
 from staffroom.accounts.tables import Org, TotpFactor, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
@@ -37,24 +38,24 @@ def org_ref(org: dict[str, Any]) -> OrgRef:
     return OrgRef(id=org["id"], slug=org["slug"], name=org["name"])
 
 
-def org_out(row: dict[str, Any]) -> OrgOut:
+def org_out(row: OrgRow) -> OrgOut:
     """The response body of an org."""
     return OrgOut(
-        id=row["id"],
-        slug=row["slug"],
-        name=row["name"],
-        require_mfa=row["require_mfa"],
-        password_login=row["password_login"],
-        default_locale=row["default_locale"],
-        invite_ttl_days=row["invite_ttl_days"],
-        invite_daily_cap=row["invite_daily_cap"],
-        restrict_email_domains=row["restrict_email_domains"],
-        chat_retention_days=row["chat_retention_days"],
-        post_retention_days=row["post_retention_days"],
-        audit_retention_days=row["audit_retention_days"],
-        session_idle_hours=row["session_idle_hours"],
-        session_absolute_hours=row["session_absolute_hours"],
-        created_at=row["created_at"],
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        require_mfa=row.require_mfa,
+        password_login=row.password_login,
+        default_locale=row.default_locale,
+        invite_ttl_days=row.invite_ttl_days,
+        invite_daily_cap=row.invite_daily_cap,
+        restrict_email_domains=row.restrict_email_domains,
+        chat_retention_days=row.chat_retention_days,
+        post_retention_days=row.post_retention_days,
+        audit_retention_days=row.audit_retention_days,
+        session_idle_hours=row.session_idle_hours,
+        session_absolute_hours=row.session_absolute_hours,
+        created_at=row.created_at,
     )
 
 
@@ -96,12 +97,12 @@ async def create_org(
         target_id=org_id,
         details={"slug": slug},
     )
-    return org_out(await org_row(org_id)), user_id, link
+    return org_out(await org_of(org_id)), user_id, link
 
 
 async def get_org(principal: Principal) -> OrgOut:
     """The caller's org."""
-    return org_out(await org_row(principal.org_id))
+    return org_out(await org_of(principal.org_id))
 
 
 async def patch_org(

@@ -6,12 +6,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from staffroom.accounts.service.rows import UserRow
 from staffroom.accounts.tables import Group, GroupMember, Org, Role, User
+from staffroom.core.db.rows import row_as
 
 
-async def person(org_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any] | None:
-    """A person of this org (their whole row), or None (another org's too)."""
-    return await User.select().where((User.id == user_id) & (User.org == org_id)).first()
+async def person(org_id: uuid.UUID, user_id: uuid.UUID) -> UserRow | None:
+    """A person of this org (their row, without the password hash), or None (another
+    org's too)."""
+    row = await User.select().where((User.id == user_id) & (User.org == org_id)).first()
+    return None if row is None else row_as(UserRow, row)
 
 
 _PERSON = (User.id, User.display_name, User.email, User.username, User.employee_id, User.status)

@@ -9,9 +9,11 @@ from typing import Any
 from staffroom.accounts.schemas import SessionOut, SignInOut, SsoLinkOut
 from staffroom.accounts.service import hooks, sessions
 from staffroom.accounts.service.lookups import user_in_org
+from staffroom.accounts.service.rows import DeviceSession
 from staffroom.accounts.tables import AuthSession, RecoveryCode, TotpFactor
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
+from staffroom.core.db.rows import row_as
 from staffroom.core.errors import Forbidden, NotFound
 from staffroom.core.runtime import Runtime
 
@@ -74,20 +76,7 @@ async def list_sessions(principal: Principal, user_id: uuid.UUID) -> list[Sessio
         )
         .order_by(AuthSession.created_at, ascending=False)
     )
-    return [
-        SessionOut(
-            id=r["id"],
-            created_at=r["created_at"],
-            last_used_at=r["last_used_at"],
-            ip=r["ip"],
-            user_agent=r["user_agent"],
-            scope=r["scope"],
-            mfa=r["mfa"],
-            current=r["id"] == principal.session_id,
-        )
-        for r in rows
-        if sessions.is_live(r, now, limits)
-    ]
+    return sessions.session_list([row_as(DeviceSession, r) for r in rows], now, limits, principal)
 
 
 async def revoke_session(

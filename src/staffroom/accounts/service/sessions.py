@@ -10,15 +10,23 @@ Every revocation is announced to the user's open sockets, which close at once.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from staffroom.accounts.schemas import SessionOut, SessionScope, TokenPair
 from staffroom.accounts.service.lookups import role_permissions
+from staffroom.accounts.service.rows import (
+    AuthenticatedSession,
+    DeviceSession,
+    SessionOwner,
+    SessionRow,
+    SessionWithRules,
+)
 from staffroom.accounts.tables import AuthSession, Org, RefreshToken, User
 from staffroom.core import audit, clock, principal_cache, realtime, rotation
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.sql import as_uuid, fetch
+from staffroom.core.db.rows import row_as
+from staffroom.core.db.sql import fetch
 from staffroom.core.errors import NotFound, Unauthorized
 from staffroom.core.runtime import Runtime
 from staffroom.core.tokens import new_token
@@ -92,18 +100,18 @@ async def _warm(rt: Runtime, access_token: str) -> None:
 Limits = tuple[int | None, int | None]
 
 
-def is_live(session: dict[str, Any], now: Any, limits: Limits) -> bool:
+def is_live(session: SessionRow, now: datetime, limits: Limits) -> bool:
     """Not revoked, and within the server's lifetimes and the org's shorter ones."""
-    if session["revoked_at"] is not None:
+    if session.revoked_at is not None:
         return False
-    if session["idle_expires_at"] <= now or session["absolute_expires_at"] <= now:
+    if session.idle_expires_at <= now or session.absolute_expires_at <= now:
         return False
     # The org's lifetimes are checked here, not stamped on the session when it starts, so
     # that shortening them in the security settings ends sessions already running.
     idle, absolute = limits
-    if idle is not None and now - session["last_used_at"] > timedelta(hours=idle):
+    if idle is not None and now - session.last_used_at > timedelta(hours=idle):
         return False
-    return absolute is None or now - session["created_at"] <= timedelta(hours=absolute)
+    return absolute is None or now - session.created_at <= timedelta(hours=absolute)
 
 
 async def org_limits(org_id: uuid.UUID) -> Limits:
@@ -144,41 +152,43 @@ async def authenticate(rt: Runtime, access_token: str, *, cached: bool = True) -
     epoch = cache.epoch
     now = clock.utcnow()
     rows = await fetch(AuthSession, AUTHENTICATE_SQL, digest)
-    row = rows[0] if rows else None
-    if row is None or row["access_expires_at"] <= now:
+    if not rows:
         return None
-    if not is_live(row, now, (row["org_idle"], row["org_absolute"])):
+    row = row_as(AuthenticatedSession, rows[0])
+    if row.access_expires_at <= now:
         return None
-    if row["user_status"] != "active":
+    if not is_live(row, now, (row.org_idle, row.org_absolute)):
         return None
-    if now - row["last_used_at"] > _TOUCH_EVERY:
-        await AuthSession.update({AuthSession.last_used_at: now}).where(AuthSession.id == row["id"])
+    if row.user_status != "active":
+        return None
+    if now - row.last_used_at > _TOUCH_EVERY:
+        await AuthSession.update({AuthSession.last_used_at: now}).where(AuthSession.id == row.id)
     principal = Principal(
-        org_id=as_uuid(row["org"]),
-        user_id=as_uuid(row["user"]),
-        role=row["role"],
-        permissions=role_permissions(row["role"], row["role_permissions"]),
-        session_id=as_uuid(row["id"]),
+        org_id=row.org,
+        user_id=row.user,
+        role=row.role,
+        permissions=role_permissions(row.role, row.role_permissions),
+        session_id=row.id,
         # An org that turns MFA on restricts sessions that never passed MFA at once.
-        scope="enrol" if row["org_require_mfa"] and not row["mfa"] else row["scope"],
+        scope="enrol" if row.org_require_mfa and not row.mfa else row.scope,
     )
     if cached:
         cache.put(digest, principal, epoch, _ends(row, now))
     return principal
 
 
-def _ends(row: dict[str, Any], now: Any) -> list[Any]:
+def _ends(row: AuthenticatedSession, now: datetime) -> list[datetime]:
     """When an authenticated session stops being valid on its own: its access token's,
     idle and absolute expiry, and the org's own lifetimes (a cache entry never outlives
     them)."""
-    own = ("access_expires_at", "idle_expires_at", "absolute_expires_at")
-    ends = [clock.as_utc(row[k]) for k in own]
-    if row["org_idle"] is not None:
+    own = (row.access_expires_at, row.idle_expires_at, row.absolute_expires_at)
+    ends = [clock.as_utc(moment) for moment in own]
+    if row.org_idle is not None:
         # Measured from this request when it just touched the session, as is_live reads it.
-        used = now if now - row["last_used_at"] > _TOUCH_EVERY else row["last_used_at"]
-        ends.append(clock.as_utc(used) + timedelta(hours=row["org_idle"]))
-    if row["org_absolute"] is not None:
-        ends.append(clock.as_utc(row["created_at"]) + timedelta(hours=row["org_absolute"]))
+        used = now if now - row.last_used_at > _TOUCH_EVERY else row.last_used_at
+        ends.append(clock.as_utc(used) + timedelta(hours=row.org_idle))
+    if row.org_absolute is not None:
+        ends.append(clock.as_utc(row.created_at) + timedelta(hours=row.org_absolute))
     return ends
 
 
@@ -204,7 +214,7 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         )
         raise invalid
     session_id = claimed.family
-    session = (
+    found = (
         await AuthSession.select(
             *AuthSession.all_columns(),
             AuthSession.user.status.as_alias("user_status"),
@@ -215,9 +225,12 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         .where(AuthSession.id == session_id)
         .first()
     )
-    if session is None or session["user_status"] != "active":
+    if found is None:
         raise invalid
-    if not is_live(session, now, (session["org_idle"], session["org_absolute"])):
+    session = row_as(SessionWithRules, found)
+    if session.user_status != "active":
+        raise invalid
+    if not is_live(session, now, (session.org_idle, session.org_absolute)):
         raise invalid
     access, new_refresh = new_token(), new_token()
     await AuthSession.update(
@@ -229,11 +242,11 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         }
     ).where(AuthSession.id == session_id)
     # The access token it replaces stops now on every worker, as it does in the database.
-    await realtime.announce_principals_changed(rt.relay, session["org"], session_ids=[session_id])
+    await realtime.announce_principals_changed(rt.relay, session.org, session_ids=[session_id])
     await RefreshToken.insert(
         RefreshToken(
             id=uuid.uuid4(),
-            org=session["org"],
+            org=session.org,
             session=session_id,
             token_hash=_digest(rt, new_refresh, "refresh"),
             created_at=now,
@@ -247,7 +260,7 @@ async def refresh(rt: Runtime, refresh_token: str, ctx: RequestContext) -> Token
         # As `authenticate` sees it: an org that requires MFA since the sign-in restricts a
         # session that never passed MFA, and the client learns so here.
         scope="enrol"
-        if session["scope"] == "enrol" or (session["org_require_mfa"] and not session["mfa"])
+        if session.scope == "enrol" or (session.org_require_mfa and not session.mfa)
         else "full",
     )
 
@@ -284,9 +297,10 @@ async def revoke_user(
 
 async def _announce(rt: Runtime, revoked: list[dict[str, Any]]) -> None:
     """Open sockets of the revoked sessions close now, not at their next re-check."""
-    if revoked:
-        org_id, user_id = revoked[0]["org"], revoked[0]["user"]  # one user's sessions
-        ids = [r["id"] for r in revoked]
+    owners = [row_as(SessionOwner, r) for r in revoked]
+    if owners:
+        org_id, user_id = owners[0].org, owners[0].user  # one user's sessions
+        ids = [o.id for o in owners]
         await realtime.announce_sessions_ended(rt.relay, org_id, user_id, ids)
 
 
@@ -303,16 +317,23 @@ async def list_own(principal: Principal) -> list[SessionOut]:
         )
         .order_by(AuthSession.created_at, ascending=False)
     )
+    return session_list([row_as(DeviceSession, r) for r in rows], now, limits, principal)
+
+
+def session_list(
+    rows: list[DeviceSession], now: datetime, limits: Limits, principal: Principal
+) -> list[SessionOut]:
+    """The live ones of a person's sessions as listed (`current`: the caller's own)."""
     return [
         SessionOut(
-            id=r["id"],
-            created_at=r["created_at"],
-            last_used_at=r["last_used_at"],
-            ip=r["ip"],
-            user_agent=r["user_agent"],
-            scope=r["scope"],
-            mfa=r["mfa"],
-            current=r["id"] == principal.session_id,
+            id=r.id,
+            created_at=r.created_at,
+            last_used_at=r.last_used_at,
+            ip=r.ip,
+            user_agent=r.user_agent,
+            scope=r.scope,
+            mfa=r.mfa,
+            current=r.id == principal.session_id,
         )
         for r in rows
         if is_live(r, now, limits)

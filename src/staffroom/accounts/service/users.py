@@ -9,12 +9,14 @@ from msgspec import UNSET
 
 from staffroom.accounts.schemas import MeOut, MePatch, OrgRef, UserOut, UserPage, UserPatch
 from staffroom.accounts.service import hooks, sessions
-from staffroom.accounts.service.lookups import permissions_for, role_exists, user_in_org
+from staffroom.accounts.service.lookups import permissions_for, role_exists, user_in_org, user_of
+from staffroom.accounts.service.rows import MeRow, UserRow
 from staffroom.accounts.tables import Group, GroupMember, TotpFactor, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.pages import page_filter, page_of
-from staffroom.core.db.sql import as_uuid, fetch, icontains
+from staffroom.core.db.rows import row_as
+from staffroom.core.db.sql import fetch, icontains
 from staffroom.core.errors import Conflict, Forbidden, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.core.text import clean_name
@@ -31,9 +33,9 @@ _ME = (
 )
 
 
-async def users_out(rows: list[dict[str, Any]]) -> list[UserOut]:
+async def users_out(rows: list[UserRow]) -> list[UserOut]:
     """Response bodies for user rows, with group ids and MFA state in two queries."""
-    ids = [r["id"] for r in rows]
+    ids = [r.id for r in rows]
     groups: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
     mfa: set[uuid.UUID] = set()
     if ids:
@@ -45,44 +47,44 @@ async def users_out(rows: list[dict[str, Any]]) -> list[UserOut]:
             TotpFactor.user.is_in(ids) & TotpFactor.confirmed_at.is_not_null()
         ):
             mfa.add(f["user"])
-    return [user_body(r, sorted(groups[r["id"]]), r["id"] in mfa) for r in rows]
+    return [user_body(r, sorted(groups[r.id]), r.id in mfa) for r in rows]
 
 
-def user_body(row: dict[str, Any], group_ids: list[uuid.UUID], mfa_enabled: bool) -> UserOut:
+def user_body(row: UserRow, group_ids: list[uuid.UUID], mfa_enabled: bool) -> UserOut:
     """The response body of one user row."""
     return UserOut(
-        id=row["id"],
-        email=row["email"],
-        username=row["username"],
-        display_name=row["display_name"],
-        employee_id=row["employee_id"],
-        role=row["role"],
-        status=row["status"],
-        locale=row["locale"],
+        id=row.id,
+        email=row.email,
+        username=row.username,
+        display_name=row.display_name,
+        employee_id=row.employee_id,
+        role=row.role,
+        status=row.status,
+        locale=row.locale,
         group_ids=group_ids,
         mfa_enabled=mfa_enabled,
-        email_verified=row["email_verified_at"] is not None,
-        created_at=row["created_at"],
-        last_login_at=row["last_login_at"],
+        email_verified=row.email_verified_at is not None,
+        created_at=row.created_at,
+        last_login_at=row.last_login_at,
     )
 
 
-async def user_out(row: dict[str, Any]) -> UserOut:
+async def user_out(row: UserRow) -> UserOut:
     """The response body of one user."""
     return (await users_out([row]))[0]
 
 
 async def me(principal: Principal) -> MeOut:
     """The caller's own profile with org and permissions."""
-    rows = await fetch(User, _ME, principal.user_id, principal.org_id)
+    rows = [row_as(MeRow, r) for r in await fetch(User, _ME, principal.user_id, principal.org_id)]
     if not rows:
         raise NotFound("user_not_found", "No such user.")
     row = rows[0]
-    groups = sorted(as_uuid(r["group_id"]) for r in rows if r["group_id"] is not None)
-    base = user_body(row, groups, bool(row["mfa_on"]))
+    groups = sorted(r.group_id for r in rows if r.group_id is not None)
+    base = user_body(row, groups, bool(row.mfa_on))
     return MeOut(
         **{f: getattr(base, f) for f in base.__struct_fields__},
-        org=OrgRef(id=principal.org_id, slug=row["org_slug"], name=row["org_name"]),
+        org=OrgRef(id=principal.org_id, slug=row.org_slug, name=row.org_name),
         permissions=sorted(principal.permissions),
         session_scope=principal.scope,
     )
@@ -143,14 +145,14 @@ async def list_users(
     rows = await query.order_by(User.created_at, User.id, ascending=False).limit(limit + 1)
     rows, next_cursor = page_of(rows, limit)
     return UserPage(
-        items=await users_out(rows),
+        items=await users_out([row_as(UserRow, r) for r in rows]),
         next_cursor=next_cursor,
     )
 
 
 async def get_user(principal: Principal, user_id: uuid.UUID) -> UserOut:
     """One user of the caller's org."""
-    return await user_out(await user_in_org(principal.org_id, user_id))
+    return await user_out(await user_of(principal.org_id, user_id))
 
 
 async def assert_can_grant(principal: Principal, role: str) -> None:
@@ -170,12 +172,12 @@ async def _active_owner_count(org_id: uuid.UUID) -> int:
     return int(count)
 
 
-async def _guard_owner_change(principal: Principal, target: dict[str, Any]) -> None:
+async def _guard_owner_change(principal: Principal, target: UserRow) -> None:
     """Only owners touch owners, and the last active owner stays."""
-    if target["role"] == "owner":
+    if target.role == "owner":
         if principal.role != "owner":
             raise Forbidden("owner_only", "Only an owner can change another owner.")
-        if target["status"] == "active" and await _active_owner_count(principal.org_id) <= 1:
+        if target.status == "active" and await _active_owner_count(principal.org_id) <= 1:
             raise Conflict("last_owner", "The organisation needs at least one active owner.")
 
 
@@ -207,12 +209,12 @@ async def patch_user(
     rt: Runtime, principal: Principal, user_id: uuid.UUID, data: UserPatch, ctx: RequestContext
 ) -> UserOut:
     """Change a user's name, role or groups, within the actor's own powers."""
-    target = await user_in_org(principal.org_id, user_id)
+    target = await user_of(principal.org_id, user_id)
     values: dict[Any, Any] = {}
     if data.display_name is not UNSET:
         values[User.display_name] = clean_name(data.display_name, "display_name")
-    if data.role is not UNSET and data.role != target["role"]:
-        if target["id"] == principal.user_id:
+    if data.role is not UNSET and data.role != target.role:
+        if target.id == principal.user_id:
             raise Forbidden("own_role", "You cannot change your own role.")
         await assert_can_grant(principal, data.role)
         await _guard_owner_change(principal, target)
@@ -232,7 +234,7 @@ async def patch_user(
             actor_id=principal.user_id,
             target_type="user",
             target_id=user_id,
-            details={"from": target["role"], "to": values[User.role]},
+            details={"from": target.role, "to": values[User.role]},
         )
     if data.group_ids is not UNSET:
         await audit.record(
@@ -251,8 +253,8 @@ async def deactivate(
     rt: Runtime, principal: Principal, user_id: uuid.UUID, ctx: RequestContext
 ) -> UserOut:
     """Block a user and end every session at once."""
-    target = await user_in_org(principal.org_id, user_id)
-    if target["id"] == principal.user_id:
+    target = await user_of(principal.org_id, user_id)
+    if target.id == principal.user_id:
         raise Forbidden("deactivate_self", "You cannot deactivate yourself.")
     await _guard_owner_change(principal, target)
     now = clock.utcnow()

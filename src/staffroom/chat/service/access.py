@@ -8,10 +8,12 @@ import uuid
 from typing import Any
 
 from staffroom.accounts.service import people
+from staffroom.chat.service.rows import ConversationRow, MemberRow
 from staffroom.chat.tables import Member, Message
 from staffroom.core.context import Principal
 from staffroom.core.crypto import KeyRing
-from staffroom.core.db.sql import as_uuid, fetch
+from staffroom.core.db.rows import row_as
+from staffroom.core.db.sql import fetch
 from staffroom.core.errors import Forbidden, Invalid, NotFound
 
 NO_CONVERSATION = "No such conversation."
@@ -33,26 +35,15 @@ _MEMBERSHIP = (
 
 async def membership(
     principal: Principal, conversation_id: uuid.UUID
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[ConversationRow, MemberRow]:
     """(conversation, the caller's member row with their display name), or 404."""
     rows = await fetch(
         Member, _MEMBERSHIP, conversation_id, principal.user_id, principal.org_id, principal.org_id
     )
     if not rows:
         raise not_found()
-    conversation = {k: v for k, v in rows[0].items() if not k.startswith("member_")}
-    conversation["id"] = as_uuid(conversation["id"])
-    member = {
-        "id": as_uuid(rows[0]["member_id"]),
-        "org": principal.org_id,
-        "conversation": conversation["id"],
-        "user": principal.user_id,
-        "role": rows[0]["member_role"],
-        "read_seq": int(rows[0]["member_read_seq"]),
-        "joined_at": rows[0]["member_joined_at"],
-        "display_name": rows[0]["member_display_name"],
-    }
-    return conversation, member
+    # Both from the one row: the conversation's columns, and the member's under `member_`.
+    return row_as(ConversationRow, rows[0]), row_as(MemberRow, rows[0])
 
 
 # Conversations holding a file in a live message (a deletion drops the attachment), and
@@ -75,17 +66,17 @@ async def media_use(principal: Principal, media_id: uuid.UUID) -> bool | None:
     return any(bool(r["is_member"]) for r in rows)
 
 
-def require_admin(conversation: dict[str, Any], member: dict[str, Any]) -> None:
+def require_admin(conversation: ConversationRow, member: MemberRow) -> None:
     """Changing a group's title or members is for its admins."""
-    if conversation["kind"] == "direct":
+    if conversation.kind == "direct":
         raise Forbidden("direct_conversation", "A direct conversation has exactly two people.")
-    if member["role"] != "admin":
+    if member.role != "admin":
         raise Forbidden("not_conversation_admin", "Only the conversation's admins may do this.")
 
 
-def may_write(conversation: dict[str, Any], member: dict[str, Any]) -> None:
+def may_write(conversation: ConversationRow, member: MemberRow) -> None:
     """In an announcement conversation only admins write."""
-    if conversation["kind"] == "announcement" and member["role"] != "admin":
+    if conversation.kind == "announcement" and member.role != "admin":
         raise Forbidden("announcement_only", "Only admins write in an announcement conversation.")
 
 
@@ -114,10 +105,10 @@ def new_cipher_key(keys: KeyRing, org_id: uuid.UUID, channel: str) -> str:
     return keys.encrypt(secrets.token_urlsafe(32).encode(), _cipher_aad(org_id, channel))
 
 
-def cipher_key(keys: KeyRing, conversation: dict[str, Any]) -> str:
-    """The conversation's PubNub cipher key in the clear (for publishing and devices)."""
-    aad = _cipher_aad(conversation["org"], conversation["channel"])
-    return keys.decrypt(conversation["cipher_key"], aad).decode()
+def cipher_key(keys: KeyRing, org_id: uuid.UUID, channel: str, sealed: str) -> str:
+    """A conversation's PubNub cipher key in the clear (for publishing and devices), from
+    its org, channel and sealed `cipher_key` column."""
+    return keys.decrypt(sealed, _cipher_aad(org_id, channel)).decode()
 
 
 def token_aad(token_id: uuid.UUID) -> bytes:

@@ -4,6 +4,7 @@ admins, members) and announcement (only admins write). Members are from one org 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from staffroom.chat.schemas import (
@@ -16,11 +17,13 @@ from staffroom.chat.schemas import (
     MembersIn,
 )
 from staffroom.chat.service import access, credentials, outbox
+from staffroom.chat.service.rows import ConversationRow, MyConversation
 from staffroom.chat.tables import Conversation, Member, Message
 from staffroom.core import audit, clock
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or
 from staffroom.core.db.pages import decode_cursor, encode_cursor
+from staffroom.core.db.rows import row_as
 from staffroom.core.db.sql import as_uuid, fetch, in_list, transaction
 from staffroom.core.errors import Forbidden, Invalid
 from staffroom.core.runtime import Runtime
@@ -139,9 +142,9 @@ Mine = dict[uuid.UUID, tuple[str, int]]
 
 
 async def _outs(
-    principal: Principal, rows: list[dict[str, Any]], mine: Mine
+    principal: Principal, rows: Sequence[ConversationRow], mine: Mine
 ) -> list[ConversationOut]:
-    ids = [as_uuid(r["id"]) for r in rows]
+    ids = [r.id for r in rows]
     if not ids:
         return []
     shown = await fetch(Member, _SHOWN.format(ids=in_list(ids)), *ids, MEMBERS_SHOWN)
@@ -159,16 +162,16 @@ async def _outs(
     return [
         ConversationOut(
             id=conversation_id,
-            kind=row["kind"],
-            title=row["title"],
+            kind=row.kind,
+            title=row.title,
             members=members[conversation_id],
             member_count=counts.get(conversation_id, 0),
             my_role=mine[conversation_id][0],
-            last_seq=row["last_seq"],
+            last_seq=row.last_seq,
             read_seq=mine[conversation_id][1],
             unread=unread.get(conversation_id, 0),
-            last_message_at=row["last_message_at"],
-            created_at=row["created_at"],
+            last_message_at=row.last_message_at,
+            created_at=row.created_at,
         )
         for conversation_id, row in zip(ids, rows, strict=True)
     ]
@@ -194,7 +197,7 @@ async def unread_counts(principal: Principal, ids: list[uuid.UUID]) -> dict[uuid
 async def get(principal: Principal, conversation_id: uuid.UUID) -> ConversationOut:
     """One conversation of the caller's."""
     conversation, member = await access.membership(principal, conversation_id)
-    mine = {conversation["id"]: (member["role"], member["read_seq"])}
+    mine = {conversation.id: (member.role, member.read_seq)}
     return (await _outs(principal, [conversation], mine))[0]
 
 
@@ -216,14 +219,12 @@ async def list_mine(principal: Principal, cursor: str | None, limit: int) -> Con
         stamp, after_id = decode_cursor(cursor)
         sql, args = sql + _MINE_AFTER, [*args, stamp, stamp, after_id]
     rows = await fetch(Conversation, sql + _MINE_ORDER, *args, limit + 1)
-    page = rows[:limit]
-    mine = {as_uuid(r["id"]): (r["my_role"], int(r["my_read_seq"])) for r in page}
+    page = [row_as(MyConversation, r) for r in rows[:limit]]
+    mine = {c.id: (c.my_role, c.my_read_seq) for c in page}
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = encode_cursor(
-            last["last_message_at"] or last["created_at"], as_uuid(last["id"])
-        )
+        next_cursor = encode_cursor(last.last_message_at or last.created_at, last.id)
     return ConversationList(items=await _outs(principal, page, mine), next_cursor=next_cursor)
 
 
@@ -348,7 +349,7 @@ async def remove_member(
     conversation, member = await access.membership(principal, conversation_id)
     if user_id != principal.user_id:
         access.require_admin(conversation, member)
-    elif conversation["kind"] == "direct":
+    elif conversation.kind == "direct":
         raise Forbidden("direct_conversation", "A direct conversation has exactly two people.")
     async with transaction(Conversation):
         gone = await (

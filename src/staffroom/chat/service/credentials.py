@@ -82,7 +82,7 @@ async def for_device(rt: Runtime, principal: Principal) -> CredentialsOut:
                 PubNubChannel(
                     conversation_id=c["id"],
                     channel=c["channel"],
-                    cipher_key=access.cipher_key(rt.keys, c),
+                    cipher_key=access.cipher_key(rt.keys, c["org"], c["channel"], c["cipher_key"]),
                 )
                 for c in conversations
             ],

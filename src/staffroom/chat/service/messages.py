@@ -101,7 +101,7 @@ async def send(
             # Hand-written like the rest of a send's statements: it runs on every message.
             await bulk_insert(Message, [message])
             # The sender has read their own message.
-            await fetch(Member, _READ_OWN, seq, member["id"])
+            await fetch(Member, _READ_OWN, seq, member.id)
             await outbox.enqueue(
                 rt,
                 principal.org_id,
@@ -117,7 +117,7 @@ async def send(
             raise clash.violation
         return (await render.messages_out(rt, [_same_send(earlier, digest)]))[0], False
     # The stored row is what was inserted: no need to read it back.
-    names = {principal.user_id: member["display_name"]}
+    names = {principal.user_id: member.display_name}
     out = (await render.messages_out(rt, [message.to_dict()], names))[0]
     payloads.remember(rt, message_id, position, conversation, out)
     outbox.wake(rt)
@@ -197,10 +197,10 @@ async def edit(
     body = _clean_body(rt, data.body, row["attachment_id"] is not None)
     now = clock.utcnow()
     async with transaction(Conversation):
-        _, position = await outbox.bump(conversation["id"])
+        _, position = await outbox.bump(conversation.id)
         await Message.update(
             {
-                Message.body: render.seal_body(rt, conversation["id"], message_id, body),
+                Message.body: render.seal_body(rt, conversation.id, message_id, body),
                 Message.key_id: rt.keys.active_key_id,
                 Message.edited_at: now,
             }
@@ -208,7 +208,7 @@ async def edit(
         await outbox.enqueue(
             rt,
             principal.org_id,
-            conversation["id"],
+            conversation.id,
             position,
             "message.updated",
             message_id=message_id,
@@ -270,12 +270,12 @@ async def delete(
 async def mark_read(principal: Principal, conversation_id: uuid.UUID, seq: int) -> ReadOut:
     """Move the caller's read position forward (never back, never past the end)."""
     conversation, member = await access.membership(principal, conversation_id)
-    target = min(seq, conversation["last_seq"])
-    if target > member["read_seq"]:
+    target = min(seq, conversation.last_seq)
+    if target > member.read_seq:
         await Member.update({Member.read_seq: target}).where(
-            (Member.id == member["id"]) & (Member.read_seq < target)
+            (Member.id == member.id) & (Member.read_seq < target)
         )
-    read_seq = max(target, member["read_seq"])
+    read_seq = max(target, member.read_seq)
     unread = await Message.count().where(
         (Message.conversation == conversation_id)
         & (Message.seq > read_seq)

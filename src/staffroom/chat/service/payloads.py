@@ -13,7 +13,9 @@ from typing import Any
 
 from staffroom.chat.schemas import MessageOut
 from staffroom.chat.service import access, render
+from staffroom.chat.service.rows import ConversationRow
 from staffroom.chat.tables import Conversation, DeviceToken, Member, Message
+from staffroom.core.db.rows import row_as
 from staffroom.core.db.sql import as_uuid, fetch
 from staffroom.core.realtime import PayloadTooLarge, RelayUnavailable
 from staffroom.core.runtime import Runtime
@@ -40,7 +42,7 @@ _MEMBERS = 'SELECT "user" AS user_id FROM chat_member WHERE conversation = {}'
 FRESH_MAX = 2000
 
 
-class FreshMessages(OrderedDict[uuid.UUID, tuple[int, dict[str, Any], MessageOut]]):
+class FreshMessages(OrderedDict[uuid.UUID, tuple[int, ConversationRow, MessageOut]]):
     """One app's recently changed messages (decrypted), at most FRESH_MAX."""
 
 
@@ -48,7 +50,7 @@ def remember(
     rt: Runtime,
     message_id: uuid.UUID,
     position: int,
-    conversation: dict[str, Any],
+    conversation: ConversationRow,
     out: MessageOut,
 ) -> None:
     """Keep a message as the change at this event position left it (and its conversation)."""
@@ -64,7 +66,7 @@ def forget(rt: Runtime, message_id: uuid.UUID) -> None:
     rt.part(FreshMessages).pop(message_id, None)
 
 
-def _fresh(rt: Runtime, row: dict[str, Any]) -> tuple[dict[str, Any], MessageOut] | None:
+def _fresh(rt: Runtime, row: dict[str, Any]) -> tuple[ConversationRow, MessageOut] | None:
     if row["message"] is None:
         return None
     kept = rt.part(FreshMessages).get(as_uuid(row["message"]))
@@ -86,10 +88,10 @@ async def publish(rt: Runtime, row: dict[str, Any]) -> None:
         found = await fetch(Conversation, _CONVERSATION, row["conversation"])
         if not found:  # deleted meanwhile: nothing left to tell
             return
-        conversation = found[0]
+        conversation = row_as(ConversationRow, found[0])
     else:
         conversation = fresh[0]
-    conversation_id = as_uuid(conversation["id"])
+    conversation_id = conversation.id
     payload: dict[str, Any] = {
         "type": row["event"],
         "event_id": f"{conversation_id}:{row['position']}",
@@ -110,31 +112,32 @@ async def publish(rt: Runtime, row: dict[str, Any]) -> None:
     await _to_members(rt, row, conversation, payload)
 
 
-async def _to_pubnub(rt: Runtime, conversation: dict[str, Any], payload: dict[str, Any]) -> None:
+async def _to_pubnub(rt: Runtime, conversation: ConversationRow, payload: dict[str, Any]) -> None:
     """The conversation's event on its PubNub channel, sealed with its key."""
     if rt.pubnub is None:
         raise RelayUnavailable("PubNub is not configured any more")
-    key = access.cipher_key(rt.keys, conversation)
+    channel = conversation.channel
+    key = access.cipher_key(rt.keys, conversation.org, channel, conversation.cipher_key)
     try:
-        await rt.pubnub.publish(conversation["channel"], payload, key)
+        await rt.pubnub.publish(channel, payload, key)
     except PayloadTooLarge:
         if "message" not in payload:
             raise
         # Over PubNub's limit (a long message): it goes without its body, which the
         # app fetches from the conversation's messages.
         slim = {**payload, "message": {**payload["message"], "body": None}}
-        await rt.pubnub.publish(conversation["channel"], {**slim, "body_omitted": True}, key)
+        await rt.pubnub.publish(channel, {**slim, "body_omitted": True}, key)
 
 
 async def _to_members(
-    rt: Runtime, row: dict[str, Any], conversation: dict[str, Any], payload: dict[str, Any]
+    rt: Runtime, row: dict[str, Any], conversation: ConversationRow, payload: dict[str, Any]
 ) -> None:
     """The conversation's event to its members' sockets (the built-in relay)."""
-    members = await fetch(Member, _MEMBERS, as_uuid(conversation["id"]))
+    members = await fetch(Member, _MEMBERS, conversation.id)
     audience = {as_uuid(m["user_id"]) for m in members}
     if row["event"] == "member.removed":  # the removed person learns it too
         audience |= {uuid.UUID(u) for u in row["data"]["user_ids"]}
-    org_id = as_uuid(conversation["org"])
+    org_id = conversation.org
     topics = sorted(access.user_topic(org_id, user_id) for user_id in audience)
     await rt.relay.publish_many(topics, payload)
 

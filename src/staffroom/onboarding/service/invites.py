@@ -370,7 +370,7 @@ async def revoke_for_user(org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     await Invite.update({Invite.status: "revoked", Invite.revoked_at: now}).where(
         (Invite.org == org_id) & (Invite.status == "pending") & (Invite.invited_by == user_id)
     )
-    if user and user["email"]:
+    if user and user.email:
         await Invite.update({Invite.status: "revoked", Invite.revoked_at: now}).where(
-            (Invite.org == org_id) & (Invite.status == "pending") & (Invite.email == user["email"])
+            (Invite.org == org_id) & (Invite.status == "pending") & (Invite.email == user.email)
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 from staffroom.accounts.service import members, people
 from staffroom.accounts.service.lookups import org_by_slug, role_exists
+from staffroom.accounts.service.rows import UserRow
 from staffroom.core import audit, clock
 from staffroom.core.context import RequestContext
 from staffroom.core.db.sql import transaction
@@ -73,12 +74,12 @@ async def redeem(rt: Runtime, data: RedeemIn, ctx: RequestContext) -> AcceptedOu
     bound = None
     if row["bound_user"]:
         bound = await people.person(org["id"], row["bound_user"])
-        if bound is None or bound["status"] != "pending":
+        if bound is None or bound.status != "pending":
             gone = Gone("code_revoked", "This code no longer works; ask HR for a new one.")
             raise await refused(
                 rt, ctx, REDEEMED, gone, limits, org["id"], ("access_code", row["id"])
             )
-        name = bound["display_name"]
+        name = bound.display_name
     else:
         name = clean_name(data.display_name, "display_name")
     await members.check_new_password(data.password, data.username, name)
@@ -110,7 +111,7 @@ def _device_key(ctx: RequestContext, device_id: str) -> str:
 async def _claim(
     code: dict[str, Any],
     batch: dict[str, Any],
-    bound: dict[str, Any] | None,
+    bound: UserRow | None,
     username: str,
     name: str,
     password_hash: str,
@@ -134,7 +135,7 @@ async def _claim(
             raise used
         if bound is not None:
             user = await members.activate_pending(
-                code["org"], bound["id"], username=username, password_hash=password_hash
+                code["org"], bound.id, username=username, password_hash=password_hash
             )
             if user is None:
                 raise used
