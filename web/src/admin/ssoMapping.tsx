@@ -107,6 +107,7 @@ export function Mapping({ idp }: { idp: Idp }) {
       </p>
       <DataTable
         caption={t("sso.mapping.title")}
+        stack
         rows={FIELDS}
         rowKey={(field) => field}
         rowClassName={(field) => (attempt && !shown.get(field)?.attribute && field === "email" ? "problem" : undefined)}
