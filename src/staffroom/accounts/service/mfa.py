@@ -281,7 +281,7 @@ async def _audit(
     )
 
 
-def enrolled_users(org_id: uuid.UUID) -> Select:
+def enrolled_users(org_id: uuid.UUID) -> Select[TotpFactor]:
     """Who of the org has a confirmed authenticator app, as a subquery of user ids."""
     return TotpFactor.select(TotpFactor.user).where(
         (TotpFactor.org == org_id) & TotpFactor.confirmed_at.is_not_null()
