@@ -16,7 +16,7 @@ from staffroom.core import clock
 from staffroom.core.tables import MailMessage
 from tests.support.certs import rsa_signing_pair
 from tests.support.flows import auth, code_now, enrol_totp, mfa_login
-from tests.support.world import PASSWORD, World, assert_problem, bearer
+from tests.support.world import PASSWORD, World, assert_problem, bearer, login
 
 
 async def _idp(client: httpx.AsyncClient, h: dict[str, str], folder: Path, name: str, **cert: int):
@@ -183,6 +183,28 @@ async def test_an_it_admin_sees_each_problem_with_where_to_fix_it(
     kinds = {i["kind"] for i in await _items(client, h)}
     assert "sso_failures" not in kinds and "relay_abandoned" not in kinds
     assert "domain_unverified" in kinds
+
+
+async def test_the_home_and_the_security_settings_count_the_same_people_without_2fa(
+    client, world: World
+) -> None:
+    """The home's 2FA item and the security settings' figure are one count: active people
+    only, an enrolled one not among them, another org's not either."""
+    h = await bearer(client, world.acme, "admin")
+    secret, _ = await enrol_totp(client, h)
+    await enrol_totp(client, auth(await login(client, "acme", "member@acme.example")))
+    r = await client.post(f"/api/v1/users/{world.acme['editor'].id}/deactivate", headers=h)
+    assert r.status_code == 200, r.text
+    owner = await bearer(client, world.acme, "owner")
+    r = await client.patch("/api/v1/org", json={"require_mfa": True}, headers=owner)
+    assert r.status_code == 200, r.text
+    signed_in = await mfa_login(client, "acme", "admin@acme.example", PASSWORD, code_now(secret))
+    h = auth(signed_in.json())
+    (item,) = [i for i in await _items(client, h) if i["kind"] == "mfa_missing"]
+    security = (await client.get("/api/v1/org/security", headers=h)).json()["mfa"]
+    people = len(world.acme.people)
+    assert security == {"active": people - 1, "enrolled": 2, "not_enrolled": people - 3}
+    assert item["count"] == security["not_enrolled"]
 
 
 async def test_each_role_sees_only_what_it_may_fix(client, world: World, tmp_path: Path) -> None:

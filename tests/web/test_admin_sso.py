@@ -18,7 +18,7 @@ from playwright.async_api import BrowserContext, Page, Route, expect
 
 from tests.support.idp import TestIdp
 from tests.support.world import PASSWORD, World
-from tests.web.conftest import Browsers
+from tests.web.conftest import DESKTOP, PHONE, Browsers
 from tests.web.journeys import api_token, assert_accessible, shoot, sign_in
 from tests.web.test_admin_domains import sign_in_de
 
@@ -144,6 +144,19 @@ async def test_it_sets_up_sso_tests_it_and_a_person_signs_in(
     await expect(mapping.get_by_text("Would be let in. Groups: Ward nurses.")).to_be_visible()
     await expect(mapping.get_by_role("cell", name="nina@acme.example", exact=False)).to_be_visible()
     await shoot(it, "admin-sso-idp")
+    # On a phone the mapping's rows are cards: nothing runs past the page or scrolls
+    # sideways, a value's name is its own (the label beside it is not read twice), and
+    # axe finds the stacked table as sound as the wide one.
+    await it.set_viewport_size(PHONE)
+    wrap = mapping.locator(".table-wrap")
+    assert await wrap.evaluate("e => e.scrollWidth - e.clientWidth") <= 0
+    box = await mapping.get_by_label("Attribute names for Email").bounding_box()
+    assert box and box["x"] + box["width"] <= PHONE["width"], box
+    assert await it.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    received = mapping.get_by_role("cell", name=re.compile(r"^nina@acme\.example"))
+    await expect(received).to_be_visible()
+    await assert_accessible(it)
+    await it.set_viewport_size(DESKTOP)
 
     # The IdP's clock ten minutes ahead: the test fails for clock skew, with the seconds.
     idp.clock_ahead = 600

@@ -110,7 +110,8 @@ async def _org(principal: Principal, since: datetime) -> list[AttentionItem]:
             AttentionItem(kind="relay_abandoned", severity="warning", count=abandoned, link=None)
         )
     if (await org_row(principal.org_id))["require_mfa"]:
-        missing = await mfa.unenrolled(principal.org_id)
+        # The same count as the security settings' (where the admin acts on it).
+        missing = (await mfa.enrolment(principal.org_id)).not_enrolled
         if missing:
             items.append(
                 AttentionItem(

@@ -8,7 +8,7 @@ import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { CopyButton } from "./domains";
 import { NS } from "./i18n";
-import { AdminError, when } from "./lib";
+import { AdminError, DataTable, when } from "./lib";
 
 // The API's scopes (accounts/service/api_keys.py SCOPES), each explained in words.
 const SCOPES = ["users:read", "users:write", "invites:write", "feeds:read", "feeds:write", "audit:read"] as const;
@@ -63,43 +63,29 @@ export function ApiKeys() {
       ) : !keys.data?.length ? (
         <p>{t("api_keys.none")}</p>
       ) : (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("api_keys.list")}>
-          <table className="admin-table">
-            <caption className="sr-only">{t("api_keys.list")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("api_keys.name")}</th>
-                <th scope="col">{t("api_keys.prefix")}</th>
-                <th scope="col">{t("api_keys.scopes")}</th>
-                <th scope="col">{t("api_keys.expires")}</th>
-                <th scope="col">{t("api_keys.last_used")}</th>
-                <th scope="col">{t("api_keys.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((k) => (
-                <tr key={k.id}>
-                  <th scope="row">{k.name}</th>
-                  <td>
-                    <code>{k.prefix}…</code>
-                  </td>
-                  <td>{k.scopes.join(", ")}</td>
-                  <td>{k.expires_at ? when(k.expires_at, i18n.language) : t("api_keys.never")}</td>
-                  <td>{k.last_used_at ? when(k.last_used_at, i18n.language) : t("api_keys.unused")}</td>
-                  <td>
-                    {k.revoked ? (
-                      <span className="tag warn">{t("api_keys.revoked")}</span>
-                    ) : (
-                      <button type="button" onClick={() => void revoke(k)} aria-label={t("api_keys.revoke_named", { name: k.name })}>
-                        {t("api_keys.revoke")}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("api_keys.list")}
+          rows={keys.data}
+          rowKey={(k) => k.id}
+          columns={[
+            { header: t("api_keys.name"), cell: (k) => k.name },
+            { header: t("api_keys.prefix"), cell: (k) => <code>{k.prefix}…</code> },
+            { header: t("api_keys.scopes"), cell: (k) => k.scopes.join(", ") },
+            { header: t("api_keys.expires"), cell: (k) => (k.expires_at ? when(k.expires_at, i18n.language) : t("api_keys.never")) },
+            { header: t("api_keys.last_used"), cell: (k) => (k.last_used_at ? when(k.last_used_at, i18n.language) : t("api_keys.unused")) },
+            {
+              header: t("api_keys.actions"),
+              cell: (k) =>
+                k.revoked ? (
+                  <span className="tag warn">{t("api_keys.revoked")}</span>
+                ) : (
+                  <button type="button" onClick={() => void revoke(k)} aria-label={t("api_keys.revoke_named", { name: k.name })}>
+                    {t("api_keys.revoke")}
+                  </button>
+                ),
+            },
+          ]}
+        />
       )}
     </>
   );

@@ -8,7 +8,7 @@ import { api, unwrap } from "../api/client";
 import { Loading } from "../auth";
 import { NS } from "./i18n";
 import { ChainState } from "./auditChain";
-import { AdminError, saveBlob, when } from "./lib";
+import { AdminError, DataTable, saveBlob, when } from "./lib";
 
 type Filters = { actor: string; action: string; target: string; since: string; until: string };
 const EMPTY: Filters = { actor: "", action: "", target: "", since: "", until: "" };
@@ -135,39 +135,27 @@ export function Audit() {
       ) : rows.length === 0 ? (
         <p>{t("audit.none")}</p>
       ) : (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("audit.events")}>
-          <table className="admin-table">
-            <caption className="sr-only">{t("audit.events")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("audit.when")}</th>
-                <th scope="col">{t("audit.action")}</th>
-                <th scope="col">{t("audit.outcome")}</th>
-                <th scope="col">{t("audit.actor")}</th>
-                <th scope="col">{t("audit.target")}</th>
-                <th scope="col">{t("audit.details")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => (
-                <tr key={e.id} className={e.outcome === "success" ? undefined : "problem"}>
-                  <th scope="row">{when(e.created_at, i18n.language)}</th>
-                  <td>
-                    <code>{e.action}</code>
-                  </td>
-                  <td>{t(`audit.outcomes.${e.outcome}`, { defaultValue: e.outcome })}</td>
-                  <td>{e.actor_id ? (names.get(e.actor_id) ?? e.actor_id) : e.actor_type}</td>
-                  <td className="breakable">{e.target_type ? `${e.target_type} ${e.target_id ?? ""}` : "–"}</td>
-                  <td className="breakable">
-                    {Object.entries(e.details)
-                      .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
-                      .join("; ")}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("audit.events")}
+          rows={rows}
+          rowKey={(e) => e.id}
+          rowClassName={(e) => (e.outcome === "success" ? undefined : "problem")}
+          columns={[
+            { header: t("audit.when"), cell: (e) => when(e.created_at, i18n.language) },
+            { header: t("audit.action"), cell: (e) => <code>{e.action}</code> },
+            { header: t("audit.outcome"), cell: (e) => t(`audit.outcomes.${e.outcome}`, { defaultValue: e.outcome }) },
+            { header: t("audit.actor"), cell: (e) => (e.actor_id ? (names.get(e.actor_id) ?? e.actor_id) : e.actor_type) },
+            { header: t("audit.target"), className: "breakable", cell: (e) => (e.target_type ? `${e.target_type} ${e.target_id ?? ""}` : "–") },
+            {
+              header: t("audit.details"),
+              className: "breakable",
+              cell: (e) =>
+                Object.entries(e.details)
+                  .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
+                  .join("; "),
+            },
+          ]}
+        />
       )}
       {events.hasNextPage && (
         <button type="button" onClick={() => void events.fetchNextPage()} disabled={events.isFetchingNextPage}>

@@ -7,7 +7,7 @@ import { Link, useParams } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { NS } from "./i18n";
-import { AdminError, day, StatusTag, useRoleName, when } from "./lib";
+import { AdminError, DataTable, day, StatusTag, useRoleName, when } from "./lib";
 
 type Code = Schemas["CodeStatusOut"];
 
@@ -75,47 +75,30 @@ export function Batch() {
       {codes.isPending ? (
         <Loading />
       ) : (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("batch.cards")}>
-          <table className="admin-table">
-            <caption className="sr-only">{t("batch.cards")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("batch.card")}</th>
-                {bound && <th scope="col">{t("people.employee_id")}</th>}
-                {bound && <th scope="col">{t("people.name")}</th>}
-                <th scope="col">{t("people.status")}</th>
-                <th scope="col">{t("batch.redeemed_at")}</th>
-                <th scope="col">{t("invites.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((c) => (
-                <tr key={c.id}>
-                  <th scope="row">{t("batch.card_no", { seq: c.seq })}</th>
-                  {bound && <td>{c.employee_id ?? "–"}</td>}
-                  {bound && (
-                    <td>{c.bound_user_id ? <Link to={`/admin/people/${c.bound_user_id}`}>{c.display_name}</Link> : "–"}</td>
-                  )}
-                  <td>
-                    <StatusTag kind="code" status={c.status} />
-                  </td>
-                  <td>{c.redeemed_at ? when(c.redeemed_at, i18n.language) : "–"}</td>
-                  <td>
-                    {c.status === "unused" && (
-                      <button
-                        type="button"
-                        onClick={() => void withdraw(c)}
-                        aria-label={t("batch.withdraw_card", { seq: c.seq })}
-                      >
-                        {t("batch.withdraw")}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("batch.cards")}
+          rows={rows}
+          rowKey={(c) => c.id}
+          columns={[
+            { header: t("batch.card"), cell: (c) => t("batch.card_no", { seq: c.seq }) },
+            bound && { header: t("people.employee_id"), cell: (c) => c.employee_id ?? "–" },
+            bound && {
+              header: t("people.name"),
+              cell: (c) => (c.bound_user_id ? <Link to={`/admin/people/${c.bound_user_id}`}>{c.display_name}</Link> : "–"),
+            },
+            { header: t("people.status"), cell: (c) => <StatusTag kind="code" status={c.status} /> },
+            { header: t("batch.redeemed_at"), cell: (c) => (c.redeemed_at ? when(c.redeemed_at, i18n.language) : "–") },
+            {
+              header: t("invites.actions"),
+              cell: (c) =>
+                c.status === "unused" && (
+                  <button type="button" onClick={() => void withdraw(c)} aria-label={t("batch.withdraw_card", { seq: c.seq })}>
+                    {t("batch.withdraw")}
+                  </button>
+                ),
+            },
+          ]}
+        />
       )}
       {codes.hasNextPage && (
         <button type="button" onClick={() => void codes.fetchNextPage()} disabled={codes.isFetchingNextPage}>

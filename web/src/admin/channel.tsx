@@ -9,7 +9,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { useChannel, usePolicyWords } from "./channels";
 import { NS } from "./i18n";
-import { AdminError, Confirm, useAction, when } from "./lib";
+import { AdminError, Confirm, DataTable, useAction, when } from "./lib";
 
 type Post = Schemas["PostOut"];
 
@@ -151,35 +151,17 @@ export function ChannelPage() {
       ) : rows.length === 0 ? (
         <p>{t("posts.none")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t("posts.title")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("posts.post")}</th>
-                <th scope="col">{t("posts.state")}</th>
-                <th scope="col">{t("posts.author")}</th>
-                <th scope="col">{t("invites.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((p) => (
-                <tr key={p.id}>
-                  <th scope="row">
-                    <Link to={`/admin/feeds/posts/${p.id}`}>{p.title}</Link>
-                  </th>
-                  <td>
-                    <PostTags post={p} />
-                  </td>
-                  <td>{p.author_name ?? "–"}</td>
-                  <td>
-                    <PostActions post={p} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("posts.title")}
+          rows={rows}
+          rowKey={(p) => p.id}
+          columns={[
+            { header: t("posts.post"), cell: (p) => <Link to={`/admin/feeds/posts/${p.id}`}>{p.title}</Link> },
+            { header: t("posts.state"), cell: (p) => <PostTags post={p} /> },
+            { header: t("posts.author"), cell: (p) => p.author_name ?? "–" },
+            { header: t("invites.actions"), cell: (p) => <PostActions post={p} /> },
+          ]}
+        />
       )}
       {posts.hasNextPage && (
         <button type="button" onClick={() => void posts.fetchNextPage()} disabled={posts.isFetchingNextPage}>

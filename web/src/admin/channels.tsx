@@ -8,7 +8,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { Loading, useMe } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, Confirm, GroupChecklist, useAction, useGroups } from "./lib";
+import { AdminError, Confirm, DataTable, GroupChecklist, useAction, useGroups } from "./lib";
 
 type Channel = Schemas["ChannelOut"];
 type Audience = "everyone" | "groups";
@@ -62,38 +62,22 @@ export function Channels() {
       ) : rows.length === 0 ? (
         <p>{t("channels.none")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t("channels.title")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("channels.name")}</th>
-                <th scope="col">{t("channels.audience")}</th>
-                <th scope="col">{t("channels.posting")}</th>
-                <th scope="col">{t("channels.interactions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((c) => {
-                const w = words(c);
-                return (
-                  <tr key={c.id}>
-                    <th scope="row">
-                      <Link to={`/admin/feeds/${c.id}`}>{c.name}</Link>
-                    </th>
-                    <td>{w.audience}</td>
-                    <td>{w.posting}</td>
-                    <td>
-                      {[c.comments_enabled && t("channels.comments"), c.reactions_enabled && t("channels.reactions")]
-                        .filter(Boolean)
-                        .join(", ") || t("channels.no_interactions")}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("channels.title")}
+          rows={rows}
+          rowKey={(c) => c.id}
+          columns={[
+            { header: t("channels.name"), cell: (c) => <Link to={`/admin/feeds/${c.id}`}>{c.name}</Link> },
+            { header: t("channels.audience"), cell: (c) => words(c).audience },
+            { header: t("channels.posting"), cell: (c) => words(c).posting },
+            {
+              header: t("channels.interactions"),
+              cell: (c) =>
+                [c.comments_enabled && t("channels.comments"), c.reactions_enabled && t("channels.reactions")].filter(Boolean).join(", ") ||
+                t("channels.no_interactions"),
+            },
+          ]}
+        />
       )}
     </>
   );

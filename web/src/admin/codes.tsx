@@ -9,7 +9,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, day, RoleSelect, saveBlob, StatusTag, useRoleName } from "./lib";
+import { AdminError, DataTable, day, RoleSelect, saveBlob, StatusTag, useRoleName } from "./lib";
 
 type Batch = Schemas["CodeBatchOut"];
 type Format = "pdf" | "csv" | "json";
@@ -58,54 +58,45 @@ export function Codes() {
       ) : rows.length === 0 ? (
         <p>{t("codes.none")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t("codes.batches")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("codes.label")}</th>
-                <th scope="col">{t("people.role")}</th>
-                <th scope="col">{t("codes.size")}</th>
-                <th scope="col">{t("codes.redeemed")}</th>
-                <th scope="col">{t("codes.open")}</th>
-                <th scope="col">{t("codes.expires")}</th>
-                <th scope="col">{t("invites.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((b) => (
-                <tr key={b.id}>
-                  <th scope="row">
-                    <Link to={`/admin/codes/${b.id}`}>{b.label}</Link>{" "}
-                    {b.revoked_at && <StatusTag kind="code" status="revoked" />}
-                  </th>
-                  <td>{roleName(b.role)}</td>
-                  <td>{b.size}</td>
-                  <td>{b.counts.redeemed ?? 0}</td>
-                  <td>{b.counts.unused ?? 0}</td>
-                  <td>{day(b.expires_at, i18n.language)}</td>
-                  <td>
-                    {(b.counts.unused ?? 0) > 0 &&
-                      (confirming === b.id ? (
-                        <span className="row">
-                          <button type="button" className="danger" onClick={() => void revoke(b)}>
-                            {t("codes.revoke_now", { count: b.counts.unused ?? 0 })}
-                          </button>
-                          <button type="button" onClick={() => setConfirming(null)}>
-                            {t("common.cancel")}
-                          </button>
-                        </span>
-                      ) : (
-                        <button type="button" onClick={() => setConfirming(b.id)} aria-label={t("codes.revoke_batch", { label: b.label })}>
-                          {t("codes.revoke")}
-                        </button>
-                      ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("codes.batches")}
+          rows={rows}
+          rowKey={(b) => b.id}
+          columns={[
+            {
+              header: t("codes.label"),
+              cell: (b) => (
+                <>
+                  <Link to={`/admin/codes/${b.id}`}>{b.label}</Link> {b.revoked_at && <StatusTag kind="code" status="revoked" />}
+                </>
+              ),
+            },
+            { header: t("people.role"), cell: (b) => roleName(b.role) },
+            { header: t("codes.size"), cell: (b) => b.size },
+            { header: t("codes.redeemed"), cell: (b) => b.counts.redeemed ?? 0 },
+            { header: t("codes.open"), cell: (b) => b.counts.unused ?? 0 },
+            { header: t("codes.expires"), cell: (b) => day(b.expires_at, i18n.language) },
+            {
+              header: t("invites.actions"),
+              cell: (b) =>
+                (b.counts.unused ?? 0) > 0 &&
+                (confirming === b.id ? (
+                  <span className="row">
+                    <button type="button" className="danger" onClick={() => void revoke(b)}>
+                      {t("codes.revoke_now", { count: b.counts.unused ?? 0 })}
+                    </button>
+                    <button type="button" onClick={() => setConfirming(null)}>
+                      {t("common.cancel")}
+                    </button>
+                  </span>
+                ) : (
+                  <button type="button" onClick={() => setConfirming(b.id)} aria-label={t("codes.revoke_batch", { label: b.label })}>
+                    {t("codes.revoke")}
+                  </button>
+                )),
+            },
+          ]}
+        />
       )}
       {batches.hasNextPage && (
         <button type="button" onClick={() => void batches.fetchNextPage()} disabled={batches.isFetchingNextPage}>

@@ -9,7 +9,7 @@ import { hasPermission, Loading, useMe } from "../auth";
 import { Field } from "../components/forms";
 import { KindSelect, type Kind } from "./groups";
 import { NS } from "./i18n";
-import { AdminError, Confirm, StatusTag, useAction } from "./lib";
+import { AdminError, Confirm, DataTable, StatusTag, useAction } from "./lib";
 
 type Group = Schemas["GroupOut"];
 
@@ -97,40 +97,32 @@ function Members({ group }: { group: Group }) {
       ) : rows.length === 0 ? (
         <p>{t("groups.no_members")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t("groups.members")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("people.name")}</th>
-                <th scope="col">{t("people.login")}</th>
-                <th scope="col">{t("people.status")}</th>
-                <th scope="col">{t("invites.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((u) => (
-                <tr key={u.id}>
-                  <th scope="row">{linkPeople ? <Link to={`/admin/people/${u.id}`}>{u.display_name}</Link> : u.display_name}</th>
-                  <td>{u.email ?? u.username ?? "–"}</td>
-                  <td>
-                    <StatusTag kind="user" status={u.status} />
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      disabled={action.busy}
-                      onClick={() => void remove(u)}
-                      aria-label={t("groups.remove_from", { name: u.display_name, group: group.name })}
-                    >
-                      {t("groups.remove")}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("groups.members")}
+          rows={rows}
+          rowKey={(u) => u.id}
+          columns={[
+            {
+              header: t("people.name"),
+              cell: (u) => (linkPeople ? <Link to={`/admin/people/${u.id}`}>{u.display_name}</Link> : u.display_name),
+            },
+            { header: t("people.login"), cell: (u) => u.email ?? u.username ?? "–" },
+            { header: t("people.status"), cell: (u) => <StatusTag kind="user" status={u.status} /> },
+            {
+              header: t("invites.actions"),
+              cell: (u) => (
+                <button
+                  type="button"
+                  disabled={action.busy}
+                  onClick={() => void remove(u)}
+                  aria-label={t("groups.remove_from", { name: u.display_name, group: group.name })}
+                >
+                  {t("groups.remove")}
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
       {members.hasNextPage && (
         <button type="button" onClick={() => void members.fetchNextPage()} disabled={members.isFetchingNextPage}>

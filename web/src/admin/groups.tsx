@@ -8,7 +8,7 @@ import { api, unwrap } from "../api/client";
 import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, useAction, useGroups } from "./lib";
+import { AdminError, DataTable, useAction, useGroups } from "./lib";
 
 export const KINDS = ["department", "location", "team"] as const;
 export type Kind = (typeof KINDS)[number];
@@ -63,31 +63,17 @@ export function Groups() {
       ) : rows.length === 0 ? (
         <p role="status">{groups.data?.items.length ? t("groups.no_match") : t("groups.none")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t("sections.groups.title")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("groups.name")}</th>
-                <th scope="col">{t("groups.kind")}</th>
-                <th scope="col">{t("groups.members")}</th>
-                <th scope="col">{t("groups.description")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((g) => (
-                <tr key={g.id}>
-                  <th scope="row">
-                    <Link to={`/admin/groups/${g.id}`}>{g.name}</Link>
-                  </th>
-                  <td>{t(`groups.kinds.${g.kind}`, { defaultValue: g.kind })}</td>
-                  <td>{g.member_count}</td>
-                  <td>{g.description || "–"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("sections.groups.title")}
+          rows={rows}
+          rowKey={(g) => g.id}
+          columns={[
+            { header: t("groups.name"), cell: (g) => <Link to={`/admin/groups/${g.id}`}>{g.name}</Link> },
+            { header: t("groups.kind"), cell: (g) => t(`groups.kinds.${g.kind}`, { defaultValue: g.kind }) },
+            { header: t("groups.members"), cell: (g) => g.member_count },
+            { header: t("groups.description"), cell: (g) => g.description || "–" },
+          ]}
+        />
       )}
     </>
   );

@@ -7,7 +7,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
 import { NS } from "./i18n";
-import { AdminError, saveBlob, toCsv } from "./lib";
+import { AdminError, DataTable, saveBlob, toCsv } from "./lib";
 
 type Report = Schemas["ImportReport"];
 
@@ -126,31 +126,22 @@ export function InviteImport() {
               {t("import.download")}
             </button>
           </div>
-          <div className="table-wrap">
-            <table className="admin-table">
-              <caption className="sr-only">{t("import.rows")}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t("import.line")}</th>
-                  <th scope="col">{t("invites.email")}</th>
-                  <th scope="col">{t("import.outcome")}</th>
-                  <th scope="col">{t("import.detail")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {report.rows.map((r) => (
-                  <tr key={r.line} className={r.outcome === "invite" ? "" : "problem"}>
-                    <td>{r.line}</td>
-                    <td>{r.email || "–"}</td>
-                    <td>
-                      <span className={r.outcome === "invite" ? "tag ok-tag" : "tag warn"}>{outcomeText(r.outcome)}</span>
-                    </td>
-                    <td>{r.detail}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption={t("import.rows")}
+            rows={report.rows}
+            rowKey={(r) => r.line}
+            rowClassName={(r) => (r.outcome === "invite" ? "" : "problem")}
+            rowHeader={false}
+            columns={[
+              { header: t("import.line"), cell: (r) => r.line },
+              { header: t("invites.email"), cell: (r) => r.email || "–" },
+              {
+                header: t("import.outcome"),
+                cell: (r) => <span className={r.outcome === "invite" ? "tag ok-tag" : "tag warn"}>{outcomeText(r.outcome)}</span>,
+              },
+              { header: t("import.detail"), cell: (r) => r.detail },
+            ]}
+          />
         </section>
       )}
     </>

@@ -8,7 +8,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, GroupChecklist, RoleSelect, StatusTag, useRoleName, when } from "./lib";
+import { AdminError, DataTable, GroupChecklist, RoleSelect, StatusTag, useRoleName, when } from "./lib";
 
 const TABS = ["pending", "accepted", "expired", "revoked"] as const;
 type Tab = (typeof TABS)[number];
@@ -85,51 +85,45 @@ function InviteTable({ status }: { status: Tab }) {
       ) : rows.length === 0 ? (
         <p>{t("invites.none")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t(`status.invite.${status}`)}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("invites.email")}</th>
-                <th scope="col">{t("people.name")}</th>
-                <th scope="col">{t("people.role")}</th>
-                <th scope="col">{t("invites.sent")}</th>
-                <th scope="col">{t("invites.expires")}</th>
-                <th scope="col">{t("people.status")}</th>
-                <th scope="col">{t("invites.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((i) => (
-                <tr key={i.id}>
-                  <th scope="row">{i.email}</th>
-                  <td>{i.display_name || "–"}</td>
-                  <td>{roleName(i.role)}</td>
-                  <td>
-                    {when(i.last_sent_at, i18n.language)}
-                    {i.sent_count > 1 && ` (${t("invites.times", { count: i.sent_count })})`}
-                  </td>
-                  <td>{when(i.expires_at, i18n.language)}</td>
-                  <td>
-                    <StatusTag kind="invite" status={i.status} />
-                  </td>
-                  <td className="row">
-                    {(i.status === "pending" || i.status === "expired") && (
-                      <button type="button" onClick={() => void act(i, "resend")} aria-label={t("invites.resend_to", { email: i.email })}>
-                        {t("invites.resend")}
-                      </button>
-                    )}
-                    {i.status === "pending" && (
-                      <button type="button" onClick={() => void act(i, "revoke")} aria-label={t("invites.revoke_for", { email: i.email })}>
-                        {t("invites.revoke")}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t(`status.invite.${status}`)}
+          rows={rows}
+          rowKey={(i) => i.id}
+          columns={[
+            { header: t("invites.email"), cell: (i) => i.email },
+            { header: t("people.name"), cell: (i) => i.display_name || "–" },
+            { header: t("people.role"), cell: (i) => roleName(i.role) },
+            {
+              header: t("invites.sent"),
+              cell: (i) => (
+                <>
+                  {when(i.last_sent_at, i18n.language)}
+                  {i.sent_count > 1 && ` (${t("invites.times", { count: i.sent_count })})`}
+                </>
+              ),
+            },
+            { header: t("invites.expires"), cell: (i) => when(i.expires_at, i18n.language) },
+            { header: t("people.status"), cell: (i) => <StatusTag kind="invite" status={i.status} /> },
+            {
+              header: t("invites.actions"),
+              className: "row",
+              cell: (i) => (
+                <>
+                  {(i.status === "pending" || i.status === "expired") && (
+                    <button type="button" onClick={() => void act(i, "resend")} aria-label={t("invites.resend_to", { email: i.email })}>
+                      {t("invites.resend")}
+                    </button>
+                  )}
+                  {i.status === "pending" && (
+                    <button type="button" onClick={() => void act(i, "revoke")} aria-label={t("invites.revoke_for", { email: i.email })}>
+                      {t("invites.revoke")}
+                    </button>
+                  )}
+                </>
+              ),
+            },
+          ]}
+        />
       )}
       {invites.hasNextPage && (
         <button type="button" onClick={() => void invites.fetchNextPage()} disabled={invites.isFetchingNextPage}>

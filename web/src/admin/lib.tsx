@@ -1,5 +1,5 @@
-// What the console's pages share: problems in words, status tags, CSV files in and out,
-// groups and roles by name.
+// What the console's pages share: problems in words, status tags, the table, CSV files in
+// and out, groups and roles by name.
 import { useQuery } from "@tanstack/react-query";
 import { useId, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
@@ -29,6 +29,77 @@ export function StatusTag({ kind, status }: { kind: "user" | "invite" | "code"; 
   const { t } = useTranslation(NS);
   const warn = ["deactivated", "expired", "revoked", "erased"].includes(status);
   return <span className={warn ? "tag warn" : "tag"}>{t(`status.${kind}.${status}`, { defaultValue: status })}</span>;
+}
+
+/** A column of a DataTable: its header and what it shows of each row. */
+export type Column<T> = {
+  header: string;
+  cell: (row: T) => ReactNode;
+  className?: string;
+};
+
+/**
+ * The console's table: a region named by the caption that scrolls sideways when the table is
+ * wider than the page (focusable, so that a keyboard can scroll it), a header row, and the
+ * first column as each row's header unless `rowHeader` is false. Columns given as `false`
+ * are left out (`bound && {...}`). `stack`: under a phone's width each row becomes a card,
+ * each cell its column's header beside its value, for tables whose inputs cannot shrink.
+ */
+export function DataTable<T>(props: {
+  caption: string;
+  showCaption?: boolean;
+  columns: (Column<T> | false)[];
+  rows: readonly T[];
+  rowKey: (row: T) => string | number;
+  rowClassName?: (row: T) => string | undefined;
+  rowHeader?: boolean;
+  stack?: boolean;
+}) {
+  const columns = props.columns.filter((c): c is Column<T> => c !== false);
+  const rowHeader = props.rowHeader ?? true;
+  // Stacked, the table's parts are no longer laid out as a table: roles said outright keep
+  // them one for assistive technology (some browsers drop a table's semantics with its
+  // layout). The header row stays, visible only to screen readers.
+  const role = (name: string) => (props.stack ? name : undefined);
+  return (
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={props.caption}>
+      <table className={props.stack ? "admin-table stack" : "admin-table"} role={role("table")}>
+        <caption className={props.showCaption ? undefined : "sr-only"}>{props.caption}</caption>
+        <thead role={role("rowgroup")}>
+          <tr role={role("row")}>
+            {columns.map((c, n) => (
+              <th key={n} scope="col" role={role("columnheader")}>
+                {c.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody role={role("rowgroup")}>
+          {props.rows.map((row) => (
+            <tr key={props.rowKey(row)} className={props.rowClassName?.(row)} role={role("row")}>
+              {columns.map((c, n) =>
+                rowHeader && n === 0 ? (
+                  <th key={n} scope="row" className={c.className} role={role("rowheader")}>
+                    {c.cell(row)}
+                  </th>
+                ) : props.stack ? (
+                  // The label is drawn from data-label by admin.css; the value in one box
+                  // beside it, however many parts it has.
+                  <td key={n} className={c.className} role="cell" data-label={c.header}>
+                    <div>{c.cell(row)}</div>
+                  </td>
+                ) : (
+                  <td key={n} className={c.className}>
+                    {c.cell(row)}
+                  </td>
+                ),
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }
 
 // A spreadsheet must not run a cell as a formula (SECURITY.md rule 14).

@@ -12,7 +12,7 @@ import { Field } from "../components/forms";
 import { SCOPE_WORDS } from "../pages/oauth/Consent";
 import { CopyButton } from "./domains";
 import { NS } from "./i18n";
-import { AdminError, when } from "./lib";
+import { AdminError, DataTable, when } from "./lib";
 
 type Client = Schemas["OAuthClientOut"];
 type Secret = { client: Client; secret: string | null };
@@ -90,66 +90,69 @@ export function OAuthClients() {
       ) : !clients.data?.length ? (
         <p>{t("oauth_clients.none")}</p>
       ) : (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("oauth_clients.list")}>
-          <table className="admin-table">
-            <caption className="sr-only">{t("oauth_clients.list")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("oauth_clients.name")}</th>
-                <th scope="col">{t("oauth_clients.kind")}</th>
-                <th scope="col">{t("oauth_clients.scopes")}</th>
-                <th scope="col">{t("oauth_clients.redirect_uris")}</th>
-                <th scope="col">{t("oauth_clients.in_use")}</th>
-                <th scope="col">{t("oauth_clients.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {clients.data.map((c) => (
-                <tr key={c.id}>
-                  <th scope="row">
-                    {c.name}
+        <DataTable
+          caption={t("oauth_clients.list")}
+          rows={clients.data}
+          rowKey={(c) => c.id}
+          columns={[
+            {
+              header: t("oauth_clients.name"),
+              cell: (c) => (
+                <>
+                  {c.name}
+                  <br />
+                  <code className="breakable muted">{c.client_id}</code>
+                </>
+              ),
+            },
+            { header: t("oauth_clients.kind"), cell: (c) => t(`oauth_clients.kinds.${c.kind}`) },
+            { header: t("oauth_clients.scopes"), cell: (c) => c.scopes.join(", ") },
+            {
+              header: t("oauth_clients.redirect_uris"),
+              cell: (c) =>
+                c.redirect_uris.map((u) => (
+                  <code key={u} className="breakable">
+                    {u}
                     <br />
-                    <code className="breakable muted">{c.client_id}</code>
-                  </th>
-                  <td>{t(`oauth_clients.kinds.${c.kind}`)}</td>
-                  <td>{c.scopes.join(", ")}</td>
-                  <td>
-                    {c.redirect_uris.map((u) => (
-                      <code key={u} className="breakable">
-                        {u}
-                        <br />
-                      </code>
-                    ))}
-                  </td>
-                  <td>
-                    {t("oauth_clients.grants", { count: c.active_grants })}
-                    <br />
-                    {c.last_used_at ? when(c.last_used_at, i18n.language) : t("oauth_clients.unused")}
-                  </td>
-                  <td>
-                    {c.disabled ? (
-                      <>
-                        <span className="tag warn">{t("oauth_clients.disabled")}</span>{" "}
-                        <button type="button" onClick={() => void act(c, "enable")} aria-label={t("oauth_clients.enable_named", { name: c.name })}>
-                          {t("oauth_clients.enable")}
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" onClick={() => void act(c, "disable")} aria-label={t("oauth_clients.disable_named", { name: c.name })}>
-                        {t("oauth_clients.disable")}
+                  </code>
+                )),
+            },
+            {
+              header: t("oauth_clients.in_use"),
+              cell: (c) => (
+                <>
+                  {t("oauth_clients.grants", { count: c.active_grants })}
+                  <br />
+                  {c.last_used_at ? when(c.last_used_at, i18n.language) : t("oauth_clients.unused")}
+                </>
+              ),
+            },
+            {
+              header: t("oauth_clients.actions"),
+              cell: (c) => (
+                <>
+                  {c.disabled ? (
+                    <>
+                      <span className="tag warn">{t("oauth_clients.disabled")}</span>{" "}
+                      <button type="button" onClick={() => void act(c, "enable")} aria-label={t("oauth_clients.enable_named", { name: c.name })}>
+                        {t("oauth_clients.enable")}
                       </button>
-                    )}{" "}
-                    {c.kind === "confidential" && (
-                      <button type="button" onClick={() => void act(c, "secret")} aria-label={t("oauth_clients.new_secret_named", { name: c.name })}>
-                        {t("oauth_clients.new_secret")}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                    </>
+                  ) : (
+                    <button type="button" onClick={() => void act(c, "disable")} aria-label={t("oauth_clients.disable_named", { name: c.name })}>
+                      {t("oauth_clients.disable")}
+                    </button>
+                  )}{" "}
+                  {c.kind === "confidential" && (
+                    <button type="button" onClick={() => void act(c, "secret")} aria-label={t("oauth_clients.new_secret_named", { name: c.name })}>
+                      {t("oauth_clients.new_secret")}
+                    </button>
+                  )}
+                </>
+              ),
+            },
+          ]}
+        />
       )}
     </>
   );

@@ -8,7 +8,7 @@ import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { Loading } from "../auth";
 import { NS } from "./i18n";
-import { AdminError, StatusTag, useGroups, useRoleName, useRoles, when } from "./lib";
+import { AdminError, DataTable, StatusTag, useGroups, useRoleName, useRoles, when } from "./lib";
 
 const STATUSES = ["active", "pending", "deactivated"] as const;
 type Status = (typeof STATUSES)[number];
@@ -114,39 +114,20 @@ export function People() {
       ) : rows.length === 0 ? (
         <p role="status">{t("people.none")}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t("sections.people.title")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("people.name")}</th>
-                <th scope="col">{t("people.login")}</th>
-                <th scope="col">{t("people.employee_id")}</th>
-                <th scope="col">{t("people.role")}</th>
-                <th scope="col">{t("people.groups")}</th>
-                <th scope="col">{t("people.status")}</th>
-                <th scope="col">{t("people.last_login")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((u) => (
-                <tr key={u.id}>
-                  <th scope="row">
-                    <Link to={`/admin/people/${u.id}`}>{u.display_name}</Link>
-                  </th>
-                  <td>{u.email ?? u.username ?? "–"}</td>
-                  <td>{u.employee_id ?? "–"}</td>
-                  <td>{roleName(u.role)}</td>
-                  <td>{u.group_ids.map((g) => groupName.get(g) ?? "?").join(", ") || "–"}</td>
-                  <td>
-                    <StatusTag kind="user" status={u.status} />
-                  </td>
-                  <td>{when(u.last_login_at, i18n.language)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("sections.people.title")}
+          rows={rows}
+          rowKey={(u) => u.id}
+          columns={[
+            { header: t("people.name"), cell: (u) => <Link to={`/admin/people/${u.id}`}>{u.display_name}</Link> },
+            { header: t("people.login"), cell: (u) => u.email ?? u.username ?? "–" },
+            { header: t("people.employee_id"), cell: (u) => u.employee_id ?? "–" },
+            { header: t("people.role"), cell: (u) => roleName(u.role) },
+            { header: t("people.groups"), cell: (u) => u.group_ids.map((g) => groupName.get(g) ?? "?").join(", ") || "–" },
+            { header: t("people.status"), cell: (u) => <StatusTag kind="user" status={u.status} /> },
+            { header: t("people.last_login"), cell: (u) => when(u.last_login_at, i18n.language) },
+          ]}
+        />
       )}
       {people.hasNextPage && (
         <button type="button" onClick={() => void people.fetchNextPage()} disabled={people.isFetchingNextPage}>

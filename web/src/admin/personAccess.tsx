@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap, type Schemas } from "../api/client";
 import { hasPermission, Loading, useMe } from "../auth";
 import { NS } from "./i18n";
-import { AdminError, when } from "./lib";
+import { AdminError, DataTable, when } from "./lib";
 
 type User = Schemas["UserOut"];
 type Session = Schemas["SessionOut"];
@@ -176,42 +176,37 @@ export function Sessions({ user }: { user: User }) {
       ) : rows.length === 0 ? (
         <p>{t("person_access.no_sessions")}</p>
       ) : (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("person_access.sessions")}>
-          <table className="admin-table">
-            <caption className="sr-only">{t("person_access.sessions")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("person_access.device")}</th>
-                <th scope="col">{t("person_access.address")}</th>
-                <th scope="col">{t("person_access.started")}</th>
-                <th scope="col">{t("person_access.last_active")}</th>
-                <th scope="col">{t("invites.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((s) => (
-                <tr key={s.id}>
-                  <th scope="row" title={s.user_agent}>
-                    {device(s.user_agent)}
-                    {s.current && <span className="tag">{t("person_access.this_session")}</span>}
-                  </th>
-                  <td>{s.ip || "–"}</td>
-                  <td>{when(s.created_at, i18n.language)}</td>
-                  <td>{when(s.last_used_at, i18n.language)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      onClick={() => void end(s)}
-                      aria-label={t("person_access.end_named", { device: device(s.user_agent), when: when(s.created_at, i18n.language) })}
-                    >
-                      {t("person_access.end")}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("person_access.sessions")}
+          rows={rows}
+          rowKey={(s) => s.id}
+          columns={[
+            {
+              header: t("person_access.device"),
+              cell: (s) => (
+                <>
+                  <span title={s.user_agent}>{device(s.user_agent)}</span>
+                  {s.current && <span className="tag">{t("person_access.this_session")}</span>}
+                </>
+              ),
+            },
+            { header: t("person_access.address"), cell: (s) => s.ip || "–" },
+            { header: t("person_access.started"), cell: (s) => when(s.created_at, i18n.language) },
+            { header: t("person_access.last_active"), cell: (s) => when(s.last_used_at, i18n.language) },
+            {
+              header: t("invites.actions"),
+              cell: (s) => (
+                <button
+                  type="button"
+                  onClick={() => void end(s)}
+                  aria-label={t("person_access.end_named", { device: device(s.user_agent), when: when(s.created_at, i18n.language) })}
+                >
+                  {t("person_access.end")}
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
       {others > 0 &&
         (confirmAll ? (

@@ -7,7 +7,7 @@ import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Loading } from "../auth";
 import { NS } from "./i18n";
-import { AdminError, day, StatusTag, when } from "./lib";
+import { AdminError, DataTable, day, StatusTag, when } from "./lib";
 
 type User = Schemas["UserOut"];
 
@@ -45,70 +45,43 @@ export function PersonOnboarding({ user }: { user: User }) {
         <>
           {d.invites.length === 0 && d.codes.length === 0 && <p>{t("person_onboarding.none")}</p>}
           {d.invites.length > 0 && (
-            <div className="table-wrap">
-              <table className="admin-table">
-                <caption>{t("person_onboarding.invites")}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t("invites.email")}</th>
-                    <th scope="col">{t("people.status")}</th>
-                    <th scope="col">{t("invites.sent")}</th>
-                    <th scope="col">{t("invites.expires")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.invites.map((i) => (
-                    <tr key={i.id}>
-                      <th scope="row">{i.email}</th>
-                      <td>
-                        <StatusTag kind="invite" status={i.status} />
-                      </td>
-                      <td>{when(i.last_sent_at, i18n.language)}</td>
-                      <td>{day(i.expires_at, i18n.language)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption={t("person_onboarding.invites")}
+              showCaption
+              rows={d.invites}
+              rowKey={(i) => i.id}
+              columns={[
+                { header: t("invites.email"), cell: (i) => i.email },
+                { header: t("people.status"), cell: (i) => <StatusTag kind="invite" status={i.status} /> },
+                { header: t("invites.sent"), cell: (i) => when(i.last_sent_at, i18n.language) },
+                { header: t("invites.expires"), cell: (i) => day(i.expires_at, i18n.language) },
+              ]}
+            />
           )}
           {d.codes.length > 0 && (
-            <div className="table-wrap">
-              <table className="admin-table">
-                <caption>{t("person_onboarding.codes")}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t("batch.card")}</th>
-                    <th scope="col">{t("people.status")}</th>
-                    <th scope="col">{t("codes.expires")}</th>
-                    <th scope="col">{t("invites.actions")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.codes.map((c) => (
-                    <tr key={c.id}>
-                      <th scope="row">
-                        <Link to={`/admin/codes/${c.batch_id}`}>{t("batch.card_no", { seq: c.seq })}</Link>
-                      </th>
-                      <td>
-                        <StatusTag kind="code" status={c.status} />
-                      </td>
-                      <td>{day(c.expires_at, i18n.language)}</td>
-                      <td>
-                        {c.status === "unused" && (
-                          <button
-                            type="button"
-                            onClick={() => void withdraw(c)}
-                            aria-label={t("batch.withdraw_card", { seq: c.seq })}
-                          >
-                            {t("batch.withdraw")}
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption={t("person_onboarding.codes")}
+              showCaption
+              rows={d.codes}
+              rowKey={(c) => c.id}
+              columns={[
+                {
+                  header: t("batch.card"),
+                  cell: (c) => <Link to={`/admin/codes/${c.batch_id}`}>{t("batch.card_no", { seq: c.seq })}</Link>,
+                },
+                { header: t("people.status"), cell: (c) => <StatusTag kind="code" status={c.status} /> },
+                { header: t("codes.expires"), cell: (c) => day(c.expires_at, i18n.language) },
+                {
+                  header: t("invites.actions"),
+                  cell: (c) =>
+                    c.status === "unused" && (
+                      <button type="button" onClick={() => void withdraw(c)} aria-label={t("batch.withdraw_card", { seq: c.seq })}>
+                        {t("batch.withdraw")}
+                      </button>
+                    ),
+                },
+              ]}
+            />
           )}
           {d.invites_sent_pending > 0 && (
             <p>

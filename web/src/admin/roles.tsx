@@ -8,7 +8,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { hasPermission, Loading, useMe } from "../auth";
 import { Field } from "../components/forms";
 import { NS } from "./i18n";
-import { AdminError, useRoleName, useRoles } from "./lib";
+import { AdminError, DataTable, useRoleName, useRoles } from "./lib";
 
 type Role = Schemas["RoleOut"];
 const wordsKey = (permission: string) => `permissions.${permission.replace(".", "_")}`;
@@ -87,66 +87,58 @@ export function Roles() {
       {!roles.data ? (
         !roles.error && <Loading />
       ) : (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <caption className="sr-only">{t("custom_roles.title")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("custom_roles.name")}</th>
-                <th scope="col">{t("custom_roles.allows")}</th>
-                {manage && <th scope="col">{t("invites.actions")}</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {roles.data.items.map((r) => (
-                <tr key={r.key}>
-                  <th scope="row">
-                    {roleName(r.key)}{" "}
-                    <span className="tag">{r.builtin ? t("custom_roles.builtin") : t("custom_roles.custom")}</span>
-                  </th>
-                  <td>
-                    <details>
-                      <summary>{t("custom_roles.count", { count: r.permissions.length })}</summary>
-                      <PermissionList permissions={r.permissions} />
-                    </details>
-                  </td>
-                  {manage && (
-                    <td>
-                      {!r.builtin &&
-                        (confirming === r.key ? (
-                          <span className="row">
-                            <button type="button" className="danger" onClick={() => void remove(r)}>
-                              {t("custom_roles.delete_now", { name: r.name })}
-                            </button>
-                            <button type="button" onClick={() => setConfirming(null)}>
-                              {t("common.cancel")}
-                            </button>
-                          </span>
-                        ) : (
-                          <span className="row">
-                            <button
-                              type="button"
-                              onClick={() => setEditing(r)}
-                              aria-label={t("custom_roles.edit_named", { name: r.name })}
-                            >
-                              {t("custom_roles.edit")}
-                            </button>
-                            <button
-                              type="button"
-                              onClick={() => setConfirming(r.key)}
-                              aria-label={t("custom_roles.delete_named", { name: r.name })}
-                            >
-                              {t("custom_roles.delete")}
-                            </button>
-                          </span>
-                        ))}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t("custom_roles.title")}
+          rows={roles.data.items}
+          rowKey={(r) => r.key}
+          columns={[
+            {
+              header: t("custom_roles.name"),
+              cell: (r) => (
+                <>
+                  {roleName(r.key)} <span className="tag">{r.builtin ? t("custom_roles.builtin") : t("custom_roles.custom")}</span>
+                </>
+              ),
+            },
+            {
+              header: t("custom_roles.allows"),
+              cell: (r) => (
+                <details>
+                  <summary>{t("custom_roles.count", { count: r.permissions.length })}</summary>
+                  <PermissionList permissions={r.permissions} />
+                </details>
+              ),
+            },
+            manage && {
+              header: t("invites.actions"),
+              cell: (r) =>
+                !r.builtin &&
+                (confirming === r.key ? (
+                  <span className="row">
+                    <button type="button" className="danger" onClick={() => void remove(r)}>
+                      {t("custom_roles.delete_now", { name: r.name })}
+                    </button>
+                    <button type="button" onClick={() => setConfirming(null)}>
+                      {t("common.cancel")}
+                    </button>
+                  </span>
+                ) : (
+                  <span className="row">
+                    <button type="button" onClick={() => setEditing(r)} aria-label={t("custom_roles.edit_named", { name: r.name })}>
+                      {t("custom_roles.edit")}
+                    </button>
+                    <button
+                      type="button"
+                      onClick={() => setConfirming(r.key)}
+                      aria-label={t("custom_roles.delete_named", { name: r.name })}
+                    >
+                      {t("custom_roles.delete")}
+                    </button>
+                  </span>
+                )),
+            },
+          ]}
+        />
       )}
     </section>
   );

@@ -9,7 +9,7 @@ import { Link, useLocation } from "react-router";
 import { api, unwrap } from "../api/client";
 import { Loading } from "../auth";
 import { NS } from "./i18n";
-import { AdminError, when } from "./lib";
+import { AdminError, DataTable, when } from "./lib";
 import { Certificates, FIELDS, Outcome, Reason, useSsoSettings, type Attempt, type Idp } from "./ssoShared";
 
 const REFRESH_MS = 5_000;
@@ -106,34 +106,35 @@ function Attempts({ items, label }: { items: Attempt[]; label: string }) {
   const rows = all ? items : items.slice(0, SHOWN);
   return (
     <>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={label}>
-        <table className="admin-table">
-          <thead>
-            <tr>
-              <th scope="col">{t("sso.doctor.when")}</th>
-              <th scope="col">{t("sso.doctor.outcome")}</th>
-              <th scope="col">{t("sso.doctor.reason")}</th>
-              <th scope="col">{t("sso.doctor.who")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((a) => (
-              <tr key={a.id} className={a.outcome === "success" ? undefined : "problem"}>
-                <td>{when(a.created_at, i18n.language)}</td>
-                <td>
-                  <Outcome attempt={a} /> {a.test_id && <span className="tag">{t("sso.doctor.test")}</span>}{" "}
-                  {a.signed === false && <span className="tag warn">{t("sso.doctor.unsigned")}</span>}
-                </td>
-                <td>
-                  <Reason attempt={a} />
-                  <Details attempt={a} />
-                </td>
-                <td className="breakable">{a.name_id || "–"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={label}
+        rows={rows}
+        rowKey={(a) => a.id}
+        rowClassName={(a) => (a.outcome === "success" ? undefined : "problem")}
+        rowHeader={false}
+        columns={[
+          { header: t("sso.doctor.when"), cell: (a) => when(a.created_at, i18n.language) },
+          {
+            header: t("sso.doctor.outcome"),
+            cell: (a) => (
+              <>
+                <Outcome attempt={a} /> {a.test_id && <span className="tag">{t("sso.doctor.test")}</span>}{" "}
+                {a.signed === false && <span className="tag warn">{t("sso.doctor.unsigned")}</span>}
+              </>
+            ),
+          },
+          {
+            header: t("sso.doctor.reason"),
+            cell: (a) => (
+              <>
+                <Reason attempt={a} />
+                <Details attempt={a} />
+              </>
+            ),
+          },
+          { header: t("sso.doctor.who"), className: "breakable", cell: (a) => a.name_id || "–" },
+        ]}
+      />
       {items.length > SHOWN && (
         <button type="button" onClick={() => setAll(!all)}>
           {all ? t("sso.doctor.fewer") : t("sso.doctor.all", { count: items.length })}

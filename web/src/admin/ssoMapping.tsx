@@ -6,7 +6,7 @@ import { useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, unwrap, type Schemas } from "../api/client";
 import { NS } from "./i18n";
-import { AdminError, useGroups, useRoleName, useRoles, when } from "./lib";
+import { AdminError, DataTable, useGroups, useRoleName, useRoles, when } from "./lib";
 import { FIELDS, OIDC_PRESETS, PRESETS, type Idp, type Preset } from "./ssoShared";
 
 type Rule = Schemas["GroupRule"];
@@ -105,49 +105,51 @@ export function Mapping({ idp }: { idp: Idp }) {
             ? t("sso.mapping.no_attempt")
             : ""}
       </p>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={t("sso.mapping.title")}>
-        <table className="admin-table">
-          <thead>
-            <tr>
-              <th scope="col">{t("sso.mapping.field")}</th>
-              <th scope="col">{t("sso.mapping.names")}</th>
-              <th scope="col">{t("sso.mapping.received")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {FIELDS.map((field) => {
+      <DataTable
+        caption={t("sso.mapping.title")}
+        stack
+        rows={FIELDS}
+        rowKey={(field) => field}
+        rowClassName={(field) => (attempt && !shown.get(field)?.attribute && field === "email" ? "problem" : undefined)}
+        columns={[
+          { header: t("sso.mapping.field"), cell: (field) => t(`sso.field.${field}`) },
+          {
+            header: t("sso.mapping.names"),
+            cell: (field) => {
               const got = shown.get(field);
               return (
-                <tr key={field} className={attempt && !got?.attribute && field === "email" ? "problem" : undefined}>
-                  <th scope="row">{t(`sso.field.${field}`)}</th>
-                  <td>
-                    <input
-                      aria-label={t("sso.mapping.names_for", { field: t(`sso.field.${field}`) })}
-                      value={names[field]}
-                      onChange={(e) => setNames({ ...names, [field]: e.target.value })}
-                      spellCheck={false}
-                    />
-                    {got && <p className="hint breakable">{t("sso.mapping.looked_for", { names: got.looked_for.join(", ") })}</p>}
-                  </td>
-                  <td className="breakable">
-                    {got?.attribute ? (
-                      <>
-                        {got.values.join(", ")}
-                        <br />
-                        <small className="muted">{got.attribute}</small>
-                      </>
-                    ) : attempt ? (
-                      <span className="muted">{t("sso.mapping.not_received")}</span>
-                    ) : (
-                      "–"
-                    )}
-                  </td>
-                </tr>
+                <>
+                  <input
+                    aria-label={t("sso.mapping.names_for", { field: t(`sso.field.${field}`) })}
+                    value={names[field]}
+                    onChange={(e) => setNames({ ...names, [field]: e.target.value })}
+                    spellCheck={false}
+                  />
+                  {got && <p className="hint breakable">{t("sso.mapping.looked_for", { names: got.looked_for.join(", ") })}</p>}
+                </>
               );
-            })}
-          </tbody>
-        </table>
-      </div>
+            },
+          },
+          {
+            header: t("sso.mapping.received"),
+            className: "breakable",
+            cell: (field) => {
+              const got = shown.get(field);
+              return got?.attribute ? (
+                <>
+                  {got.values.join(", ")}
+                  <br />
+                  <small className="muted">{got.attribute}</small>
+                </>
+              ) : attempt ? (
+                <span className="muted">{t("sso.mapping.not_received")}</span>
+              ) : (
+                "–"
+              );
+            },
+          },
+        ]}
+      />
       <h3 id={ids.rules}>{t("sso.rules.title")}</h3>
       <p className="muted">{t("sso.rules.intro")}</p>
       {rules.map((rule, n) => (

@@ -8,9 +8,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from piccolo.query import Select
+
 from staffroom.accounts import totp
 from staffroom.accounts.passwords import verify_password
-from staffroom.accounts.schemas import RecoveryCodesOut, TotpSetupOut
+from staffroom.accounts.schemas import MfaEnrolmentOut, RecoveryCodesOut, TotpSetupOut
 from staffroom.accounts.service import sessions
 from staffroom.accounts.service.lookups import org_row, user_in_org
 from staffroom.accounts.tables import AuthSession, RecoveryCode, TotpFactor, User
@@ -279,14 +281,17 @@ async def _audit(
     )
 
 
-async def unenrolled(org_id: uuid.UUID) -> int:
-    """How many active people of the org have no confirmed second factor (the console's
-    home shows it where the org requires 2FA)."""
-    enrolled = TotpFactor.select(TotpFactor.user).where(
+def enrolled_users(org_id: uuid.UUID) -> Select[TotpFactor]:
+    """Who of the org has a confirmed authenticator app, as a subquery of user ids."""
+    return TotpFactor.select(TotpFactor.user).where(
         (TotpFactor.org == org_id) & TotpFactor.confirmed_at.is_not_null()
     )
-    return int(
-        await User.count().where(
-            (User.org == org_id) & (User.status == "active") & User.id.not_in(enrolled)
-        )
-    )
+
+
+async def enrolment(org_id: uuid.UUID) -> MfaEnrolmentOut:
+    """How many active people of the org have and have not set up 2FA: the one count the
+    security settings show and the console's home warns of where the org requires 2FA."""
+    active = (User.org == org_id) & (User.status == "active")
+    count = await User.count().where(active)
+    missing = await User.count().where(active & User.id.not_in(enrolled_users(org_id)))
+    return MfaEnrolmentOut(active=count, enrolled=count - missing, not_enrolled=missing)

@@ -9,17 +9,17 @@ from typing import Any
 from msgspec import UNSET
 
 from staffroom.accounts.schemas import (
-    MfaEnrolmentOut,
     OrgOut,
     OrgPatch,
     OrgRef,
     OrgSecurityOut,
     SessionLimitsOut,
 )
+from staffroom.accounts.service import mfa
 from staffroom.accounts.service.lookups import org_of
 from staffroom.accounts.service.password_reset import new_setup_link
 from staffroom.accounts.service.rows import OrgRow
-from staffroom.accounts.tables import Org, TotpFactor, User
+from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
 from staffroom.core.db.engine import unique_or
@@ -136,16 +136,9 @@ async def patch_org(
 async def security(rt: Runtime, principal: Principal) -> OrgSecurityOut:
     """What the security settings page shows beside the settings: who has no second factor
     yet, and the server's session lifetimes that the org can only shorten."""
-    active = User.select(User.id).where((User.org == principal.org_id) & (User.status == "active"))
-    count = await User.count().where((User.org == principal.org_id) & (User.status == "active"))
-    enrolled = await TotpFactor.count().where(
-        (TotpFactor.org == principal.org_id)
-        & TotpFactor.confirmed_at.is_not_null()
-        & TotpFactor.user.is_in(active)
-    )
     s = rt.settings
     return OrgSecurityOut(
-        mfa=MfaEnrolmentOut(active=count, enrolled=enrolled, not_enrolled=count - enrolled),
+        mfa=await mfa.enrolment(principal.org_id),
         server_sessions=SessionLimitsOut(
             access_minutes=s.access_token_ttl // 60,
             idle_hours=s.refresh_idle_ttl // 3600,

@@ -9,6 +9,7 @@ from msgspec import UNSET
 
 from staffroom.accounts.schemas import MeOut, MePatch, OrgRef, UserOut, UserPage, UserPatch
 from staffroom.accounts.service import hooks, sessions
+from staffroom.accounts.service import mfa as mfa_service
 from staffroom.accounts.service.lookups import permissions_for, role_exists, user_in_org, user_of
 from staffroom.accounts.service.rows import MeRow, UserRow
 from staffroom.accounts.tables import Group, GroupMember, TotpFactor, User
@@ -136,9 +137,7 @@ async def list_users(
         )
         query = query.where(User.id.is_in(members))
     if mfa is not None:  # with or without a confirmed authenticator app
-        enrolled = TotpFactor.select(TotpFactor.user).where(
-            (TotpFactor.org == principal.org_id) & TotpFactor.confirmed_at.is_not_null()
-        )
+        enrolled = mfa_service.enrolled_users(principal.org_id)
         query = query.where(User.id.is_in(enrolled) if mfa else User.id.not_in(enrolled))
     if (after := page_filter(User, cursor)) is not None:
         query = query.where(after)
