@@ -6,11 +6,7 @@ yet, and refused the same way a sign-in would be."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import msgspec
-import pytest
 
 from staffroom.accounts.tables import AuthSession, GroupMember, User
 from staffroom.core import clock
@@ -18,30 +14,16 @@ from staffroom.core.tables import AuditEvent
 from staffroom.sso.oidc.tables import OidcLoginState
 from staffroom.sso.tables import SsoCode, SsoIdentity
 from tests.sso.conftest import admin, exchange
+from tests.support import oidc_fixtures
 from tests.support.oidc_browser import Started, add_oidc_idp, at_idp, callback, sign_in
 from tests.support.oidc_op import OpenIdProvider
 from tests.support.world import World, assert_problem, login
 
-
-@pytest.fixture
-def settings() -> Any:
-    from staffroom.settings import load_settings
-
-    # The local provider listens on 127.0.0.1, as an IdP in development would.
-    return msgspec.structs.replace(load_settings(env_file=None), sso_metadata_allow_private=True)
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[OpenIdProvider]:
-    started = OpenIdProvider(now=clock.now_ts).start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def op(provider: OpenIdProvider) -> OpenIdProvider:
-    provider.reset()
-    return provider
+# The OIDC tests' fixtures (tests/support/oidc_fixtures.py), made this module's own so that
+# its `settings` replaces tests/conftest.py's.
+settings = oidc_fixtures.settings
+provider = oidc_fixtures.provider
+op = oidc_fixtures.op
 
 
 async def _start_test(

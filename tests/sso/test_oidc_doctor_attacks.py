@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 from joserfc.jwk import RSAKey
 
@@ -25,6 +24,7 @@ from staffroom.core import clock
 from staffroom.sso.oidc.id_token import MAX_TOKEN_BYTES
 from staffroom.sso.tables import SsoCode, SsoIdentity
 from tests.sso.conftest import admin
+from tests.support import oidc_fixtures
 from tests.support.oidc_browser import (
     add_oidc_idp,
     at_idp,
@@ -39,13 +39,9 @@ from tests.support.oidc_browser import (
 from tests.support.oidc_op import OpenIdProvider
 from tests.support.world import World
 
-
-@pytest.fixture
-def settings() -> Any:
-    from staffroom.settings import load_settings
-
-    # The local providers listen on 127.0.0.1, as an IdP in development would.
-    return msgspec.structs.replace(load_settings(env_file=None), sso_metadata_allow_private=True)
+# The OIDC tests' settings (tests/support/oidc_fixtures.py), made this module's own so
+# that they replace tests/conftest.py's.
+settings = oidc_fixtures.settings
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,12 @@ protocol core are in test_oidc_attacks.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Any
-
-import msgspec
-import pytest
 
 from staffroom.accounts.tables import GroupMember, User
-from staffroom.core import clock
 from staffroom.sso.tables import SsoCode, SsoIdentity
-from tests.sso.conftest import admin, exchange
+from tests.sso.conftest import admin, configure, exchange
+from tests.support import oidc_fixtures
+from tests.support.idp import TestIdp
 from tests.support.oidc_browser import (
     add_oidc_idp,
     at_idp,
@@ -32,26 +28,11 @@ from tests.support.oidc_browser import (
 from tests.support.oidc_op import OpenIdProvider
 from tests.support.world import World, assert_problem
 
-
-@pytest.fixture
-def settings() -> Any:
-    from staffroom.settings import load_settings
-
-    # The local provider listens on 127.0.0.1, as an IdP in development would.
-    return msgspec.structs.replace(load_settings(env_file=None), sso_metadata_allow_private=True)
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[OpenIdProvider]:
-    started = OpenIdProvider(now=clock.now_ts).start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def op(provider: OpenIdProvider) -> OpenIdProvider:
-    provider.reset()
-    return provider
+# The OIDC tests' fixtures (tests/support/oidc_fixtures.py), made this module's own so that
+# its `settings` replaces tests/conftest.py's.
+settings = oidc_fixtures.settings
+provider = oidc_fixtures.provider
+op = oidc_fixtures.op
 
 
 async def test_a_person_signs_in_jit_with_group_rules_and_idp_mfa(
@@ -213,3 +194,27 @@ async def test_requiring_sso_with_an_oidc_idp_keeps_break_glass_owners(
     assert r.status_code == 200, r.text
     # The one way in for everyone else: the OIDC IdP.
     assert reason(await sign_in(client)) == ""
+
+
+async def test_discovery_names_each_orgs_sso_protocol(
+    client, world: World, op: OpenIdProvider, idp: TestIdp
+) -> None:
+    # The app shows its SSO button for either (web/src/auth.tsx, hasSso).
+    oidc = await add_oidc_idp(client, op, await admin(client))
+    await configure(client, idp, org="globex")
+    await verified_domain(world.acme.id, "acme.example")
+    await verified_domain(world.globex.id, "globex.example")
+
+    async def methods(org: str) -> list[list[str]]:
+        r = await client.post("/api/v1/auth/discover", json={"email": f"x@{org}.example"})
+        return [o["methods"] for o in r.json()["orgs"]]
+
+    assert await methods("acme") == [["password", "oidc"]]
+    assert await methods("globex") == [["password", "saml"]]
+    # An org with both names both, its oldest IdP first; a disabled IdP is not offered.
+    await configure(client, idp)
+    assert await methods("acme") == [["password", "oidc", "saml"]]
+    h = await admin(client)
+    r = await client.patch(f"/api/v1/sso/idps/{oidc['id']}", json={"enabled": False}, headers=h)
+    assert r.status_code == 200, r.text
+    assert await methods("acme") == [["password", "saml"]]

@@ -4,6 +4,8 @@ no silent linking, several IdPs, certificate rollover, RelayState and `next`."""
 from __future__ import annotations
 
 from staffroom.accounts.tables import AuthSession, User
+from staffroom.sso.saml import Rejected
+from staffroom.sso.service import provisioning
 from staffroom.sso.tables import SsoAttempt, SsoIdentity
 from tests.sso.conftest import (
     admin,
@@ -68,6 +70,21 @@ async def test_jit_off_refuses_unknown_people(client, world: World, idp) -> None
     r = await browser_login(client, idp)
     assert r.headers["location"].endswith("/sso/error#reason=unknown_user")
     assert not await User.exists().where(User.email == "jane@acme.example")
+
+
+async def test_a_jit_sign_in_that_fails_to_link_creates_no_account(
+    client, world: World, idp, monkeypatch
+) -> None:
+    # The account is accounts' row, the link sso's: made in one transaction, or neither.
+    async def link_lost(*_: object) -> None:
+        raise Rejected("identity_linked_elsewhere", "This IdP identity belongs to another account.")
+
+    monkeypatch.setattr(provisioning, "link", link_lost)
+    await configure(client, idp, jit=True)
+    r = await browser_login(client, idp)
+    assert r.headers["location"].endswith("/sso/error#reason=identity_linked_elsewhere")
+    assert not await User.exists().where(User.email == "jane@acme.example")
+    assert await SsoIdentity.count() == 0
 
 
 async def test_an_existing_password_account_is_not_silently_linked(

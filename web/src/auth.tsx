@@ -73,3 +73,9 @@ export function safeNext(raw: string | null): string {
   if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/feed";
   return raw;
 }
+
+/** Whether discovery's methods for an org include single sign-on: it names the protocol
+ * ("saml", "oidc"), and both start at the org's same login URL. */
+export function hasSso(methods: readonly string[] | undefined): boolean {
+  return !!methods && (methods.includes("saml") || methods.includes("oidc"));
+}

@@ -95,13 +95,13 @@ def audit_export(since: Any, org_slug: str | None) -> None:
     ready_settings()
     from datetime import UTC
 
-    from staffroom.accounts.tables import Org
+    from staffroom.accounts.service.lookups import org_by_slug
     from staffroom.core import audit as core_audit
 
     async def run() -> int:
         org_id = None
         if org_slug:
-            row = await Org.select(Org.id).where(Org.slug == org_slug).first()
+            row = await org_by_slug(org_slug)
             if row is None:
                 console.print(f"[red]no organisation {org_slug}[/red]")
                 return 2

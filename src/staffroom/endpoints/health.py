@@ -6,9 +6,9 @@ import msgspec
 from litestar import Controller, get
 
 from staffroom.accounts.guards import PUBLIC
-from staffroom.accounts.tables import Org
 from staffroom.core.db.sql import fetch
 from staffroom.core.errors import Unavailable
+from staffroom.core.tables import AuditEvent
 from staffroom.core.web import errors
 
 
@@ -30,7 +30,8 @@ class HealthController(Controller):
     )
     async def ready(self) -> Health:
         try:
-            await fetch(Org, "SELECT 1")
+            # A core table: the probe needs only the engine every table shares.
+            await fetch(AuditEvent, "SELECT 1")
         except Exception as exc:
             raise Unavailable("database_unavailable", "The database does not answer.") from exc
         return Health(status="ok")

@@ -18,7 +18,8 @@ from staffroom.core.runtime import Runtime
 # tokens, accounts their API keys.
 DeactivationHook = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
 
-# Called with org ids during discovery: single sign-on adds "saml" for orgs with an IdP.
+# Called with org ids during discovery: single sign-on adds "saml" and/or "oidc" (the
+# protocols of an org's enabled IdPs).
 LoginMethods = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[str]]]]
 
 # Called with (org_id, user_id) for an admin's view of a person's sign-in methods: single

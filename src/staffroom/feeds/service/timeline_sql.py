@@ -24,6 +24,10 @@ def visible_channels(org_id: uuid.UUID, user_id: uuid.UUID, *, every_channel: bo
     sql = "SELECT id FROM channel WHERE org = {} AND archived_at IS NULL"
     if every_channel:
         return sql, [org_id]
+    # The caller's groups straight from accounts' group_member table, by design (an
+    # exception to "domains read each other through services", docs/architecture.md,
+    # Layers): this runs on every feed page, and asking `people.group_ids_of` first would
+    # add a round trip to each, where the benchmark allows this one statement.
     sql += (
         " AND (audience = 'everyone' OR id IN (SELECT channel FROM channel_group"
         " WHERE org = {} AND role = 'audience' AND \"group\" IN"
@@ -44,8 +48,9 @@ def _live(
     return f"{sql} AND (p.expires_at IS NULL OR p.expires_at > {{}})", [*args, now]
 
 
-# A post with what the reader sees beside it: its author's name, its comments, whether
-# the reader has read and acknowledged it.
+# A post with what the reader sees beside it: its author's name (joined from accounts'
+# app_user, as `visible_channels` reads group_member: one statement a page), its comments,
+# whether the reader has read and acknowledged it.
 _POST = (
     "SELECT p.*, u.display_name AS author_display_name,"
     " (SELECT COUNT(*) FROM post_comment c"

@@ -159,7 +159,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: Code) -> Person | None:
         server: Server = self.server
-        return server.person(authorization_code.user_id)
+        return server.person(self.request.client, authorization_code.user_id)
 
 
 class RefreshGrant(grants.RefreshTokenGrant):
@@ -184,7 +184,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: Token) -> Person | None:
         server: Server = self.server
-        return server.person(refresh_token.user_id)
+        return server.person(self.request.client, refresh_token.user_id)
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
         """Nothing to do: claiming the token marked it used."""
@@ -197,7 +197,7 @@ class CredentialsGrant(grants.ClientCredentialsGrant):
         super().validate_token_request()
         server: Server = self.server
         client: Client = self.request.client
-        creator = server.person(client.row["created_by"])
+        creator = server.person(client, client.row["created_by"])
         if creator is None:
             raise UnauthorizedClientError("The person who registered this client is inactive.")
         asked = scope_to_list(self.request.payload.scope) or client.scopes
@@ -295,8 +295,9 @@ class Server(AuthorizationServer):
         )
         self.run(event)
 
-    def person(self, user_id: uuid.UUID | None) -> Person | None:
-        row = self.run(store.active_user(user_id))
+    def person(self, client: Client, user_id: uuid.UUID | None) -> Person | None:
+        """The active person a grant acts for, looked up in the client's org."""
+        row = self.run(store.active_user(client.org_id, user_id))
         return Person(row["id"], row["org"], row["permissions"]) if row else None
 
     def token(self, token_string: str) -> Token | None:

@@ -9,8 +9,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from staffroom.accounts.service import people
 from staffroom.accounts.service.lookups import permissions_for
-from staffroom.accounts.tables import User
 from staffroom.core import clock, rotation
 from staffroom.core.runtime import Runtime
 from staffroom.oauth.tables import OAuthClient, OAuthCode, OAuthConsent, OAuthGrant
@@ -51,15 +51,20 @@ async def client(client_id: uuid.UUID, org_id: uuid.UUID | None) -> dict[str, An
     return await OAuthClient.select().where(where).output(load_json=True).first()
 
 
-async def active_user(user_id: uuid.UUID | None) -> dict[str, Any] | None:
-    """An active person with their permissions, or None."""
+async def active_user(org_id: uuid.UUID, user_id: uuid.UUID | None) -> dict[str, Any] | None:
+    """An active person of the client's org (`id`, `org`, `role`) with their permissions,
+    or None."""
     if user_id is None:
         return None
-    row = await User.select(User.id, User.org, User.role, User.status).where(User.id == user_id)
-    if not row or row[0]["status"] != "active":
+    row = await people.person(org_id, user_id)
+    if row is None or row.status != "active":
         return None
-    person = row[0]
-    return person | {"permissions": await permissions_for(person["org"], person["role"])}
+    return {
+        "id": row.id,
+        "org": row.org,
+        "role": row.role,
+        "permissions": await permissions_for(org_id, row.role),
+    }
 
 
 async def save_code(rt: Runtime, code: str, values: dict[str, Any]) -> None:

@@ -12,12 +12,11 @@ import msgspec
 from cryptography import x509
 from msgspec import UNSET
 
+from staffroom.accounts.service import sso_managed
 from staffroom.accounts.service.lookups import org_row, require_org
 from staffroom.accounts.service.users import assert_can_grant, check_groups
-from staffroom.accounts.tables import Org, User
 from staffroom.core import audit, clock, realtime
 from staffroom.core.context import Principal, RequestContext
-from staffroom.core.db.sql import transaction
 from staffroom.core.errors import Conflict, Invalid, NotFound
 from staffroom.core.runtime import Runtime
 from staffroom.sso import saml
@@ -315,12 +314,9 @@ async def settings_of(rt: Runtime, principal: Principal) -> SsoSettingsOut:
     """The org's SSO enforcement and its IdPs."""
     org = await org_row(principal.org_id)
     sp = sp_config(rt, org["slug"])
-    glass = await User.select(User.id).where(
-        (User.org == principal.org_id) & (User.sso_break_glass == True)  # noqa: E712
-    )
     return SsoSettingsOut(
         sso_required=org["sso_required"],
-        break_glass_user_ids=[g["id"] for g in glass],
+        break_glass_user_ids=await sso_managed.break_glass_ids(principal.org_id),
         sp_entity_id=sp.entity_id,
         sp_acs_url=sp.acs_url,
         sp_slo_url=sp.sls_url,
@@ -335,13 +331,7 @@ async def put_settings(
 ) -> SsoSettingsOut:
     """Require SSO (password login only for break-glass owners), or stop requiring it."""
     glass = set(data.break_glass_user_ids)
-    owners = {
-        u["id"]
-        for u in await User.select(User.id).where(
-            (User.org == principal.org_id) & (User.role == "owner") & (User.status == "active")
-        )
-    }
-    if not glass <= owners:
+    if not glass <= await sso_managed.active_owner_ids(principal.org_id):
         raise Invalid("break_glass_not_owner", "Only active owners can be break-glass accounts.")
     if data.sso_required:
         enabled = await IdentityProvider.exists().where(
@@ -351,13 +341,7 @@ async def put_settings(
             raise Invalid("no_idp", "Add and enable an identity provider before requiring SSO.")
         if not glass:
             raise Invalid("break_glass_required", "Keep at least one break-glass owner.")
-    async with transaction(Org):
-        await Org.update({Org.sso_required: data.sso_required}).where(Org.id == principal.org_id)
-        await User.update({User.sso_break_glass: False}).where(User.org == principal.org_id)
-        if glass:
-            await User.update({User.sso_break_glass: True}).where(
-                (User.org == principal.org_id) & User.id.is_in(list(glass))
-            )
+    await sso_managed.set_sso_required(principal.org_id, data.sso_required, glass)
     await realtime.announce_principals_changed(rt.relay, principal.org_id)
     await audit.record(
         "sso.settings_changed",

@@ -191,13 +191,17 @@ async def exchange(rt: Runtime, code: str, ctx: RequestContext) -> TokenPair | M
 
 
 async def has_sso(org_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    """Discovery: which of these orgs sign in with SSO (SAML or OpenID Connect: both start
-    at the same login URL)."""
+    """Discovery: which of these orgs sign in with SSO, named by protocol ("saml", "oidc",
+    the kinds of their enabled IdPs, oldest first). Both start at the same login URL."""
     rows = (
-        await IdentityProvider.select(IdentityProvider.org).where(
-            IdentityProvider.org.is_in(org_ids) & (IdentityProvider.enabled == True)  # noqa: E712
-        )
+        await IdentityProvider.select(IdentityProvider.org, IdentityProvider.kind)
+        .where(IdentityProvider.org.is_in(org_ids) & (IdentityProvider.enabled == True))  # noqa: E712
+        .order_by(IdentityProvider.created_at)
         if org_ids
         else []
     )
-    return {r["org"]: ["saml"] for r in rows}
+    kinds: dict[uuid.UUID, list[str]] = {}
+    for r in rows:
+        if r["kind"] not in kinds.setdefault(r["org"], []):
+            kinds[r["org"]].append(r["kind"])
+    return kinds

@@ -6,9 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from staffroom.accounts.service import email_domains, members
+from staffroom.accounts.service import email_domains, members, people, sso_managed
 from staffroom.accounts.service.lookups import role_exists, user_in_org
-from staffroom.accounts.tables import GroupMember, User
 from staffroom.core import clock
 from staffroom.core.db.engine import unique_or
 from staffroom.core.db.sql import transaction
@@ -107,7 +106,7 @@ async def jit_email(org_id: uuid.UUID, profile: Profile) -> str:
     policy = await email_domains.email_policy(org_id)
     if not policy.allows(email):
         raise Rejected("domain_policy", f"{domain_of(email)} is not one of the org's domains.")
-    if await User.exists().where((User.org == org_id) & (User.email == email)):
+    if await members.existing_emails(org_id, [email]):
         # No silent linking by email: that account's owner links SSO after a password login.
         raise Rejected(
             "account_exists",
@@ -124,12 +123,11 @@ async def jit_user(
     chosen = role if role and await role_exists(org_id, role) else idp["default_role"]
     verified = await email_domains.binding_for(org_id, email) is not None
     employee_id = profile.first("employee_id")[:64] or None
-    if employee_id and await User.exists().where(
-        (User.org == org_id) & (User.employee_id == employee_id)
-    ):
+    if employee_id and await people.by_employee_ids(org_id, [employee_id]):
         employee_id = None  # someone else holds it; the account is still made
     try:
-        async with transaction(User):
+        # The account and its link, or neither: accounts' insert joins this transaction.
+        async with transaction(SsoIdentity):
             user = await members.create_member(
                 org_id,
                 email=email,
@@ -182,35 +180,12 @@ async def sync(user: dict[str, Any], outcome: RuleOutcome) -> bool:
     """Apply the rules at every login: managed groups exactly as mapped, the mapped role.
     Whether that changed anything."""
     org_id, user_id = user["org"], user["id"]
-    changed = False
-    if outcome.managed_group_ids:
-        current = {
-            m["group"]
-            for m in await GroupMember.select(GroupMember.group).where(
-                (GroupMember.user == user_id)
-                & GroupMember.group.is_in(list(outcome.managed_group_ids))
-            )
-        }
-        drop = current - outcome.group_ids
-        add = outcome.group_ids - current
-        changed = bool(drop or add)
-        if drop:
-            await GroupMember.delete().where(
-                (GroupMember.user == user_id) & GroupMember.group.is_in(list(drop))
-            )
-        now = clock.utcnow()
-        if add:
-            await GroupMember.insert(
-                *[
-                    GroupMember(id=uuid.uuid4(), org=org_id, group=g, user=user_id, created_at=now)
-                    for g in sorted(add)
-                ]
-            )
+    changed = await sso_managed.sync_managed_groups(
+        org_id, user_id, outcome.managed_group_ids, outcome.group_ids
+    )
     # Owners are never demoted by an IdP: that needs another owner.
     if outcome.role and user["role"] != "owner" and outcome.role != user["role"]:
         if await role_exists(org_id, outcome.role):
-            await User.update({User.role: outcome.role, User.updated_at: clock.utcnow()}).where(
-                (User.id == user_id) & (User.org == org_id)
-            )
+            await sso_managed.set_role(org_id, user_id, outcome.role)
             changed = True
     return changed

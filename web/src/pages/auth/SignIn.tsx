@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { session } from "../../api/session";
-import { safeNext } from "../../auth";
+import { hasSso, safeNext } from "../../auth";
 import { Card, Field, Form } from "../../components/forms";
 import { browserLanguage } from "../../i18n";
 
@@ -137,7 +137,7 @@ export function SignIn() {
         </fieldset>
       )}
       {orgs.length === 1 && chosen && <p>{t("signin.org_is", { name: chosen.name })}</p>}
-      {methods.includes("saml") && (
+      {hasSso(methods) && (
         <a
           className="button"
           href={`/sso/${encodeURIComponent(org)}/saml/login?next=${encodeURIComponent(safeNext(params.get("next")))}`}

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { api, ApiError, unwrap } from "../../api/client";
+import { hasSso } from "../../auth";
 import { problemText } from "../../components/errors";
 import { Card, Field, Form, useFragment } from "../../components/forms";
 import { useFinishSignIn } from "../auth/SignIn";
@@ -54,7 +55,7 @@ export function Invite() {
           : t("links.invite_to", { org: data.org.name })}
       </p>
       <p className="muted">{t("links.invite_address", { email: data.email })}</p>
-      {org?.methods.includes("saml") && (
+      {hasSso(org?.methods) && (
         <a className="button" href={`/sso/${encodeURIComponent(data.org.slug)}/saml/login?next=%2Ffeed`}>
           {t("signin.sso", { name: data.org.name })}
         </a>
